@@ -1,0 +1,22 @@
+"""Looks up the adapter for an agent kind."""
+
+from __future__ import annotations
+
+from taskyard.agents.base import AgentAdapter
+from taskyard.agents.command import CommandAgent
+from taskyard.errors import InvalidInput
+
+_ADAPTERS: dict[str, AgentAdapter] = {a.kind: a for a in (CommandAgent(),)}
+
+
+def register(adapter: AgentAdapter) -> None:
+    _ADAPTERS[adapter.kind] = adapter
+
+
+def adapter_for(kind: str) -> AgentAdapter:
+    try:
+        return _ADAPTERS[kind]
+    except KeyError:
+        raise InvalidInput(
+            f"No adapter for agent kind '{kind}'. Available: {', '.join(sorted(_ADAPTERS))}."
+        ) from None

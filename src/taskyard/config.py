@@ -1,0 +1,85 @@
+"""Settings: one object, loaded once, from ``TASKYARD_*`` environment variables."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", ""}
+
+
+class Settings(BaseSettings):
+    """Every setting of taskyard; each is read from ``TASKYARD_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="TASKYARD_", extra="ignore")
+
+    environment: Literal["development", "production"] = Field(
+        "development", description="`production` rejects placeholder secrets."
+    )
+    data_dir: Path = Field(
+        Path.home() / ".local" / "share" / "taskyard",
+        description="Where the database, Temporal state, checkouts and caches live.",
+    )
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means SQLite in the data directory."
+    )
+    host: str = Field("127.0.0.1", description="Address the API and dashboard listen on.")
+    port: int = Field(8420, description="Port the API listens on (0 picks a free one).")
+    public_url: str = Field(
+        "", description="URL people reach the server at, used in links; default from host/port."
+    )
+    admin_token: str = Field(
+        "", description="At first start, becomes the first admin's API token (for automation)."
+    )
+    temporal_address: str = Field(
+        "", description="host:port of a Temporal cluster; empty starts an embedded dev server."
+    )
+    temporal_namespace: str = Field("default", description="Temporal namespace.")
+    task_queue: str = Field("taskyard", description="Temporal task queue the workers poll.")
+    run_worker: bool = Field(True, description="Whether `serve` runs a worker in-process.")
+    heartbeat_timeout: float = Field(
+        10.0, description="Seconds without a heartbeat before an agent run is retried elsewhere."
+    )
+    git_author_name: str = Field("taskyard", description="Author name of delivered commits.")
+    git_author_email: str = Field(
+        "taskyard@localhost", description="Author email of delivered commits."
+    )
+    github_token: str = Field("", description="Token used to push and open pull requests.")
+    github_api_url: str = Field("https://api.github.com", description="GitHub REST API base.")
+    secret_key: str = Field(
+        "", description="Key that encrypts stored secrets; generated in the data dir if empty."
+    )
+    workspace_retention_hours: float = Field(
+        24.0, description="Hours a finished task's checkout is kept before it is removed."
+    )
+
+    @model_validator(mode="after")
+    def _reject_placeholders(self) -> Settings:
+        if self.environment == "production":
+            for name in ("admin_token", "secret_key"):
+                value = getattr(self, name)
+                if value and value.lower() in PLACEHOLDER_SECRETS:
+                    raise ValueError(f"TASKYARD_{name.upper()} is a placeholder; set a real value")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'taskyard.db'}"
+
+    @property
+    def checkouts_dir(self) -> Path:
+        return self.data_dir / "checkouts"
+
+    @property
+    def mirrors_dir(self) -> Path:
+        return self.data_dir / "mirrors"
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

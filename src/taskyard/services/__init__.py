@@ -1,0 +1,1 @@
+"""Business logic: every route, CLI command and activity goes through these functions."""

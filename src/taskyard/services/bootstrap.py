@@ -1,0 +1,28 @@
+"""First start: an organization, a team, an admin user and the first admin token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from taskyard.db.models import Organization
+from taskyard.services import teams, tokens, users
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    created: bool
+    admin_token: str
+
+
+def ensure_bootstrapped(session: Session, admin_token: str = "") -> Bootstrap:
+    """Create the first organization, team ``TY``, user ``admin`` and its token, once."""
+    if session.scalar(select(Organization).limit(1)) is not None:
+        return Bootstrap(created=False, admin_token="")
+    org = teams.create_organization(session, "default", "Default organization")
+    teams.create_team(session, org.id, "TY", "Default team", "default")
+    admin = users.create_user(session, org.id, "admin", name="Administrator", is_admin=True)
+    _, value = tokens.create_token(session, admin, "first admin token", ["admin"], value=admin_token)
+    return Bootstrap(created=True, admin_token=value)

@@ -1,0 +1,116 @@
+"""Task events: append-only, read by the API, live streams, notifications and audits.
+
+Writers call :func:`append` (or :func:`append_many`); live readers wait on
+:data:`bus`, which wakes them at once for events written in this process and
+falls back to polling for events written by workers elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from taskyard.db.models import Event, utcnow
+
+KINDS = frozenset(
+    {
+        "created", "status", "stage", "agent", "output", "message", "approval",
+        "request_changes", "delivery", "setup", "usage", "error", "budget",
+    }
+)
+
+
+class EventBus:
+    """Wakes live readers of a task's events; safe to publish from any thread."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[int, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = (
+            defaultdict(set)
+        )
+        self._lock = threading.Lock()
+
+    def publish(self, task_id: int) -> None:
+        with self._lock:
+            waiters = list(self._waiters.get(task_id, ()))
+        for loop, flag in waiters:
+            loop.call_soon_threadsafe(flag.set)
+
+    async def wait(self, task_id: int, timeout: float) -> None:
+        """Return when an event for ``task_id`` is published here, or after ``timeout``."""
+        entry = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            self._waiters[task_id].add(entry)
+        try:
+            await asyncio.wait_for(entry[1].wait(), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            with self._lock:
+                self._waiters[task_id].discard(entry)
+                if not self._waiters[task_id]:
+                    del self._waiters[task_id]
+
+
+bus = EventBus()
+
+
+def append(
+    session: Session, task_id: int, kind: str, data: dict[str, Any], *, run_id: int | None = None
+) -> Event:
+    event = Event(task_id=task_id, run_id=run_id, kind=kind, data=data, created_at=utcnow())
+    session.add(event)
+    session.flush()
+    session.info.setdefault("published", set()).add(task_id)
+    return event
+
+
+def append_many(
+    session: Session, task_id: int, items: Iterable[tuple[str, dict[str, Any]]],
+    *, run_id: int | None = None,
+) -> int:
+    """Insert many events in one statement (agent output arrives in bursts)."""
+    now = utcnow()
+    rows = [
+        {"task_id": task_id, "run_id": run_id, "kind": kind, "data": data, "created_at": now}
+        for kind, data in items
+    ]
+    if rows:
+        session.execute(insert(Event), rows)
+        session.info.setdefault("published", set()).add(task_id)
+    return len(rows)
+
+
+def publish_committed(session: Session) -> None:
+    """Wake live readers of every task this session wrote events for."""
+    for task_id in session.info.pop("published", ()):
+        bus.publish(task_id)
+
+
+sa_event.listen(Session, "after_commit", publish_committed)
+
+
+def list_events(
+    session: Session, task_id: int, *, after: int = 0, limit: int = 500,
+    kinds: list[str] | None = None,
+) -> list[Event]:
+    query = select(Event).where(Event.task_id == task_id, Event.id > after)
+    if kinds:
+        query = query.where(Event.kind.in_(kinds))
+    return list(session.scalars(query.order_by(Event.id).limit(limit)))
+
+
+def as_dict(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "run_id": event.run_id,
+        "data": event.data,
+        "created_at": event.created_at.isoformat(),
+    }

@@ -1,0 +1,40 @@
+"""Default stage prompts; templates and workflow stages can override them."""
+
+PLAN_PROMPT = """You are planning a change to this repository; do not change any code yet.
+Read the relevant code, then write a concise plan to PLAN.md at the repository root:
+the goal, the files you will change and how, the risks, and how you will test it.
+Finish with a one-paragraph summary of the plan."""
+
+CODE_PROMPT = """Implement the task in this repository, following PLAN.md if it exists.
+Keep the change focused, follow the project's conventions, add or update tests,
+and run the project's test suite before you finish. Do not commit; taskyard commits
+and opens the pull request for you. Finish with a short summary of what you changed."""
+
+REVIEW_PROMPT = """Review the change on this branch against its base (git diff) as a careful
+senior engineer would: correctness, tests, security, clarity. Fix small problems directly;
+for anything larger, describe it. Finish with a summary for the person who will approve it:
+what changed, what you checked, and anything that needs their attention."""
+
+
+def compose_prompt(
+    *,
+    stage_prompt: str,
+    title: str,
+    description: str,
+    instructions: str,
+    origin: str,
+    origin_context: dict[str, object],
+    feedback: str,
+) -> str:
+    """The prompt of a stage's first turn: the stage's job, then the task and its context."""
+    parts = [stage_prompt.strip(), "", f"# Task: {title}"]
+    if description.strip():
+        parts += ["", description.strip()]
+    if instructions.strip() and instructions.strip() != description.strip():
+        parts += ["", "## Instructions", instructions.strip()]
+    if origin_context:
+        parts += ["", f"## Context (from {origin})"]
+        parts += [f"{key}: {value}" for key, value in origin_context.items()]
+    if feedback.strip():
+        parts += ["", "## Requested changes", feedback.strip()]
+    return "\n".join(parts).strip() + "\n"

@@ -1,0 +1,224 @@
+"""Tasks: creation (validated, numbered), lookup, listing and status changes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from taskyard.db.models import Task, Team, Template, User, utcnow
+from taskyard.errors import InvalidInput, NotFound
+from taskyard.services import events, teams, templates, workflows
+from taskyard.services.parameters import resolve_parameters
+from taskyard.services.template_spec import BUILTIN_DEFAULT, AgentSpec, TemplateSpec
+from taskyard.services.tokens import Principal
+from taskyard.services.users import find_user
+
+ORIGINS = (
+    "user_created", "api", "cli", "sdk", "dashboard", "github_issue", "github_comment",
+    "github_pull_request", "error_tracking", "support_queue", "mcp",
+)
+STATUSES = ("queued", "provisioning", "working", "waiting", "completed", "failed", "cancelled")
+FINAL = frozenset({"completed", "failed", "cancelled"})
+REPO_SLUG = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+KEY = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-(\d+)$")
+
+
+class TaskCreate(BaseModel):
+    """What a caller gives to create a task."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(max_length=300)
+    description: str = ""
+    repository: str
+    base_branch: str = ""
+    team: str | None = Field(None, description="Team key or slug; the first team when absent.")
+    origin: Literal[ORIGINS] = "api"  # type: ignore[valid-type]
+    origin_context: dict[str, Any] = Field(default_factory=dict)
+    creator: str | None = Field(None, description="Username the task is for; the caller's own.")
+    template: str | None = None
+    template_version: int | None = None
+    agent: AgentSpec | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    workflow: str | None = None
+    run: bool = True
+
+
+def slugify(text: str, limit: int = 48) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "task"
+
+
+def validate_repository(repository: str) -> str:
+    """Accept ``org/repo`` or a local git repository (absolute path or file:// URL)."""
+    repository = repository.strip()
+    if REPO_SLUG.match(repository):
+        return repository
+    path = repository.removeprefix("file://")
+    if path.startswith("/"):
+        if not Path(path).is_dir():
+            raise InvalidInput(f"Repository path '{path}' does not exist or is not a directory.")
+        return repository
+    raise InvalidInput(
+        f"Repository '{repository}' must be 'org/repo', or an absolute path or file:// URL "
+        "of a local git repository."
+    )
+
+
+def _resolve_template(
+    session: Session, org_id: int, team: Team, body: TaskCreate
+) -> tuple[Template | None, TemplateSpec]:
+    name = body.template or team.default_template
+    row = templates.get_template(session, org_id, name, body.template_version) if name else None
+    spec = templates.spec_of(row) if row else BUILTIN_DEFAULT
+    if body.agent is not None:
+        spec = spec.model_copy(update={"agent": body.agent})
+    return row, spec
+
+
+def create_task(session: Session, principal: Principal, body: TaskCreate) -> Task:
+    """Validate, number and store a task with its first event (not yet started)."""
+    principal.require("tasks:write")
+    title = body.title.strip()
+    if not title:
+        raise InvalidInput("Title must not be empty.")
+    repository = validate_repository(body.repository)
+    team = teams.resolve_team(session, principal.org_id, body.team)
+    creator = _resolve_creator(session, principal, body.creator)
+    workflow = (
+        workflows.get_workflow(session, team, body.workflow)
+        if body.workflow
+        else workflows.default_workflow(session, team)
+    )
+    if workflow.archived_at is not None:
+        raise InvalidInput(f"Workflow '{workflow.name}' is archived.")
+    template_row, spec = _resolve_template(session, principal.org_id, team, body)
+    parameters = resolve_parameters(spec, body.parameters, default_prompt=body.description)
+
+    # Taking the team's counter first locks the team row (PostgreSQL) or the
+    # database (SQLite BEGIN IMMEDIATE) until commit, so numbers and slugs
+    # cannot be handed out twice however many requests race.
+    number = session.execute(
+        update(Team)
+        .where(Team.id == team.id)
+        .values(next_number=Team.next_number + 1)
+        .returning(Team.next_number)
+    ).scalar_one()
+    key = f"{team.key}-{number}"
+    slug = _unique_slug(session, team.id, slugify(title))
+    task = Task(
+        org_id=principal.org_id,
+        team_id=team.id,
+        number=number,
+        key=key,
+        slug=slug,
+        title=title,
+        description=body.description,
+        repository=repository,
+        base_branch=body.base_branch,
+        origin=body.origin,
+        origin_context=body.origin_context,
+        creator_id=creator.id,
+        requested_by_id=principal.user_id,
+        template_id=template_row.id if template_row else None,
+        agent=body.agent.model_dump() if body.agent else {},
+        parameters=parameters,
+        workflow_id=workflow.id,
+        status="queued",
+        branch=f"taskyard/{key}-{slug}",
+        run_requested=body.run,
+    )
+    session.add(task)
+    session.flush()
+    events.append(session, task.id, "created", {"by": principal.username, "origin": body.origin})
+    events.append(session, task.id, "status", {"status": "queued", "message": ""})
+    return task
+
+
+def _resolve_creator(session: Session, principal: Principal, username: str | None) -> User:
+    if username is None or username == principal.username:
+        user = session.get(User, principal.user_id)
+        assert user is not None
+        return user
+    principal.require("tasks:create-for-others")
+    user = find_user(session, principal.org_id, username)
+    if user is None:
+        raise InvalidInput(f"Unknown user '{username}'.")
+    return user
+
+
+def _unique_slug(session: Session, team_id: int, base: str) -> str:
+    taken = set(
+        session.scalars(
+            select(Task.slug).where(Task.team_id == team_id, Task.slug.like(f"{base}%"))
+        )
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def get_task(session: Session, principal: Principal, ref: str) -> Task:
+    """Find a task by key (``TY-42``) or id, within the caller's organization only."""
+    principal.require("tasks:read")
+    query = select(Task).where(Task.org_id == principal.org_id)
+    if ref.isdigit():
+        query = query.where(Task.id == int(ref))
+    elif KEY.match(ref):
+        query = query.where(Task.key == ref.upper())
+    else:
+        raise NotFound(f"Task '{ref}' not found.")
+    task = session.scalar(query)
+    if task is None:
+        raise NotFound(f"Task '{ref}' not found.")
+    return task
+
+
+def list_tasks(
+    session: Session, principal: Principal, *, status: str | None = None, team: str | None = None,
+    origin: str | None = None, repository: str | None = None, creator: str | None = None,
+    limit: int = 50, before: int | None = None,
+) -> list[Task]:
+    """Newest first; ``before`` is the id of the last task of the previous page."""
+    principal.require("tasks:read")
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"Unknown status '{status}'. Known: {', '.join(STATUSES)}.")
+    if not 1 <= limit <= 200:
+        raise InvalidInput("limit must be between 1 and 200.")
+    query = select(Task).where(Task.org_id == principal.org_id)
+    if status:
+        query = query.where(Task.status == status)
+    if team:
+        query = query.where(Task.team_id == teams.resolve_team(session, principal.org_id, team).id)
+    if origin:
+        query = query.where(Task.origin == origin)
+    if repository:
+        query = query.where(Task.repository == repository)
+    if creator:
+        user = find_user(session, principal.org_id, creator)
+        query = query.where(Task.creator_id == (user.id if user else -1))
+    if before:
+        query = query.where(Task.id < before)
+    return list(session.scalars(query.order_by(Task.id.desc()).limit(limit)))
+
+
+def set_status(
+    session: Session, task: Task, status: str, message: str = "", *, stage: str | None = None
+) -> None:
+    """Move a task to ``status`` (and ``stage``), recording each change as an event."""
+    if stage is not None and stage != task.stage:
+        task.stage = stage
+        events.append(session, task.id, "stage", {"stage": stage})
+    if status != task.status or message != task.status_message:
+        task.status = status
+        task.status_message = message
+        if status in FINAL:
+            task.ended_at = utcnow()
+        events.append(session, task.id, "status", {"status": status, "message": message})

@@ -1,0 +1,110 @@
+"""The schema of a template: the workspace and the agent a task runs in."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+AgentKind = Literal["claude-code", "codex", "gemini", "aider", "command"]
+NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentSpec(Strict):
+    kind: AgentKind = "claude-code"
+    version: str = Field("", description="Package version of the agent CLI; empty means latest.")
+    model: str = ""
+    command: str = Field("", description="Shell command for the `command` agent.")
+    args: list[str] = Field(default_factory=list, description="Extra CLI arguments.")
+
+    @model_validator(mode="after")
+    def _command_needs_command(self) -> AgentSpec:
+        if self.kind == "command" and not self.command.strip():
+            raise ValueError("agent kind 'command' needs a 'command'")
+        return self
+
+
+class Limits(Strict):
+    timeout_minutes: float = Field(60, gt=0, description="Wall-clock limit of one agent turn.")
+    idle_minutes: float = Field(15, gt=0, description="Limit on a turn printing nothing.")
+    memory_mb: int = Field(4096, ge=16)
+    processes: int = Field(512, ge=4)
+
+
+class Budget(Strict):
+    max_turns: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_cost_usd: float | None = Field(None, gt=0)
+    max_minutes: float | None = Field(None, gt=0)
+
+
+class Network(Strict):
+    policy: Literal["none", "allowlist", "full"] = "allowlist"
+    allow: list[str] = Field(default_factory=list, description="Hosts reachable under allowlist.")
+
+
+class Parameter(Strict):
+    name: str
+    type: Literal["string", "number", "bool", "list"] = "string"
+    default: Any = None
+    mutable: bool = True
+    form: Literal["input", "textarea", "select"] = "input"
+    options: list[Any] = Field(default_factory=list)
+    description: str = ""
+    required: bool = False
+    regex: str | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Parameter:
+        if self.form == "select" and not self.options:
+            raise ValueError(f"parameter {self.name!r}: form 'select' needs options")
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as exc:
+                raise ValueError(f"parameter {self.name!r}: bad regex: {exc}") from exc
+        return self
+
+
+class TemplateSpec(Strict):
+    name: str
+    description: str = ""
+    agent: AgentSpec = Field(default_factory=AgentSpec)
+    sandbox: Literal["bubblewrap", "docker", "none"] = "bubblewrap"
+    image: str = Field("", description="Container image for the docker sandbox.")
+    setup: str = ""
+    env: dict[str, str] = Field(default_factory=dict)
+    secrets: list[str] = Field(default_factory=list, description="Org secrets passed inside.")
+    limits: Limits = Field(default_factory=Limits)
+    budget: Budget = Field(default_factory=Budget)
+    network: Network = Field(default_factory=Network)
+    prompts: dict[str, str] = Field(
+        default_factory=dict, description="Stage key → prompt overriding the default."
+    )
+    parameters: list[Parameter] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> TemplateSpec:
+        if not NAME.match(self.name):
+            raise ValueError("name must be lowercase letters, digits, '.', '_' or '-'")
+        names = [p.name for p in self.parameters]
+        if len(set(names)) != len(names):
+            raise ValueError("parameter names must be unique")
+        return self
+
+    def parameter(self, name: str) -> Parameter | None:
+        return next((p for p in self.parameters if p.name == name), None)
+
+
+BUILTIN_DEFAULT = TemplateSpec(
+    name="default",
+    description="Claude Code in a bubblewrap sandbox",
+    parameters=[Parameter(name="ai_prompt", form="textarea", description="Task instructions")],
+)

@@ -1,0 +1,139 @@
+"""Templates: versioned YAML pushed by people, pinned by tasks at creation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from taskyard.db.models import Template
+from taskyard.errors import InvalidInput, NotFound
+from taskyard.services.template_spec import TemplateSpec
+
+
+def _line_of(source: str, loc: tuple[int | str, ...]) -> int | None:
+    """Line (1-based) of the YAML node at ``loc``, for errors a person can find."""
+    try:
+        node = yaml.compose(source)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((kv for kv in node.value if kv[0].value == part), None)
+            if match is None:
+                break
+            line = match[0].start_mark.line + 1
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def parse_template(source: str) -> TemplateSpec:
+    """Parse and validate template YAML; errors name the line and the field."""
+    try:
+        data = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise InvalidInput(f"Template is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("Template must be a YAML mapping with at least a 'name'.")
+    try:
+        return TemplateSpec.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        field = ".".join(str(p) for p in loc) or "(template)"
+        line = _line_of(source, loc)
+        message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+        where = f"line {line}, " if line else ""
+        raise InvalidInput(
+            f"Invalid template: {where}field '{field}': {message}",
+            details={"field": field, "line": line},
+        ) from exc
+
+
+def push_template(session: Session, org_id: int, source: str) -> Template:
+    """Store a new version of a template (version 1 for a new name)."""
+    spec = parse_template(source)
+    latest = session.scalar(
+        select(func.max(Template.version)).where(
+            Template.org_id == org_id, Template.name == spec.name
+        )
+    )
+    row = Template(
+        org_id=org_id,
+        name=spec.name,
+        version=(latest or 0) + 1,
+        source=source,
+        spec=spec.model_dump(mode="json"),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_template(session: Session, org_id: int, name: str, version: int | None = None) -> Template:
+    query = select(Template).where(Template.org_id == org_id, Template.name == name)
+    if version is not None:
+        query = query.where(Template.version == version)
+    row = session.scalar(query.order_by(Template.version.desc()).limit(1))
+    if row is None:
+        suffix = f" version {version}" if version is not None else ""
+        raise NotFound(f"Template '{name}'{suffix} not found")
+    return row
+
+
+def list_templates(session: Session, org_id: int) -> list[Template]:
+    """The newest version of each template."""
+    newest = (
+        select(Template.name, func.max(Template.version).label("v"))
+        .where(Template.org_id == org_id)
+        .group_by(Template.name)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(Template)
+            .join(newest, (Template.name == newest.c.name) & (Template.version == newest.c.v))
+            .where(Template.org_id == org_id)
+            .order_by(Template.name)
+        )
+    )
+
+
+def template_versions(session: Session, org_id: int, name: str) -> list[Template]:
+    rows = list(
+        session.scalars(
+            select(Template)
+            .where(Template.org_id == org_id, Template.name == name)
+            .order_by(Template.version)
+        )
+    )
+    if not rows:
+        raise NotFound(f"Template '{name}' not found")
+    return rows
+
+
+def spec_of(row: Template) -> TemplateSpec:
+    return TemplateSpec.model_validate(row.spec)
+
+
+def summary(row: Template) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "version": row.version,
+        "agent": row.spec.get("agent", {}).get("kind"),
+        "description": row.spec.get("description", ""),
+        "created_at": row.created_at,
+    }

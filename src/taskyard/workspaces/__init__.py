@@ -1,0 +1,1 @@
+"""Workspaces: repository mirrors, per-task checkouts and sandbox providers."""

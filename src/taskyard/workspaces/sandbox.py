@@ -1,0 +1,102 @@
+"""The interface every sandbox provider implements.
+
+A provider starts one process tree for an agent turn, confined as the request
+says, and can kill the whole tree. Time limits (wall-clock, idle) are enforced by
+the caller, which reads the output; memory and process limits by the provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import signal
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from taskyard.services.template_spec import Limits, Network
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """preexec_fn: the child gets SIGKILL if the process that started it dies.
+
+    A server killed with -9 must not leave agents (or the embedded Temporal
+    server) running: they would keep writing to a checkout the retried
+    activity is about to use.
+    """
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+@dataclass
+class SandboxRequest:
+    argv: list[str]
+    env: dict[str, str]
+    workdir: Path  # the task's checkout: the only writable project path
+    home: Path  # the agent's private home (host path; mounted as HOME)
+    task_key: str = ""
+    stdin: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    network: Network = field(default_factory=Network)
+    readonly_paths: list[Path] = field(default_factory=list)  # tool caches to expose
+    proxy_url: str = ""  # egress proxy for network policy `allowlist`
+
+
+class SandboxProcess:
+    """A started process tree: merged stdout/stderr lines, wait, kill."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @property
+    def stdout(self) -> asyncio.StreamReader:
+        assert self.process.stdout is not None
+        return self.process.stdout
+
+    async def wait(self) -> int:
+        return await self.process.wait()
+
+    async def kill(self) -> None:
+        """Kill the whole process tree and reap it."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        await self.process.wait()
+
+
+class SandboxProvider(ABC):
+    name: ClassVar[str]
+
+    @abstractmethod
+    async def spawn(self, request: SandboxRequest) -> SandboxProcess:
+        """Start ``request.argv`` confined as requested."""
+
+    def check_available(self) -> None:
+        """Raise ``InvalidInput`` with install instructions if this host cannot run it."""
+
+
+async def start_process(
+    argv: list[str], env: dict[str, str], cwd: Path, stdin: str | None
+) -> SandboxProcess:
+    """Start a process in its own session (so the tree can be killed as one)."""
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+        limit=1 << 24,
+    )
+    if stdin is not None and process.stdin is not None:
+        process.stdin.write(stdin.encode())
+        await process.stdin.drain()
+        process.stdin.close()
+    return SandboxProcess(process)
