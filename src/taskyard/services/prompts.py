@@ -15,6 +15,19 @@ senior engineer would: correctness, tests, security, clarity. Fix small problems
 for anything larger, describe it. Finish with a summary for the person who will approve it:
 what changed, what you checked, and anything that needs their attention."""
 
+GENERIC_PROMPT = """Work on the task below in this repository. Finish with a short summary."""
+
+DEFAULT_PROMPTS = {"plan": PLAN_PROMPT, "code": CODE_PROMPT, "review": REVIEW_PROMPT}
+
+
+def stage_prompt(stage_key: str, workflow_prompt: str, template_prompts: dict[str, str]) -> str:
+    """The workflow stage's own prompt, else the template's, else the built-in one."""
+    return (
+        workflow_prompt
+        or template_prompts.get(stage_key)
+        or DEFAULT_PROMPTS.get(stage_key, GENERIC_PROMPT)
+    )
+
 
 def compose_prompt(
     *,

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import Task, Team, Workflow, utcnow
 from taskyard.errors import Conflict, InvalidInput, NotFound
-from taskyard.services.prompts import CODE_PROMPT, PLAN_PROMPT, REVIEW_PROMPT
 
 STAGE_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 ACTIVE = ("queued", "provisioning", "working", "waiting")
@@ -66,12 +65,12 @@ class WorkflowSpec(BaseModel):
 DEFAULT_WORKFLOW = WorkflowSpec(
     name="default",
     stages=[
-        Stage(key="plan", name="Plan", agent=StageAgent(prompt=PLAN_PROMPT), gate="approval"),
-        Stage(key="code", name="Code", agent=StageAgent(prompt=CODE_PROMPT), deliver=True),
+        Stage(key="plan", name="Plan", agent=StageAgent(), gate="approval"),
+        Stage(key="code", name="Code", agent=StageAgent(), deliver=True),
         Stage(
             key="review",
             name="Review",
-            agent=StageAgent(prompt=REVIEW_PROMPT),
+            agent=StageAgent(),
             gate="approval",
             request_changes_to="code",
         ),

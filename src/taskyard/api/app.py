@@ -1,0 +1,45 @@
+"""The ASGI application: routes, error handling, and the runtime's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from taskyard import __version__
+from taskyard.api import errors
+from taskyard.api.routes import events, health, tasks, templates, users, workflows
+from taskyard.config import Settings, get_settings
+from taskyard.engine.client import Engine
+from taskyard.runtime import Runtime
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, runtime: bool = True
+) -> FastAPI:
+    """Build the app. With ``runtime`` it starts the database, Temporal and a worker itself."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not runtime:
+            yield
+            return
+        async with Runtime(settings) as running:
+            app.state.engine = running.engine
+            app.state.runtime = running
+            yield
+
+    app = FastAPI(
+        title="taskyard",
+        version=__version__,
+        description="Run AI coding agents on units of work.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    errors.install(app)
+    for module in (tasks, events, workflows, users, templates, health):
+        app.include_router(module.router)
+    return app

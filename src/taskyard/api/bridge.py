@@ -1,0 +1,35 @@
+"""A synchronous face of the engine, for routes that run in worker threads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.from_thread
+
+from taskyard.engine.client import Engine
+from taskyard.engine.types import Signal
+from taskyard.errors import Unavailable
+
+
+class EngineBridge:
+    """Calls the async engine on the server's event loop from a route's thread."""
+
+    def __init__(self, engine: Engine | None) -> None:
+        self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise Unavailable("The engine is not connected yet; try again in a moment.")
+        return self._engine
+
+    def start(self, task_id: int, key: str) -> None:
+        anyio.from_thread.run(self.engine.start, task_id, key)
+
+    def signal(self, task_id: int, signal: Signal) -> None:
+        anyio.from_thread.run(self.engine.signal, task_id, signal)
+
+    def state(self, task_id: int) -> dict[str, Any] | None:
+        if self._engine is None:
+            return None
+        return anyio.from_thread.run(self._engine.state, task_id)

@@ -1,0 +1,104 @@
+"""A task's events (JSON, or live as Server-Sent Events), its diff and pull requests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import PlainTextResponse, StreamingResponse
+
+from taskyard.api.deps import PrincipalDep, SessionDep, SettingsDep
+from taskyard.db.models import Task
+from taskyard.db.session import session_scope
+from taskyard.engine.context import checkout_dir
+from taskyard.forges.delivery import working_diff
+from taskyard.services import events, pulls, tasks
+
+router = APIRouter(prefix="/api/v1/tasks", tags=["events"])
+
+POLL = 0.5  # fallback for events written by workers in other processes
+KEEPALIVE = 15.0
+
+
+def _wants_stream(request: Request, stream: bool) -> bool:
+    return stream or "text/event-stream" in request.headers.get("accept", "")
+
+
+@router.get("/{ref}/events", response_model=None)
+def list_events(
+    ref: str,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    kind: Annotated[list[str] | None, Query()] = None,
+    stream: bool = False,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> dict[str, Any] | StreamingResponse:
+    """The task's events after ``after``; with ``Accept: text/event-stream``, live."""
+    task = tasks.get_task(session, principal, ref)
+    if _wants_stream(request, stream):
+        start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+        return StreamingResponse(
+            _stream(settings.resolved_database_url, task.id, start, kind, request),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    rows = events.list_events(session, task.id, after=after, limit=limit, kinds=kind)
+    return {
+        "items": [events.as_dict(e) for e in rows],
+        "next_after": rows[-1].id if rows else after,
+    }
+
+
+def _fetch(url: str, task_id: int, after: int, kinds: list[str] | None) -> tuple[list[str], int, bool]:
+    with session_scope(url) as session:
+        rows = events.list_events(session, task_id, after=after, limit=5000, kinds=kinds)
+        task = session.get(Task, task_id)
+        final = task is None or task.status in tasks.FINAL
+    frames = [
+        f"id: {e.id}\nevent: {e.kind}\ndata: {json.dumps(events.as_dict(e))}\n\n" for e in rows
+    ]
+    return frames, (rows[-1].id if rows else after), final
+
+
+async def _stream(
+    url: str, task_id: int, after: int, kinds: list[str] | None, request: Request
+) -> AsyncIterator[str]:
+    idle = 0.0
+    while not await request.is_disconnected():
+        frames, after, final = await asyncio.to_thread(_fetch, url, task_id, after, kinds)
+        if frames:
+            idle = 0.0
+            yield "".join(frames)
+            continue
+        if final:
+            yield "event: end\ndata: {}\n\n"
+            return
+        if idle >= KEEPALIVE:
+            idle = 0.0
+            yield ": keepalive\n\n"
+        await events.bus.wait(task_id, POLL)
+        idle += POLL
+
+
+@router.get("/{ref}/diff", response_class=PlainTextResponse)
+async def diff(ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> str:
+    """The branch's changes against its base: live from the checkout, else as delivered."""
+    task = tasks.get_task(session, principal, ref)
+    checkout = checkout_dir(settings, task.key)
+    if (checkout / ".git").exists() and task.base_branch:
+        return await working_diff(checkout, task.base_branch)
+    delivered = pulls.pulls_of(session, task.id)
+    return delivered[-1].patch if delivered else ""
+
+
+@router.get("/{ref}/pulls")
+def task_pulls(ref: str, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    task = tasks.get_task(session, principal, ref)
+    return [pulls.as_dict(p) for p in pulls.pulls_of(session, task.id)]

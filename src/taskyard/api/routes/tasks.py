@@ -1,0 +1,108 @@
+"""Tasks: create, list, show, and what people do to them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from taskyard.api.deps import EngineDep, PrincipalDep, SessionDep
+from taskyard.api.schemas import TaskOut, TaskPage, task_out
+from taskyard.services import actions, tasks
+from taskyard.services.tasks import TaskCreate
+
+router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str
+
+
+class ApproveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    comment: str = ""
+
+
+class RequestChangesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str
+    stage: str = ""
+
+
+@router.post("", status_code=201)
+def create_task(
+    body: TaskCreate, session: SessionDep, principal: PrincipalDep, engine: EngineDep
+) -> TaskOut:
+    """Create a task; it starts running at once unless ``run`` is false."""
+    task = actions.create(session, engine, principal, body)
+    return task_out(session, task)
+
+
+@router.get("")
+def list_tasks(
+    session: SessionDep,
+    principal: PrincipalDep,
+    status: str | None = None,
+    team: str | None = None,
+    origin: str | None = None,
+    repository: str | None = None,
+    creator: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: int | None = None,
+) -> TaskPage:
+    """Newest first; pass ``before=<next_before>`` for the next page."""
+    rows = tasks.list_tasks(
+        session, principal, status=status, team=team, origin=origin, repository=repository,
+        creator=creator, limit=limit, before=before,
+    )
+    return TaskPage(
+        items=[task_out(session, t) for t in rows],
+        next_before=rows[-1].id if len(rows) == limit else None,
+    )
+
+
+@router.get("/{ref}")
+def show_task(ref: str, session: SessionDep, principal: PrincipalDep, engine: EngineDep) -> TaskOut:
+    task = tasks.get_task(session, principal, ref)
+    out = task_out(session, task, detail=True)
+    if task.status not in tasks.FINAL and task.run_requested:
+        out.live = engine.state(task.id)
+    return out
+
+
+@router.post("/{ref}/start")
+def start_task(ref: str, session: SessionDep, principal: PrincipalDep, engine: EngineDep) -> TaskOut:
+    return task_out(session, actions.start(session, engine, principal, ref))
+
+
+@router.post("/{ref}/messages", status_code=202)
+def send_message(
+    ref: str, body: MessageIn, session: SessionDep, principal: PrincipalDep, engine: EngineDep
+) -> TaskOut:
+    """Queue a message for the agent; it is delivered as the agent's next turn."""
+    return task_out(session, actions.message(session, engine, principal, ref, body.text))
+
+
+@router.post("/{ref}/approve", status_code=202)
+def approve(
+    ref: str, session: SessionDep, principal: PrincipalDep, engine: EngineDep,
+    body: ApproveIn | None = None,
+) -> TaskOut:
+    comment = body.comment if body else ""
+    return task_out(session, actions.approve(session, engine, principal, ref, comment))
+
+
+@router.post("/{ref}/request-changes", status_code=202)
+def request_changes(
+    ref: str, body: RequestChangesIn, session: SessionDep, principal: PrincipalDep,
+    engine: EngineDep,
+) -> TaskOut:
+    task = actions.request_changes(session, engine, principal, ref, body.text, body.stage)
+    return task_out(session, task)
+
+
+@router.post("/{ref}/cancel", status_code=202)
+def cancel(ref: str, session: SessionDep, principal: PrincipalDep, engine: EngineDep) -> TaskOut:
+    return task_out(session, actions.cancel(session, engine, principal, ref))

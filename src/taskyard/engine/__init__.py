@@ -1,0 +1,1 @@
+"""The durable engine: one Temporal workflow per task, activities for all I/O."""

@@ -1,0 +1,62 @@
+"""Talking to running task workflows: start, signal, query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from taskyard.config import Settings
+from taskyard.engine.types import Signal, TaskInput
+from taskyard.engine.workflow import TaskWorkflow
+from taskyard.errors import Conflict, Unavailable
+
+
+def workflow_id(task_id: int) -> str:
+    return f"task-{task_id}"
+
+
+@dataclass
+class Engine:
+    """The API's handle on the engine."""
+
+    client: Client
+    settings: Settings
+    task_queue: str
+
+    async def start(self, task_id: int, key: str) -> None:
+        """Start the task's workflow; starting one already started is a no-op."""
+        try:
+            await self.client.start_workflow(
+                TaskWorkflow.run,
+                TaskInput(task_id, key, self.settings.heartbeat_timeout),
+                id=workflow_id(task_id),
+                task_queue=self.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            pass
+        except RPCError as exc:
+            raise Unavailable(f"The engine is unreachable: {exc}") from exc
+
+    async def signal(self, task_id: int, signal: Signal) -> None:
+        handle = self.client.get_workflow_handle(workflow_id(task_id))
+        try:
+            await handle.signal("signal", signal)
+        except RPCError as exc:
+            raise Conflict(f"The task is not running, so it cannot take '{signal.kind}'.") from exc
+
+    async def state(self, task_id: int) -> dict[str, Any] | None:
+        handle = self.client.get_workflow_handle(workflow_id(task_id))
+        try:
+            description = await handle.describe()
+            if description.status != WorkflowExecutionStatus.RUNNING:
+                return None
+            state: dict[str, Any] = await handle.query("state")
+            return state
+        except RPCError:
+            return None

@@ -1,0 +1,100 @@
+"""Everything one agent turn needs, read from the database in one place."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from taskyard.config import Settings
+from taskyard.db.models import Task, Workflow
+from taskyard.db.session import session_scope
+from taskyard.engine.types import TurnInput
+from taskyard.services import runs, secrets, templates
+from taskyard.services.prompts import compose_prompt, stage_prompt
+from taskyard.services.redaction import Redactor
+from taskyard.services.template_spec import TemplateSpec
+from taskyard.services.workflows import Stage
+
+
+@dataclass
+class TurnContext:
+    task_key: str
+    org_id: int
+    spec: TemplateSpec
+    prompt: str
+    checkout: Path
+    home: Path
+    env: dict[str, str]
+    redactor: Redactor
+    session_id: str
+    turns_so_far: int
+    tokens_so_far: int
+    cost_so_far: float
+    deadline: float | None  # time.time() after which the task's time budget is spent
+    stopped_by: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def checkout_dir(settings: Settings, key: str) -> Path:
+    return settings.checkouts_dir / key
+
+
+def home_dir(settings: Settings, key: str) -> Path:
+    return settings.data_dir / "homes" / key
+
+
+def _stage(workflow: Workflow, key: str) -> Stage:
+    return next(Stage.model_validate(s) for s in workflow.stages if s["key"] == key)
+
+
+def load_turn_context(settings: Settings, inp: TurnInput) -> TurnContext:
+    with session_scope(settings.resolved_database_url) as session:
+        task = session.get(Task, inp.task_id)
+        workflow = session.get(Workflow, task.workflow_id) if task else None
+        assert task is not None and workflow is not None
+        stage = _stage(workflow, inp.stage)
+        spec = runs.task_spec(session, task)
+        if stage.agent and stage.agent.template:
+            spec = templates.spec_of(templates.get_template(session, task.org_id, stage.agent.template))
+        passed = secrets.reveal(session, settings, task.org_id, spec.secrets) if spec.secrets else {}
+        total_turns = runs.begin_turn(session, inp.run_id)
+        if inp.message:
+            prompt = inp.message
+        else:
+            prompt = compose_prompt(
+                stage_prompt=stage_prompt(stage.key, stage.agent.prompt if stage.agent else "",
+                                          spec.prompts),
+                title=task.title,
+                description=task.description,
+                instructions=str(task.parameters.get("ai_prompt", "")),
+                origin=task.origin,
+                origin_context=task.origin_context,
+                feedback=inp.feedback,
+            )
+        session_id = inp.session_id or runs.previous_session(session, task.id, inp.stage)
+        budget = spec.budget
+        stopped_by = ""
+        if budget.max_turns is not None and total_turns > budget.max_turns:
+            stopped_by = f"max_turns ({budget.max_turns})"
+        deadline = (
+            task.created_at.timestamp() + budget.max_minutes * 60 if budget.max_minutes else None
+        )
+        if deadline is not None and time.time() >= deadline:
+            stopped_by = f"max_minutes ({budget.max_minutes:g})"
+        return TurnContext(
+            task_key=task.key,
+            org_id=task.org_id,
+            spec=spec,
+            prompt=prompt,
+            checkout=checkout_dir(settings, task.key),
+            home=home_dir(settings, task.key),
+            env={**spec.env, **passed},
+            redactor=Redactor(passed.values()),
+            session_id=session_id,
+            turns_so_far=total_turns,
+            tokens_so_far=task.input_tokens + task.output_tokens,
+            cost_so_far=task.cost_usd,
+            deadline=deadline,
+            stopped_by=stopped_by,
+        )

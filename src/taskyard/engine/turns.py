@@ -1,0 +1,136 @@
+"""Runs one agent turn in the task's sandbox and streams what it does.
+
+Limits and budgets are enforced here, outside the agent: wall-clock and idle
+time, tokens and cost. A turn stopped by one of them ends with the agent killed
+and the reason in ``TurnResult.stopped_by``; whatever the agent already wrote
+stays in the checkout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from taskyard.agents.base import AgentEvent, AgentTurn, TurnRequest
+from taskyard.agents.registry import adapter_for
+from taskyard.config import Settings
+from taskyard.db.session import session_scope
+from taskyard.engine.context import TurnContext, load_turn_context
+from taskyard.engine.event_sink import EventSink
+from taskyard.engine.types import TurnInput, TurnResult
+from taskyard.services import runs
+from taskyard.workspaces.providers import provider_for
+from taskyard.workspaces.sandbox import SandboxProcess, SandboxRequest
+
+HEARTBEAT_EVERY = 1.0
+
+
+def _budget_hit(ctx: TurnContext, sink: EventSink) -> str:
+    budget = ctx.spec.budget
+    tokens = ctx.tokens_so_far + sink.usage["input_tokens"] + sink.usage["output_tokens"]
+    if budget.max_tokens is not None and tokens >= budget.max_tokens:
+        return f"max_tokens ({budget.max_tokens})"
+    cost = ctx.cost_so_far + sink.usage["cost_usd"]
+    if budget.max_cost_usd is not None and cost >= budget.max_cost_usd:
+        return f"max_cost_usd ({budget.max_cost_usd:g})"
+    return ""
+
+
+async def _pump(
+    process: SandboxProcess, turn: AgentTurn, sink: EventSink, ctx: TurnContext,
+    heartbeat: Callable[[], None],
+) -> str:
+    """Read the agent's output until it exits; returns what stopped it early, if anything."""
+    limits = ctx.spec.limits
+    deadline = time.monotonic() + limits.timeout_minutes * 60
+    if ctx.deadline is not None:
+        deadline = min(deadline, time.monotonic() + ctx.deadline - time.time())
+    idle = limits.idle_minutes * 60
+    last_output = time.monotonic()
+    last_beat = 0.0
+    reader = asyncio.ensure_future(process.stdout.readline())
+    try:
+        while True:
+            now = time.monotonic()
+            if now - last_beat >= HEARTBEAT_EVERY:
+                heartbeat()
+                last_beat = now
+            if now >= deadline:
+                budget = "max_minutes" if ctx.deadline is not None else "timeout_minutes"
+                return f"{budget}: turn ran out of time"
+            if now - last_output >= idle:
+                return f"idle_minutes ({limits.idle_minutes:g}): no output"
+            wait = min(HEARTBEAT_EVERY, deadline - now, idle - (now - last_output))
+            done, _ = await asyncio.wait({reader}, timeout=max(wait, 0.01))
+            if not done:
+                continue
+            raw = reader.result()
+            if not raw:
+                return ""
+            last_output = time.monotonic()
+            for event in turn.parse(raw.decode(errors="replace").rstrip("\n")):
+                sink.add(event)
+            stop = _budget_hit(ctx, sink)
+            if stop:
+                return stop
+            reader = asyncio.ensure_future(process.stdout.readline())
+    finally:
+        reader.cancel()
+
+
+async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], None]) -> TurnResult:
+    ctx = await asyncio.to_thread(load_turn_context, settings, inp)
+    url = settings.resolved_database_url
+    if ctx.stopped_by:
+        return TurnResult(-1, "failure", f"Budget reached: {ctx.stopped_by}", ctx.session_id,
+                          ctx.stopped_by)
+    adapter = adapter_for(ctx.spec.agent.kind)
+    provider = provider_for(ctx.spec.sandbox)
+    tool_paths = await asyncio.to_thread(adapter.tool_paths, ctx.spec.agent)
+    ctx.home.mkdir(parents=True, exist_ok=True)
+    turn = adapter.start_turn(
+        TurnRequest(
+            prompt=ctx.prompt, spec=ctx.spec.agent, workdir=ctx.checkout, home=ctx.home,
+            stage=inp.stage, task_key=ctx.task_key, turn=inp.turn, session_id=ctx.session_id,
+            env=ctx.env,
+        )
+    )
+    for relative, content in turn.invocation.files.items():
+        target = ctx.home / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+    with EventSink(url, inp.task_id, inp.run_id, ctx.redactor) as sink:
+        sink.add(AgentEvent("state", {"state": "working", "message": f"Turn {inp.turn + 1}"}))
+        process = await provider.spawn(
+            SandboxRequest(
+                argv=turn.invocation.argv, env=turn.invocation.env, workdir=ctx.checkout,
+                home=ctx.home, task_key=ctx.task_key, stdin=turn.invocation.stdin,
+                limits=ctx.spec.limits, network=ctx.spec.network, readonly_paths=tool_paths,
+            )
+        )
+        try:
+            stopped_by = await _pump(process, turn, sink, ctx, heartbeat)
+            if stopped_by:
+                await process.kill()
+            exit_code = await process.wait()
+        except BaseException:
+            # Cancelled, or the worker is shutting down: nothing of the turn may keep running.
+            await process.kill()
+            await sink.close()
+            raise
+        for event in turn.finish(exit_code):
+            sink.add(event)
+        if stopped_by:
+            sink.add(AgentEvent("state", {"state": "failure", "message": f"Stopped: {stopped_by}"}))
+        await sink.close()
+    state, message = sink.state
+    session_id = sink.session_id or ctx.session_id
+    if session_id:
+        await asyncio.to_thread(_record_session, url, inp.run_id, session_id)
+    return TurnResult(exit_code, state, message, session_id, stopped_by)
+
+
+def _record_session(url: str, run_id: int, session_id: str) -> None:
+    with session_scope(url) as session:
+        runs.record_session(session, run_id, session_id)

@@ -1,0 +1,98 @@
+"""Inputs and outputs of the task workflow and its activities (one dataclass each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class TaskInput:
+    task_id: int
+    key: str
+    heartbeat_timeout: float = 10.0
+
+
+@dataclass
+class StagePlan:
+    key: str
+    name: str
+    has_agent: bool
+    gate: str
+    deliver: bool
+    request_changes_to: str
+
+
+@dataclass
+class TaskPlan:
+    stages: list[StagePlan]
+    max_turns: int | None = None
+
+
+@dataclass
+class StatusInput:
+    task_id: int
+    status: str
+    message: str = ""
+    stage: str | None = None
+
+
+@dataclass
+class WorkspaceInput:
+    task_id: int
+
+
+@dataclass
+class TurnInput:
+    task_id: int
+    stage: str
+    run_id: int
+    turn: int
+    feedback: str = ""
+    message: str = ""  # a person's follow-up; empty for a stage's first turn
+    session_id: str = ""
+
+
+@dataclass
+class TurnResult:
+    exit_code: int
+    state: str  # complete | failure | idle
+    message: str
+    session_id: str = ""
+    stopped_by: str = ""  # budget or limit that stopped the agent, if any
+
+
+@dataclass
+class RunInput:
+    task_id: int
+    stage: str
+
+
+@dataclass
+class RunEnd:
+    run_id: int
+    status: str
+
+
+@dataclass
+class DeliverInput:
+    task_id: int
+    stage: str
+
+
+@dataclass
+class DeliveryResult:
+    changed: bool
+    pull_request_url: str = ""
+    pull_request_number: int = 0
+
+
+@dataclass
+class Signal:
+    """A person's input to a running task, as sent to the workflow."""
+
+    kind: str  # message | approve | request_changes | cancel
+    text: str = ""
+    by: str = ""
+    target: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)

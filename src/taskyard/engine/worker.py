@@ -1,0 +1,25 @@
+"""Builds the Temporal worker that runs task workflows and their activities."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from taskyard.config import Settings
+from taskyard.engine.activities import TaskActivities
+from taskyard.engine.workflow import TaskWorkflow
+
+
+def build_worker(client: Client, settings: Settings, task_queue: str | None = None) -> Worker:
+    activities = TaskActivities(settings)
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=[TaskWorkflow],
+        activities=activities.all(),  # type: ignore[arg-type]
+        max_concurrent_activities=200,
+        # Agent turns can run for hours; let them finish on a graceful stop.
+        graceful_shutdown_timeout=timedelta(seconds=5),
+    )

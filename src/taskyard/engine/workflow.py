@@ -1,0 +1,206 @@
+"""The task workflow: carries one task through its stages, durably.
+
+Deterministic orchestration only: every read and write goes through an
+activity. People reach a running task through signals (message, approve,
+request-changes, cancel) and read it through the ``state`` query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+
+with workflow.unsafe.imports_passed_through():
+    from taskyard.engine.types import (
+        DeliverInput,
+        DeliveryResult,
+        RunEnd,
+        RunInput,
+        Signal,
+        StagePlan,
+        StatusInput,
+        TaskInput,
+        TaskPlan,
+        TurnInput,
+        TurnResult,
+        WorkspaceInput,
+    )
+
+SHORT = timedelta(seconds=30)
+RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+
+
+class TaskCancelled(Exception):
+    """A person cancelled the task while the workflow was doing something."""
+
+
+@workflow.defn(name="TaskWorkflow")
+class TaskWorkflow:
+    def __init__(self) -> None:
+        self._inbox: list[Signal] = []  # approve / request-changes / cancel, in order
+        self._messages: list[Signal] = []  # people's messages for the agent
+        self._cancel: Signal | None = None
+        self._status = "queued"
+        self._stage = ""
+        self._turn_running = False
+        self._heartbeat_timeout = timedelta(seconds=10)
+
+    # Signals and query -------------------------------------------------------
+
+    @workflow.signal(name="signal")
+    def on_signal(self, signal: Signal) -> None:
+        if signal.kind == "cancel":
+            self._cancel = signal
+        elif signal.kind == "message":
+            self._messages.append(signal)
+        else:
+            self._inbox.append(signal)
+
+    @workflow.query(name="state")
+    def state(self) -> dict[str, Any]:
+        return {
+            "status": self._status,
+            "stage": self._stage,
+            "turn_running": self._turn_running,
+            "queued_messages": len(self._messages),
+        }
+
+    # Helpers -----------------------------------------------------------------
+
+    async def _act(self, name: str, arg: Any, *, result_type: type | None = None,
+                   timeout: timedelta = SHORT, heartbeat: bool = False) -> Any:
+        """Run an activity, abandoning it (cancelled, processes killed) on cancel."""
+        handle = workflow.start_activity(
+            name,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=timeout,
+            heartbeat_timeout=self._heartbeat_timeout if heartbeat else None,
+            retry_policy=RETRY,
+            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        await workflow.wait_condition(lambda: handle.done() or self._cancel is not None)
+        if not handle.done():
+            handle.cancel()
+            try:
+                await handle
+            except (ActivityError, CancelledError):
+                pass
+            raise TaskCancelled()
+        return await handle
+
+    async def _status_to(self, task: TaskInput, status: str, message: str = "",
+                         stage: str | None = None) -> None:
+        self._status = status
+        if stage is not None:
+            self._stage = stage
+        await self._act("set_status", StatusInput(task.task_id, status, message, stage))
+
+    async def _turn(self, turn: TurnInput, timeout: timedelta) -> TurnResult:
+        self._turn_running = True
+        try:
+            result: TurnResult = await self._act(
+                "run_turn", turn, result_type=TurnResult, timeout=timeout, heartbeat=True
+            )
+            return result
+        finally:
+            self._turn_running = False
+
+    async def _run_agent(self, task: TaskInput, stage: StagePlan, feedback: str) -> TurnResult:
+        """The stage's first turn, then one turn per message queued meanwhile."""
+        await self._status_to(task, "provisioning", f"Preparing workspace for {stage.name}")
+        await self._act("prepare_workspace", WorkspaceInput(task.task_id),
+                        timeout=timedelta(minutes=30), heartbeat=True)
+        run_id: int = await self._act("start_run", RunInput(task.task_id, stage.key), result_type=int)
+        await self._status_to(task, "working", f"{stage.name}: agent working")
+        timeout = timedelta(hours=24)
+        result = await self._turn(TurnInput(task.task_id, stage.key, run_id, 0, feedback=feedback),
+                                  timeout)
+        turn = 1
+        while self._messages and not result.stopped_by:
+            message = self._messages.pop(0)
+            result = await self._turn(
+                TurnInput(task.task_id, stage.key, run_id, turn, message=message.text,
+                          session_id=result.session_id),
+                timeout,
+            )
+            turn += 1
+        ok = result.state != "failure" and not result.stopped_by
+        await self._act("finish_run", RunEnd(run_id, "completed" if ok else "failed"))
+        return result
+
+    async def _await_decision(self, task: TaskInput, stage: StagePlan) -> Signal:
+        """Wait for approve or request-changes; messages meanwhile start new turns."""
+        while True:
+            await self._status_to(task, "waiting", f"{stage.name}: waiting for approval")
+            await workflow.wait_condition(
+                lambda: bool(self._inbox) or bool(self._messages) or self._cancel is not None
+            )
+            if self._cancel is not None:
+                raise TaskCancelled()
+            if self._inbox:
+                return self._inbox.pop(0)
+            if stage.has_agent:
+                result = await self._run_agent(task, stage, "")
+                if result.state == "failure" or result.stopped_by:
+                    raise ApplicationError(result.message or "Agent failed")
+            else:
+                self._messages.clear()
+
+    # The workflow ------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, task: TaskInput) -> str:
+        self._heartbeat_timeout = timedelta(seconds=task.heartbeat_timeout)
+        try:
+            return await self._run_stages(task)
+        except TaskCancelled:
+            by = self._cancel.by if self._cancel else ""
+            await self._finish(task, "cancelled", f"Cancelled by {by}" if by else "Cancelled")
+            return "cancelled"
+        except asyncio.CancelledError:
+            await asyncio.shield(self._finish(task, "cancelled", "Workflow cancelled"))
+            raise
+        except (ActivityError, ApplicationError) as exc:
+            cause = exc.cause if isinstance(exc, ActivityError) and exc.cause else exc
+            await self._finish(task, "failed", str(getattr(cause, "message", cause)))
+            return "failed"
+
+    async def _finish(self, task: TaskInput, status: str, message: str) -> None:
+        self._status = status
+        await workflow.execute_activity(
+            "set_status", StatusInput(task.task_id, status, message),
+            start_to_close_timeout=SHORT, retry_policy=RETRY,
+        )
+
+    async def _run_stages(self, task: TaskInput) -> str:
+        plan: TaskPlan = await self._act("load_plan", task, result_type=TaskPlan)
+        index = {s.key: i for i, s in enumerate(plan.stages)}
+        i, feedback = 0, ""
+        while i < len(plan.stages):
+            stage = plan.stages[i]
+            await self._status_to(task, "working", f"Entered {stage.name}", stage=stage.key)
+            if stage.has_agent:
+                result = await self._run_agent(task, stage, feedback)
+                if result.stopped_by:
+                    raise ApplicationError(f"Budget reached: {result.stopped_by}")
+                if result.state == "failure":
+                    raise ApplicationError(f"{stage.name}: {result.message or 'agent failed'}")
+                if stage.deliver:
+                    await self._act("deliver", DeliverInput(task.task_id, stage.key),
+                                    result_type=DeliveryResult, timeout=timedelta(minutes=10))
+            feedback = ""
+            if stage.gate == "approval":
+                decision = await self._await_decision(task, stage)
+                if decision.kind == "request_changes":
+                    target = decision.target or stage.request_changes_to
+                    i, feedback = index.get(target, i), decision.text
+                    continue
+            i += 1
+        await self._finish(task, "completed", "All stages done")
+        return "completed"

@@ -1,0 +1,92 @@
+"""What a taskyard process runs besides HTTP: storage, Temporal and a worker.
+
+``serve`` and ``worker`` both enter a :class:`Runtime`; tests do too. On entry it
+migrates the database, creates the first organization and admin token once,
+starts the embedded Temporal dev server unless a cluster address is set,
+connects, starts the worker (unless told not to) and restarts any task whose
+workflow was never started (a crash between commit and start loses nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import TracebackType
+
+from sqlalchemy import select
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from taskyard.config import Settings
+from taskyard.db.models import Task
+from taskyard.db.session import migrate, session_scope
+from taskyard.engine.client import Engine
+from taskyard.engine.devserver import DevServer
+from taskyard.engine.worker import build_worker
+from taskyard.services.bootstrap import Bootstrap, ensure_bootstrapped
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, worker: bool | None = None,
+                 bootstrap: bool = True) -> None:
+        self.settings = settings
+        self.run_worker = settings.run_worker if worker is None else worker
+        self.bootstrap_enabled = bootstrap
+        self.devserver: DevServer | None = None
+        self.client: Client | None = None
+        self.worker: Worker | None = None
+        self.bootstrap = Bootstrap(created=False, admin_token="")
+        self._worker_task: asyncio.Task[None] | None = None
+
+    @property
+    def engine(self) -> Engine:
+        assert self.client is not None
+        return Engine(self.client, self.settings, self.settings.task_queue)
+
+    async def __aenter__(self) -> Runtime:
+        url = self.settings.resolved_database_url
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(migrate, url)
+        if self.bootstrap_enabled:
+            self.bootstrap = await asyncio.to_thread(self._bootstrap)
+        address = self.settings.temporal_address
+        if not address:
+            self.devserver = DevServer(self.settings.data_dir / "temporal.db")
+            await self.devserver.start()
+            address = self.devserver.address
+        self.client = await Client.connect(address, namespace=self.settings.temporal_namespace)
+        if self.run_worker:
+            self.worker = build_worker(self.client, self.settings)
+            self._worker_task = asyncio.create_task(self.worker.run())
+            await self._resume_unstarted()
+        return self
+
+    def _bootstrap(self) -> Bootstrap:
+        with session_scope(self.settings.resolved_database_url) as session:
+            return ensure_bootstrapped(session, self.settings.admin_token)
+
+    async def _resume_unstarted(self) -> None:
+        def queued() -> list[tuple[int, str]]:
+            with session_scope(self.settings.resolved_database_url) as session:
+                rows = session.execute(
+                    select(Task.id, Task.key).where(Task.status == "queued", Task.run_requested)
+                )
+                return [(r[0], r[1]) for r in rows]
+
+        for task_id, key in await asyncio.to_thread(queued):
+            await self.engine.start(task_id, key)
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.worker is not None and self._worker_task is not None:
+            with contextlib.suppress(Exception):
+                await self.worker.shutdown()
+            with contextlib.suppress(BaseException):
+                await self._worker_task
+        if self.devserver is not None:
+            self.devserver.stop()

@@ -1,0 +1,126 @@
+"""What people do to a task: start, message, approve, request changes, cancel.
+
+Each action checks the task is in a state that takes it, records the person's
+input as an event, and signals the task's workflow through ``engine``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from taskyard.db.models import Task, Workflow
+from taskyard.engine.types import Signal
+from taskyard.errors import Conflict, InvalidInput
+from taskyard.services import events, tasks
+from taskyard.services.tasks import FINAL, TaskCreate
+from taskyard.services.tokens import Principal
+
+MAX_MESSAGE = 100_000
+
+
+class EngineLike(Protocol):
+    def start(self, task_id: int, key: str) -> None: ...
+    def signal(self, task_id: int, signal: Signal) -> None: ...
+    def state(self, task_id: int) -> dict[str, Any] | None: ...
+
+
+def create(session: Session, engine: EngineLike, principal: Principal, body: TaskCreate) -> Task:
+    """Create a task and, unless ``run`` is false, start its workflow."""
+    task = tasks.create_task(session, principal, body)
+    # The workflow's first activity reads the task: it must be committed first.
+    session.commit()
+    if body.run:
+        engine.start(task.id, task.key)
+    return task
+
+
+def start(session: Session, engine: EngineLike, principal: Principal, ref: str) -> Task:
+    principal.require("tasks:write")
+    task = tasks.get_task(session, principal, ref)
+    if task.status != "queued":
+        raise Conflict(f"Task {task.key} has already started ({task.status}).")
+    task.run_requested = True
+    session.commit()
+    engine.start(task.id, task.key)
+    return task
+
+
+def _active(task: Task, action: str) -> None:
+    if task.status in FINAL:
+        raise Conflict(f"Task {task.key} is {task.status}; it cannot take {action}.")
+    if not task.run_requested:
+        raise Conflict(f"Task {task.key} has not been started; start it first.")
+
+
+def message(
+    session: Session, engine: EngineLike, principal: Principal, ref: str, text: str
+) -> Task:
+    """Queue a message for the agent: delivered as its next turn, never rejected."""
+    principal.require("tasks:write")
+    task = tasks.get_task(session, principal, ref)
+    if not text.strip():
+        raise InvalidInput("Message text must not be empty.")
+    if len(text) > MAX_MESSAGE:
+        raise InvalidInput(f"Message is longer than {MAX_MESSAGE} characters.")
+    _active(task, "messages")
+    engine.signal(task.id, Signal("message", text=text, by=principal.username))
+    events.append(session, task.id, "message", {"text": text, "by": principal.username})
+    return task
+
+
+def approve(
+    session: Session, engine: EngineLike, principal: Principal, ref: str, comment: str = ""
+) -> Task:
+    principal.require("tasks:write")
+    task = tasks.get_task(session, principal, ref)
+    _active(task, "an approval")
+    if task.status != "waiting":
+        raise Conflict(f"Task {task.key} is {task.status}, not waiting for approval.")
+    engine.signal(task.id, Signal("approve", text=comment, by=principal.username))
+    events.append(
+        session, task.id, "approval",
+        {"stage": task.stage, "by": principal.username, "comment": comment},
+    )
+    return task
+
+
+def request_changes(
+    session: Session, engine: EngineLike, principal: Principal, ref: str, text: str,
+    stage: str = "",
+) -> Task:
+    """Send the task back (to ``stage`` or the gate's default) with ``text`` as the prompt."""
+    principal.require("tasks:write")
+    task = tasks.get_task(session, principal, ref)
+    if not text.strip():
+        raise InvalidInput("Say what should change: 'text' must not be empty.")
+    _active(task, "change requests")
+    if task.status != "waiting":
+        raise Conflict(f"Task {task.key} is {task.status}, not waiting for approval.")
+    if stage:
+        workflow = session.get(Workflow, task.workflow_id)
+        keys = [s["key"] for s in workflow.stages] if workflow else []
+        if stage not in keys:
+            raise InvalidInput(f"Stage '{stage}' is not in this task's workflow ({', '.join(keys)}).")
+    engine.signal(
+        task.id, Signal("request_changes", text=text, by=principal.username, target=stage)
+    )
+    events.append(
+        session, task.id, "request_changes",
+        {"stage": task.stage, "to": stage, "by": principal.username, "text": text},
+    )
+    return task
+
+
+def cancel(session: Session, engine: EngineLike, principal: Principal, ref: str) -> Task:
+    """Stop the task wherever it is; its agent's processes are killed."""
+    principal.require("tasks:write")
+    task = tasks.get_task(session, principal, ref)
+    if task.status in FINAL:
+        raise Conflict(f"Task {task.key} is already {task.status}.")
+    if not task.run_requested:
+        tasks.set_status(session, task, "cancelled", f"Cancelled by {principal.username}")
+        return task
+    engine.signal(task.id, Signal("cancel", by=principal.username))
+    return task

@@ -1,0 +1,65 @@
+"""Runs and turns of agents, and what a task's agent is configured as."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from taskyard.db.models import Run, Task, Template, utcnow
+from taskyard.services.template_spec import BUILTIN_DEFAULT, AgentSpec, TemplateSpec
+
+
+def task_spec(session: Session, task: Task) -> TemplateSpec:
+    """The template version the task pinned at creation, with its agent override."""
+    row = session.get(Template, task.template_id) if task.template_id else None
+    spec = TemplateSpec.model_validate(row.spec) if row else BUILTIN_DEFAULT
+    if task.agent:
+        spec = spec.model_copy(update={"agent": AgentSpec.model_validate(task.agent)})
+    return spec
+
+
+def start_run(session: Session, task_id: int, stage: str) -> Run:
+    run = Run(task_id=task_id, stage=stage, status="working")
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_run(session: Session, run_id: int, status: str) -> None:
+    run = session.get(Run, run_id)
+    if run is not None and run.ended_at is None:
+        run.status = status
+        run.ended_at = utcnow()
+
+
+def begin_turn(session: Session, run_id: int) -> int:
+    """Count a turn on the run; returns the task's total turns so far, this one included."""
+    run = session.get(Run, run_id)
+    assert run is not None
+    run.turns += 1
+    session.flush()
+    return session.scalar(select(func.sum(Run.turns)).where(Run.task_id == run.task_id)) or 0
+
+
+def previous_session(session: Session, task_id: int, stage: str) -> str:
+    """The agent session of this stage's latest run, so a re-entered stage resumes it."""
+    return session.scalar(
+        select(Run.session_id)
+        .where(Run.task_id == task_id, Run.stage == stage, Run.session_id != "")
+        .order_by(Run.id.desc())
+        .limit(1)
+    ) or ""
+
+
+def record_session(session: Session, run_id: int, session_id: str) -> None:
+    run = session.get(Run, run_id)
+    if run is not None and session_id:
+        run.session_id = session_id
+
+
+def add_usage(session: Session, task: Task, usage: dict[str, Any]) -> None:
+    task.input_tokens += int(usage.get("input_tokens") or 0)
+    task.output_tokens += int(usage.get("output_tokens") or 0)
+    task.cost_usd += float(usage.get("cost_usd") or 0.0)

@@ -1,0 +1,78 @@
+"""Organization secrets, encrypted at rest; values are never returned once set."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from taskyard.config import Settings
+from taskyard.db.models import Secret
+from taskyard.errors import InvalidInput, NotFound, TaskyardError
+
+NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
+
+
+def _fernet(settings: Settings) -> Fernet:
+    """The key from TASKYARD_SECRET_KEY, else one generated once in the data dir."""
+    if settings.secret_key:
+        raw = hashlib.sha256(settings.secret_key.encode()).digest()
+        return Fernet(base64.urlsafe_b64encode(raw))
+    path: Path = settings.data_dir / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(Fernet.generate_key())
+    return Fernet(path.read_bytes().strip())
+
+
+def set_secret(session: Session, settings: Settings, org_id: int, name: str, value: str) -> Secret:
+    if not NAME.match(name):
+        raise InvalidInput("Secret names are UPPER_SNAKE_CASE, e.g. NPM_TOKEN.")
+    if not value:
+        raise InvalidInput("Secret value must not be empty.")
+    ciphertext = _fernet(settings).encrypt(value.encode()).decode()
+    secret = session.scalar(select(Secret).where(Secret.org_id == org_id, Secret.name == name))
+    if secret is None:
+        secret = Secret(org_id=org_id, name=name, ciphertext=ciphertext)
+        session.add(secret)
+    else:
+        secret.ciphertext = ciphertext
+    session.flush()
+    return secret
+
+
+def list_secrets(session: Session, org_id: int) -> list[Secret]:
+    return list(session.scalars(select(Secret).where(Secret.org_id == org_id).order_by(Secret.name)))
+
+
+def delete_secret(session: Session, org_id: int, name: str) -> None:
+    secret = session.scalar(select(Secret).where(Secret.org_id == org_id, Secret.name == name))
+    if secret is None:
+        raise NotFound(f"Secret '{name}' not found.")
+    session.delete(secret)
+
+
+def reveal(session: Session, settings: Settings, org_id: int, names: list[str]) -> dict[str, str]:
+    """Decrypt the named secrets, for passing into a sandbox (never into a response)."""
+    rows = {
+        s.name: s
+        for s in session.scalars(
+            select(Secret).where(Secret.org_id == org_id, Secret.name.in_(names))
+        )
+    }
+    missing = sorted(set(names) - set(rows))
+    if missing:
+        raise InvalidInput(f"Secret(s) not set in this organization: {', '.join(missing)}.")
+    fernet = _fernet(settings)
+    try:
+        return {name: fernet.decrypt(rows[name].ciphertext.encode()).decode() for name in names}
+    except InvalidToken as exc:
+        raise TaskyardError("Stored secrets cannot be decrypted with the configured key.") from exc

@@ -1,0 +1,209 @@
+"""The egress proxy behind network policy ``allowlist``.
+
+An HTTP forward proxy (``CONNECT host:port`` for TLS and anything else, plus
+plain ``GET http://host/...`` requests) that lets through only hosts in the
+template's ``network.allow`` and answers every other one with 403.
+
+There is one proxy per sandbox, listening on a Unix socket in the sandbox's
+private runtime directory: the socket a connection arrives on *is* the
+sandbox's identity, so no per-connection bookkeeping or authentication is
+needed, and closing the proxy cuts that sandbox's network without touching
+others. The bubblewrap provider starts and closes it; the sandbox reaches it
+through :mod:`taskyard.workspaces.netbridge` as ``HTTP(S)_PROXY``.
+
+The proxy resolves names on the host, so an allowed name that resolves to a
+host-local address (``localhost``, ``127.0.0.1``) gives the sandbox the host's
+loopback services: allow such names only on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from taskyard.workspaces.netbridge import HostService, relay
+
+log = logging.getLogger(__name__)
+
+PROXY_PORT = 3128
+"""The port the proxy appears on inside a sandbox."""
+
+_MAX_HEAD = 64 * 1024
+_HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "te"}
+
+
+def host_allowed(host: str, allow: Sequence[str]) -> bool:
+    """Whether ``host`` matches an entry of ``allow``.
+
+    Entries are exact names or addresses (``api.github.com``, ``10.0.0.5``) or
+    wildcards ``*.example.com``, which match any subdomain but not
+    ``example.com`` itself. Comparison ignores case and a trailing dot.
+    """
+    host = host.strip("[]").rstrip(".").lower()
+    for entry in allow:
+        entry = entry.strip().strip("[]").rstrip(".").lower()
+        if entry.startswith("*."):
+            if host.endswith(entry[1:]) and len(host) > len(entry) - 1:
+                return True
+        elif host == entry:
+            return True
+    return False
+
+
+def proxy_service(target: str | Path, port: int = PROXY_PORT) -> HostService:
+    """The bridge entry that exposes a proxy as the sandbox's ``HTTP(S)_PROXY``.
+
+    ``NO_PROXY`` is set empty so a tool's default exemptions (often ``localhost``)
+    cannot route around it; there is no route around it anyway.
+    """
+    env = {key: "{url}" for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")}
+    return HostService("egress", target, port, {**env, "NO_PROXY": "", "no_proxy": ""})
+
+
+class EgressProxy:
+    """An allowlisting HTTP proxy on a Unix socket (or, without one, on loopback TCP).
+
+    Args:
+        allow: Host patterns, see :func:`host_allowed`.
+        socket_path: Unix socket to listen on; if None, ``127.0.0.1`` on a free port.
+        connect_timeout: Seconds to wait for an upstream connection (504 after).
+        on_decision: Called with (host, port, allowed) for every request, e.g. to
+            record refusals as task events.
+    """
+
+    def __init__(
+        self,
+        allow: Sequence[str],
+        *,
+        socket_path: Path | None = None,
+        connect_timeout: float = 10.0,
+        head_timeout: float = 30.0,
+        on_decision: Callable[[str, int, bool], None] | None = None,
+    ) -> None:
+        self.allow = list(allow)
+        self.socket_path = socket_path
+        self.connect_timeout = connect_timeout
+        self.head_timeout = head_timeout
+        self.on_decision = on_decision
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        """Start listening."""
+        if self.socket_path is not None:
+            self._server = await asyncio.start_unix_server(
+                self._handle, self.socket_path, limit=_MAX_HEAD
+            )
+        else:
+            self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, limit=_MAX_HEAD)
+
+    @property
+    def target(self) -> str | Path:
+        """Where the proxy listens: its socket path, or ``127.0.0.1:<port>``."""
+        if self.socket_path is not None:
+            return self.socket_path
+        assert self._server is not None, "start() first"
+        return f"127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def close(self) -> None:
+        """Stop listening and drop open connections."""
+        if self._server is not None:
+            self._server.close()
+            # Server.wait_closed() does not end connections (and waits for them
+            # from Python 3.12 on), so cancel the handlers, which close both ends.
+            for task in self._connections:
+                task.cancel()
+            await asyncio.gather(*self._connections, return_exceptions=True)
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            await self._serve(reader, writer)
+        finally:
+            self._connections.discard(task)
+            writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.head_timeout)
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, OSError):
+            writer.close()
+            return
+        lines = head.decode("latin-1").split("\r\n")
+        try:
+            method, target, version = lines[0].split(" ")
+            if method == "CONNECT":
+                host, port, path = *_split_authority(target, 443), ""
+            else:
+                url = urlsplit(target)
+                if url.scheme != "http" or not url.hostname:
+                    raise ValueError(target)
+                host, port = url.hostname, url.port or 80
+                path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        except ValueError:
+            await _answer(writer, 400, "taskyard egress proxy: expected CONNECT or http:// URL\n")
+            return
+        allowed = host_allowed(host, self.allow)
+        if self.on_decision is not None:
+            self.on_decision(host, port, allowed)
+        if not allowed:
+            log.info("egress refused: %s:%d", host, port)
+            await _answer(
+                writer,
+                403,
+                f"taskyard egress proxy: {host} is not in this template's network.allow\n",
+            )
+            return
+        try:
+            upstream = await asyncio.wait_for(
+                asyncio.open_connection(host, port), self.connect_timeout
+            )
+        except TimeoutError:
+            await _answer(writer, 504, f"taskyard egress proxy: {host}:{port} timed out\n")
+            return
+        except OSError as exc:
+            await _answer(writer, 502, f"taskyard egress proxy: {host}:{port}: {exc}\n")
+            return
+        if method == "CONNECT":
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        else:
+            # One request per upstream connection keeps the relay a plain byte pipe.
+            headers = [h for h in lines[1:] if h and h.split(":")[0].lower() not in _HOP_BY_HOP]
+            request = [f"{method} {path} {version}", *headers, "Connection: close", "", ""]
+            upstream[1].write("\r\n".join(request).encode("latin-1"))
+        await relay((reader, writer), upstream, stop_when_b_ends=method != "CONNECT")
+
+
+def _split_authority(authority: str, default_port: int) -> tuple[str, int]:
+    if authority.startswith("["):
+        host, _, rest = authority[1:].partition("]")
+        port = rest.removeprefix(":")
+    else:
+        host, _, port = authority.partition(":")
+    if not host:
+        raise ValueError(authority)
+    return host, int(port) if port else default_port
+
+
+async def _answer(writer: asyncio.StreamWriter, status: int, message: str) -> None:
+    reason = {400: "Bad Request", 403: "Forbidden", 502: "Bad Gateway", 504: "Gateway Timeout"}
+    body = message.encode()
+    writer.write(
+        f"HTTP/1.1 {status} {reason[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )
+    with contextlib.suppress(ConnectionError, OSError):
+        await writer.drain()
+    writer.close()
+    with contextlib.suppress(ConnectionError, OSError):
+        await writer.wait_closed()

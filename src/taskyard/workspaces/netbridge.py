@@ -1,0 +1,275 @@
+"""Carry host services into a sandbox over Unix sockets.
+
+A sandbox with its own network namespace cannot reach the host's loopback, so
+each host service it needs (the egress proxy; later the model-API proxy and the
+MCP endpoint) is exposed as a Unix socket, bind-mounted into the sandbox, and a
+tiny forwarder started inside the sandbox before the agent listens on
+``127.0.0.1:<port>`` there and relays each connection to its socket::
+
+    agent ──tcp──▶ forwarder (in sandbox) ──unix──▶ [relay on host ──tcp──▶] service
+
+The host side is :class:`Bridge`: given :class:`HostService` entries (a loopback
+TCP address or a Unix socket each), it starts the host relays that TCP services
+need and returns the mounts, environment and command prefix for the sandbox.
+When the sandbox shares the host network (policy ``full``) nothing is forwarded
+inside; Unix-socket services get a host loopback port instead.
+
+This module runs *inside* the sandbox too, as a script (``python -I
+netbridge.py --forward PORT=SOCKET ... -- ARGV``), so it imports the standard
+library only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import sys
+import traceback
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SANDBOX_RUN_DIR = Path("/run/taskyard")
+"""Where sockets and the forwarder script appear inside the sandbox (a tmpfs)."""
+
+_CHUNK = 1 << 16
+
+_Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(_CHUNK):
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+    except (ConnectionError, OSError):
+        # One side vanished: closing both (in relay) is all there is to do.
+        pass
+
+
+async def relay(
+    a: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+    b: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+    *,
+    stop_when_b_ends: bool = False,
+) -> None:
+    """Copy bytes both ways until both sides are done, then close both.
+
+    Ends of stream are passed on as half-closes, so protocols that send a
+    request and then shut down their write side keep working. With
+    ``stop_when_b_ends`` the relay finishes as soon as ``b`` stops sending (for
+    a forwarded ``Connection: close`` HTTP exchange, where the client may linger).
+    """
+    a_to_b = asyncio.ensure_future(_copy(a[0], b[1]))
+    b_to_a = asyncio.ensure_future(_copy(b[0], a[1]))
+    try:
+        if stop_when_b_ends:
+            await b_to_a
+        else:
+            await asyncio.gather(a_to_b, b_to_a)
+    finally:
+        for task in (a_to_b, b_to_a):
+            task.cancel()
+        for writer in (a[1], b[1]):
+            writer.close()
+        for writer in (a[1], b[1]):
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+
+
+@dataclass(frozen=True)
+class HostService:
+    """A host service the sandbox reaches at ``http://127.0.0.1:<port>``.
+
+    Attributes:
+        name: Short name (``[a-z0-9-]``); names the socket inside the sandbox.
+        target: ``"127.0.0.1:8080"`` (loopback TCP) or the Path of a Unix socket.
+        port: The port the service appears on inside the sandbox.
+        env: Variables to set in the sandbox; ``{url}`` and ``{port}`` in values are
+            replaced by the URL and port the sandbox reaches the service at.
+    """
+
+    name: str
+    target: str | Path
+    port: int
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host path to mount into the sandbox at ``dest``."""
+
+    source: Path
+    dest: Path
+    readonly: bool = True
+
+
+class Bridge:
+    """The host side of the bridge for one sandbox. Start it, use it, close it.
+
+    Args:
+        services: What the sandbox should reach.
+        runtime_dir: A private host directory (mode 0700) for relay sockets.
+        shared_network: The sandbox shares the host network namespace, so it
+            reaches TCP services directly and no forwarder runs inside.
+        python: Interpreter that runs the forwarder inside the sandbox.
+    """
+
+    def __init__(
+        self,
+        services: Sequence[HostService],
+        runtime_dir: Path,
+        *,
+        shared_network: bool = False,
+        python: str = sys.executable,
+    ) -> None:
+        self.services = list(services)
+        self.runtime_dir = runtime_dir
+        self.shared_network = shared_network
+        self.python = python
+        self._servers: list[asyncio.AbstractServer] = []
+        self._sockets: dict[str, Path] = {}  # service name -> host unix socket
+        self._urls: dict[str, str] = {}  # service name -> URL inside the sandbox
+
+    async def start(self) -> None:
+        """Start the host relays: Unix→TCP for TCP services (private network), or
+        TCP→Unix for Unix-socket services (shared network)."""
+        for service in self.services:
+            if isinstance(service.target, Path):
+                if self.shared_network:
+                    server = await asyncio.start_server(_connector(service.target), "127.0.0.1", 0)
+                    self._servers.append(server)
+                    port = server.sockets[0].getsockname()[1]
+                    self._urls[service.name] = f"http://127.0.0.1:{port}"
+                else:
+                    self._sockets[service.name] = service.target
+                    self._urls[service.name] = f"http://127.0.0.1:{service.port}"
+            elif self.shared_network:
+                self._urls[service.name] = f"http://{service.target}"
+            else:
+                path = self.runtime_dir / f"{service.name}.sock"
+                server = await asyncio.start_unix_server(_connector(service.target), path)
+                self._servers.append(server)
+                self._sockets[service.name] = path
+                self._urls[service.name] = f"http://127.0.0.1:{service.port}"
+
+    def mounts(self) -> list[Mount]:
+        """Sockets (and the forwarder script) to mount under :data:`SANDBOX_RUN_DIR`."""
+        if not self._sockets:
+            return []
+        mounts = [Mount(Path(__file__).resolve(), SANDBOX_RUN_DIR / "netbridge.py")]
+        for name, path in self._sockets.items():
+            mounts.append(Mount(path, SANDBOX_RUN_DIR / f"{name}.sock", readonly=False))
+        return mounts
+
+    def bwrap_args(self) -> list[str]:
+        """bubblewrap arguments for :meth:`mounts` (``SANDBOX_RUN_DIR`` must be a tmpfs)."""
+        args: list[str] = []
+        for mount in self.mounts():
+            option = "--ro-bind" if mount.readonly else "--bind"
+            args += [option, str(mount.source), str(mount.dest)]
+        return args
+
+    def env(self) -> dict[str, str]:
+        """Environment variables of all services, with ``{url}``/``{port}`` filled in."""
+        env: dict[str, str] = {}
+        for service in self.services:
+            url = self._urls[service.name]
+            port = url.rsplit(":", 1)[1]
+            for key, value in service.env.items():
+                env[key] = value.replace("{url}", url).replace("{port}", port)
+        return env
+
+    def command(self, argv: Sequence[str]) -> list[str]:
+        """``argv`` prefixed with the forwarder, if anything is forwarded inside."""
+        if not self._sockets:
+            return list(argv)
+        prefix = [self.python, "-I", str(SANDBOX_RUN_DIR / "netbridge.py")]
+        for service in self.services:
+            if service.name in self._sockets:
+                prefix += ["--forward", f"{service.port}={SANDBOX_RUN_DIR / service.name}.sock"]
+        return [*prefix, "--", *argv]
+
+    async def close(self) -> None:
+        """Stop the host relays (connections in flight are dropped)."""
+        for server in self._servers:
+            server.close()
+        for server in self._servers:
+            await server.wait_closed()
+        self._servers.clear()
+
+
+def _connector(target: str | Path) -> _Handler:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            if isinstance(target, Path):
+                upstream = await asyncio.open_unix_connection(target)
+            else:
+                host, _, port = target.rpartition(":")
+                upstream = await asyncio.open_connection(host.strip("[]"), int(port))
+        except OSError as exc:
+            print(f"taskyard bridge: cannot reach {target}: {exc}", file=sys.stderr)
+            writer.close()
+            return
+        await relay((reader, writer), upstream)
+
+    return handle
+
+
+def _serve_forever(listeners: list[tuple[socket.socket, Path]]) -> None:
+    async def main() -> None:
+        for sock, path in listeners:
+            await asyncio.start_server(_connector(path), sock=sock)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def main(args: list[str]) -> None:
+    """Inside the sandbox: listen on each ``--forward PORT=SOCKET``, then exec the agent.
+
+    The listeners are bound before the agent starts, so its first connection
+    cannot race the forwarder. The forwarder detaches (double fork) so the agent
+    is exec'd in this process: its exit status is the sandbox's, and when it
+    ends the sandbox's pid namespace goes away, taking the forwarder with it.
+    """
+    listeners: list[tuple[socket.socket, Path]] = []
+    while args and args[0] == "--forward":
+        port, _, path = args[1].partition("=")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", int(port)))
+        sock.listen(128)
+        listeners.append((sock, Path(path)))
+        args = args[2:]
+    if not args or args[0] != "--" or len(args) < 2:
+        sys.exit("usage: netbridge.py [--forward PORT=SOCKET]... -- COMMAND [ARGS...]")
+    argv = args[1:]
+    if os.fork() == 0:
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                devnull = os.open(os.devnull, os.O_RDWR)
+                os.dup2(devnull, 0)
+                os.dup2(devnull, 1)
+                _serve_forever(listeners)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(0)
+    os.wait()
+    for sock, _ in listeners:
+        sock.close()
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as exc:
+        print(f"taskyard: cannot run {argv[0]}: {exc}", file=sys.stderr)
+        os._exit(127)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
