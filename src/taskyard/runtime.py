@@ -69,15 +69,17 @@ class Runtime:
             return ensure_bootstrapped(session, self.settings.admin_token)
 
     async def _resume_unstarted(self) -> None:
-        def queued() -> list[tuple[int, str]]:
-            with session_scope(self.settings.resolved_database_url) as session:
+        def queued() -> list[tuple[str, int, str]]:
+            with session_scope(self.settings.resolved_database_url, write=False) as session:
                 rows = session.execute(
-                    select(Task.id, Task.key).where(Task.status == "queued", Task.run_requested)
+                    select(Task.uid, Task.id, Task.key).where(
+                        Task.status == "queued", Task.run_requested
+                    )
                 )
-                return [(r[0], r[1]) for r in rows]
+                return [(r[0], r[1], r[2]) for r in rows]
 
-        for task_id, key in await asyncio.to_thread(queued):
-            await self.engine.start(task_id, key)
+        for uid, task_id, key in await asyncio.to_thread(queued):
+            await self.engine.start(uid, task_id, key)
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from taskyard.agents.base import AgentAdapter
+from taskyard.agents.claude_code import ClaudeCodeAgent
+from taskyard.agents.codex import CodexAgent
 from taskyard.agents.command import CommandAgent
 from taskyard.errors import InvalidInput
 
-_ADAPTERS: dict[str, AgentAdapter] = {a.kind: a for a in (CommandAgent(),)}
+_ADAPTERS: dict[str, AgentAdapter] = {
+    a.kind: a for a in (ClaudeCodeAgent(), CodexAgent(), CommandAgent())
+}
 
 
 def register(adapter: AgentAdapter) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import anyio.from_thread
 
+from taskyard.db.models import Task
 from taskyard.engine.client import Engine
 from taskyard.engine.types import Signal
 from taskyard.errors import Unavailable
@@ -23,13 +24,13 @@ class EngineBridge:
             raise Unavailable("The engine is not connected yet; try again in a moment.")
         return self._engine
 
-    def start(self, task_id: int, key: str) -> None:
-        anyio.from_thread.run(self.engine.start, task_id, key)
+    def start(self, task: Task) -> None:
+        anyio.from_thread.run(self.engine.start, task.uid, task.id, task.key)
 
-    def signal(self, task_id: int, signal: Signal) -> None:
-        anyio.from_thread.run(self.engine.signal, task_id, signal)
+    def signal(self, task: Task, signal: Signal) -> None:
+        anyio.from_thread.run(self.engine.signal, task.uid, signal)
 
-    def state(self, task_id: int) -> dict[str, Any] | None:
+    def state(self, task: Task) -> dict[str, Any] | None:
         if self._engine is None:
             return None
-        return anyio.from_thread.run(self._engine.state, task_id)
+        return anyio.from_thread.run(self._engine.state, task.uid)

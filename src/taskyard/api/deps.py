@@ -20,8 +20,12 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    session = get_sessionmaker(request.app.state.settings.resolved_database_url)()
+    url = request.app.state.settings.resolved_database_url
+    session = get_sessionmaker(url, request.method not in READ_METHODS)()
     try:
         yield session
         session.commit()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import click
 
 from taskyard import __version__
+from taskyard.cli import admin
 from taskyard.cli.serve import serve, worker
+from taskyard.cli.tasks import tasks
 
-COMMANDS: list[click.Command] = [serve, worker]
+COMMANDS: list[click.Command] = [serve, worker, tasks, *admin.COMMANDS]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from sqlalchemy import (
@@ -131,6 +132,8 @@ class Task(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
     number: Mapped[int] = mapped_column(Integer)
+    # Names the task's workflow: unique across installations sharing one Temporal cluster.
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
     key: Mapped[str] = mapped_column(String(32), index=True)
     slug: Mapped[str] = mapped_column(String(120))
     title: Mapped[str] = mapped_column(String(300))

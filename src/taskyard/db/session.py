@@ -10,10 +10,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+WRITE_OPTION = "taskyard_write"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -27,6 +28,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _begin(conn: Connection) -> None:
+    # A deferred transaction that reads and then writes fails at once with
+    # SQLITE_BUSY when another writer got in between (busy_timeout does not
+    # apply to lock upgrades), so sessions that write take the lock up front.
+    # Readers stay deferred: in WAL mode they never block anyone.
+    immediate = conn.get_execution_options().get(WRITE_OPTION)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 @functools.cache
 def get_engine(url: str) -> Engine:
     """One engine per URL per process."""
@@ -36,9 +46,7 @@ def get_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite opens transactions lazily, which lets two writers both read a
-        # counter before either writes; BEGIN IMMEDIATE takes the write lock up front.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _begin)
         event.listen(
             engine,
             "connect",
@@ -51,14 +59,19 @@ def get_engine(url: str) -> Engine:
 
 
 @functools.cache
-def get_sessionmaker(url: str) -> sessionmaker[Session]:
-    return sessionmaker(get_engine(url), expire_on_commit=False)
+def get_sessionmaker(url: str, write: bool = True) -> sessionmaker[Session]:
+    """Sessions for ``url``; ``write=False`` ones only read (no lock taken on SQLite)."""
+    engine = get_engine(url)
+    return sessionmaker(
+        engine.execution_options(**{WRITE_OPTION: True}) if write else engine,
+        expire_on_commit=False,
+    )
 
 
 @contextmanager
-def session_scope(url: str) -> Iterator[Session]:
+def session_scope(url: str, *, write: bool = True) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error."""
-    session = get_sessionmaker(url)()
+    session = get_sessionmaker(url, write)()
     try:
         yield session
         session.commit()

@@ -16,8 +16,8 @@ from taskyard.engine.workflow import TaskWorkflow
 from taskyard.errors import Conflict, Unavailable
 
 
-def workflow_id(task_id: int) -> str:
-    return f"task-{task_id}"
+def workflow_id(uid: str) -> str:
+    return f"task-{uid}"
 
 
 @dataclass
@@ -28,13 +28,13 @@ class Engine:
     settings: Settings
     task_queue: str
 
-    async def start(self, task_id: int, key: str) -> None:
+    async def start(self, uid: str, task_id: int, key: str) -> None:
         """Start the task's workflow; starting one already started is a no-op."""
         try:
             await self.client.start_workflow(
                 TaskWorkflow.run,
                 TaskInput(task_id, key, self.settings.heartbeat_timeout),
-                id=workflow_id(task_id),
+                id=workflow_id(uid),
                 task_queue=self.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
@@ -43,15 +43,15 @@ class Engine:
         except RPCError as exc:
             raise Unavailable(f"The engine is unreachable: {exc}") from exc
 
-    async def signal(self, task_id: int, signal: Signal) -> None:
-        handle = self.client.get_workflow_handle(workflow_id(task_id))
+    async def signal(self, uid: str, signal: Signal) -> None:
+        handle = self.client.get_workflow_handle(workflow_id(uid))
         try:
             await handle.signal("signal", signal)
         except RPCError as exc:
             raise Conflict(f"The task is not running, so it cannot take '{signal.kind}'.") from exc
 
-    async def state(self, task_id: int) -> dict[str, Any] | None:
-        handle = self.client.get_workflow_handle(workflow_id(task_id))
+    async def state(self, uid: str) -> dict[str, Any] | None:
+        handle = self.client.get_workflow_handle(workflow_id(uid))
         try:
             description = await handle.describe()
             if description.status != WorkflowExecutionStatus.RUNNING:

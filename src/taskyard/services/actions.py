@@ -21,9 +21,9 @@ MAX_MESSAGE = 100_000
 
 
 class EngineLike(Protocol):
-    def start(self, task_id: int, key: str) -> None: ...
-    def signal(self, task_id: int, signal: Signal) -> None: ...
-    def state(self, task_id: int) -> dict[str, Any] | None: ...
+    def start(self, task: Task) -> None: ...
+    def signal(self, task: Task, signal: Signal) -> None: ...
+    def state(self, task: Task) -> dict[str, Any] | None: ...
 
 
 def create(session: Session, engine: EngineLike, principal: Principal, body: TaskCreate) -> Task:
@@ -32,7 +32,7 @@ def create(session: Session, engine: EngineLike, principal: Principal, body: Tas
     # The workflow's first activity reads the task: it must be committed first.
     session.commit()
     if body.run:
-        engine.start(task.id, task.key)
+        engine.start(task)
     return task
 
 
@@ -43,7 +43,7 @@ def start(session: Session, engine: EngineLike, principal: Principal, ref: str) 
         raise Conflict(f"Task {task.key} has already started ({task.status}).")
     task.run_requested = True
     session.commit()
-    engine.start(task.id, task.key)
+    engine.start(task)
     return task
 
 
@@ -65,7 +65,7 @@ def message(
     if len(text) > MAX_MESSAGE:
         raise InvalidInput(f"Message is longer than {MAX_MESSAGE} characters.")
     _active(task, "messages")
-    engine.signal(task.id, Signal("message", text=text, by=principal.username))
+    engine.signal(task, Signal("message", text=text, by=principal.username))
     events.append(session, task.id, "message", {"text": text, "by": principal.username})
     return task
 
@@ -78,7 +78,7 @@ def approve(
     _active(task, "an approval")
     if task.status != "waiting":
         raise Conflict(f"Task {task.key} is {task.status}, not waiting for approval.")
-    engine.signal(task.id, Signal("approve", text=comment, by=principal.username))
+    engine.signal(task, Signal("approve", text=comment, by=principal.username))
     events.append(
         session, task.id, "approval",
         {"stage": task.stage, "by": principal.username, "comment": comment},
@@ -103,8 +103,7 @@ def request_changes(
         keys = [s["key"] for s in workflow.stages] if workflow else []
         if stage not in keys:
             raise InvalidInput(f"Stage '{stage}' is not in this task's workflow ({', '.join(keys)}).")
-    engine.signal(
-        task.id, Signal("request_changes", text=text, by=principal.username, target=stage)
+    engine.signal(task, Signal("request_changes", text=text, by=principal.username, target=stage)
     )
     events.append(
         session, task.id, "request_changes",
@@ -122,5 +121,5 @@ def cancel(session: Session, engine: EngineLike, principal: Principal, ref: str)
     if not task.run_requested:
         tasks.set_status(session, task, "cancelled", f"Cancelled by {principal.username}")
         return task
-    engine.signal(task.id, Signal("cancel", by=principal.username))
+    engine.signal(task, Signal("cancel", by=principal.username))
     return task

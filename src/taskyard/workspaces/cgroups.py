@@ -50,6 +50,13 @@ def _under(mount: Path, own: str) -> Path:
     return nested if nested.is_dir() else mount
 
 
+def _enable_controllers(path: Path) -> None:
+    enabled = (path / "cgroup.subtree_control").read_text().split()
+    missing = [c for c in _V1_CONTROLLERS if c not in enabled]
+    if missing:
+        (path / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in missing))
+
+
 class Cgroup:
     """One sandbox's cgroup, in one directory per hierarchy (two for v1, one for v2)."""
 
@@ -64,26 +71,30 @@ class Cgroup:
         """Create and configure a cgroup, or return None if no writable hierarchy has
         the memory and pids controllers."""
         name = f"{re.sub(r'[^A-Za-z0-9_-]', '_', label) or 'sandbox'}-{uuid.uuid4().hex[:8]}"
-        try:
-            own = _own_paths()
-            if (root / "cgroup.controllers").exists():
-                group = cls._create_v2(root, own.get("", "/"), name)
-            else:
-                group = cls._create_v1(root, own, name)
-            if group is None:
-                return None
-            group._configure(memory_mb << 20, processes)
-        except OSError as exc:
-            log.warning("no cgroup for sandbox %s (%s); falling back to rlimits", label, exc)
-            return None
-        return group
+        error: OSError | None = None
+        for _ in range(3):
+            try:
+                own = _own_paths()
+                if (root / "cgroup.controllers").exists():
+                    group = cls._create_v2(root, own.get("", "/"), name)
+                else:
+                    group = cls._create_v1(root, own, name)
+                if group is not None:
+                    group._configure(memory_mb << 20, processes)
+                return group
+            except FileNotFoundError as exc:
+                error = exc  # a sandbox that just ended removed the shared parent: retry
+            except OSError as exc:
+                error = exc
+                break
+        log.warning("no cgroup for sandbox %s (%s); falling back to rlimits", label, error)
+        return None
 
     @classmethod
     def _create_v1(cls, root: Path, own: dict[str, str], name: str) -> Cgroup | None:
-        mounts = [root / c for c in _V1_CONTROLLERS]
-        if not all((m / "cgroup.procs").exists() for m in mounts):
+        if not all((root / c / "cgroup.procs").exists() for c in _V1_CONTROLLERS):
             return None
-        dirs = [_under(m, own.get(c, "/")) / "taskyard" / name for c, m in zip(_V1_CONTROLLERS, mounts, strict=True)]
+        dirs = [_under(root / c, own.get(c, "/")) / "taskyard" / name for c in _V1_CONTROLLERS]
         created: list[Path] = []
         try:
             for path in dirs:
@@ -98,14 +109,10 @@ class Cgroup:
     @classmethod
     def _create_v2(cls, root: Path, own: str, name: str) -> Cgroup | None:
         base = _under(root, own)
+        _enable_controllers(base)
         parent = base / "taskyard"
-        for path in (base, parent):
-            if path == parent:
-                parent.mkdir(exist_ok=True)
-            enabled = (path / "cgroup.subtree_control").read_text().split()
-            missing = [c for c in _V1_CONTROLLERS if c not in enabled]
-            if missing:
-                (path / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in missing))
+        parent.mkdir(exist_ok=True)
+        _enable_controllers(parent)
         path = parent / name
         path.mkdir()
         return cls([path], 2)
@@ -200,3 +207,8 @@ class Cgroup:
         for d in self.dirs:
             with contextlib.suppress(FileNotFoundError):
                 d.rmdir()
+        # Leave nothing behind in the host's hierarchy: the shared parent goes
+        # too once it is empty (a busy one refuses, which is fine).
+        for d in self.dirs:
+            with contextlib.suppress(OSError):
+                d.parent.rmdir()

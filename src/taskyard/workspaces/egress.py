@@ -58,11 +58,14 @@ def host_allowed(host: str, allow: Sequence[str]) -> bool:
 def proxy_service(target: str | Path, port: int = PROXY_PORT) -> HostService:
     """The bridge entry that exposes a proxy as the sandbox's ``HTTP(S)_PROXY``.
 
-    ``NO_PROXY`` is set empty so a tool's default exemptions (often ``localhost``)
-    cannot route around it; there is no route around it anyway.
+    ``NO_PROXY`` exempts loopback only: inside the sandbox that is the sandbox's
+    own (where other bridged services, such as the model-API proxy, listen), so
+    the exemption opens no way around the proxy; without it, clients would send
+    requests for those services through the proxy to the host's loopback.
     """
     env = {key: "{url}" for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")}
-    return HostService("egress", target, port, {**env, "NO_PROXY": "", "no_proxy": ""})
+    local = "localhost,127.0.0.1,::1"
+    return HostService("egress", target, port, {**env, "NO_PROXY": local, "no_proxy": local})
 
 
 class EgressProxy:

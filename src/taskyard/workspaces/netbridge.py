@@ -220,11 +220,14 @@ def _connector(target: str | Path) -> _Handler:
     return handle
 
 
-def _serve_forever(listeners: list[tuple[socket.socket, Path]]) -> None:
+def _serve_forever(listeners: list[tuple[socket.socket, Path]], agent: int) -> None:
     async def main() -> None:
         for sock, path in listeners:
             await asyncio.start_server(_connector(path), sock=sock)
-        await asyncio.Event().wait()
+        ended = asyncio.Event()
+        # A pidfd turns readable when the agent exits; no forwarder outlives it.
+        asyncio.get_running_loop().add_reader(agent, ended.set)
+        await ended.wait()
 
     asyncio.run(main())
 
@@ -234,8 +237,9 @@ def main(args: list[str]) -> None:
 
     The listeners are bound before the agent starts, so its first connection
     cannot race the forwarder. The forwarder detaches (double fork) so the agent
-    is exec'd in this process: its exit status is the sandbox's, and when it
-    ends the sandbox's pid namespace goes away, taking the forwarder with it.
+    is exec'd in this process and its exit status is the sandbox's; the
+    forwarder exits when the agent does (and, in a sandbox, dies with its pid
+    namespace anyway).
     """
     listeners: list[tuple[socket.socket, Path]] = []
     while args and args[0] == "--forward":
@@ -249,6 +253,9 @@ def main(args: list[str]) -> None:
     if not args or args[0] != "--" or len(args) < 2:
         sys.exit("usage: netbridge.py [--forward PORT=SOCKET]... -- COMMAND [ARGS...]")
     argv = args[1:]
+    # Opened before forking so it names this process for sure (it becomes the
+    # agent by exec, which closes this copy: pidfds are close-on-exec).
+    agent = os.pidfd_open(os.getpid())
     if os.fork() == 0:
         try:
             os.setsid()
@@ -256,7 +263,7 @@ def main(args: list[str]) -> None:
                 devnull = os.open(os.devnull, os.O_RDWR)
                 os.dup2(devnull, 0)
                 os.dup2(devnull, 1)
-                _serve_forever(listeners)
+                _serve_forever(listeners, agent)
         except BaseException:
             traceback.print_exc()
         finally:

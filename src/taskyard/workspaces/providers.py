@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from taskyard.errors import InvalidInput
+from taskyard.workspaces.bubblewrap import BubblewrapProvider
+from taskyard.workspaces.docker import DockerProvider
 from taskyard.workspaces.host import HostProvider
 from taskyard.workspaces.sandbox import SandboxProvider
 
-_PROVIDERS: dict[str, SandboxProvider] = {p.name: p for p in (HostProvider(),)}
+_PROVIDERS: dict[str, SandboxProvider] = {
+    p.name: p for p in (HostProvider(), BubblewrapProvider(), DockerProvider())
+}
 
 
 def register(provider: SandboxProvider) -> None:

@@ -8,6 +8,7 @@ the caller, which reads the output; memory and process limits by the provider.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import os
 import signal
@@ -96,7 +97,9 @@ async def start_process(
         limit=1 << 24,
     )
     if stdin is not None and process.stdin is not None:
-        process.stdin.write(stdin.encode())
-        await process.stdin.drain()
+        # An agent may exit without reading its prompt from stdin; that is its right.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            process.stdin.write(stdin.encode())
+            await process.stdin.drain()
         process.stdin.close()
     return SandboxProcess(process)

@@ -44,6 +44,7 @@ def list_events(
     task = tasks.get_task(session, principal, ref)
     if _wants_stream(request, stream):
         start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+        session.commit()  # hold no transaction open for the life of the stream
         return StreamingResponse(
             _stream(settings.resolved_database_url, task.id, start, kind, request),
             media_type="text/event-stream",
@@ -57,7 +58,7 @@ def list_events(
 
 
 def _fetch(url: str, task_id: int, after: int, kinds: list[str] | None) -> tuple[list[str], int, bool]:
-    with session_scope(url) as session:
+    with session_scope(url, write=False) as session:
         rows = events.list_events(session, task_id, after=after, limit=5000, kinds=kinds)
         task = session.get(Task, task_id)
         final = task is None or task.status in tasks.FINAL

@@ -68,7 +68,7 @@ def show_task(ref: str, session: SessionDep, principal: PrincipalDep, engine: En
     task = tasks.get_task(session, principal, ref)
     out = task_out(session, task, detail=True)
     if task.status not in tasks.FINAL and task.run_requested:
-        out.live = engine.state(task.id)
+        out.live = engine.state(task)
     return out
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 01:54:42.621078
+Create Date: 2026-11-22 02:06:07.506682
 """
 
 from collections.abc import Sequence
@@ -117,6 +117,7 @@ def upgrade() -> None:
     sa.Column('org_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('team_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('uid', sa.String(length=32), nullable=False),
     sa.Column('key', sa.String(length=32), nullable=False),
     sa.Column('slug', sa.String(length=120), nullable=False),
     sa.Column('title', sa.String(length=300), nullable=False),
@@ -152,7 +153,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['workflow_id'], ['workflows.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('team_id', 'number'),
-    sa.UniqueConstraint('team_id', 'slug')
+    sa.UniqueConstraint('team_id', 'slug'),
+    sa.UniqueConstraint('uid')
     )
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tasks_key'), ['key'], unique=False)
@@ -187,6 +189,7 @@ def upgrade() -> None:
     sa.Column('files_changed', sa.Integer(), nullable=False),
     sa.Column('additions', sa.Integer(), nullable=False),
     sa.Column('deletions', sa.Integer(), nullable=False),
+    sa.Column('patch', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], ondelete='CASCADE'),

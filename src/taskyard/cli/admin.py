@@ -1,0 +1,348 @@
+"""Administration through the REST API: workflows, templates, users, tokens, secrets, teams."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from taskyard.cli.output import (
+    ClientGroup,
+    Column,
+    emit,
+    emit_json,
+    output_option,
+    pass_client,
+    read_text,
+    record,
+    when,
+)
+from taskyard.sdk import Client
+
+CREATED: Column = ("CREATED", lambda r: when(r["created_at"]))
+
+
+def _stages(workflow: Mapping[str, Any]) -> str:
+    """``Plan (approval) → Code → ...``: the stages in order, marking where people decide."""
+    return " → ".join(
+        (s.get("name") or s["key"]) + (" (approval)" if s.get("gate") == "approval" else "")
+        for s in workflow["stages"]
+    )
+
+
+WORKFLOW_COLUMNS: list[Column] = [
+    ("TEAM", "team"),
+    ("NAME", "name"),
+    ("DEFAULT", "default"),
+    ("ARCHIVED", "archived"),
+    ("STAGES", _stages),
+]
+TEMPLATE_COLUMNS: list[Column] = [
+    ("NAME", "name"),
+    ("VERSION", "version"),
+    ("AGENT", "agent"),
+    ("DESCRIPTION", "description"),
+    CREATED,
+]
+USER_COLUMNS: list[Column] = [
+    ("USERNAME", "username"),
+    ("NAME", "name"),
+    ("EMAIL", "email"),
+    ("ADMIN", "admin"),
+    CREATED,
+]
+TOKEN_COLUMNS: list[Column] = [
+    ("ID", "id"),
+    ("NAME", "name"),
+    ("PREFIX", "prefix"),
+    ("SCOPES", "scopes"),
+    CREATED,
+    ("REVOKED", "revoked"),
+]
+SECRET_COLUMNS: list[Column] = [("NAME", "name"), ("UPDATED", lambda r: when(r["updated_at"]))]
+TEAM_COLUMNS: list[Column] = [
+    ("KEY", "key"),
+    ("SLUG", "slug"),
+    ("NAME", "name"),
+    ("TASKS", "tasks"),
+]
+
+team_option = click.option("--team", help="Team key or slug (default: the first team).")
+
+
+# Workflows -------------------------------------------------------------------
+
+
+@click.group(cls=ClientGroup)
+def workflows() -> None:
+    """Manage a team's workflows: ordered stages, each with an agent and a gate."""
+
+
+@workflows.command("list")
+@team_option
+@click.option("--archived", is_flag=True, help="Include archived workflows.")
+@output_option
+@pass_client
+def list_workflows(client: Client, team: str | None, archived: bool, fmt: str) -> None:
+    """List a team's workflows."""
+    emit(client.workflows.list(team=team, archived=archived), fmt, WORKFLOW_COLUMNS)
+
+
+@workflows.command("create")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@team_option
+@click.option("--default", "make_default", is_flag=True, help="Make it the team's default.")
+@output_option
+@pass_client
+def create_workflow(
+    client: Client, file: str, team: str | None, make_default: bool, fmt: str
+) -> None:
+    """Create a workflow from a YAML or JSON FILE (- for stdin) with `name` and `stages`."""
+    text = sys.stdin.read() if file == "-" else Path(file).read_text()
+    try:
+        spec = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise click.ClickException(f"{file} is not valid YAML or JSON: {exc}") from exc
+    if not isinstance(spec, dict) or "name" not in spec or "stages" not in spec:
+        raise click.ClickException(f"{file} must be a mapping with 'name' and 'stages'.")
+    created = client.workflows.create(
+        str(spec["name"]),
+        spec["stages"],
+        team=team or spec.get("team"),
+        default=make_default or bool(spec.get("default")),
+    )
+    emit(created, fmt, WORKFLOW_COLUMNS)
+
+
+@workflows.command("default")
+@click.argument("name")
+@team_option
+@pass_client
+def default_workflow(client: Client, name: str, team: str | None) -> None:
+    """Make NAME the workflow new tasks of the team get."""
+    workflow = client.workflows.set_default(name, team=team)
+    click.echo(f"{workflow['name']} is now the default workflow of team {workflow['team']}.")
+
+
+@workflows.command("archive")
+@click.argument("name")
+@team_option
+@pass_client
+def archive_workflow(client: Client, name: str, team: str | None) -> None:
+    """Archive NAME: no new tasks on it; tasks already on it finish on it."""
+    workflow = client.workflows.archive(name, team=team)
+    click.echo(
+        f"Archived {workflow['name']} ({workflow.get('active_tasks', 0)} tasks still on it)."
+    )
+
+
+@workflows.command("delete")
+@click.argument("name")
+@team_option
+@pass_client
+def delete_workflow(client: Client, name: str, team: str | None) -> None:
+    """Delete NAME, which no task may ever have used (archive it otherwise)."""
+    client.workflows.delete(name, team=team)
+    click.echo(f"Deleted workflow {name}.")
+
+
+# Templates -------------------------------------------------------------------
+
+
+@click.group(cls=ClientGroup)
+def templates() -> None:
+    """Manage templates: versioned YAML describing the workspace and the agent."""
+
+
+@templates.command("push")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@output_option
+@pass_client
+def push_template(client: Client, file: str, fmt: str) -> None:
+    """Push a template FILE (- for stdin) as the next version of its name."""
+    source = sys.stdin.read() if file == "-" else Path(file)
+    emit(client.templates.push(source), fmt, TEMPLATE_COLUMNS)
+
+
+@templates.command("list")
+@output_option
+@pass_client
+def list_templates(client: Client, fmt: str) -> None:
+    """List templates (the newest version of each)."""
+    emit(client.templates.list(), fmt, TEMPLATE_COLUMNS, empty="No templates.")
+
+
+@templates.command("show")
+@click.argument("name")
+@click.option("--version", type=click.IntRange(1), help="A version (default: the newest).")
+@output_option
+@pass_client
+def show_template(client: Client, name: str, version: int | None, fmt: str) -> None:
+    """Show a template's summary and YAML source."""
+    found = client.templates.get(name, version)
+    if fmt == "json":
+        emit_json(found)
+        return
+    record(found, TEMPLATE_COLUMNS)
+    click.echo("\n" + found.get("source", "").rstrip("\n"))
+
+
+@templates.command("versions")
+@click.argument("name")
+@output_option
+@pass_client
+def template_versions(client: Client, name: str, fmt: str) -> None:
+    """List every version of template NAME."""
+    emit(client.templates.versions(name), fmt, TEMPLATE_COLUMNS)
+
+
+# Users and tokens ----------------------------------------------------------------
+
+
+@click.group(cls=ClientGroup)
+def users() -> None:
+    """Manage the people of the organization."""
+
+
+@users.command("list")
+@output_option
+@pass_client
+def list_users(client: Client, fmt: str) -> None:
+    """List users."""
+    emit(client.users.list(), fmt, USER_COLUMNS)
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--name", default="", help="Full name.")
+@click.option("--email", default="", help="Email address.")
+@click.option("--admin", is_flag=True, help="Make an administrator (needs an admin token).")
+@output_option
+@pass_client
+def create_user(
+    client: Client, username: str, name: str, email: str, admin: bool, fmt: str
+) -> None:
+    """Create a user."""
+    emit(client.users.create(username, name=name, email=email, admin=admin), fmt, USER_COLUMNS)
+
+
+@users.command("link")
+@click.argument("username")
+@click.option("--github-id", required=True, help="The GitHub account's numeric id.")
+@click.option("--login", default="", help="The GitHub login, for display.")
+@pass_client
+def link_user(client: Client, username: str, github_id: str, login: str) -> None:
+    """Link a GitHub account to USERNAME: tasks from its issues become theirs."""
+    identity = client.users.link_identity(username, github_id, login=login)
+    click.echo(f"Linked GitHub {identity['login'] or identity['external_id']} to {username}.")
+
+
+@click.group(cls=ClientGroup)
+def tokens() -> None:
+    """Manage your API tokens."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True, help="A scope, repeatable (default: tasks).")
+@click.option("--user", help="Make it for another user (admins only).")
+@output_option
+@pass_client
+def create_token(
+    client: Client, name: str, scopes: tuple[str, ...], user: str | None, fmt: str
+) -> None:
+    """Create a token and print it; it is shown this once only."""
+    token = client.tokens.create(name, scopes=scopes or None, user=user)
+    if fmt == "json":
+        emit_json(token)
+        return
+    # The value alone on stdout, so `TOKEN=$(taskyard tokens create ci)` works.
+    click.echo(
+        f"Token {token['id']} for {token.get('user')}: {', '.join(token['scopes'])}", err=True
+    )
+    click.echo(token.get("token", ""))
+
+
+@tokens.command("list")
+@output_option
+@pass_client
+def list_tokens(client: Client, fmt: str) -> None:
+    """List your tokens (prefixes only)."""
+    emit(client.tokens.list(), fmt, TOKEN_COLUMNS)
+
+
+@tokens.command("revoke")
+@click.argument("token_id", metavar="ID", type=int)
+@pass_client
+def revoke_token(client: Client, token_id: int) -> None:
+    """Revoke token ID; it stops working at once."""
+    client.tokens.revoke(token_id)
+    click.echo(f"Revoked token {token_id}.")
+
+
+# Secrets and teams ---------------------------------------------------------------
+
+
+@click.group(cls=ClientGroup)
+def secrets() -> None:
+    """Manage organization secrets that templates pass to agents."""
+
+
+@secrets.command("set")
+@click.argument("name")
+@click.option("--value", help="The value (default: read from stdin, or prompted for).")
+@pass_client
+def set_secret(client: Client, name: str, value: str | None) -> None:
+    """Create or replace secret NAME; its value can never be read back."""
+    if value is None:
+        value = click.prompt("Value", hide_input=True) if sys.stdin.isatty() else read_text("-")
+    secret = client.secrets.set(name, value)
+    click.echo(f"Set secret {secret['name']}.")
+
+
+@secrets.command("list")
+@output_option
+@pass_client
+def list_secrets(client: Client, fmt: str) -> None:
+    """List secret names."""
+    emit(client.secrets.list(), fmt, SECRET_COLUMNS, empty="No secrets.")
+
+
+@secrets.command("delete")
+@click.argument("name")
+@pass_client
+def delete_secret(client: Client, name: str) -> None:
+    """Delete secret NAME."""
+    client.secrets.delete(name)
+    click.echo(f"Deleted secret {name}.")
+
+
+@click.group(cls=ClientGroup)
+def teams() -> None:
+    """Manage teams: groups with their own task keys and workflows."""
+
+
+@teams.command("list")
+@output_option
+@pass_client
+def list_teams(client: Client, fmt: str) -> None:
+    """List teams."""
+    emit(client.teams.list(), fmt, TEAM_COLUMNS)
+
+
+@teams.command("create")
+@click.argument("key")
+@click.option("--name", default="", help="Display name.")
+@click.option("--slug", default="", help="URL name (default: from the key).")
+@output_option
+@pass_client
+def create_team(client: Client, key: str, name: str, slug: str, fmt: str) -> None:
+    """Create a team with task key prefix KEY (admin)."""
+    emit(client.teams.create(key, name=name, slug=slug), fmt, TEAM_COLUMNS)
+
+
+COMMANDS: list[click.Command] = [workflows, templates, users, tokens, secrets, teams]

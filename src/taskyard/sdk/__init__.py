@@ -1,0 +1,94 @@
+"""The Python SDK of the taskyard REST API.
+
+Synchronous::
+
+    from taskyard.sdk import Client
+
+    with Client() as client:  # TASKYARD_URL and TASKYARD_TOKEN
+        task = client.tasks.create_and_run(
+            title="Fix the checkout crash", repository="acme/shop", team="TY",
+            description="TypeError in cart.py line 42 ...", origin="error_tracking",
+        )
+        for event in client.tasks.follow(task["key"]):
+            print(event["kind"], event["data"])
+        done = client.tasks.wait(task["key"])
+
+Async: the same with :class:`AsyncClient`, ``await`` and ``async for``.
+
+Results are plain dicts, described by the ``TypedDict`` classes exported here. Every
+failure is a :class:`taskyard.errors.TaskyardError`::
+
+    TaskyardError
+    ├── TaskyardAPIError          the server answered 4xx/5xx: .status, .code, .message
+    └── TaskyardConnectionError   the server could not be reached
+
+and ``tasks.wait(..., timeout=...)`` raises :class:`TimeoutError`.
+"""
+
+from taskyard.sdk._async import AsyncClient, AsyncTasks
+from taskyard.sdk._async_admin import (
+    AsyncSecrets,
+    AsyncTeams,
+    AsyncTemplates,
+    AsyncTokens,
+    AsyncUsers,
+    AsyncWorkflows,
+)
+from taskyard.sdk._models import (
+    FINAL_STATUSES,
+    AgentKind,
+    AgentOptions,
+    Event,
+    EventPage,
+    Identity,
+    Secret,
+    StatusEntry,
+    Task,
+    TaskOptions,
+    TaskPage,
+    Team,
+    Template,
+    Token,
+    User,
+    Workflow,
+)
+from taskyard.sdk._sync import Client, Tasks
+from taskyard.sdk._sync_admin import Secrets, Teams, Templates, Tokens, Users, Workflows
+from taskyard.sdk._wire import TaskyardAPIError, TaskyardConnectionError
+
+__all__ = [
+    "FINAL_STATUSES",
+    "AgentKind",
+    "AgentOptions",
+    "AsyncClient",
+    "AsyncSecrets",
+    "AsyncTasks",
+    "AsyncTeams",
+    "AsyncTemplates",
+    "AsyncTokens",
+    "AsyncUsers",
+    "AsyncWorkflows",
+    "Client",
+    "Event",
+    "EventPage",
+    "Identity",
+    "Secret",
+    "Secrets",
+    "StatusEntry",
+    "Task",
+    "TaskOptions",
+    "TaskPage",
+    "Tasks",
+    "TaskyardAPIError",
+    "TaskyardConnectionError",
+    "Team",
+    "Teams",
+    "Template",
+    "Templates",
+    "Token",
+    "Tokens",
+    "User",
+    "Users",
+    "Workflow",
+    "Workflows",
+]

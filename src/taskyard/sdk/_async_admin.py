@@ -1,0 +1,141 @@
+"""The async client's administrative namespaces; each mirrors its twin in ``_sync_admin``."""
+
+from __future__ import annotations
+
+import builtins
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from taskyard.sdk import _calls as calls
+from taskyard.sdk._models import Identity, Secret, Team, Template, Token, User, Workflow
+
+if TYPE_CHECKING:
+    from taskyard.sdk._async import AsyncClient
+
+
+class _AsyncNamespace:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+
+class AsyncWorkflows(_AsyncNamespace):
+    """``client.workflows``: a team's workflows (ordered stages with gates)."""
+
+    async def list(self, *, team: str | None = None, archived: bool = False) -> list[Workflow]:
+        """The team's workflows (the first team's when ``team`` is None)."""
+        return await self._client.request(calls.list_workflows(team, archived))
+
+    async def create(
+        self,
+        name: str,
+        stages: Sequence[dict[str, Any]],
+        *,
+        team: str | None = None,
+        default: bool = False,
+    ) -> Workflow:
+        """Create a workflow from its stages (``{"key", "name", "agent", "gate", ...}``)."""
+        return await self._client.request(calls.create_workflow(name, stages, team, default))
+
+    async def set_default(self, name: str, *, team: str | None = None) -> Workflow:
+        """Make ``name`` the workflow new tasks of the team get."""
+        return await self._client.request(calls.workflow_action(name, "default", team))
+
+    async def archive(self, name: str, *, team: str | None = None) -> Workflow:
+        """Archive a workflow: no new tasks on it; tasks already on it finish on it."""
+        return await self._client.request(calls.workflow_action(name, "archive", team))
+
+    async def delete(self, name: str, *, team: str | None = None) -> None:
+        """Delete a workflow no task ever used (archive it otherwise)."""
+        await self._client.request(calls.delete_workflow(name, team))
+
+
+class AsyncTemplates(_AsyncNamespace):
+    """``client.templates``: versioned YAML describing the workspace and the agent."""
+
+    async def push(self, path_or_text: str | os.PathLike[str]) -> Template:
+        """Push a template (a file path, or the YAML itself) as its name's next version."""
+        return await self._client.request(calls.push_template(calls.template_source(path_or_text)))
+
+    async def list(self) -> list[Template]:
+        """The newest version of every template."""
+        return await self._client.request(calls.list_templates())
+
+    async def get(self, name: str, version: int | None = None) -> Template:
+        """A template with its ``source`` and ``spec``; the newest version by default."""
+        return await self._client.request(calls.get_template(name, version))
+
+    async def versions(self, name: str) -> builtins.list[Template]:
+        """Every version of a template, oldest first."""
+        return await self._client.request(calls.template_versions(name))
+
+
+class AsyncUsers(_AsyncNamespace):
+    """``client.users``: people in the organization and their linked identities."""
+
+    async def list(self) -> list[User]:
+        return await self._client.request(calls.list_users())
+
+    async def create(
+        self, username: str, *, name: str = "", email: str = "", admin: bool = False
+    ) -> User:
+        """Create a user (``admin=True`` needs an admin token)."""
+        return await self._client.request(calls.create_user(username, name, email, admin))
+
+    async def get(self, username: str) -> User:
+        return await self._client.request(calls.get_user(username))
+
+    async def link_identity(
+        self, username: str, external_id: str, *, login: str = "", provider: str = "github"
+    ) -> Identity:
+        """Link a forge account, so tasks from its issues are created for ``username``."""
+        return await self._client.request(
+            calls.link_identity(username, external_id, login, provider)
+        )
+
+
+class AsyncTokens(_AsyncNamespace):
+    """``client.tokens``: API tokens of the caller (or, for admins, of others)."""
+
+    async def create(
+        self, name: str, *, scopes: Sequence[str] | None = None, user: str | None = None
+    ) -> Token:
+        """Create a token; its secret is in ``["token"]``, shown this once only.
+
+        ``scopes`` default to the server's (read and write tasks); they cannot exceed
+        the caller's own. ``user`` (admins only) makes the token for someone else.
+        """
+        return await self._client.request(calls.create_token(name, scopes, user))
+
+    async def list(self) -> list[Token]:
+        """The caller's tokens (prefixes only, never the secrets)."""
+        return await self._client.request(calls.list_tokens())
+
+    async def revoke(self, token_id: int) -> None:
+        """Revoke one of the caller's tokens by id; it stops working at once."""
+        await self._client.request(calls.revoke_token(token_id))
+
+
+class AsyncSecrets(_AsyncNamespace):
+    """``client.secrets``: organization secrets that templates pass to agents."""
+
+    async def set(self, name: str, value: str) -> Secret:
+        """Create or replace a secret; its value can never be read back."""
+        return await self._client.request(calls.set_secret(name, value))
+
+    async def list(self) -> list[Secret]:
+        return await self._client.request(calls.list_secrets())
+
+    async def delete(self, name: str) -> None:
+        await self._client.request(calls.delete_secret(name))
+
+
+class AsyncTeams(_AsyncNamespace):
+    """``client.teams``: groups with their own task keys (``TY-1``) and workflows."""
+
+    async def list(self) -> list[Team]:
+        return await self._client.request(calls.list_teams())
+
+    async def create(self, key: str, *, name: str = "", slug: str = "") -> Team:
+        """Create a team (admin); it starts with the default workflow."""
+        return await self._client.request(calls.create_team(key, name, slug))

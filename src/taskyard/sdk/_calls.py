@@ -1,0 +1,235 @@
+"""Every API operation as a :class:`~taskyard.sdk._wire.Call`, written once for both clients."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from taskyard.sdk._models import (
+    FINAL_STATUSES,
+    Event,
+    EventPage,
+    Identity,
+    Secret,
+    Task,
+    TaskOptions,
+    TaskPage,
+    Team,
+    Template,
+    Token,
+    User,
+    Workflow,
+)
+from taskyard.sdk._wire import Call, parse_json, parse_nothing, parse_text
+
+API = "/api/v1"
+SSE_HEADERS = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
+
+
+def _seg(value: str | int) -> str:
+    """A path segment: task keys and names are user input, so never let them add a '/'."""
+    return quote(str(value), safe="")
+
+
+def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def task_path(key: str, action: str = "") -> str:
+    return f"{API}/tasks/{_seg(key)}" + (f"/{action}" if action else "")
+
+
+# Tasks ---------------------------------------------------------------------
+
+
+def create_task(title: str, repository: str, run: bool, options: TaskOptions) -> Call[Task]:
+    body = _drop_none({"origin": "sdk", **options})
+    body.update(title=title, repository=repository, run=run)
+    return Call("POST", f"{API}/tasks", parse_json, json=body)
+
+
+def list_tasks(
+    status: str | None,
+    team: str | None,
+    origin: str | None,
+    repository: str | None,
+    creator: str | None,
+    limit: int,
+    before: int | None,
+) -> Call[TaskPage]:
+    params = _drop_none(
+        {
+            "status": status,
+            "team": team,
+            "origin": origin,
+            "repository": repository,
+            "creator": creator,
+            "limit": limit,
+            "before": before,
+        }
+    )
+    return Call("GET", f"{API}/tasks", parse_json, params=params)
+
+
+def get_task(key: str) -> Call[Task]:
+    return Call("GET", task_path(key), parse_json)
+
+
+def task_action(key: str, action: str, body: dict[str, Any] | None = None) -> Call[Task]:
+    return Call("POST", task_path(key, action), parse_json, json=body)
+
+
+def events_params(
+    after: int, kinds: Sequence[str] | None, limit: int | None = None
+) -> dict[str, Any]:
+    return _drop_none({"after": after, "kind": list(kinds) if kinds else None, "limit": limit})
+
+
+def list_events(key: str, after: int, kinds: Sequence[str] | None, limit: int) -> Call[EventPage]:
+    return Call(
+        "GET", task_path(key, "events"), parse_json, params=events_params(after, kinds, limit)
+    )
+
+
+def diff(key: str) -> Call[str]:
+    return Call("GET", task_path(key, "diff"), parse_text, headers={"Accept": "text/plain"})
+
+
+STATE_KINDS = ("status", "stage")
+
+
+def state_of(events: Sequence[Event], status: str = "", stage: str = "") -> tuple[str, str]:
+    """The (status, stage) a task is in after ``events`` (its status and stage events)."""
+    for event in events:
+        if event["kind"] == "status":
+            status = str(event["data"].get("status", status))
+        elif event["kind"] == "stage":
+            stage = str(event["data"].get("stage", stage))
+    return status, stage
+
+
+def settled(state: tuple[str, str], wanted: frozenset[str], stage: str | None) -> bool:
+    """Whether ``wait`` is done: the wanted status (and stage), or an end it cannot leave."""
+    status, current = state
+    return (status in wanted and stage in (None, current)) or status in FINAL_STATUSES
+
+
+# Workflows and teams ---------------------------------------------------------
+
+
+def list_workflows(team: str | None, archived: bool) -> Call[list[Workflow]]:
+    params = _drop_none({"team": team, "archived": archived or None})
+    return Call("GET", f"{API}/workflows", parse_json, params=params)
+
+
+def create_workflow(
+    name: str, stages: Sequence[dict[str, Any]], team: str | None, default: bool
+) -> Call[Workflow]:
+    body = _drop_none({"name": name, "stages": list(stages), "team": team, "default": default})
+    return Call("POST", f"{API}/workflows", parse_json, json=body)
+
+
+def workflow_action(name: str, action: str, team: str | None) -> Call[Workflow]:
+    path = f"{API}/workflows/{_seg(name)}/{action}"
+    return Call("POST", path, parse_json, params=_drop_none({"team": team}))
+
+
+def delete_workflow(name: str, team: str | None) -> Call[None]:
+    path = f"{API}/workflows/{_seg(name)}"
+    return Call("DELETE", path, parse_nothing, params=_drop_none({"team": team}))
+
+
+def list_teams() -> Call[list[Team]]:
+    return Call("GET", f"{API}/teams", parse_json)
+
+
+def create_team(key: str, name: str, slug: str) -> Call[Team]:
+    return Call("POST", f"{API}/teams", parse_json, json={"key": key, "name": name, "slug": slug})
+
+
+# Templates and secrets -------------------------------------------------------
+
+
+def template_source(path_or_text: str | os.PathLike[str]) -> str:
+    """Read a template: a path (``Path``, or a string naming a file) or the YAML itself.
+
+    A string that names no file is taken as YAML only if it looks like YAML (it has a
+    newline or a colon); otherwise it is a mistyped path, and saying so beats the
+    server's complaint about a template that is one word long.
+    """
+    if isinstance(path_or_text, os.PathLike):
+        return Path(path_or_text).read_text()
+    if "\n" not in path_or_text and os.path.isfile(path_or_text):
+        return Path(path_or_text).read_text()
+    if "\n" in path_or_text or ":" in path_or_text:
+        return path_or_text
+    raise FileNotFoundError(f"No template file '{path_or_text}'.")
+
+
+def push_template(source: str) -> Call[Template]:
+    headers = {"Content-Type": "application/yaml"}
+    return Call("POST", f"{API}/templates", parse_json, content=source, headers=headers)
+
+
+def list_templates() -> Call[list[Template]]:
+    return Call("GET", f"{API}/templates", parse_json)
+
+
+def get_template(name: str, version: int | None) -> Call[Template]:
+    params = _drop_none({"version": version})
+    return Call("GET", f"{API}/templates/{_seg(name)}", parse_json, params=params)
+
+
+def template_versions(name: str) -> Call[list[Template]]:
+    return Call("GET", f"{API}/templates/{_seg(name)}/versions", parse_json)
+
+
+def set_secret(name: str, value: str) -> Call[Secret]:
+    return Call("PUT", f"{API}/secrets/{_seg(name)}", parse_json, json={"value": value})
+
+
+def list_secrets() -> Call[list[Secret]]:
+    return Call("GET", f"{API}/secrets", parse_json)
+
+
+def delete_secret(name: str) -> Call[None]:
+    return Call("DELETE", f"{API}/secrets/{_seg(name)}", parse_nothing)
+
+
+# Users and tokens --------------------------------------------------------------
+
+
+def list_users() -> Call[list[User]]:
+    return Call("GET", f"{API}/users", parse_json)
+
+
+def create_user(username: str, name: str, email: str, admin: bool) -> Call[User]:
+    body = {"username": username, "name": name, "email": email, "admin": admin}
+    return Call("POST", f"{API}/users", parse_json, json=body)
+
+
+def get_user(username: str) -> Call[User]:
+    return Call("GET", f"{API}/users/{_seg(username)}", parse_json)
+
+
+def link_identity(username: str, external_id: str, login: str, provider: str) -> Call[Identity]:
+    body = {"provider": provider, "external_id": external_id, "login": login}
+    return Call("POST", f"{API}/users/{_seg(username)}/identities", parse_json, json=body)
+
+
+def create_token(name: str, scopes: Sequence[str] | None, user: str | None) -> Call[Token]:
+    body = _drop_none(
+        {"name": name, "scopes": list(scopes) if scopes is not None else None, "user": user}
+    )
+    return Call("POST", f"{API}/tokens", parse_json, json=body)
+
+
+def list_tokens() -> Call[list[Token]]:
+    return Call("GET", f"{API}/tokens", parse_json)
+
+
+def revoke_token(token_id: int) -> Call[None]:
+    return Call("DELETE", f"{API}/tokens/{_seg(token_id)}", parse_nothing)

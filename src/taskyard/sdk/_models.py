@@ -1,0 +1,178 @@
+"""The shapes the SDK returns and accepts.
+
+Every result is the server's JSON as a plain ``dict``; these ``TypedDict`` classes only
+describe it for type checkers and editors. Plain dicts keep the SDK honest about what the
+server sent (``json.dumps`` works on any of them) and let the server add fields without an
+SDK release. Timestamps are ISO 8601 strings, as on the wire.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+AgentKind = Literal["claude-code", "codex", "gemini", "aider", "command"]
+Status = Literal["queued", "provisioning", "working", "waiting", "completed", "failed", "cancelled"]
+
+#: The statuses a task never leaves.
+FINAL_STATUSES: tuple[str, ...] = ("completed", "failed", "cancelled")
+
+
+class StatusEntry(TypedDict):
+    """One status change in a task's history (``Task["status_history"]``)."""
+
+    status: str
+    message: str
+    at: str
+
+
+class Task(TypedDict):
+    """A task as ``GET /api/v1/tasks/{key}`` returns it.
+
+    ``status_history``, ``pull_requests`` and ``live`` are filled in by
+    :meth:`~taskyard.sdk.Client` ``.tasks.get`` only; listings carry ``None``.
+    """
+
+    id: int
+    key: str
+    slug: str
+    title: str
+    description: str
+    repository: str
+    base_branch: str
+    branch: str
+    origin: str
+    origin_context: dict[str, Any]
+    team: str
+    creator: str
+    requested_by: str
+    template: str | None
+    agent: str
+    parameters: dict[str, Any]
+    workflow: str
+    stage: str
+    status: str
+    status_message: str
+    agent_state: str
+    agent_message: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    created_at: str
+    updated_at: str
+    ended_at: str | None
+    status_history: list[StatusEntry] | None
+    pull_requests: list[dict[str, Any]] | None
+    live: dict[str, Any] | None
+
+
+class TaskPage(TypedDict):
+    """One page of tasks, newest first; pass ``next_before`` as ``before`` for the next."""
+
+    items: list[Task]
+    next_before: int | None
+
+
+class Event(TypedDict):
+    """One entry of a task's append-only event log (``kind`` says how to read ``data``)."""
+
+    id: int
+    kind: str
+    run_id: int | None
+    data: dict[str, Any]
+    created_at: str
+
+
+class EventPage(TypedDict):
+    """Events after some id; pass ``next_after`` as ``after`` for the next page."""
+
+    items: list[Event]
+    next_after: int
+
+
+class AgentOptions(TypedDict, total=False):
+    """An agent that replaces the template's for one task (a template's ``agent:`` block)."""
+
+    kind: AgentKind
+    version: str
+    model: str
+    command: str
+    args: list[str]
+
+
+class TaskOptions(TypedDict, total=False):
+    """Optional fields of a new task; ``None`` means "the server's default"."""
+
+    description: str
+    team: str | None
+    origin: str
+    origin_context: dict[str, Any] | None
+    creator: str | None
+    template: str | None
+    template_version: int | None
+    agent: AgentOptions | None
+    parameters: dict[str, Any] | None
+    workflow: str | None
+    base_branch: str
+
+
+class Team(TypedDict):
+    key: str
+    slug: str
+    name: str
+    tasks: int
+
+
+class Workflow(TypedDict):
+    team: str
+    name: str
+    default: bool
+    archived: bool
+    stages: list[dict[str, Any]]
+    active_tasks: NotRequired[int]
+
+
+class Template(TypedDict):
+    """A template version; ``source`` and ``spec`` only from ``templates.get``."""
+
+    name: str
+    version: int
+    agent: str | None
+    description: str
+    created_at: str
+    source: NotRequired[str]
+    spec: NotRequired[dict[str, Any]]
+
+
+class User(TypedDict):
+    username: str
+    name: str
+    email: str
+    admin: bool
+    created_at: str
+
+
+class Identity(TypedDict):
+    user: str
+    provider: str
+    external_id: str
+    login: str
+
+
+class Token(TypedDict):
+    """An API token; ``token`` (its only copy) and ``user`` only when just created."""
+
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: str
+    revoked: bool
+    token: NotRequired[str]
+    user: NotRequired[str]
+
+
+class Secret(TypedDict):
+    """A secret's name and date: its value is never returned once set."""
+
+    name: str
+    updated_at: str

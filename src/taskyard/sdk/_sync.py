@@ -1,0 +1,313 @@
+"""The synchronous client: :class:`Client` and its ``tasks`` namespace."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from types import TracebackType
+from typing import TypeVar, Unpack
+
+import httpx
+
+from taskyard.sdk import _calls as calls
+from taskyard.sdk._models import FINAL_STATUSES, Event, EventPage, Task, TaskOptions, TaskPage
+from taskyard.sdk._sync_admin import Secrets, Teams, Templates, Tokens, Users, Workflows
+from taskyard.sdk._wire import (
+    RECONNECT_ATTEMPTS,
+    STREAM_READ_TIMEOUT,
+    Call,
+    SSEDecoder,
+    TaskyardConnectionError,
+    api_error,
+    backoff,
+    connection_error,
+    default_headers,
+    resolve_token,
+    resolve_url,
+)
+
+T = TypeVar("T")
+
+
+class Client:
+    """A client of the taskyard REST API.
+
+    Args:
+        url: Base URL of the server; defaults to ``TASKYARD_URL``, then
+            ``http://127.0.0.1:8420``.
+        token: API token; defaults to ``TASKYARD_TOKEN``.
+        transport: An ``httpx`` transport to send requests through instead of the
+            network (``httpx.MockTransport``, or an in-process app's in tests).
+        timeout: Seconds to wait for each ordinary request.
+
+    Use it as a context manager, or call :meth:`close`, to release its connections.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.url = resolve_url(url)
+        self._http = httpx.Client(
+            base_url=self.url,
+            headers=default_headers(resolve_token(token)),
+            transport=transport,
+            timeout=timeout,
+        )
+        self.tasks = Tasks(self)
+        self.workflows = Workflows(self)
+        self.templates = Templates(self)
+        self.users = Users(self)
+        self.tokens = Tokens(self)
+        self.secrets = Secrets(self)
+        self.teams = Teams(self)
+
+    def request(self, call: Call[T]) -> T:
+        """Send one prepared call; raise :class:`TaskyardAPIError` on 4xx/5xx."""
+        try:
+            response = self._http.request(
+                call.method,
+                call.path,
+                params=call.params,
+                json=call.json,
+                content=call.content,
+                headers=call.headers,
+            )
+        except httpx.TransportError as exc:
+            raise connection_error(self.url, exc) from exc
+        return call.finish(response)
+
+    def stream_events(
+        self,
+        key: str,
+        after: int = 0,
+        kinds: Sequence[str] | None = None,
+        deadline: float | None = None,
+    ) -> Generator[Event, None, None]:
+        """Events of ``key`` after ``after``, live, until the server says the task ended.
+
+        A stream that breaks after it was established is resumed after the last event
+        seen (a proxy's idle cut, a server restart); ``deadline`` is a ``time.monotonic()``
+        value past which :class:`TimeoutError` is raised.
+        """
+        last, failures, connected = after, 0, False
+        while True:
+            try:
+                with self._http.stream(
+                    "GET",
+                    calls.task_path(key, "events"),
+                    headers=calls.SSE_HEADERS,
+                    params=calls.events_params(last, kinds),
+                    timeout=_stream_timeout(deadline),
+                ) as response:
+                    if response.is_error:
+                        response.read()
+                        raise api_error(response)
+                    connected, decoder = True, SSEDecoder()
+                    for line in response.iter_lines():
+                        _check(deadline)
+                        frame = decoder.feed(line)
+                        if frame is None:
+                            continue
+                        if frame.event == "end":
+                            return
+                        event: Event = frame.json()
+                        last, failures = event["id"], 0
+                        yield event
+                problem: Exception = TaskyardConnectionError(
+                    f"The event stream of {key} keeps closing before the task ends."
+                )
+            except httpx.TransportError as exc:
+                _check(deadline)  # a read timing out at the deadline is the deadline
+                if not connected:
+                    raise connection_error(self.url, exc) from exc
+                problem = connection_error(self.url, exc)
+            failures += 1
+            if failures > RECONNECT_ATTEMPTS:
+                raise problem
+            time.sleep(backoff(failures))
+
+    def close(self) -> None:
+        """Close the connections this client holds."""
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client(url={self.url!r})"
+
+
+def _check(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() >= deadline:
+        raise TimeoutError("Timed out waiting for the task.")
+
+
+def _stream_timeout(deadline: float | None) -> httpx.Timeout:
+    read = STREAM_READ_TIMEOUT
+    if deadline is not None:
+        read = min(read, max(deadline - time.monotonic(), 0.001))
+    return httpx.Timeout(30.0, read=read)
+
+
+class Tasks:
+    """``client.tasks``: create tasks, read them and their events, act on them."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def create(
+        self, *, title: str, repository: str, run: bool = False, **options: Unpack[TaskOptions]
+    ) -> Task:
+        """Create a task; it waits in ``queued`` until :meth:`start` unless ``run`` is true.
+
+        Args:
+            title: One line saying what to do.
+            repository: ``org/repo``, or an absolute path / ``file://`` URL of a local repo.
+            run: Start the task at once (what :meth:`create_and_run` does).
+            **options: Any of :class:`TaskOptions`: ``description`` (the agent's
+                instructions), ``team``, ``origin`` (default ``"sdk"``), ``origin_context``,
+                ``creator``, ``template``, ``template_version``, ``agent``, ``parameters``,
+                ``workflow``, ``base_branch``.
+        """
+        return self._client.request(calls.create_task(title, repository, run, options))
+
+    def create_and_run(
+        self, *, title: str, repository: str, **options: Unpack[TaskOptions]
+    ) -> Task:
+        """Create a task and start it at once; see :meth:`create` for the arguments."""
+        return self.create(title=title, repository=repository, run=True, **options)
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        team: str | None = None,
+        origin: str | None = None,
+        repository: str | None = None,
+        creator: str | None = None,
+        limit: int = 50,
+        before: int | None = None,
+    ) -> TaskPage:
+        """One page of tasks, newest first, filtered by any of the arguments."""
+        call = calls.list_tasks(status, team, origin, repository, creator, limit, before)
+        return self._client.request(call)
+
+    def iter_all(
+        self,
+        *,
+        status: str | None = None,
+        team: str | None = None,
+        origin: str | None = None,
+        repository: str | None = None,
+        creator: str | None = None,
+        page_size: int = 100,
+    ) -> Iterator[Task]:
+        """Every matching task, newest first, fetching pages as they are needed."""
+        before: int | None = None
+        while True:
+            page = self.list(
+                status=status,
+                team=team,
+                origin=origin,
+                repository=repository,
+                creator=creator,
+                limit=page_size,
+                before=before,
+            )
+            yield from page["items"]
+            if page["next_before"] is None:
+                return
+            before = page["next_before"]
+
+    def get(self, key: str) -> Task:
+        """A task by key (``TY-42``) or id, with its status history and pull requests."""
+        return self._client.request(calls.get_task(key))
+
+    def events(
+        self, key: str, after: int = 0, *, kinds: Sequence[str] | None = None, limit: int = 1000
+    ) -> EventPage:
+        """The task's events with an id above ``after`` (at most ``limit``), oldest first."""
+        return self._client.request(calls.list_events(key, after, kinds, limit))
+
+    def follow(
+        self, key: str, after: int = 0, *, kinds: Sequence[str] | None = None
+    ) -> Iterator[Event]:
+        """Yield the task's events as they happen (after ``after``) until the task ends."""
+        return self._client.stream_events(key, after, kinds)
+
+    def wait(
+        self,
+        key: str,
+        statuses: Iterable[str] = FINAL_STATUSES,
+        *,
+        stage: str | None = None,
+        timeout: float | None = None,
+    ) -> Task:
+        """Block until the task is in one of ``statuses`` (and ``stage``, if given).
+
+        It follows the task's live status events (no polling) and returns the task as
+        :meth:`get` does. It also returns when the task ends in another status, since it
+        cannot get anywhere else then: check ``task["status"]``.
+
+        Raises:
+            TimeoutError: ``timeout`` seconds passed first (checked whenever the stream
+                delivers anything, which the server's keepalive makes at least every 15 s).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        wanted = frozenset(statuses)
+        after, history = 0, []
+        while True:  # the status history so far: where the task is now, and from where to follow
+            page = self.events(key, after, kinds=calls.STATE_KINDS, limit=5000)
+            history += page["items"]
+            after = page["next_after"]
+            if len(page["items"]) < 5000:
+                break
+        state = calls.state_of(history)
+        if not calls.settled(state, wanted, stage):
+            stream = self._client.stream_events(key, after, calls.STATE_KINDS, deadline)
+            try:
+                for event in stream:
+                    state = calls.state_of([event], *state)
+                    if calls.settled(state, wanted, stage):
+                        break
+            finally:
+                stream.close()  # hang up now rather than when the generator is collected
+        return self.get(key)
+
+    def send(self, key: str, text: str) -> Task:
+        """Send the agent a message; it is delivered as the agent's next turn."""
+        return self._client.request(calls.task_action(key, "messages", {"text": text}))
+
+    def approve(self, key: str, comment: str = "") -> Task:
+        """Approve the stage the task waits on, so it goes on to the next."""
+        return self._client.request(calls.task_action(key, "approve", {"comment": comment}))
+
+    def request_changes(self, key: str, text: str, stage: str = "") -> Task:
+        """Send the task back (to ``stage``, or the gate's default) with ``text`` as its prompt."""
+        body = {"text": text, "stage": stage}
+        return self._client.request(calls.task_action(key, "request-changes", body))
+
+    def cancel(self, key: str) -> Task:
+        """Stop the task wherever it is."""
+        return self._client.request(calls.task_action(key, "cancel"))
+
+    def start(self, key: str) -> Task:
+        """Start a task created with ``run=False``."""
+        return self._client.request(calls.task_action(key, "start"))
+
+    def diff(self, key: str) -> str:
+        """The task branch's changes against its base, as a unified diff."""
+        return self._client.request(calls.diff(key))

@@ -1,0 +1,179 @@
+"""What the sync and async clients share: errors, configuration, calls and SSE decoding.
+
+A :class:`Call` describes one request and how to read its answer, independent of
+I/O, so each operation is written once (in ``_calls``) and both clients run it.
+
+Errors raised by the SDK::
+
+    TaskyardError (taskyard.errors)
+    ├── TaskyardAPIError          the server answered 4xx/5xx: .status, .code, .message
+    └── TaskyardConnectionError   the server could not be reached, or a stream broke for good
+
+``wait(..., timeout=...)`` raises the built-in :class:`TimeoutError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from taskyard import __version__
+from taskyard.errors import TaskyardError
+
+T = TypeVar("T")
+
+DEFAULT_URL = "http://127.0.0.1:8420"
+USER_AGENT = f"taskyard-sdk/{__version__}"
+# The server sends a keepalive comment every 15 s, so a minute of silence means
+# the connection is gone, not that the task is quiet.
+STREAM_READ_TIMEOUT = 60.0
+RECONNECT_ATTEMPTS = 5
+
+
+class TaskyardAPIError(TaskyardError):
+    """The server answered with an error: ``{"error": {"code", "message"}}`` and a 4xx/5xx.
+
+    Attributes:
+        status: The HTTP status code (400, 401, 403, 404, 409, 503, ...).
+        code: The server's machine-readable code (``invalid``, ``not_found``, ...).
+        message: What went wrong, written for a person.
+    """
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+    def __repr__(self) -> str:
+        return f"TaskyardAPIError({self.status}, {self.code!r}, {self.message!r})"
+
+
+class TaskyardConnectionError(TaskyardError):
+    """The server could not be reached (or a live stream could not be resumed)."""
+
+    code = "connection"
+
+
+def resolve_url(url: str | None) -> str:
+    """``url``, else ``TASKYARD_URL``, else the default local server."""
+    return (url or os.environ.get("TASKYARD_URL") or DEFAULT_URL).rstrip("/")
+
+
+def resolve_token(token: str | None) -> str:
+    """``token``, else ``TASKYARD_TOKEN``, else none (the server will answer 401)."""
+    return token or os.environ.get("TASKYARD_TOKEN", "")
+
+
+def default_headers(token: str) -> dict[str, str]:
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+def connection_error(url: str, exc: httpx.TransportError) -> TaskyardConnectionError:
+    return TaskyardConnectionError(f"Cannot reach taskyard at {url}: {exc or type(exc).__name__}")
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before reconnect ``attempt`` (1-based): 0.25, 0.5, 1, 2, 4."""
+    return float(min(0.25 * 2 ** (attempt - 1), 4.0))
+
+
+def api_error(response: httpx.Response) -> TaskyardAPIError:
+    """The error a failed response stands for; the body must have been read."""
+    code, message = "http_error", ""
+    try:
+        error = response.json()["error"]
+        code, message = str(error["code"]), str(error["message"])
+    except (ValueError, KeyError, TypeError):
+        # Not our error shape: a proxy's page, or a bare 502. Say what we got.
+        message = response.text.strip()[:300]
+    return TaskyardAPIError(
+        response.status_code, code, message or f"HTTP {response.status_code} from the server."
+    )
+
+
+def parse_json(response: httpx.Response) -> Any:
+    return response.json()
+
+
+def parse_text(response: httpx.Response) -> str:
+    return response.text
+
+
+def parse_nothing(response: httpx.Response) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One API request and how to turn its (successful) response into a result."""
+
+    method: str
+    path: str
+    parse: Callable[[httpx.Response], T]
+    params: Mapping[str, Any] | None = None
+    json: Any = None
+    content: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def finish(self, response: httpx.Response) -> T:
+        """Raise :class:`TaskyardAPIError` on 4xx/5xx, else parse the response."""
+        if response.is_error:
+            raise api_error(response)
+        return self.parse(response)
+
+
+@dataclass
+class Frame:
+    """One Server-Sent Events message."""
+
+    event: str = "message"
+    data: str = ""
+    id: str = ""
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+
+class SSEDecoder:
+    """Turns the lines of a ``text/event-stream`` body into :class:`Frame` values.
+
+    Feed lines one at a time so the caller can check a deadline between them,
+    including on keepalive comments, which produce no frame.
+    """
+
+    def __init__(self) -> None:
+        self._frame = Frame()
+        self._data: list[str] = []
+
+    def feed(self, line: str) -> Frame | None:
+        if not line:
+            if not self._data and self._frame.event == "message":
+                return None
+            frame, self._frame = self._frame, Frame()
+            frame.data, self._data = "\n".join(self._data), []
+            return frame
+        if line.startswith(":"):
+            return None
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "event":
+            self._frame.event = value
+        elif name == "data":
+            self._data.append(value)
+        elif name == "id":
+            self._frame.id = value
+        return None
+
+    def frames(self, lines: Iterable[str]) -> Iterator[Frame]:
+        for line in lines:
+            frame = self.feed(line)
+            if frame is not None:
+                yield frame

@@ -1,0 +1,107 @@
+"""Shared fixtures: a real Temporal dev server, real databases, real git, a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from taskyard.config import Settings
+from taskyard.engine.devserver import DevServer
+from tests.support.server import RunningServer, start_server
+
+ADMIN_TOKEN = "ty_test_admin_token_0123456789"
+
+
+@pytest.fixture(scope="session")
+def temporal_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One dev server for the whole run; each test gets its own task queue."""
+    address = os.environ.get("TASKYARD_TEST_TEMPORAL_ADDRESS")
+    if address:
+        yield address
+        return
+    server = DevServer(tmp_path_factory.mktemp("temporal") / "temporal.db")
+    asyncio.run(server.start())
+    yield server.address
+    server.stop()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """SQLite in the test's directory, or a fresh PostgreSQL database when
+    TASKYARD_TEST_POSTGRES_URL names a server (CI sets it)."""
+    base = os.environ.get("TASKYARD_TEST_POSTGRES_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path / 'taskyard.db'}"
+        return
+    name = f"ty_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(
+        base.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield base.rsplit("/", 1)[0] + f"/{name}"
+    from taskyard.db.session import get_engine
+
+    get_engine(base.rsplit("/", 1)[0] + f"/{name}").dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, temporal_address: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        temporal_address=temporal_address,
+        task_queue=f"test-{uuid.uuid4()}",
+        admin_token=ADMIN_TOKEN,
+        heartbeat_timeout=5.0,
+        secret_key="test-secret-key",
+    )
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[RunningServer]:
+    """The API, engine client and a worker, running in a thread on a random port."""
+    with start_server(settings, ADMIN_TOKEN) as running:
+        yield running
+
+
+def git(*args: str, cwd: Path | None = None) -> str:
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+        },
+    ).stdout
+
+
+@pytest.fixture
+def remote_repo(tmp_path: Path) -> Path:
+    """A bare repository with one commit on ``main``: the task's remote."""
+    bare = tmp_path / "remote.git"
+    work = tmp_path / "seed"
+    git("init", "--quiet", "--bare", "--initial-branch=main", str(bare))
+    git("init", "--quiet", "--initial-branch=main", str(work))
+    (work / "README.md").write_text("# demo\n")
+    (work / "app.py").write_text("print('hello')\n")
+    git("add", ".", cwd=work)
+    git("commit", "--quiet", "-m", "initial", cwd=work)
+    git("push", "--quiet", str(bare), "main", cwd=work)
+    return bare
