@@ -90,6 +90,34 @@ def _free_socket() -> socket.socket:
 
 
 @contextmanager
+def serve_app(app: Any, token: str) -> Iterator[httpx.Client]:
+    """Serve an ASGI app (no runtime) with uvicorn in a thread; yield a client for it."""
+    sock = _free_socket()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    started = threading.Event()
+
+    async def main() -> None:
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        started.set()
+        await serving
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread.start()
+    started.wait(30)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
+                          timeout=30) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
+
+
+@contextmanager
 def start_server(settings: Settings, token: str) -> Iterator[RunningServer]:
     sock = _free_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"

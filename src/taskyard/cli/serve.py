@@ -34,6 +34,9 @@ async def _serve(host: str, port: int, worker: bool) -> None:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    # Listen before announcing the URL: connections wait in the backlog until
+    # uvicorn accepts them, instead of being refused.
+    sock.listen(2048)
     bound = sock.getsockname()[1]
     url = f"http://{host}:{bound}"
     if not settings.public_url:

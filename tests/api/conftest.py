@@ -1,0 +1,50 @@
+"""The API in-process (no engine) for fast tests of validation, auth and isolation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import httpx
+
+from taskyard.api.app import create_app
+from taskyard.config import Settings
+from taskyard.db.session import migrate, session_scope
+from taskyard.services import teams, tokens, users
+from taskyard.services.bootstrap import ensure_bootstrapped
+from tests.conftest import ADMIN_TOKEN
+from tests.support.server import serve_app
+
+
+@pytest.fixture
+def api_settings(tmp_path: Path, database_url: str) -> Settings:
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url,
+                        secret_key="test-secret-key")
+    migrate(settings.resolved_database_url)
+    with session_scope(settings.resolved_database_url) as session:
+        ensure_bootstrapped(session, ADMIN_TOKEN)
+    return settings
+
+
+@pytest.fixture
+def api(api_settings: Settings) -> Iterator[httpx.Client]:
+    with serve_app(create_app(api_settings, runtime=False), ADMIN_TOKEN) as client:
+        yield client
+
+
+@pytest.fixture
+def other_org_token(api_settings: Settings) -> str:
+    """An admin token of a second organization."""
+    with session_scope(api_settings.resolved_database_url) as session:
+        org = teams.create_organization(session, "rival", "Rival Inc")
+        teams.create_team(session, org.id, "RV", "Rival team")
+        user = users.create_user(session, org.id, "eve", is_admin=True)
+        _, value = tokens.create_token(session, user, "eve", ["admin"])
+    return value
+
+
+def token_with(api: httpx.Client, *scopes: str, user: str = "admin") -> str:
+    response = api.post("/api/v1/tokens", json={"name": "t", "scopes": list(scopes), "user": user})
+    assert response.status_code == 201, response.text
+    return str(response.json()["token"])

@@ -1,0 +1,95 @@
+"""A crash of the whole server (kill -9) mid-task loses nothing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from taskyard.config import Settings
+from tests.conftest import ADMIN_TOKEN, git
+from tests.support.process import ServeProcess
+from tests.support.server import RunningServer
+
+pytestmark = pytest.mark.slow
+
+SLOW_AGENT = """
+name: slow
+sandbox: none
+agent:
+  kind: command
+  command: |
+    echo "started pid $$"
+    sleep 2
+    echo "finished" > result.txt
+"""
+
+
+@pytest.fixture
+def serve(tmp_path: Path, database_url: str) -> Iterator[ServeProcess]:
+    process = ServeProcess(
+        tmp_path / "data",
+        {
+            "TASKYARD_DATABASE_URL": database_url,
+            "TASKYARD_ADMIN_TOKEN": ADMIN_TOKEN,
+            "TASKYARD_HEARTBEAT_TIMEOUT": "2",
+            "TASKYARD_TEMPORAL_ADDRESS": "",
+        },
+    )
+    yield process
+    process.stop()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def test_task_completes_after_server_is_killed_mid_run(
+    serve: ServeProcess, remote_repo: Path, tmp_path: Path
+) -> None:
+    serve.start()
+    with serve.client(ADMIN_TOKEN) as http:
+        assert http.post("/api/v1/templates", content=SLOW_AGENT).status_code == 201
+        workflow = {"name": "ship", "stages": [{"key": "code", "agent": {}, "deliver": True},
+                                               {"key": "done"}]}
+        assert http.post("/api/v1/workflows", json=workflow).status_code == 201
+        response = http.post("/api/v1/tasks", json={
+            "title": "Survive a crash", "repository": str(remote_repo), "template": "slow",
+            "workflow": "ship",
+        })
+        assert response.status_code == 201, response.text
+        key = response.json()["key"]
+        view = RunningServer(serve.url, Settings(data_dir=tmp_path), http, None)  # type: ignore[arg-type]
+        started = _wait_for_output(view, key, "started pid ")
+        agent_pid = int(started.split()[-1])
+
+    serve.kill()
+    assert not _pid_alive(agent_pid), "the agent must die with the server"
+
+    serve.start()
+    with serve.client(ADMIN_TOKEN) as http:
+        view = RunningServer(serve.url, Settings(data_dir=tmp_path), http, None)  # type: ignore[arg-type]
+        task = view.wait_for(key, "completed", timeout=90)
+    assert task["pull_requests"][0]["files_changed"] == 1
+    assert git("show", f"{task['branch']}:result.txt", cwd=remote_repo) == "finished\n"
+
+
+def _wait_for_output(view: RunningServer, key: str, prefix: str) -> str:
+    """Follow the live stream until the agent prints a line starting with ``prefix``."""
+    import json
+
+    with view.http.stream("GET", f"/api/v1/tasks/{key}/events",
+                          headers={"Accept": "text/event-stream"}) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                event = json.loads(line[6:])
+                if event["kind"] == "output" and event["data"]["line"].startswith(prefix):
+                    return str(event["data"]["line"])
+    raise AssertionError(f"{key} never printed {prefix!r}")

@@ -1,0 +1,65 @@
+"""``taskyard serve`` as a real child process, for tests that kill it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+URL_LINE = "taskyard is running at "
+
+
+class ServeProcess:
+    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+        self.data_dir = data_dir
+        self.env = {**os.environ, "TASKYARD_DATA_DIR": str(data_dir), **env}
+        self.process: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def start(self) -> str:
+        """Start ``taskyard serve --port 0`` and return its URL once it listens."""
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "taskyard", "serve", "--port", "0"],
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        assert self.process.stdout is not None
+        seen = []
+        for line in self.process.stdout:
+            seen.append(line)
+            if line.startswith(URL_LINE):
+                self.url = line[len(URL_LINE):].strip()
+                # Keep reading so a chatty server never blocks on a full pipe.
+                threading.Thread(target=self._drain, args=(self.process.stdout,),
+                                 daemon=True).start()
+                return self.url
+        raise AssertionError("serve exited before listening:\n" + "".join(seen))
+
+    @staticmethod
+    def _drain(stream: IO[str]) -> None:
+        for _ in stream:
+            pass
+        stream.close()
+
+    def client(self, token: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"},
+                            timeout=30)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
