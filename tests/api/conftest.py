@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import httpx
+import pytest
 
 from taskyard.api.app import create_app
 from taskyard.config import Settings
@@ -19,8 +19,9 @@ from tests.support.server import serve_app
 
 @pytest.fixture
 def api_settings(tmp_path: Path, database_url: str) -> Settings:
-    settings = Settings(data_dir=tmp_path / "data", database_url=database_url,
-                        secret_key="test-secret-key")
+    settings = Settings(
+        data_dir=tmp_path / "data", database_url=database_url, secret_key="test-secret-key"
+    )
     migrate(settings.resolved_database_url)
     with session_scope(settings.resolved_database_url) as session:
         ensure_bootstrapped(session, ADMIN_TOKEN)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import httpx
+import pytest
 
 from tests.api.conftest import token_with
 
@@ -39,15 +39,31 @@ def test_create_numbers_and_slugs(api: httpx.Client) -> None:
         ({"title": "   ", "repository": "acme/shop"}, 400, "Title must not be empty"),
         ({"title": "t", "repository": "not a repo"}, 400, "must be 'org/repo'"),
         ({"title": "t", "repository": "/no/such/dir"}, 400, "does not exist"),
-        ({"title": "t", "repository": "acme/shop", "creator": "ghost"}, 400, "Unknown user 'ghost'"),
-        ({"title": "t", "repository": "acme/shop", "template": "nope"}, 404, "Template 'nope' not found"),
+        (
+            {"title": "t", "repository": "acme/shop", "creator": "ghost"},
+            400,
+            "Unknown user 'ghost'",
+        ),
+        (
+            {"title": "t", "repository": "acme/shop", "template": "nope"},
+            404,
+            "Template 'nope' not found",
+        ),
         ({"title": "t", "repository": "acme/shop", "workflow": "nope"}, 404, "Workflow 'nope'"),
         ({"title": "t", "repository": "acme/shop", "team": "XX"}, 404, "Team 'XX' not found"),
         ({"title": "t", "repository": "acme/shop", "origin": "mars"}, 400, "origin"),
         ({"title": "t", "repository": "acme/shop", "colour": "red"}, 400, "colour: unknown field"),
         ({"repository": "acme/shop"}, 400, "title: Field required"),
-        ({"title": "t", "repository": "acme/shop", "parameters": {"x": 1}}, 400, "Unknown parameter"),
-        ({"title": "t", "repository": "acme/shop", "agent": {"kind": "command"}}, 400, "needs a 'command'"),
+        (
+            {"title": "t", "repository": "acme/shop", "parameters": {"x": 1}},
+            400,
+            "Unknown parameter",
+        ),
+        (
+            {"title": "t", "repository": "acme/shop", "agent": {"kind": "command"}},
+            400,
+            "needs a 'command'",
+        ),
     ],
 )
 def test_create_rejects_bad_input_clearly(
@@ -58,7 +74,7 @@ def test_create_rejects_bad_input_clearly(
     assert api.get("/api/v1/tasks").json()["items"] == []  # nothing half-written
 
 
-@pytest.mark.parametrize("raw", [b"{", b"[]", b"null", "{\"title\": \"\u00e9\"".encode()])
+@pytest.mark.parametrize("raw", [b"{", b"[]", b"null", '{"title": "\u00e9"'.encode()])
 def test_malformed_bodies_get_400_not_500(api: httpx.Client, raw: bytes) -> None:
     response = api.post("/api/v1/tasks", content=raw, headers={"Content-Type": "application/json"})
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
@@ -84,14 +100,19 @@ def test_no_default_workflow_is_a_clear_error(api: httpx.Client) -> None:
 
 def test_auth_is_required_and_checked(api: httpx.Client) -> None:
     assert error_of(api.get("/api/v1/tasks", headers={"Authorization": ""}))[:2] == (
-        401, "unauthenticated")
+        401,
+        "unauthenticated",
+    )
     assert error_of(api.get("/api/v1/tasks", headers={"Authorization": "Bearer nope"}))[0] == 401
 
 
 def test_scopes_are_enforced(api: httpx.Client) -> None:
     reader = token_with(api, "tasks:read")
-    response = api.post("/api/v1/tasks", json={"title": "t", "repository": "a/b", "run": False},
-                        headers={"Authorization": f"Bearer {reader}"})
+    response = api.post(
+        "/api/v1/tasks",
+        json={"title": "t", "repository": "a/b", "run": False},
+        headers={"Authorization": f"Bearer {reader}"},
+    )
     assert error_of(response)[:2] == (403, "forbidden")
     assert "tasks:write" in error_of(response)[2]
 
@@ -108,7 +129,9 @@ def test_creating_for_another_user_needs_its_own_scope(api: httpx.Client) -> Non
     assert (response.json()["creator"], response.json()["requested_by"]) == ("bob", "admin")
 
 
-def test_tokens_are_hashed_at_rest_and_cannot_escalate(api: httpx.Client, api_settings: object) -> None:
+def test_tokens_are_hashed_at_rest_and_cannot_escalate(
+    api: httpx.Client, api_settings: object
+) -> None:
     from sqlalchemy import select
 
     from taskyard.db.models import ApiToken
@@ -118,8 +141,11 @@ def test_tokens_are_hashed_at_rest_and_cannot_escalate(api: httpx.Client, api_se
     with session_scope(api_settings.resolved_database_url) as session:  # type: ignore[attr-defined]
         stored = [t.token_hash for t in session.scalars(select(ApiToken))]
     assert value not in stored and all(len(h) == 64 for h in stored)
-    response = api.post("/api/v1/tokens", json={"name": "x", "scopes": ["admin"]},
-                        headers={"Authorization": f"Bearer {value}"})
+    response = api.post(
+        "/api/v1/tokens",
+        json={"name": "x", "scopes": ["admin"]},
+        headers={"Authorization": f"Bearer {value}"},
+    )
     assert response.status_code == 403
 
 
@@ -130,15 +156,20 @@ def test_organizations_are_isolated(api: httpx.Client, other_org_token: str) -> 
         assert api.get(path, headers=rival).status_code == 404
     assert api.post(f"/api/v1/tasks/{key}/cancel", headers=rival).status_code == 404
     assert api.get("/api/v1/tasks", headers=rival).json()["items"] == []
-    theirs = api.post("/api/v1/tasks", json={"title": "x", "repository": "r/x", "run": False},
-                      headers=rival).json()
+    theirs = api.post(
+        "/api/v1/tasks", json={"title": "x", "repository": "r/x", "run": False}, headers=rival
+    ).json()
     assert theirs["key"] == "RV-1"
 
 
 def test_list_filters_and_pages(api: httpx.Client) -> None:
     for i in range(5):
-        create(api, title=f"t{i}", repository="acme/shop" if i % 2 else "acme/web",
-               origin="error_tracking" if i == 4 else "api")
+        create(
+            api,
+            title=f"t{i}",
+            repository="acme/shop" if i % 2 else "acme/web",
+            origin="error_tracking" if i == 4 else "api",
+        )
     page = api.get("/api/v1/tasks", params={"limit": 2}).json()
     assert [t["key"] for t in page["items"]] == ["TY-5", "TY-4"]
     rest = api.get("/api/v1/tasks", params={"limit": 2, "before": page["next_before"]}).json()
@@ -164,8 +195,17 @@ def test_actions_need_an_engine_and_say_so(api: httpx.Client) -> None:
 
 def test_openapi_lists_the_api(api: httpx.Client) -> None:
     paths = api.get("/openapi.json").json()["paths"]
-    for path in ("/api/v1/tasks", "/api/v1/tasks/{ref}/events", "/api/v1/tasks/{ref}/approve",
-                 "/api/v1/tasks/{ref}/request-changes", "/api/v1/tasks/{ref}/cancel",
-                 "/api/v1/tasks/{ref}/diff", "/api/v1/workflows", "/api/v1/users",
-                 "/api/v1/tokens", "/api/v1/templates", "/healthz"):
+    for path in (
+        "/api/v1/tasks",
+        "/api/v1/tasks/{ref}/events",
+        "/api/v1/tasks/{ref}/approve",
+        "/api/v1/tasks/{ref}/request-changes",
+        "/api/v1/tasks/{ref}/cancel",
+        "/api/v1/tasks/{ref}/diff",
+        "/api/v1/workflows",
+        "/api/v1/users",
+        "/api/v1/tokens",
+        "/api/v1/templates",
+        "/healthz",
+    ):
         assert path in paths

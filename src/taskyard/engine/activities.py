@@ -57,8 +57,12 @@ class TaskActivities:
                 return TaskPlan(
                     stages=[
                         StagePlan(
-                            key=s.key, name=s.name, has_agent=s.agent is not None, gate=s.gate,
-                            deliver=s.deliver, request_changes_to=s.request_changes_to or s.key,
+                            key=s.key,
+                            name=s.name,
+                            has_agent=s.agent is not None,
+                            gate=s.gate,
+                            deliver=s.deliver,
+                            request_changes_to=s.request_changes_to or s.key,
                         )
                         for s in stages
                     ]
@@ -115,6 +119,11 @@ class TaskActivities:
 
     def all(self) -> list[object]:
         return [
-            self.load_plan, self.set_status, self.prepare_workspace, self.start_run,
-            self.finish_run, self.run_turn, self.deliver,
+            self.load_plan,
+            self.set_status,
+            self.prepare_workspace,
+            self.start_run,
+            self.finish_run,
+            self.run_turn,
+            self.deliver,
         ]

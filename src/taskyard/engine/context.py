@@ -56,15 +56,20 @@ def load_turn_context(settings: Settings, inp: TurnInput) -> TurnContext:
         stage = _stage(workflow, inp.stage)
         spec = runs.task_spec(session, task)
         if stage.agent and stage.agent.template:
-            spec = templates.spec_of(templates.get_template(session, task.org_id, stage.agent.template))
-        passed = secrets.reveal(session, settings, task.org_id, spec.secrets) if spec.secrets else {}
+            spec = templates.spec_of(
+                templates.get_template(session, task.org_id, stage.agent.template)
+            )
+        passed = (
+            secrets.reveal(session, settings, task.org_id, spec.secrets) if spec.secrets else {}
+        )
         total_turns = runs.begin_turn(session, inp.run_id)
         if inp.message:
             prompt = inp.message
         else:
             prompt = compose_prompt(
-                stage_prompt=stage_prompt(stage.key, stage.agent.prompt if stage.agent else "",
-                                          spec.prompts),
+                stage_prompt=stage_prompt(
+                    stage.key, stage.agent.prompt if stage.agent else "", spec.prompts
+                ),
                 title=task.title,
                 description=task.description,
                 instructions=str(task.parameters.get("ai_prompt", "")),

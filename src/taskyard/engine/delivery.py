@@ -30,14 +30,17 @@ def _load(settings: Settings, task_id: int) -> Task:
 
 
 def _body(task: Task, settings: Settings, stats: DiffStats) -> str:
-    link = f"{settings.public_url.rstrip('/')}/tasks/{task.key}" if settings.public_url else task.key
+    link = (
+        f"{settings.public_url.rstrip('/')}/tasks/{task.key}" if settings.public_url else task.key
+    )
     lines = [
-        f"Opened by taskyard for task [{task.key}]({link})." if settings.public_url
+        f"Opened by taskyard for task [{task.key}]({link})."
+        if settings.public_url
         else f"Opened by taskyard for task {task.key}.",
         "",
         task.description.strip() or task.title,
         "",
-        f"{stats.files_changed} file(s) changed, +{stats.additions} −{stats.deletions}.",
+        f"{stats.files_changed} file(s) changed, +{stats.additions} -{stats.deletions}.",
     ]
     issue = task.origin_context.get("issue_number")
     if issue:
@@ -54,16 +57,24 @@ async def deliver(settings: Settings, task_id: int, stage: str) -> DeliveryResul
     stats, patch = await branch_stats(checkout, task.base_branch)
     if stats.files_changed == 0:
         await asyncio.to_thread(
-            _event, settings, task_id,
-            {"stage": stage, "changed": False,
-             "message": f"Stage '{stage}' changed nothing; no pull request opened."},
+            _event,
+            settings,
+            task_id,
+            {
+                "stage": stage,
+                "changed": False,
+                "message": f"Stage '{stage}' changed nothing; no pull request opened.",
+            },
         )
         return DeliveryResult(changed=False)
     await push(checkout, task.repository, task.branch, settings)
     head_sha = (await git("rev-parse", "HEAD", cwd=checkout)).strip()
     draft = PullRequestDraft(
-        repository=task.repository, title=f"{task.key}: {task.title}",
-        body=_body(task, settings, stats), head=task.branch, base=task.base_branch,
+        repository=task.repository,
+        title=f"{task.key}: {task.title}",
+        body=_body(task, settings, stats),
+        head=task.branch,
+        base=task.base_branch,
     )
     forge = forge_for(task.repository, settings)
     remote = await forge.open_or_update(draft)
@@ -84,8 +95,15 @@ def _event(settings: Settings, task_id: int, data: dict[str, object]) -> None:
 
 
 def _record(
-    settings: Settings, task_id: int, forge: str, draft: PullRequestDraft,
-    remote: RemotePullRequest | None, stats: DiffStats, head_sha: str, patch: str, stage: str,
+    settings: Settings,
+    task_id: int,
+    forge: str,
+    draft: PullRequestDraft,
+    remote: RemotePullRequest | None,
+    stats: DiffStats,
+    head_sha: str,
+    patch: str,
+    stage: str,
 ) -> bool:
     with session_scope(settings.resolved_database_url) as session:
         task = session.get(Task, task_id)
@@ -94,12 +112,21 @@ def _record(
             session, task, forge, draft, remote, stats, head_sha, patch
         )
         events.append(
-            session, task_id, "delivery",
+            session,
+            task_id,
+            "delivery",
             {
-                "stage": stage, "changed": True, "branch": draft.head, "commit": head_sha,
-                "pull_request": pull.number, "url": pull.url, "forge": forge,
-                "created": created, "files_changed": stats.files_changed,
-                "additions": stats.additions, "deletions": stats.deletions,
+                "stage": stage,
+                "changed": True,
+                "branch": draft.head,
+                "commit": head_sha,
+                "pull_request": pull.number,
+                "url": pull.url,
+                "forge": forge,
+                "created": created,
+                "files_changed": stats.files_changed,
+                "additions": stats.additions,
+                "deletions": stats.deletions,
             },
         )
         return created

@@ -48,12 +48,26 @@ class DevServer:
         log = (self.db_file.parent / "temporal.log").open("ab")
         self.process = subprocess.Popen(
             [
-                temporal_binary(), "server", "start-dev", "--headless",
-                "--db-filename", str(self.db_file), "--ip", "127.0.0.1",
-                "--port", str(self.port), "--http-port", str(free_port()),
-                "--metrics-port", str(free_port()), "--log-level", "error",
+                temporal_binary(),
+                "server",
+                "start-dev",
+                "--headless",
+                "--db-filename",
+                str(self.db_file),
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--http-port",
+                str(free_port()),
+                "--metrics-port",
+                str(free_port()),
+                "--log-level",
+                "error",
             ],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
             # Dies with us, even on kill -9, so a restart never meets a stale server.
             preexec_fn=die_with_parent,
         )

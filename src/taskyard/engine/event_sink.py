@@ -9,6 +9,7 @@ reading output.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from taskyard.agents.base import AgentEvent
@@ -20,8 +21,14 @@ from taskyard.services.redaction import Redactor
 
 class EventSink:
     def __init__(
-        self, database_url: str, task_id: int, run_id: int, redactor: Redactor,
-        *, interval: float = 0.05, max_batch: int = 500,
+        self,
+        database_url: str,
+        task_id: int,
+        run_id: int,
+        redactor: Redactor,
+        *,
+        interval: float = 0.05,
+        max_batch: int = 500,
     ) -> None:
         self._url = database_url
         self._task_id = task_id
@@ -59,10 +66,8 @@ class EventSink:
 
     async def _run(self) -> None:
         while not self._closed:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval)
-            except TimeoutError:
-                pass
             self._wake.clear()
             await self.flush()
 

@@ -38,7 +38,10 @@ def _budget_hit(ctx: TurnContext, sink: EventSink) -> str:
 
 
 async def _pump(
-    process: SandboxProcess, turn: AgentTurn, sink: EventSink, ctx: TurnContext,
+    process: SandboxProcess,
+    turn: AgentTurn,
+    sink: EventSink,
+    ctx: TurnContext,
     heartbeat: Callable[[], None],
 ) -> str:
     """Read the agent's output until it exits; returns what stopped it early, if anything."""
@@ -83,16 +86,23 @@ async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], N
     ctx = await asyncio.to_thread(load_turn_context, settings, inp)
     url = settings.resolved_database_url
     if ctx.stopped_by:
-        return TurnResult(-1, "failure", f"Budget reached: {ctx.stopped_by}", ctx.session_id,
-                          ctx.stopped_by)
+        return TurnResult(
+            -1, "failure", f"Budget reached: {ctx.stopped_by}", ctx.session_id, ctx.stopped_by
+        )
     adapter = adapter_for(ctx.spec.agent.kind)
     provider = provider_for(ctx.spec.sandbox)
     tool_paths = await asyncio.to_thread(adapter.tool_paths, ctx.spec.agent)
     ctx.home.mkdir(parents=True, exist_ok=True)
     turn = adapter.start_turn(
         TurnRequest(
-            prompt=ctx.prompt, spec=ctx.spec.agent, workdir=ctx.checkout, home=ctx.home,
-            stage=inp.stage, task_key=ctx.task_key, turn=inp.turn, session_id=ctx.session_id,
+            prompt=ctx.prompt,
+            spec=ctx.spec.agent,
+            workdir=ctx.checkout,
+            home=ctx.home,
+            stage=inp.stage,
+            task_key=ctx.task_key,
+            turn=inp.turn,
+            session_id=ctx.session_id,
             env=ctx.env,
         )
     )
@@ -104,9 +114,15 @@ async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], N
         sink.add(AgentEvent("state", {"state": "working", "message": f"Turn {inp.turn + 1}"}))
         process = await provider.spawn(
             SandboxRequest(
-                argv=turn.invocation.argv, env=turn.invocation.env, workdir=ctx.checkout,
-                home=ctx.home, task_key=ctx.task_key, stdin=turn.invocation.stdin,
-                limits=ctx.spec.limits, network=ctx.spec.network, readonly_paths=tool_paths,
+                argv=turn.invocation.argv,
+                env=turn.invocation.env,
+                workdir=ctx.checkout,
+                home=ctx.home,
+                task_key=ctx.task_key,
+                stdin=turn.invocation.stdin,
+                limits=ctx.spec.limits,
+                network=ctx.spec.network,
+                readonly_paths=tool_paths,
             )
         )
         try:

@@ -8,6 +8,7 @@ request-changes, cancel) and read it through the ``state`` query.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -32,7 +33,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 SHORT = timedelta(seconds=30)
-RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
+)
 
 
 class TaskCancelled(Exception):
@@ -72,8 +75,15 @@ class TaskWorkflow:
 
     # Helpers -----------------------------------------------------------------
 
-    async def _act(self, name: str, arg: Any, *, result_type: type | None = None,
-                   timeout: timedelta = SHORT, heartbeat: bool = False) -> Any:
+    async def _act(
+        self,
+        name: str,
+        arg: Any,
+        *,
+        result_type: type | None = None,
+        timeout: timedelta = SHORT,
+        heartbeat: bool = False,
+    ) -> Any:
         """Run an activity, abandoning it (cancelled, processes killed) on cancel."""
         handle = workflow.start_activity(
             name,
@@ -87,15 +97,14 @@ class TaskWorkflow:
         await workflow.wait_condition(lambda: handle.done() or self._cancel is not None)
         if not handle.done():
             handle.cancel()
-            try:
+            with contextlib.suppress(ActivityError, CancelledError):
                 await handle
-            except (ActivityError, CancelledError):
-                pass
             raise TaskCancelled()
         return await handle
 
-    async def _status_to(self, task: TaskInput, status: str, message: str = "",
-                         stage: str | None = None) -> None:
+    async def _status_to(
+        self, task: TaskInput, status: str, message: str = "", stage: str | None = None
+    ) -> None:
         self._status = status
         if stage is not None:
             self._stage = stage
@@ -114,19 +123,32 @@ class TaskWorkflow:
     async def _run_agent(self, task: TaskInput, stage: StagePlan, feedback: str) -> TurnResult:
         """The stage's first turn, then one turn per message queued meanwhile."""
         await self._status_to(task, "provisioning", f"Preparing workspace for {stage.name}")
-        await self._act("prepare_workspace", WorkspaceInput(task.task_id),
-                        timeout=timedelta(minutes=30), heartbeat=True)
-        run_id: int = await self._act("start_run", RunInput(task.task_id, stage.key), result_type=int)
+        await self._act(
+            "prepare_workspace",
+            WorkspaceInput(task.task_id),
+            timeout=timedelta(minutes=30),
+            heartbeat=True,
+        )
+        run_id: int = await self._act(
+            "start_run", RunInput(task.task_id, stage.key), result_type=int
+        )
         await self._status_to(task, "working", f"{stage.name}: agent working")
         timeout = timedelta(hours=24)
-        result = await self._turn(TurnInput(task.task_id, stage.key, run_id, 0, feedback=feedback),
-                                  timeout)
+        result = await self._turn(
+            TurnInput(task.task_id, stage.key, run_id, 0, feedback=feedback), timeout
+        )
         turn = 1
         while self._messages and not result.stopped_by:
             message = self._messages.pop(0)
             result = await self._turn(
-                TurnInput(task.task_id, stage.key, run_id, turn, message=message.text,
-                          session_id=result.session_id),
+                TurnInput(
+                    task.task_id,
+                    stage.key,
+                    run_id,
+                    turn,
+                    message=message.text,
+                    session_id=result.session_id,
+                ),
                 timeout,
             )
             turn += 1
@@ -174,8 +196,10 @@ class TaskWorkflow:
     async def _finish(self, task: TaskInput, status: str, message: str) -> None:
         self._status = status
         await workflow.execute_activity(
-            "set_status", StatusInput(task.task_id, status, message),
-            start_to_close_timeout=SHORT, retry_policy=RETRY,
+            "set_status",
+            StatusInput(task.task_id, status, message),
+            start_to_close_timeout=SHORT,
+            retry_policy=RETRY,
         )
 
     async def _run_stages(self, task: TaskInput) -> str:
@@ -192,8 +216,12 @@ class TaskWorkflow:
                 if result.state == "failure":
                     raise ApplicationError(f"{stage.name}: {result.message or 'agent failed'}")
                 if stage.deliver:
-                    await self._act("deliver", DeliverInput(task.task_id, stage.key),
-                                    result_type=DeliveryResult, timeout=timedelta(minutes=10))
+                    await self._act(
+                        "deliver",
+                        DeliverInput(task.task_id, stage.key),
+                        result_type=DeliveryResult,
+                        timeout=timedelta(minutes=10),
+                    )
             feedback = ""
             if stage.gate == "approval":
                 decision = await self._await_decision(task, stage)

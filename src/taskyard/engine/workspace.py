@@ -59,15 +59,20 @@ async def prepare_workspace(
     home.mkdir(parents=True, exist_ok=True)
     process = await provider_for(spec.sandbox).spawn(
         SandboxRequest(
-            argv=["/bin/sh", "-ec", spec.setup], env=dict(spec.env), workdir=checkout, home=home,
-            task_key=task.key, limits=spec.limits, network=spec.network,
+            argv=["/bin/sh", "-ec", spec.setup],
+            env=dict(spec.env),
+            workdir=checkout,
+            home=home,
+            task_key=task.key,
+            limits=spec.limits,
+            network=spec.network,
         )
     )
     tail: list[str] = []
     try:
         async for raw in process.stdout:
             line = raw.decode(errors="replace").rstrip("\n")
-            tail = [*tail[-(TAIL_LINES - 1):], line]
+            tail = [*tail[-(TAIL_LINES - 1) :], line]
             await asyncio.to_thread(_record, settings, task_id, "setup", {"line": line})
             heartbeat()
         code = await process.wait()

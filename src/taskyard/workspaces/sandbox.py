@@ -63,10 +63,8 @@ class SandboxProcess:
 
     async def kill(self) -> None:
         """Kill the whole process tree and reap it."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         await self.process.wait()
 
 
@@ -77,7 +75,7 @@ class SandboxProvider(ABC):
     async def spawn(self, request: SandboxRequest) -> SandboxProcess:
         """Start ``request.argv`` confined as requested."""
 
-    def check_available(self) -> None:
+    def check_available(self) -> None:  # noqa: B027 - most providers need no check
         """Raise ``InvalidInput`` with install instructions if this host cannot run it."""
 
 

@@ -1,0 +1,35 @@
+# The one task runner: CI calls exactly these targets.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PYTEST := $(UV) run --frozen pytest -p no:cacheprovider
+
+.PHONY: install run test test-sqlite test-postgres lint format typecheck bench docs
+
+install:  ## system packages, the Python environment and the agent CLIs
+	scripts/install-system
+	$(UV) sync --frozen
+
+run: install  ## start the server with embedded defaults (SQLite, Temporal dev server, worker)
+	$(UV) run --frozen taskyard serve
+
+test: install lint typecheck test-sqlite test-postgres  ## the whole suite
+
+test-sqlite:
+	$(PYTEST) -n 2 --dist loadfile tests
+
+test-postgres:  ## storage, API and engine tests on a real PostgreSQL server
+	scripts/with-postgres $(PYTEST) -n 2 --dist loadfile tests/api tests/engine tests/db
+
+lint:
+	$(UV) run --frozen ruff check src tests bench scripts
+	$(UV) run --frozen ruff format --check src tests bench scripts
+
+format:
+	$(UV) run --frozen ruff check --fix src tests bench scripts
+	$(UV) run --frozen ruff format src tests bench scripts
+
+typecheck:
+	$(UV) run --frozen mypy
+
+bench: install
+	$(UV) run --frozen python bench/overhead.py
