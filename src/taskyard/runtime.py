@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 
 from sqlalchemy import select
@@ -30,8 +31,9 @@ log = logging.getLogger(__name__)
 
 
 class Runtime:
-    def __init__(self, settings: Settings, *, worker: bool | None = None,
-                 bootstrap: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, *, worker: bool | None = None, bootstrap: bool = True
+    ) -> None:
         self.settings = settings
         self.run_worker = settings.run_worker if worker is None else worker
         self.bootstrap_enabled = bootstrap
@@ -47,6 +49,11 @@ class Runtime:
         return Engine(self.client, self.settings, self.settings.task_queue)
 
     async def __aenter__(self) -> Runtime:
+        # Activities and streams do their database work in threads; the default
+        # pool (cores + 4) is far too small for many tasks at once.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=64, thread_name_prefix="taskyard")
+        )
         url = self.settings.resolved_database_url
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(migrate, url)
@@ -82,7 +89,9 @@ class Runtime:
             await self.engine.start(uid, task_id, key)
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         if self.worker is not None and self._worker_task is not None:

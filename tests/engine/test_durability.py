@@ -57,13 +57,20 @@ def test_task_completes_after_server_is_killed_mid_run(
     serve.start()
     with serve.client(ADMIN_TOKEN) as http:
         assert http.post("/api/v1/templates", content=SLOW_AGENT).status_code == 201
-        workflow = {"name": "ship", "stages": [{"key": "code", "agent": {}, "deliver": True},
-                                               {"key": "done"}]}
+        workflow = {
+            "name": "ship",
+            "stages": [{"key": "code", "agent": {}, "deliver": True}, {"key": "done"}],
+        }
         assert http.post("/api/v1/workflows", json=workflow).status_code == 201
-        response = http.post("/api/v1/tasks", json={
-            "title": "Survive a crash", "repository": str(remote_repo), "template": "slow",
-            "workflow": "ship",
-        })
+        response = http.post(
+            "/api/v1/tasks",
+            json={
+                "title": "Survive a crash",
+                "repository": str(remote_repo),
+                "template": "slow",
+                "workflow": "ship",
+            },
+        )
         assert response.status_code == 201, response.text
         key = response.json()["key"]
         view = RunningServer(serve.url, Settings(data_dir=tmp_path), http, None)  # type: ignore[arg-type]
@@ -85,8 +92,9 @@ def _wait_for_output(view: RunningServer, key: str, prefix: str) -> str:
     """Follow the live stream until the agent prints a line starting with ``prefix``."""
     import json
 
-    with view.http.stream("GET", f"/api/v1/tasks/{key}/events",
-                          headers={"Accept": "text/event-stream"}) as response:
+    with view.http.stream(
+        "GET", f"/api/v1/tasks/{key}/events", headers={"Accept": "text/event-stream"}
+    ) as response:
         for line in response.iter_lines():
             if line.startswith("data: "):
                 event = json.loads(line[6:])

@@ -31,8 +31,9 @@ def push(server: RunningServer, name: str, command: str) -> str:
 
 
 def wait_output(server: RunningServer, key: str, prefix: str) -> str:
-    with server.http.stream("GET", f"/api/v1/tasks/{key}/events",
-                            headers={"Accept": "text/event-stream"}) as response:
+    with server.http.stream(
+        "GET", f"/api/v1/tasks/{key}/events", headers={"Accept": "text/event-stream"}
+    ) as response:
         for line in response.iter_lines():
             if line.startswith("data: "):
                 event = json.loads(line[6:])
@@ -50,8 +51,9 @@ def test_cancel_stops_the_task_and_kills_its_processes(
     server: RunningServer, remote_repo: Path, one_stage: str
 ) -> None:
     template = push(server, "forever", 'sleep 1000 &\necho "pids $$ $!"\nwait')
-    key = server.create_task(title="Never ends", repository=str(remote_repo),
-                             template=template, workflow=one_stage)["key"]
+    key = server.create_task(
+        title="Never ends", repository=str(remote_repo), template=template, workflow=one_stage
+    )["key"]
     pids = [int(p) for p in wait_output(server, key, "pids ").split()[1:]]
     assert all(alive(p) for p in pids)
 
@@ -66,16 +68,21 @@ def test_message_sent_mid_turn_is_queued_and_delivered_next(
     server: RunningServer, remote_repo: Path, one_stage: str, tmp_path: Path
 ) -> None:
     gate = tmp_path / "go"
-    template = push(server, "chatty", f"""
+    template = push(
+        server,
+        "chatty",
+        f"""
 if [ "$TASKYARD_TURN" = 0 ]; then
   echo "first turn"
   while [ ! -e {gate} ]; do sleep 0.05; done
 else
   echo "turn $TASKYARD_TURN got: $TASKYARD_PROMPT"
 fi
-""")
-    key = server.create_task(title="Chat", repository=str(remote_repo), template=template,
-                             workflow=one_stage)["key"]
+""",
+    )
+    key = server.create_task(
+        title="Chat", repository=str(remote_repo), template=template, workflow=one_stage
+    )["key"]
     wait_output(server, key, "first turn")
     response = server.http.post(f"/api/v1/tasks/{key}/messages", json={"text": "also add docs"})
     assert response.status_code == 202
@@ -91,12 +98,15 @@ fi
 
 def test_keys_stay_unique_under_concurrent_creation(server: RunningServer) -> None:
     def create(i: int) -> str:
-        with httpx.Client(base_url=server.url, timeout=60,
-                          headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as http:
-            response = http.post("/api/v1/tasks", json={
-                "title": "Same title", "repository": "acme/shop", "run": False})
+        with httpx.Client(
+            base_url=server.url, timeout=60, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        ) as http:
+            response = http.post(
+                "/api/v1/tasks",
+                json={"title": "Same title", "repository": "acme/shop", "run": False},
+            )
             assert response.status_code == 201, response.text
-            return f'{response.json()["key"]} {response.json()["slug"]}'
+            return f"{response.json()['key']} {response.json()['slug']}"
 
     count = 24
     with ThreadPoolExecutor(max_workers=12) as pool:

@@ -19,21 +19,26 @@ from __future__ import annotations
 import socket
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 from starlette.applications import Starlette
 
-__all__ = ["RecordedRequest", "ScriptedServer", "Step", "call", "say"]
+__all__ = ["RecordedRequest", "ScriptedServer", "Step", "call", "call_freeform", "say"]
 
 
 @dataclass(frozen=True)
 class Step:
-    """One model reply: optional text, then optionally one tool call."""
+    """One model reply: optional text, then optionally one tool call.
+
+    ``raw`` makes the call a freeform one (OpenAI ``custom_tool_call``, such as
+    Codex's ``apply_patch``) whose input is that text instead of JSON arguments.
+    """
 
     text: str = ""
     tool: str = ""
     input: dict[str, Any] = field(default_factory=dict)
+    raw: str | None = None
     input_tokens: int = 120
     output_tokens: int = 30
 
@@ -49,6 +54,15 @@ def call(
     """A tool call with ``args`` as its input (``Write``, ``Bash``, ``exec_command``…)."""
     return Step(
         text=text, tool=tool, input=args, input_tokens=input_tokens, output_tokens=output_tokens
+    )
+
+
+def call_freeform(
+    tool: str, raw: str, text: str = "", *, input_tokens: int = 120, output_tokens: int = 30
+) -> Step:
+    """A freeform tool call whose input is ``raw`` text (Codex's ``apply_patch``)."""
+    return Step(
+        text=text, tool=tool, raw=raw, input_tokens=input_tokens, output_tokens=output_tokens
     )
 
 
@@ -73,14 +87,17 @@ class ScriptedServer:
     usable at once: connections wait in the backlog until uvicorn accepts them.
     """
 
-    def __init__(self, script: list[Step]) -> None:
+    def __init__(self, script: list[Step], *, api_key: str | None = None) -> None:
         self.script = list(script)
+        self.api_key = api_key  # when set, other credentials get the API's 401
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(64)
+        host, port = self._sock.getsockname()[:2]
+        self.url = f"http://{host}:{port}"  # base URL, without a trailing slash
         config = uvicorn.Config(
             self.app(), log_level="warning", lifespan="off", ws="none", timeout_graceful_shutdown=1
         )
@@ -92,12 +109,6 @@ class ScriptedServer:
     def app(self) -> Starlette:
         """The ASGI app speaking the protocol; implemented by each fake."""
         raise NotImplementedError
-
-    @property
-    def url(self) -> str:
-        """Base URL, without a trailing slash (``http://127.0.0.1:PORT``)."""
-        host, port = self._sock.getsockname()[:2]
-        return f"http://{host}:{port}"
 
     @property
     def main_requests(self) -> list[RecordedRequest]:
@@ -127,7 +138,7 @@ class ScriptedServer:
         self._thread.join(timeout=10)
         self._sock.close()
 
-    def __enter__(self) -> ScriptedServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

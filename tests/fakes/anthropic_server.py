@@ -82,7 +82,8 @@ async def _stream(message: dict[str, Any]) -> AsyncIterator[bytes]:
             # Split the JSON mid-token, as the real API does, to exercise the client's parser.
             cut = len(raw) // 2
             deltas = [
-                {"type": "input_json_delta", "partial_json": part} for part in (raw[:cut], raw[cut:])
+                {"type": "input_json_delta", "partial_json": part}
+                for part in (raw[:cut], raw[cut:])
             ]
         yield _sse(
             "content_block_start",
@@ -90,7 +91,8 @@ async def _stream(message: dict[str, Any]) -> AsyncIterator[bytes]:
         )
         for delta in deltas:
             yield _sse(
-                "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+                "content_block_delta",
+                {"type": "content_block_delta", "index": index, "delta": delta},
             )
         yield _sse("content_block_stop", {"type": "content_block_stop", "index": index})
     yield _sse(
@@ -120,6 +122,10 @@ class AnthropicServer(ScriptedServer):
         body = await request.json()
         messages = body.get("messages", [])
         record = RecordedRequest("POST", request.url.path, dict(request.headers), body)
+        if self.api_key is not None and request.headers.get("x-api-key") != self.api_key:
+            self.record(record)
+            error = {"type": "authentication_error", "message": "invalid x-api-key"}
+            return JSONResponse({"type": "error", "error": error}, status_code=401)
         if body.get("tools"):
             record.main = True
             replies = sum(1 for m in messages if m.get("role") == "assistant")
@@ -147,5 +153,7 @@ class AnthropicServer(ScriptedServer):
         self.record(
             RecordedRequest(request.method, request.url.path, dict(request.headers), raw.decode())
         )
+        if request.method in ("GET", "HEAD") and request.url.path == "/api/hello":
+            return JSONResponse({"message": "hello"})  # Claude Code's connectivity probe
         error = {"type": "not_found_error", "message": f"No route {request.url.path}"}
         return JSONResponse({"type": "error", "error": error}, status_code=404)

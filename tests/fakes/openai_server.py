@@ -65,7 +65,18 @@ def _items(step: Step) -> list[dict[str, Any]]:
                 "content": [part],
             }
         )
-    if step.tool:
+    if step.tool and step.raw is not None:
+        items.append(
+            {
+                "id": "ctc_" + uuid.uuid4().hex,
+                "type": "custom_tool_call",
+                "status": "completed",
+                "call_id": "call_" + uuid.uuid4().hex[:24],
+                "name": step.tool,
+                "input": step.raw,
+            }
+        )
+    elif step.tool:
         items.append(
             {
                 "id": "fc_" + uuid.uuid4().hex,
@@ -113,22 +124,32 @@ async def _stream(response: dict[str, Any]) -> AsyncIterator[bytes]:
         ids = {"item_id": item["id"], "output_index": index}
         if item["type"] == "message":
             text = item["content"][0]["text"]
-            yield event("response.output_item.added", output_index=index, item={**item, "content": []})
+            yield event(
+                "response.output_item.added", output_index=index, item={**item, "content": []}
+            )
             empty = {"type": "output_text", "text": "", "annotations": []}
             yield event("response.content_part.added", **ids, content_index=0, part=empty)
             for i, word in enumerate(text.split(" ")):
                 chunk = word if i == 0 else " " + word
                 yield event("response.output_text.delta", **ids, content_index=0, delta=chunk)
             yield event("response.output_text.done", **ids, content_index=0, text=text)
-            yield event("response.content_part.done", **ids, content_index=0, part=item["content"][0])
+            yield event(
+                "response.content_part.done", **ids, content_index=0, part=item["content"][0]
+            )
         else:
-            args = item["arguments"]
-            opened = {**item, "arguments": "", "status": "in_progress"}
+            # Function calls stream JSON arguments, freeform calls their raw input.
+            field, prefix = (
+                ("input", "custom_tool_call_input")
+                if item["type"] == "custom_tool_call"
+                else ("arguments", "function_call_arguments")
+            )
+            value = item[field]
+            opened = {**item, field: "", "status": "in_progress"}
             yield event("response.output_item.added", output_index=index, item=opened)
-            cut = len(args) // 2
-            for part in (args[:cut], args[cut:]):
-                yield event("response.function_call_arguments.delta", **ids, delta=part)
-            yield event("response.function_call_arguments.done", **ids, arguments=args)
+            cut = len(value) // 2
+            for part in (value[:cut], value[cut:]):
+                yield event(f"response.{prefix}.delta", **ids, delta=part)
+            yield event(f"response.{prefix}.done", **ids, **{field: value})
         yield event("response.output_item.done", output_index=index, item=item)
     yield event("response.completed", response=response)
 
@@ -148,6 +169,16 @@ class OpenAIServer(ScriptedServer):
     async def _responses(self, request: Request) -> Response:
         body = await request.json()
         record = RecordedRequest("POST", request.url.path, dict(request.headers), body)
+        if self.api_key is not None and request.headers.get("authorization") != (
+            f"Bearer {self.api_key}"
+        ):
+            self.record(record)
+            error = {
+                "message": "Incorrect API key provided.",
+                "type": "invalid_request_error",
+                "code": "invalid_api_key",
+            }
+            return JSONResponse({"error": error}, status_code=401)
         if body.get("tools"):
             record.main = True
             items = body.get("input", [])

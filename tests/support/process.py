@@ -25,17 +25,21 @@ class ServeProcess:
         """Start ``taskyard serve --port 0`` and return its URL once it listens."""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "taskyard", "serve", "--port", "0"],
-            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         assert self.process.stdout is not None
         seen = []
         for line in self.process.stdout:
             seen.append(line)
             if line.startswith(URL_LINE):
-                self.url = line[len(URL_LINE):].strip()
+                self.url = line[len(URL_LINE) :].strip()
                 # Keep reading so a chatty server never blocks on a full pipe.
-                threading.Thread(target=self._drain, args=(self.process.stdout,),
-                                 daemon=True).start()
+                threading.Thread(
+                    target=self._drain, args=(self.process.stdout,), daemon=True
+                ).start()
                 return self.url
         raise AssertionError("serve exited before listening:\n" + "".join(seen))
 
@@ -46,8 +50,9 @@ class ServeProcess:
         stream.close()
 
     def client(self, token: str) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"},
-                            timeout=30)
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash."""

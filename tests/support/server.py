@@ -48,7 +48,11 @@ class RunningServer:
         return int(self.http.get(f"/api/v1/tasks/{key}/events").json()["next_after"])
 
     def wait_for(
-        self, key: str, *statuses: str, stage: str | None = None, after: int = 0,
+        self,
+        key: str,
+        *statuses: str,
+        stage: str | None = None,
+        after: int = 0,
         timeout: float = 60,
     ) -> dict[str, Any]:
         """Follow the task's live event stream until it reaches one of ``statuses``.
@@ -108,8 +112,9 @@ def serve_app(app: Any, token: str) -> Iterator[httpx.Client]:
     started.wait(30)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     try:
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
-                          timeout=30) as client:
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as client:
             yield client
     finally:
         server.should_exit = True

@@ -13,6 +13,7 @@ and a final ``result`` with the turn's usage, cost and outcome.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +74,6 @@ class ClaudeCodeTurn(AgentTurn):
                 }
                 self.calls.open(call)
                 events.append(AgentEvent("tool_call", call))
-                if call["name"] == "Bash":
-                    events.append(AgentEvent("command", {"command": call["input"].get("command")}))
         return events
 
     def _user(self, message: dict[str, Any]) -> list[AgentEvent]:
@@ -87,17 +86,12 @@ class ClaudeCodeTurn(AgentTurn):
                 continue
             call_id = block.get("tool_use_id", "")
             failed = bool(block.get("is_error"))
-            events.append(
-                AgentEvent(
-                    "tool_result",
-                    {
-                        "id": call_id,
-                        "output": truncate(text_of(block.get("content"))),
-                        "is_error": failed,
-                    },
-                )
-            )
+            output = text_of(block.get("content"))
+            result = {"id": call_id, "output": truncate(output), "is_error": failed}
+            events.append(AgentEvent("tool_result", result))
             call = self.calls.close(call_id)
+            if call and call["name"] == "Bash":
+                events.append(AgentEvent("command", _command(call, output, failed)))
             # An edit counts once it succeeded: a refused Write changed nothing.
             if call and call["name"] in EDIT_TOOLS and not failed:
                 events.append(AgentEvent("file_edit", _edit(call, message.get("tool_use_result"))))
@@ -135,7 +129,7 @@ class ClaudeCodeTurn(AgentTurn):
             self.outcome = "failure"
             errors = message.get("errors") or []
             reason = text or "; ".join(map(str, errors)) or str(message.get("subtype", "error"))
-            error = {"message": truncate(reason, 2000)}
+            error: dict[str, Any] = {"message": truncate(reason, 2000), "fatal": True}
             if message.get("api_error_status"):
                 error["status"] = message["api_error_status"]
             events.append(AgentEvent("error", error))
@@ -150,6 +144,13 @@ class ClaudeCodeTurn(AgentTurn):
         if exit_code != 0 and self.outcome == "complete":
             return super().finish(exit_code)
         return []
+
+
+def _command(call: dict[str, Any], output: str, failed: bool) -> dict[str, Any]:
+    # Bash reports a non-zero exit as an error result starting "Exit code N".
+    match = re.match(r"Exit code (\d+)", output)
+    exit_code = int(match.group(1)) if match else (None if failed else 0)
+    return {"command": call["input"].get("command", ""), "exit_code": exit_code}
 
 
 def _edit(call: dict[str, Any], result: Any) -> dict[str, Any]:
@@ -199,6 +200,8 @@ class ClaudeCodeAgent(AgentAdapter):
         }
         if request.model_base_url:
             env["ANTHROPIC_BASE_URL"] = request.model_base_url
+            # A bearer token from the template would be sent instead of the proxy's key.
+            env.pop("ANTHROPIC_AUTH_TOKEN", None)
         if request.model_api_key:
             env["ANTHROPIC_API_KEY"] = request.model_api_key
         return ClaudeCodeTurn(Invocation(argv=argv, env=env, stdin=request.prompt, files=files))
@@ -206,4 +209,5 @@ class ClaudeCodeAgent(AgentAdapter):
     def tool_paths(self, spec: AgentSpec) -> list[Path]:
         """Installs the CLI into the shared tool cache on first use."""
         tool = toolcache.ensure_npm_tool(PACKAGE, spec.version, "claude")
-        return [tool.bin_dir, tool.root]
+        # The bin entries are links into the install tree, so the sandbox needs all of it.
+        return [tool.root, tool.bin_dir]

@@ -75,14 +75,16 @@ class CodexTurn(AgentTurn):
             return self._completed(event.get("item") or {})
         if kind == "turn.completed":
             return self._turn_completed(event.get("usage") or {})
-        if kind in ("turn.failed", "error"):
-            error = event.get("error") if kind == "turn.failed" else event
-            message = str((error or {}).get("message") or "Codex failed")
-            events = [AgentEvent("error", {"message": truncate(message, 2000)})]
-            if kind == "turn.failed":
-                self.outcome = "failure"
-                events.append(AgentEvent("state", {"state": "failure", "message": message[:500]}))
-            return events
+        if kind == "error":  # a retry or a warning; a failure also ends with turn.failed
+            message = truncate(str(event.get("message") or "Codex error"), 2000)
+            return [AgentEvent("error", {"message": message, "fatal": False})]
+        if kind == "turn.failed":
+            self.outcome = "failure"
+            message = str((event.get("error") or {}).get("message") or "Codex failed")
+            return [
+                AgentEvent("error", {"message": truncate(message, 2000), "fatal": True}),
+                AgentEvent("state", {"state": "failure", "message": truncate(message, 500)}),
+            ]
         return []
 
     def _started(self, item: dict[str, Any]) -> list[AgentEvent]:
@@ -138,12 +140,12 @@ class CodexTurn(AgentTurn):
         )
         delta = [t - b for t, b in zip(totals, base, strict=True)]
         self.baseline, self.outcome = totals, "complete"
-        usage = {
+        share = {
             "input_tokens": delta[0],
             "output_tokens": delta[2],
             "cached_input_tokens": delta[1],
         }
-        events = [AgentEvent("usage", usage)]
+        events = [AgentEvent("usage", share)]
         if self.thread:
             events.append(AgentEvent("session", {"session_id": _token(self.thread, totals)}))
         message = truncate(self.last_message, 500)
@@ -227,4 +229,5 @@ class CodexAgent(AgentAdapter):
     def tool_paths(self, spec: AgentSpec) -> list[Path]:
         """Installs the CLI into the shared tool cache on first use."""
         tool = toolcache.ensure_npm_tool(PACKAGE, spec.version, "codex")
-        return [tool.bin_dir, tool.root]
+        # The bin entries are links into the install tree, so the sandbox needs all of it.
+        return [tool.root, tool.bin_dir]

@@ -36,6 +36,10 @@ from taskyard.errors import InvalidInput, Unavailable
 MARKER = ".taskyard-tool.json"
 LATEST_TTL = 3600.0
 INSTALL_TIMEOUT = 900.0
+NPM_FLAGS = ["--no-save", "--no-package-lock", "--no-audit", "--no-fund", "--ignore-scripts"]
+# npm's and uv's words for a package or version that does not exist: retrying will not help.
+NOT_FOUND = re.compile(r"E404|ETARGET|not found in the package registry|No solution found")
+VERSION = re.compile(r"[A-Za-z0-9][\w.+-]*")  # also fits pip names and command names
 _latest: dict[str, tuple[float, str]] = {}  # "npm:pkg" -> (resolved at, version)
 
 
@@ -83,21 +87,7 @@ def ensure_npm_tool(
 
     def install(staging: Path) -> None:
         spec = source or f"{package}@{version}"
-        _run(
-            [
-                "npm",
-                "install",
-                "--prefix",
-                str(staging),
-                "--no-save",
-                "--no-package-lock",
-                "--no-audit",
-                "--no-fund",
-                "--ignore-scripts",
-                spec,
-            ],
-            f"npm install {spec}",
-        )
+        _run(["npm", "install", "--prefix", str(staging), *NPM_FLAGS, spec], f"npm install {spec}")
         _run_install_scripts(staging / "node_modules" / package)
 
     return _ensure(package, version, binary, _npm_dir(package), Path("node_modules/.bin"), install)
@@ -116,6 +106,8 @@ def ensure_pip_tool(
     ``python`` picks the interpreter (``"3.12"``); ``source`` is a requirement
     installed instead of ``package==version`` (a wheel path, for air-gapped hosts).
     """
+    if not VERSION.fullmatch(package):
+        raise InvalidInput(f"'{package}' is not a Python package name.")
     if version == "":
         version = _resolve_latest("pip", package, lambda: _pip_latest(package))
 
@@ -151,6 +143,9 @@ def _ensure(
     bin_rel: Path,
     install: Callable[[Path], None],
 ) -> InstalledTool:
+    # Both end up in a path; neither may climb out of the cache.
+    if not VERSION.fullmatch(version) or not VERSION.fullmatch(binary):
+        raise InvalidInput(f"'{version}' is not a version, or '{binary}' not a command name.")
     root = cache_root()
     final = root / f"{name}@{version}"
     if (final / MARKER).is_file():
@@ -234,11 +229,7 @@ def _run(argv: list[str], what: str, cwd: Path | None = None, stdin: str | None 
             raise ToolInstallError(f"{what} failed: {exc}") from exc
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip()[-2000:]
-        if re.search(
-            r"E404|ETARGET|No matching distribution|not found in the package registry|"
-            r"No solution found",
-            tail,
-        ):
+        if NOT_FOUND.search(tail):
             raise InvalidInput(f"{what}: no such package or version.\n{tail}")
         raise ToolInstallError(f"{what} exited with {done.returncode}.\n{tail}")
     return done.stdout

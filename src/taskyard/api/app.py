@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from taskyard import __version__
 from taskyard.api import errors
+from taskyard.api.deps import WRITE_SLOTS, limit_writers
 from taskyard.api.routes import events, health, tasks, templates, users, workflows
 from taskyard.config import Settings, get_settings
 from taskyard.engine.client import Engine
@@ -32,6 +34,7 @@ def create_app(
             yield
 
     app = FastAPI(
+        dependencies=[Depends(limit_writers)],
         title="taskyard",
         version=__version__,
         description="Run AI coding agents on units of work.",
@@ -39,6 +42,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.write_slots = asyncio.Semaphore(WRITE_SLOTS)
     errors.install(app)
     for module in (tasks, events, workflows, users, templates, health):
         app.include_router(module.router)

@@ -24,6 +24,10 @@ class EngineBridge:
             raise Unavailable("The engine is not connected yet; try again in a moment.")
         return self._engine
 
+    def check(self) -> None:
+        """Raise ``Unavailable`` unless the engine is connected."""
+        _ = self.engine
+
     def start(self, task: Task) -> None:
         anyio.from_thread.run(self.engine.start, task.uid, task.id, task.key)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from taskyard.api.bridge import EngineBridge
 from taskyard.config import Settings
-from taskyard.db.session import get_sessionmaker
+from taskyard.db.session import get_sessionmaker, session_scope
 from taskyard.errors import Unauthenticated
 from taskyard.services.tokens import Principal, authenticate
 
@@ -23,7 +24,14 @@ def get_settings(request: Request) -> Settings:
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session; routes use it from a worker thread.
+
+    Async on purpose: its commit then runs on the event loop instead of waiting
+    for a free worker thread, which under load may all be queued behind the
+    very write transaction this commit ends. Routes that are themselves async
+    must do their database work in a thread, never on the loop.
+    """
     url = request.app.state.settings.resolved_database_url
     session = get_sessionmaker(url, request.method not in READ_METHODS)()
     try:
@@ -36,16 +44,41 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
+WRITE_SLOTS = 8
+
+
+async def limit_writers(request: Request) -> AsyncIterator[None]:
+    """Admit at most ``WRITE_SLOTS`` mutating requests into the thread pool at once.
+
+    A writing request holds the database's write lock from its first query until
+    its session commits, and between those it needs worker threads (the route,
+    then response serialization). Were every worker thread taken by requests
+    queued on that lock, the holder could never finish. Waiting here, on the
+    event loop, keeps threads free for the request that holds the lock.
+    """
+    if request.method in READ_METHODS:
+        yield
+        return
+    slots: asyncio.Semaphore = request.app.state.write_slots
+    async with slots:
+        yield
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response goes out, so a client never reads
+# stale data right after a write, and a failed commit is never reported as success.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_principal(request: Request, session: SessionDep) -> Principal:
+def get_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Send an API token as 'Authorization: Bearer <token>'.")
-    return authenticate(session, token.strip())
+    # Its own short read: the request's session may write, and must not hold
+    # a write transaction from authentication onwards.
+    with session_scope(request.app.state.settings.resolved_database_url, write=False) as session:
+        return authenticate(session, token.strip())
 
 
 def get_engine(request: Request) -> EngineBridge:

@@ -64,20 +64,38 @@ def task_out(session: Session, task: Task, *, detail: bool = False) -> TaskOut:
     requester = session.get(User, task.requested_by_id)
     workflow = session.get(Workflow, task.workflow_id)
     template = session.get(Template, task.template_id) if task.template_id else None
-    agent = task.agent.get("kind") or (template.spec["agent"]["kind"] if template else "claude-code")
+    agent = task.agent.get("kind") or (
+        template.spec["agent"]["kind"] if template else "claude-code"
+    )
     out = TaskOut(
-        id=task.id, key=task.key, slug=task.slug, title=task.title, description=task.description,
-        repository=task.repository, base_branch=task.base_branch, branch=task.branch,
-        origin=task.origin, origin_context=task.origin_context,
-        team=team.key if team else "", creator=creator.username if creator else "",
+        id=task.id,
+        key=task.key,
+        slug=task.slug,
+        title=task.title,
+        description=task.description,
+        repository=task.repository,
+        base_branch=task.base_branch,
+        branch=task.branch,
+        origin=task.origin,
+        origin_context=task.origin_context,
+        team=team.key if team else "",
+        creator=creator.username if creator else "",
         requested_by=requester.username if requester else "",
-        template=f"{template.name}@{template.version}" if template else None, agent=agent,
-        parameters=task.parameters, workflow=workflow.name if workflow else "",
-        stage=task.stage, status=task.status, status_message=task.status_message,
-        agent_state=task.agent_state, agent_message=task.agent_message,
-        input_tokens=task.input_tokens, output_tokens=task.output_tokens,
-        cost_usd=round(task.cost_usd, 6), created_at=task.created_at,
-        updated_at=task.updated_at, ended_at=task.ended_at,
+        template=f"{template.name}@{template.version}" if template else None,
+        agent=agent,
+        parameters=task.parameters,
+        workflow=workflow.name if workflow else "",
+        stage=task.stage,
+        status=task.status,
+        status_message=task.status_message,
+        agent_state=task.agent_state,
+        agent_message=task.agent_message,
+        input_tokens=task.input_tokens,
+        output_tokens=task.output_tokens,
+        cost_usd=round(task.cost_usd, 6),
+        created_at=task.created_at,
+        updated_at=task.updated_at,
+        ended_at=task.ended_at,
     )
     if detail:
         rows = session.scalars(

@@ -5,9 +5,9 @@ Every client group (``taskyard tasks``, ``taskyard workflows``, ...) is a
 puts an SDK :class:`~taskyard.sdk.Client` on the context for its commands, and turns
 any :class:`~taskyard.errors.TaskyardError` into ``Error: <message>`` on stderr, exit 1.
 
-The seam for tests: if the context object given to the command line
-(``CliRunner().invoke(cli, args, obj=factory)``) is callable, it is used instead of
-:class:`~taskyard.sdk.Client` to make the client, as ``factory(url, token)``.
+The seam for tests is click's context object (``CliRunner().invoke(cli, args, obj=...)``):
+a :class:`~taskyard.sdk.Client` given there is used as it is (and left open); a callable
+is used instead of :class:`~taskyard.sdk.Client` to make one, as ``factory(url, token)``.
 """
 
 from __future__ import annotations
@@ -50,10 +50,10 @@ class ClientGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         url, token = ctx.params.pop("url", None), ctx.params.pop("token", None)
-        factory: ClientFactory = ctx.obj if callable(ctx.obj) else Client
-        client = factory(url, token)
-        ctx.call_on_close(client.close)
-        ctx.obj = client
+        if not isinstance(ctx.obj, Client):
+            factory: ClientFactory = ctx.obj if callable(ctx.obj) else Client
+            ctx.obj = factory(url, token)
+            ctx.call_on_close(ctx.obj.close)
         try:
             return super().invoke(ctx)
         except TaskyardError as exc:

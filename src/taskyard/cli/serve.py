@@ -58,8 +58,9 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     """Run the API, the dashboard, an embedded Temporal server and a worker."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    asyncio.run(_serve(host or settings.host, settings.port if port is None else port,
-                       not no_worker))
+    asyncio.run(
+        _serve(host or settings.host, settings.port if port is None else port, not no_worker)
+    )
 
 
 async def _work() -> None:

@@ -122,7 +122,13 @@ def tasks() -> None:
     "--agent-command", help="Shell command of the command agent (implies --agent command)."
 )
 @click.option("--model", help="Model of the replacing agent.")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Parameter value.")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A template parameter, repeatable; JSON values (3, true, [..]) are parsed.",
+)
 @click.option("--base-branch", default="", help="Branch to start from (default: the repo's).")
 @click.option("--creator", help="Username the task is for (default: you).")
 @click.option("--origin", default="cli", show_default=True, help="Where the task comes from.")
@@ -151,7 +157,11 @@ def create(
     wait: bool,
     fmt: str,
 ) -> None:
-    """Create a task; DESCRIPTION (or - to read it from stdin) tells the agent what to do."""
+    """Create a task and (unless --no-run) start it.
+
+    DESCRIPTION tells the agent what to do; - reads it from stdin. With --follow or
+    --wait the command ends when the task does, and exits 1 unless it completed.
+    """
     if not run and (follow or wait):
         raise click.UsageError("--follow and --wait need the task to run (drop --no-run).")
     options: TaskOptions = {
@@ -185,7 +195,9 @@ def create(
 @click.option("--origin", help="Origin, such as github_issue.")
 @click.option("--repo", "repository", help="Repository, exactly as the task has it.")
 @click.option("--creator", help="Username the tasks are for.")
-@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@click.option(
+    "--limit", type=click.IntRange(1), default=50, show_default=True, help="How many to list."
+)
 @click.option("--all", "everything", is_flag=True, help="Every matching task (ignores --limit).")
 @output_option
 @pass_client
@@ -324,7 +336,10 @@ def wait(
     timeout: float | None,
     fmt: str,
 ) -> None:
-    """Wait until a task reaches a status; exit 1 if it ends anywhere else."""
+    """Wait for a task to end, or to reach --status (and --stage).
+
+    Prints the task, and exits 1 unless it completed (or reached a --status).
+    """
     wanted = statuses or FINAL_STATUSES
     task = client.tasks.wait(key, wanted, stage=stage, timeout=timeout)
     _show(task, fmt)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,13 +29,33 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+# SQLite lets one writer in at a time and makes the others poll with sleeps of
+# up to 100 ms, which collapses under a burst of tasks. Writers of this process
+# queue on this lock instead; other processes still meet SQLite's own lock.
+_SQLITE_WRITERS = threading.Lock()
+_HOLDS_LOCK = "taskyard_holds_write_lock"
+
+
 def _begin(conn: Connection) -> None:
     # A deferred transaction that reads and then writes fails at once with
     # SQLITE_BUSY when another writer got in between (busy_timeout does not
     # apply to lock upgrades), so sessions that write take the lock up front.
     # Readers stay deferred: in WAL mode they never block anyone.
-    immediate = conn.get_execution_options().get(WRITE_OPTION)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if not conn.get_execution_options().get(WRITE_OPTION):
+        conn.exec_driver_sql("BEGIN")
+        return
+    _SQLITE_WRITERS.acquire()
+    conn.info[_HOLDS_LOCK] = True
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        _end(conn)
+        raise
+
+
+def _end(conn: Connection) -> None:
+    if conn.info.pop(_HOLDS_LOCK, False):
+        _SQLITE_WRITERS.release()
 
 
 @functools.cache
@@ -44,9 +65,18 @@ def get_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Connections are cheap (a file handle), and every live event stream polls.
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=32,
+            max_overflow=96,
+            pool_timeout=60,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _begin)
+        event.listen(engine, "commit", _end)
+        event.listen(engine, "rollback", _end)
         event.listen(
             engine,
             "connect",

@@ -64,6 +64,12 @@ class DevServer:
                 str(free_port()),
                 "--log-level",
                 "error",
+                # WAL without a sync per write: state survives a crash of the
+                # processes (what a restart needs), and writes stop dominating.
+                "--sqlite-pragma",
+                "journal_mode=wal",
+                "--sqlite-pragma",
+                "synchronous=normal",
             ],
             stdout=log,
             stderr=log,

@@ -77,9 +77,16 @@ class EventSink:
             await asyncio.to_thread(self._write, batch)
 
     async def close(self) -> None:
+        """Write everything still buffered; returns once it is committed.
+
+        The writer is allowed to finish rather than cancelled: a cancelled
+        writer's thread would still be committing its batch after we return,
+        and the task's next status could land before the agent's last lines.
+        """
         self._closed = True
+        self._wake.set()
         if self._writer is not None:
-            self._writer.cancel()
+            await self._writer
         await self.flush()
 
     def _write(self, batch: list[AgentEvent]) -> None:

@@ -35,9 +35,15 @@ async def commit_all(checkout: Path, message: str, settings: Settings) -> str:
     """Commit everything the agent changed; returns the new commit's sha."""
     await git("add", "-A", cwd=checkout)
     await git(
-        "-c", f"user.name={settings.git_author_name}",
-        "-c", f"user.email={settings.git_author_email}",
-        "commit", "--quiet", "--no-verify", "-m", message,
+        "-c",
+        f"user.name={settings.git_author_name}",
+        "-c",
+        f"user.email={settings.git_author_email}",
+        "commit",
+        "--quiet",
+        "--no-verify",
+        "-m",
+        message,
         cwd=checkout,
     )
     return (await git("rev-parse", "HEAD", cwd=checkout)).strip()
@@ -46,8 +52,15 @@ async def commit_all(checkout: Path, message: str, settings: Settings) -> str:
 async def push(checkout: Path, repository: str, branch: str, settings: Settings) -> None:
     url = remote_url(repository, settings)
     # taskyard owns the branch; a retried delivery may push the same commits again.
-    await git(*auth_config(url, settings), "push", "--quiet", "--force", url,
-              f"HEAD:refs/heads/{branch}", cwd=checkout)
+    await git(
+        *auth_config(url, settings),
+        "push",
+        "--quiet",
+        "--force",
+        url,
+        f"HEAD:refs/heads/{branch}",
+        cwd=checkout,
+    )
 
 
 async def branch_stats(checkout: Path, base: str) -> tuple[DiffStats, str]:

@@ -14,7 +14,9 @@ class GitHubForge(Forge):
     name = "github"
 
     def __init__(
-        self, token: str, api_url: str = "https://api.github.com",
+        self,
+        token: str,
+        api_url: str = "https://api.github.com",
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not token:

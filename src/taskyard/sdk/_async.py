@@ -72,7 +72,7 @@ class AsyncClient:
         self.secrets = AsyncSecrets(self)
         self.teams = AsyncTeams(self)
 
-    async def request(self, call: Call[T]) -> T:
+    async def _send(self, call: Call[T]) -> T:
         """Send one prepared call; raise :class:`TaskyardAPIError` on 4xx/5xx."""
         try:
             response = await self._http.request(
@@ -87,7 +87,7 @@ class AsyncClient:
             raise connection_error(self.url, exc) from exc
         return call.finish(response)
 
-    async def stream_events(
+    async def _stream_events(
         self, key: str, after: int = 0, kinds: Sequence[str] | None = None
     ) -> AsyncGenerator[Event, None]:
         """Events of ``key`` after ``after``, live, until the server says the task ended.
@@ -159,7 +159,7 @@ class AsyncTasks:
         self, *, title: str, repository: str, run: bool = False, **options: Unpack[TaskOptions]
     ) -> Task:
         """Create a task; it waits in ``queued`` until :meth:`start` unless ``run`` is true."""
-        return await self._client.request(calls.create_task(title, repository, run, options))
+        return await self._client._send(calls.create_task(title, repository, run, options))
 
     async def create_and_run(
         self, *, title: str, repository: str, **options: Unpack[TaskOptions]
@@ -180,7 +180,7 @@ class AsyncTasks:
     ) -> TaskPage:
         """One page of tasks, newest first."""
         call = calls.list_tasks(status, team, origin, repository, creator, limit, before)
-        return await self._client.request(call)
+        return await self._client._send(call)
 
     async def iter_all(
         self,
@@ -212,19 +212,22 @@ class AsyncTasks:
 
     async def get(self, key: str) -> Task:
         """A task by key or id, with its status history and pull requests."""
-        return await self._client.request(calls.get_task(key))
+        return await self._client._send(calls.get_task(key))
 
     async def events(
         self, key: str, after: int = 0, *, kinds: Sequence[str] | None = None, limit: int = 1000
     ) -> EventPage:
         """The task's events with an id above ``after``, oldest first."""
-        return await self._client.request(calls.list_events(key, after, kinds, limit))
+        return await self._client._send(calls.list_events(key, after, kinds, limit))
 
     def follow(
         self, key: str, after: int = 0, *, kinds: Sequence[str] | None = None
-    ) -> AsyncIterator[Event]:
-        """Yield the task's events as they happen until the task ends (``async for``)."""
-        return self._client.stream_events(key, after, kinds)
+    ) -> AsyncGenerator[Event, None]:
+        """Yield the task's events after ``after``, live, until the task ends (``async for``).
+
+        Call ``await stream.aclose()`` to hang up early.
+        """
+        return self._client._stream_events(key, after, kinds)
 
     async def wait(
         self,
@@ -250,7 +253,7 @@ class AsyncTasks:
                     break
             state = calls.state_of(history)
             if not calls.settled(state, wanted, stage):
-                stream = self._client.stream_events(key, after, calls.STATE_KINDS)
+                stream = self._client._stream_events(key, after, calls.STATE_KINDS)
                 try:
                     async for event in stream:
                         state = calls.state_of([event], *state)
@@ -264,25 +267,25 @@ class AsyncTasks:
 
     async def send(self, key: str, text: str) -> Task:
         """Send the agent a message; it is delivered as the agent's next turn."""
-        return await self._client.request(calls.task_action(key, "messages", {"text": text}))
+        return await self._client._send(calls.task_action(key, "messages", {"text": text}))
 
     async def approve(self, key: str, comment: str = "") -> Task:
         """Approve the stage the task waits on."""
-        return await self._client.request(calls.task_action(key, "approve", {"comment": comment}))
+        return await self._client._send(calls.task_action(key, "approve", {"comment": comment}))
 
     async def request_changes(self, key: str, text: str, stage: str = "") -> Task:
         """Send the task back with ``text`` as its prompt."""
         body = {"text": text, "stage": stage}
-        return await self._client.request(calls.task_action(key, "request-changes", body))
+        return await self._client._send(calls.task_action(key, "request-changes", body))
 
     async def cancel(self, key: str) -> Task:
         """Stop the task wherever it is."""
-        return await self._client.request(calls.task_action(key, "cancel"))
+        return await self._client._send(calls.task_action(key, "cancel"))
 
     async def start(self, key: str) -> Task:
         """Start a task created with ``run=False``."""
-        return await self._client.request(calls.task_action(key, "start"))
+        return await self._client._send(calls.task_action(key, "start"))
 
     async def diff(self, key: str) -> str:
         """The task branch's changes against its base, as a unified diff."""
-        return await self._client.request(calls.diff(key))
+        return await self._client._send(calls.diff(key))

@@ -24,7 +24,7 @@ class AsyncWorkflows(_AsyncNamespace):
 
     async def list(self, *, team: str | None = None, archived: bool = False) -> list[Workflow]:
         """The team's workflows (the first team's when ``team`` is None)."""
-        return await self._client.request(calls.list_workflows(team, archived))
+        return await self._client._send(calls.list_workflows(team, archived))
 
     async def create(
         self,
@@ -35,19 +35,19 @@ class AsyncWorkflows(_AsyncNamespace):
         default: bool = False,
     ) -> Workflow:
         """Create a workflow from its stages (``{"key", "name", "agent", "gate", ...}``)."""
-        return await self._client.request(calls.create_workflow(name, stages, team, default))
+        return await self._client._send(calls.create_workflow(name, stages, team, default))
 
     async def set_default(self, name: str, *, team: str | None = None) -> Workflow:
         """Make ``name`` the workflow new tasks of the team get."""
-        return await self._client.request(calls.workflow_action(name, "default", team))
+        return await self._client._send(calls.workflow_action(name, "default", team))
 
     async def archive(self, name: str, *, team: str | None = None) -> Workflow:
         """Archive a workflow: no new tasks on it; tasks already on it finish on it."""
-        return await self._client.request(calls.workflow_action(name, "archive", team))
+        return await self._client._send(calls.workflow_action(name, "archive", team))
 
     async def delete(self, name: str, *, team: str | None = None) -> None:
         """Delete a workflow no task ever used (archive it otherwise)."""
-        await self._client.request(calls.delete_workflow(name, team))
+        await self._client._send(calls.delete_workflow(name, team))
 
 
 class AsyncTemplates(_AsyncNamespace):
@@ -55,43 +55,41 @@ class AsyncTemplates(_AsyncNamespace):
 
     async def push(self, path_or_text: str | os.PathLike[str]) -> Template:
         """Push a template (a file path, or the YAML itself) as its name's next version."""
-        return await self._client.request(calls.push_template(calls.template_source(path_or_text)))
+        return await self._client._send(calls.push_template(calls.template_source(path_or_text)))
 
     async def list(self) -> list[Template]:
         """The newest version of every template."""
-        return await self._client.request(calls.list_templates())
+        return await self._client._send(calls.list_templates())
 
     async def get(self, name: str, version: int | None = None) -> Template:
         """A template with its ``source`` and ``spec``; the newest version by default."""
-        return await self._client.request(calls.get_template(name, version))
+        return await self._client._send(calls.get_template(name, version))
 
     async def versions(self, name: str) -> builtins.list[Template]:
         """Every version of a template, oldest first."""
-        return await self._client.request(calls.template_versions(name))
+        return await self._client._send(calls.template_versions(name))
 
 
 class AsyncUsers(_AsyncNamespace):
     """``client.users``: people in the organization and their linked identities."""
 
     async def list(self) -> list[User]:
-        return await self._client.request(calls.list_users())
+        return await self._client._send(calls.list_users())
 
     async def create(
         self, username: str, *, name: str = "", email: str = "", admin: bool = False
     ) -> User:
         """Create a user (``admin=True`` needs an admin token)."""
-        return await self._client.request(calls.create_user(username, name, email, admin))
+        return await self._client._send(calls.create_user(username, name, email, admin))
 
     async def get(self, username: str) -> User:
-        return await self._client.request(calls.get_user(username))
+        return await self._client._send(calls.get_user(username))
 
     async def link_identity(
         self, username: str, external_id: str, *, login: str = "", provider: str = "github"
     ) -> Identity:
         """Link a forge account, so tasks from its issues are created for ``username``."""
-        return await self._client.request(
-            calls.link_identity(username, external_id, login, provider)
-        )
+        return await self._client._send(calls.link_identity(username, external_id, login, provider))
 
 
 class AsyncTokens(_AsyncNamespace):
@@ -105,15 +103,15 @@ class AsyncTokens(_AsyncNamespace):
         ``scopes`` default to the server's (read and write tasks); they cannot exceed
         the caller's own. ``user`` (admins only) makes the token for someone else.
         """
-        return await self._client.request(calls.create_token(name, scopes, user))
+        return await self._client._send(calls.create_token(name, scopes, user))
 
     async def list(self) -> list[Token]:
         """The caller's tokens (prefixes only, never the secrets)."""
-        return await self._client.request(calls.list_tokens())
+        return await self._client._send(calls.list_tokens())
 
     async def revoke(self, token_id: int) -> None:
         """Revoke one of the caller's tokens by id; it stops working at once."""
-        await self._client.request(calls.revoke_token(token_id))
+        await self._client._send(calls.revoke_token(token_id))
 
 
 class AsyncSecrets(_AsyncNamespace):
@@ -121,21 +119,21 @@ class AsyncSecrets(_AsyncNamespace):
 
     async def set(self, name: str, value: str) -> Secret:
         """Create or replace a secret; its value can never be read back."""
-        return await self._client.request(calls.set_secret(name, value))
+        return await self._client._send(calls.set_secret(name, value))
 
     async def list(self) -> list[Secret]:
-        return await self._client.request(calls.list_secrets())
+        return await self._client._send(calls.list_secrets())
 
     async def delete(self, name: str) -> None:
-        await self._client.request(calls.delete_secret(name))
+        await self._client._send(calls.delete_secret(name))
 
 
 class AsyncTeams(_AsyncNamespace):
     """``client.teams``: groups with their own task keys (``TY-1``) and workflows."""
 
     async def list(self) -> list[Team]:
-        return await self._client.request(calls.list_teams())
+        return await self._client._send(calls.list_teams())
 
     async def create(self, key: str, *, name: str = "", slug: str = "") -> Team:
         """Create a team (admin); it starts with the default workflow."""
-        return await self._client.request(calls.create_team(key, name, slug))
+        return await self._client._send(calls.create_team(key, name, slug))

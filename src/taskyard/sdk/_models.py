@@ -29,7 +29,7 @@ class Task(TypedDict):
     """A task as ``GET /api/v1/tasks/{key}`` returns it.
 
     ``status_history``, ``pull_requests`` and ``live`` are filled in by
-    :meth:`~taskyard.sdk.Client` ``.tasks.get`` only; listings carry ``None``.
+    ``client.tasks.get`` only; listings and actions carry ``None`` there.
     """
 
     id: int

@@ -66,7 +66,7 @@ class Client:
         self.secrets = Secrets(self)
         self.teams = Teams(self)
 
-    def request(self, call: Call[T]) -> T:
+    def _send(self, call: Call[T]) -> T:
         """Send one prepared call; raise :class:`TaskyardAPIError` on 4xx/5xx."""
         try:
             response = self._http.request(
@@ -81,7 +81,7 @@ class Client:
             raise connection_error(self.url, exc) from exc
         return call.finish(response)
 
-    def stream_events(
+    def _stream_events(
         self,
         key: str,
         after: int = 0,
@@ -182,7 +182,7 @@ class Tasks:
                 ``creator``, ``template``, ``template_version``, ``agent``, ``parameters``,
                 ``workflow``, ``base_branch``.
         """
-        return self._client.request(calls.create_task(title, repository, run, options))
+        return self._client._send(calls.create_task(title, repository, run, options))
 
     def create_and_run(
         self, *, title: str, repository: str, **options: Unpack[TaskOptions]
@@ -203,7 +203,7 @@ class Tasks:
     ) -> TaskPage:
         """One page of tasks, newest first, filtered by any of the arguments."""
         call = calls.list_tasks(status, team, origin, repository, creator, limit, before)
-        return self._client.request(call)
+        return self._client._send(call)
 
     def iter_all(
         self,
@@ -234,19 +234,29 @@ class Tasks:
 
     def get(self, key: str) -> Task:
         """A task by key (``TY-42``) or id, with its status history and pull requests."""
-        return self._client.request(calls.get_task(key))
+        return self._client._send(calls.get_task(key))
 
     def events(
         self, key: str, after: int = 0, *, kinds: Sequence[str] | None = None, limit: int = 1000
     ) -> EventPage:
         """The task's events with an id above ``after`` (at most ``limit``), oldest first."""
-        return self._client.request(calls.list_events(key, after, kinds, limit))
+        return self._client._send(calls.list_events(key, after, kinds, limit))
 
     def follow(
         self, key: str, after: int = 0, *, kinds: Sequence[str] | None = None
-    ) -> Iterator[Event]:
-        """Yield the task's events as they happen (after ``after``) until the task ends."""
-        return self._client.stream_events(key, after, kinds)
+    ) -> Generator[Event, None, None]:
+        """Yield the task's events after ``after``, live, until the task ends.
+
+        Past events come first, then new ones as they happen. A stream that breaks is
+        resumed after the last event yielded. Call ``close()`` on the generator (or
+        break out of the loop) to hang up early.
+
+        Args:
+            key: The task's key or id.
+            after: Only events with a higher id (0: from the start).
+            kinds: Only events of these kinds (``["status", "output"]``).
+        """
+        return self._client._stream_events(key, after, kinds)
 
     def wait(
         self,
@@ -277,7 +287,7 @@ class Tasks:
                 break
         state = calls.state_of(history)
         if not calls.settled(state, wanted, stage):
-            stream = self._client.stream_events(key, after, calls.STATE_KINDS, deadline)
+            stream = self._client._stream_events(key, after, calls.STATE_KINDS, deadline)
             try:
                 for event in stream:
                     state = calls.state_of([event], *state)
@@ -289,25 +299,25 @@ class Tasks:
 
     def send(self, key: str, text: str) -> Task:
         """Send the agent a message; it is delivered as the agent's next turn."""
-        return self._client.request(calls.task_action(key, "messages", {"text": text}))
+        return self._client._send(calls.task_action(key, "messages", {"text": text}))
 
     def approve(self, key: str, comment: str = "") -> Task:
         """Approve the stage the task waits on, so it goes on to the next."""
-        return self._client.request(calls.task_action(key, "approve", {"comment": comment}))
+        return self._client._send(calls.task_action(key, "approve", {"comment": comment}))
 
     def request_changes(self, key: str, text: str, stage: str = "") -> Task:
         """Send the task back (to ``stage``, or the gate's default) with ``text`` as its prompt."""
         body = {"text": text, "stage": stage}
-        return self._client.request(calls.task_action(key, "request-changes", body))
+        return self._client._send(calls.task_action(key, "request-changes", body))
 
     def cancel(self, key: str) -> Task:
         """Stop the task wherever it is."""
-        return self._client.request(calls.task_action(key, "cancel"))
+        return self._client._send(calls.task_action(key, "cancel"))
 
     def start(self, key: str) -> Task:
         """Start a task created with ``run=False``."""
-        return self._client.request(calls.task_action(key, "start"))
+        return self._client._send(calls.task_action(key, "start"))
 
     def diff(self, key: str) -> str:
         """The task branch's changes against its base, as a unified diff."""
-        return self._client.request(calls.diff(key))
+        return self._client._send(calls.diff(key))

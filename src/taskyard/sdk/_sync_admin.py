@@ -25,7 +25,7 @@ class Workflows(_Namespace):
 
     def list(self, *, team: str | None = None, archived: bool = False) -> list[Workflow]:
         """The team's workflows (the first team's when ``team`` is None)."""
-        return self._client.request(calls.list_workflows(team, archived))
+        return self._client._send(calls.list_workflows(team, archived))
 
     def create(
         self,
@@ -36,19 +36,19 @@ class Workflows(_Namespace):
         default: bool = False,
     ) -> Workflow:
         """Create a workflow from its stages (``{"key", "name", "agent", "gate", ...}``)."""
-        return self._client.request(calls.create_workflow(name, stages, team, default))
+        return self._client._send(calls.create_workflow(name, stages, team, default))
 
     def set_default(self, name: str, *, team: str | None = None) -> Workflow:
         """Make ``name`` the workflow new tasks of the team get."""
-        return self._client.request(calls.workflow_action(name, "default", team))
+        return self._client._send(calls.workflow_action(name, "default", team))
 
     def archive(self, name: str, *, team: str | None = None) -> Workflow:
         """Archive a workflow: no new tasks on it; tasks already on it finish on it."""
-        return self._client.request(calls.workflow_action(name, "archive", team))
+        return self._client._send(calls.workflow_action(name, "archive", team))
 
     def delete(self, name: str, *, team: str | None = None) -> None:
         """Delete a workflow no task ever used (archive it otherwise)."""
-        self._client.request(calls.delete_workflow(name, team))
+        self._client._send(calls.delete_workflow(name, team))
 
 
 class Templates(_Namespace):
@@ -56,41 +56,41 @@ class Templates(_Namespace):
 
     def push(self, path_or_text: str | os.PathLike[str]) -> Template:
         """Push a template (a file path, or the YAML itself) as its name's next version."""
-        return self._client.request(calls.push_template(calls.template_source(path_or_text)))
+        return self._client._send(calls.push_template(calls.template_source(path_or_text)))
 
     def list(self) -> list[Template]:
         """The newest version of every template."""
-        return self._client.request(calls.list_templates())
+        return self._client._send(calls.list_templates())
 
     def get(self, name: str, version: int | None = None) -> Template:
         """A template with its ``source`` and ``spec``; the newest version by default."""
-        return self._client.request(calls.get_template(name, version))
+        return self._client._send(calls.get_template(name, version))
 
     def versions(self, name: str) -> builtins.list[Template]:
         """Every version of a template, oldest first."""
-        return self._client.request(calls.template_versions(name))
+        return self._client._send(calls.template_versions(name))
 
 
 class Users(_Namespace):
     """``client.users``: people in the organization and their linked identities."""
 
     def list(self) -> list[User]:
-        return self._client.request(calls.list_users())
+        return self._client._send(calls.list_users())
 
     def create(
         self, username: str, *, name: str = "", email: str = "", admin: bool = False
     ) -> User:
         """Create a user (``admin=True`` needs an admin token)."""
-        return self._client.request(calls.create_user(username, name, email, admin))
+        return self._client._send(calls.create_user(username, name, email, admin))
 
     def get(self, username: str) -> User:
-        return self._client.request(calls.get_user(username))
+        return self._client._send(calls.get_user(username))
 
     def link_identity(
         self, username: str, external_id: str, *, login: str = "", provider: str = "github"
     ) -> Identity:
         """Link a forge account, so tasks from its issues are created for ``username``."""
-        return self._client.request(calls.link_identity(username, external_id, login, provider))
+        return self._client._send(calls.link_identity(username, external_id, login, provider))
 
 
 class Tokens(_Namespace):
@@ -104,15 +104,15 @@ class Tokens(_Namespace):
         ``scopes`` default to the server's (read and write tasks); they cannot exceed
         the caller's own. ``user`` (admins only) makes the token for someone else.
         """
-        return self._client.request(calls.create_token(name, scopes, user))
+        return self._client._send(calls.create_token(name, scopes, user))
 
     def list(self) -> list[Token]:
         """The caller's tokens (prefixes only, never the secrets)."""
-        return self._client.request(calls.list_tokens())
+        return self._client._send(calls.list_tokens())
 
     def revoke(self, token_id: int) -> None:
         """Revoke one of the caller's tokens by id; it stops working at once."""
-        self._client.request(calls.revoke_token(token_id))
+        self._client._send(calls.revoke_token(token_id))
 
 
 class Secrets(_Namespace):
@@ -120,21 +120,21 @@ class Secrets(_Namespace):
 
     def set(self, name: str, value: str) -> Secret:
         """Create or replace a secret; its value can never be read back."""
-        return self._client.request(calls.set_secret(name, value))
+        return self._client._send(calls.set_secret(name, value))
 
     def list(self) -> list[Secret]:
-        return self._client.request(calls.list_secrets())
+        return self._client._send(calls.list_secrets())
 
     def delete(self, name: str) -> None:
-        self._client.request(calls.delete_secret(name))
+        self._client._send(calls.delete_secret(name))
 
 
 class Teams(_Namespace):
     """``client.teams``: groups with their own task keys (``TY-1``) and workflows."""
 
     def list(self) -> list[Team]:
-        return self._client.request(calls.list_teams())
+        return self._client._send(calls.list_teams())
 
     def create(self, key: str, *, name: str = "", slug: str = "") -> Team:
         """Create a team (admin); it starts with the default workflow."""
-        return self._client.request(calls.create_team(key, name, slug))
+        return self._client._send(calls.create_team(key, name, slug))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -42,10 +42,13 @@ class TaskyardAPIError(TaskyardError):
         status: The HTTP status code (400, 401, 403, 404, 409, 503, ...).
         code: The server's machine-readable code (``invalid``, ``not_found``, ...).
         message: What went wrong, written for a person.
+        details: Anything else the server said about it (often empty).
     """
 
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(
+        self, status: int, code: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, details=details)
         self.status = status
         self.code = code
 
@@ -87,16 +90,16 @@ def backoff(attempt: int) -> float:
 
 def api_error(response: httpx.Response) -> TaskyardAPIError:
     """The error a failed response stands for; the body must have been read."""
-    code, message = "http_error", ""
+    code, message, details = "http_error", "", None
     try:
         error = response.json()["error"]
         code, message = str(error["code"]), str(error["message"])
+        details = error.get("details") if isinstance(error.get("details"), dict) else None
     except (ValueError, KeyError, TypeError):
         # Not our error shape: a proxy's page, or a bare 502. Say what we got.
         message = response.text.strip()[:300]
-    return TaskyardAPIError(
-        response.status_code, code, message or f"HTTP {response.status_code} from the server."
-    )
+    message = message or f"HTTP {response.status_code} from the server."
+    return TaskyardAPIError(response.status_code, code, message, details)
 
 
 def parse_json(response: httpx.Response) -> Any:
@@ -171,9 +174,3 @@ class SSEDecoder:
         elif name == "id":
             self._frame.id = value
         return None
-
-    def frames(self, lines: Iterable[str]) -> Iterator[Frame]:
-        for line in lines:
-            frame = self.feed(line)
-            if frame is not None:
-                yield frame

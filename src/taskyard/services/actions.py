@@ -21,6 +21,7 @@ MAX_MESSAGE = 100_000
 
 
 class EngineLike(Protocol):
+    def check(self) -> None: ...
     def start(self, task: Task) -> None: ...
     def signal(self, task: Task, signal: Signal) -> None: ...
     def state(self, task: Task) -> dict[str, Any] | None: ...
@@ -29,7 +30,11 @@ class EngineLike(Protocol):
 def create(session: Session, engine: EngineLike, principal: Principal, body: TaskCreate) -> Task:
     """Create a task and, unless ``run`` is false, start its workflow."""
     task = tasks.create_task(session, principal, body)
+    if body.run:
+        engine.check()  # refuse before commit: the request rolls back, nothing is left behind
     # The workflow's first activity reads the task: it must be committed first.
+    # Should the start itself fail now, the task stays queued with run_requested
+    # and the runtime starts it when it next comes up.
     session.commit()
     if body.run:
         engine.start(task)
@@ -41,6 +46,7 @@ def start(session: Session, engine: EngineLike, principal: Principal, ref: str) 
     task = tasks.get_task(session, principal, ref)
     if task.status != "queued":
         raise Conflict(f"Task {task.key} has already started ({task.status}).")
+    engine.check()
     task.run_requested = True
     session.commit()
     engine.start(task)
@@ -80,14 +86,20 @@ def approve(
         raise Conflict(f"Task {task.key} is {task.status}, not waiting for approval.")
     engine.signal(task, Signal("approve", text=comment, by=principal.username))
     events.append(
-        session, task.id, "approval",
+        session,
+        task.id,
+        "approval",
         {"stage": task.stage, "by": principal.username, "comment": comment},
     )
     return task
 
 
 def request_changes(
-    session: Session, engine: EngineLike, principal: Principal, ref: str, text: str,
+    session: Session,
+    engine: EngineLike,
+    principal: Principal,
+    ref: str,
+    text: str,
     stage: str = "",
 ) -> Task:
     """Send the task back (to ``stage`` or the gate's default) with ``text`` as the prompt."""
@@ -102,11 +114,14 @@ def request_changes(
         workflow = session.get(Workflow, task.workflow_id)
         keys = [s["key"] for s in workflow.stages] if workflow else []
         if stage not in keys:
-            raise InvalidInput(f"Stage '{stage}' is not in this task's workflow ({', '.join(keys)}).")
-    engine.signal(task, Signal("request_changes", text=text, by=principal.username, target=stage)
-    )
+            raise InvalidInput(
+                f"Stage '{stage}' is not in this task's workflow ({', '.join(keys)})."
+            )
+    engine.signal(task, Signal("request_changes", text=text, by=principal.username, target=stage))
     events.append(
-        session, task.id, "request_changes",
+        session,
+        task.id,
+        "request_changes",
         {"stage": task.stage, "to": stage, "by": principal.username, "text": text},
     )
     return task

@@ -24,5 +24,7 @@ def ensure_bootstrapped(session: Session, admin_token: str = "") -> Bootstrap:
     org = teams.create_organization(session, "default", "Default organization")
     teams.create_team(session, org.id, "TY", "Default team", "default")
     admin = users.create_user(session, org.id, "admin", name="Administrator", is_admin=True)
-    _, value = tokens.create_token(session, admin, "first admin token", ["admin"], value=admin_token)
+    _, value = tokens.create_token(
+        session, admin, "first admin token", ["admin"], value=admin_token
+    )
     return Bootstrap(created=True, admin_token=value)

@@ -21,8 +21,19 @@ from taskyard.db.models import Event, utcnow
 
 KINDS = frozenset(
     {
-        "created", "status", "stage", "agent", "output", "message", "approval",
-        "request_changes", "delivery", "setup", "usage", "error", "budget",
+        "created",
+        "status",
+        "stage",
+        "agent",
+        "output",
+        "message",
+        "approval",
+        "request_changes",
+        "delivery",
+        "setup",
+        "usage",
+        "error",
+        "budget",
     }
 )
 
@@ -72,8 +83,11 @@ def append(
 
 
 def append_many(
-    session: Session, task_id: int, items: Iterable[tuple[str, dict[str, Any]]],
-    *, run_id: int | None = None,
+    session: Session,
+    task_id: int,
+    items: Iterable[tuple[str, dict[str, Any]]],
+    *,
+    run_id: int | None = None,
 ) -> int:
     """Insert many events in one statement (agent output arrives in bursts)."""
     now = utcnow()
@@ -97,7 +111,11 @@ sa_event.listen(Session, "after_commit", publish_committed)
 
 
 def list_events(
-    session: Session, task_id: int, *, after: int = 0, limit: int = 500,
+    session: Session,
+    task_id: int,
+    *,
+    after: int = 0,
+    limit: int = 500,
     kinds: list[str] | None = None,
 ) -> list[Event]:
     query = select(Event).where(Event.task_id == task_id, Event.id > after)

@@ -13,8 +13,14 @@ from taskyard.forges.delivery import DiffStats
 
 
 def record_pull_request(
-    session: Session, task: Task, forge: str, draft: PullRequestDraft,
-    remote: RemotePullRequest | None, stats: DiffStats, head_sha: str, patch: str,
+    session: Session,
+    task: Task,
+    forge: str,
+    draft: PullRequestDraft,
+    remote: RemotePullRequest | None,
+    stats: DiffStats,
+    head_sha: str,
+    patch: str,
 ) -> tuple[PullRequest, bool]:
     """Create or update the task's pull request for ``draft.head``; True if created."""
     pull = session.scalar(
@@ -22,16 +28,27 @@ def record_pull_request(
     )
     created = pull is None
     if pull is None:
-        number = remote.number if remote else (
-            session.scalar(
-                select(func.max(PullRequest.number)).where(
-                    PullRequest.repository == draft.repository
+        number = (
+            remote.number
+            if remote
+            else (
+                session.scalar(
+                    select(func.max(PullRequest.number)).where(
+                        PullRequest.repository == draft.repository
+                    )
                 )
-            ) or 0
-        ) + 1
+                or 0
+            )
+            + 1
+        )
         pull = PullRequest(
-            task_id=task.id, forge=forge, repository=draft.repository, number=number,
-            head=draft.head, base=draft.base, title=draft.title,
+            task_id=task.id,
+            forge=forge,
+            repository=draft.repository,
+            number=number,
+            head=draft.head,
+            base=draft.base,
+            title=draft.title,
         )
         session.add(pull)
     pull.url = remote.url if remote else ""
@@ -48,7 +65,9 @@ def record_pull_request(
 
 def pulls_of(session: Session, task_id: int) -> list[PullRequest]:
     return list(
-        session.scalars(select(PullRequest).where(PullRequest.task_id == task_id).order_by(PullRequest.id))
+        session.scalars(
+            select(PullRequest).where(PullRequest.task_id == task_id).order_by(PullRequest.id)
+        )
     )
 
 

@@ -45,12 +45,15 @@ def begin_turn(session: Session, run_id: int) -> int:
 
 def previous_session(session: Session, task_id: int, stage: str) -> str:
     """The agent session of this stage's latest run, so a re-entered stage resumes it."""
-    return session.scalar(
-        select(Run.session_id)
-        .where(Run.task_id == task_id, Run.stage == stage, Run.session_id != "")
-        .order_by(Run.id.desc())
-        .limit(1)
-    ) or ""
+    return (
+        session.scalar(
+            select(Run.session_id)
+            .where(Run.task_id == task_id, Run.stage == stage, Run.session_id != "")
+            .order_by(Run.id.desc())
+            .limit(1)
+        )
+        or ""
+    )
 
 
 def record_session(session: Session, run_id: int, session_id: str) -> None:

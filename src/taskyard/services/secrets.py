@@ -50,7 +50,9 @@ def set_secret(session: Session, settings: Settings, org_id: int, name: str, val
 
 
 def list_secrets(session: Session, org_id: int) -> list[Secret]:
-    return list(session.scalars(select(Secret).where(Secret.org_id == org_id).order_by(Secret.name)))
+    return list(
+        session.scalars(select(Secret).where(Secret.org_id == org_id).order_by(Secret.name))
+    )
 
 
 def delete_secret(session: Session, org_id: int, name: str) -> None:

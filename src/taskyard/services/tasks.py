@@ -19,8 +19,17 @@ from taskyard.services.tokens import Principal
 from taskyard.services.users import find_user
 
 ORIGINS = (
-    "user_created", "api", "cli", "sdk", "dashboard", "github_issue", "github_comment",
-    "github_pull_request", "error_tracking", "support_queue", "mcp",
+    "user_created",
+    "api",
+    "cli",
+    "sdk",
+    "dashboard",
+    "github_issue",
+    "github_comment",
+    "github_pull_request",
+    "error_tracking",
+    "support_queue",
+    "mcp",
 )
 STATUSES = ("queued", "provisioning", "working", "waiting", "completed", "failed", "cancelled")
 FINAL = frozenset({"completed", "failed", "cancelled"})
@@ -182,9 +191,16 @@ def get_task(session: Session, principal: Principal, ref: str) -> Task:
 
 
 def list_tasks(
-    session: Session, principal: Principal, *, status: str | None = None, team: str | None = None,
-    origin: str | None = None, repository: str | None = None, creator: str | None = None,
-    limit: int = 50, before: int | None = None,
+    session: Session,
+    principal: Principal,
+    *,
+    status: str | None = None,
+    team: str | None = None,
+    origin: str | None = None,
+    repository: str | None = None,
+    creator: str | None = None,
+    limit: int = 50,
+    before: int | None = None,
 ) -> list[Task]:
     """Newest first; ``before`` is the id of the last task of the previous page."""
     principal.require("tasks:read")

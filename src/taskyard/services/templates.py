@@ -45,7 +45,9 @@ def parse_template(source: str) -> TemplateSpec:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise InvalidInput(f"Template is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
+        raise InvalidInput(
+            f"Template is not valid YAML{where}: {getattr(exc, 'problem', exc)}"
+        ) from exc
     if not isinstance(data, dict):
         raise InvalidInput("Template must be a YAML mapping with at least a 'name'.")
     try:

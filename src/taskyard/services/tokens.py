@@ -99,7 +99,15 @@ def list_tokens(session: Session, principal: Principal) -> list[ApiToken]:
 
 
 def revoke_token(session: Session, principal: Principal, token_id: int) -> None:
-    token = session.get(ApiToken, token_id)
-    if token is None or token.user_id != principal.user_id:
+    """Revoke one of the caller's tokens; an admin may revoke any in the organization."""
+    row = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.id == token_id)
+    ).first()
+    if row is None or row[1].org_id != principal.org_id:
+        raise NotFound(f"Token {token_id} not found.")
+    token, owner = row
+    if owner.id != principal.user_id and not principal.has("admin"):
         raise NotFound(f"Token {token_id} not found.")
     token.revoked_at = utcnow()

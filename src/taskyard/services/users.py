@@ -15,7 +15,12 @@ USERNAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$")
 
 
 def create_user(
-    session: Session, org_id: int, username: str, *, name: str = "", email: str = "",
+    session: Session,
+    org_id: int,
+    username: str,
+    *,
+    name: str = "",
+    email: str = "",
     is_admin: bool = False,
 ) -> User:
     if not USERNAME.match(username):
@@ -42,10 +47,14 @@ def get_user(session: Session, principal: Principal, username: str) -> User:
 
 
 def list_users(session: Session, principal: Principal) -> list[User]:
-    return list(session.scalars(select(User).where(User.org_id == principal.org_id).order_by(User.id)))
+    return list(
+        session.scalars(select(User).where(User.org_id == principal.org_id).order_by(User.id))
+    )
 
 
-def link_identity(session: Session, user: User, provider: str, external_id: str, login: str) -> LinkedIdentity:
+def link_identity(
+    session: Session, user: User, provider: str, external_id: str, login: str
+) -> LinkedIdentity:
     if provider not in {"github"}:
         raise InvalidInput("Only 'github' identities can be linked.")
     existing = session.scalar(
@@ -55,7 +64,9 @@ def link_identity(session: Session, user: User, provider: str, external_id: str,
     )
     if existing is not None:
         raise Conflict(f"{provider} account {external_id} is already linked to a user.")
-    identity = LinkedIdentity(user_id=user.id, provider=provider, external_id=external_id, login=login)
+    identity = LinkedIdentity(
+        user_id=user.id, provider=provider, external_id=external_id, login=login
+    )
     session.add(identity)
     session.flush()
     return identity

@@ -30,7 +30,9 @@ class Stage(BaseModel):
     name: str = ""
     agent: StageAgent | None = None
     gate: Literal["auto", "approval"] = "auto"
-    deliver: bool = Field(False, description="Commit, push and open a pull request after the agent.")
+    deliver: bool = Field(
+        False, description="Commit, push and open a pull request after the agent."
+    )
     request_changes_to: str | None = Field(
         None, description="Stage that request-changes sends the task back to (default: this one)."
     )
@@ -38,7 +40,9 @@ class Stage(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> Stage:
         if not STAGE_KEY.match(self.key):
-            raise ValueError(f"stage key {self.key!r} must be lowercase letters, digits, '-' or '_'")
+            raise ValueError(
+                f"stage key {self.key!r} must be lowercase letters, digits, '-' or '_'"
+            )
         self.name = self.name or self.key.title()
         return self
 
@@ -85,7 +89,9 @@ def parse_spec(data: dict[str, Any]) -> WorkflowSpec:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise InvalidInput(f"Invalid workflow: {where + ': ' if where else ''}{first['msg']}") from exc
+        raise InvalidInput(
+            f"Invalid workflow: {where + ': ' if where else ''}{first['msg']}"
+        ) from exc
 
 
 def create_workflow(
@@ -156,9 +162,7 @@ def delete_workflow(session: Session, team: Team, workflow: Workflow) -> None:
     """Delete a workflow no task has ever used; otherwise refuse and say to archive it."""
     used = session.scalar(select(func.count()).where(Task.workflow_id == workflow.id))
     if used:
-        raise Conflict(
-            f"Workflow '{workflow.name}' is used by {used} task(s); archive it instead."
-        )
+        raise Conflict(f"Workflow '{workflow.name}' is used by {used} task(s); archive it instead.")
     if workflow.is_default:
         raise Conflict(f"Workflow '{workflow.name}' is the team's default; set another first.")
     session.delete(workflow)
@@ -169,6 +173,9 @@ def stages_of(workflow: Workflow) -> list[Stage]:
 
 
 def active_tasks_on(session: Session, workflow: Workflow) -> int:
-    return session.scalar(
-        select(func.count()).where(Task.workflow_id == workflow.id, Task.status.in_(ACTIVE))
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count()).where(Task.workflow_id == workflow.id, Task.status.in_(ACTIVE))
+        )
+        or 0
+    )

@@ -11,7 +11,7 @@ What the agent sees:
 - ``request.readonly_paths`` (tool caches) read-only, their ``bin`` on PATH;
 - an environment of PATH, HOME, LANG, TMPDIR and ``request.env`` only;
 - new pid, ipc, uts, cgroup, user and (unless policy ``full``) network
-  namespaces, no capabilities, no further user namespaces.
+  namespaces, no capabilities, no further user namespaces (bwrap 0.8+).
 
 Network: ``none`` has only its own loopback; ``full`` shares the host's;
 ``allowlist`` has only its own loopback plus ``HTTP(S)_PROXY`` pointing at an
@@ -31,10 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
+import re
 import resource
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
@@ -65,12 +68,23 @@ class BubblewrapProcess(SandboxProcess):
         process: asyncio.subprocess.Process,
         cgroup: Cgroup | None,
         cleanup: Callable[[], Awaitable[None]],
+        stdin: str | None = None,
     ) -> None:
         super().__init__(process)
         self.cgroup = cgroup
         self.oom_killed = False
         """Whether the memory limit killed a process of the tree (known after wait)."""
+        # Fed in the background: an agent that reads its input late (or never)
+        # must not hold up spawn, or the caller could not even kill it.
+        self._feeding = asyncio.ensure_future(self._feed(stdin)) if stdin is not None else None
         self._ended = asyncio.ensure_future(self._reap(cleanup))
+
+    async def _feed(self, data: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(data.encode())
+        with contextlib.suppress(ConnectionError):
+            await self.process.stdin.drain()
+        self.process.stdin.close()
 
     async def _reap(self, cleanup: Callable[[], Awaitable[None]]) -> int:
         code = await self.process.wait()
@@ -209,12 +223,7 @@ class BubblewrapProvider(SandboxProvider):
                 await cgroup.remove()
             await cleanup()
             raise
-        if request.stdin is not None and process.stdin is not None:
-            process.stdin.write(request.stdin.encode())
-            with contextlib.suppress(ConnectionError):
-                await process.stdin.drain()
-            process.stdin.close()
-        return BubblewrapProcess(process, cgroup, cleanup)
+        return BubblewrapProcess(process, cgroup, cleanup, request.stdin)
 
     def base_env(self, request: SandboxRequest) -> dict[str, str]:
         """The environment every sandbox starts from."""
@@ -257,7 +266,9 @@ class BubblewrapProvider(SandboxProvider):
                 args += ["--remount-ro", str(path)]
         args += ["--remount-ro", "/run"]
         args += ["--chdir", str(request.workdir), "--hostname", "sandbox"]
-        args += ["--unshare-all", "--unshare-user", "--disable-userns"]
+        args += ["--unshare-all", "--unshare-user"]
+        if _bwrap_version(self.bwrap) >= (0, 8):
+            args.append("--disable-userns")
         if request.network.policy == "full":
             args.append("--share-net")
         # As root, bwrap keeps every capability in the sandbox's user namespace
@@ -265,6 +276,17 @@ class BubblewrapProvider(SandboxProvider):
         # hides the data directory, or remount / read-write.
         args += ["--cap-drop", "ALL", "--die-with-parent", "--new-session"]
         return args
+
+
+@functools.cache
+def _bwrap_version(bwrap: str) -> tuple[int, ...]:
+    """bwrap's version, as numbers (``(0, 8, 0)``); ``()`` if it does not say."""
+    try:
+        out = subprocess.run([bwrap, "--version"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    match = re.search(r"(\d+(?:\.\d+)+)", out.stdout)
+    return tuple(int(n) for n in match.group(1).split(".")) if match else ()
 
 
 def _preexec(cgroup: Cgroup | None, limits: Limits) -> Callable[[], None]:

@@ -68,10 +68,14 @@ class Cgroup:
     def create(
         cls, label: str, *, memory_mb: int, processes: int, root: Path = CGROUP_ROOT
     ) -> Cgroup | None:
-        """Create and configure a cgroup, or return None if no writable hierarchy has
-        the memory and pids controllers."""
+        """Create and configure a cgroup for a sandbox.
+
+        Returns:
+            The cgroup, or None (after logging why) where no writable hierarchy
+            offers the memory and pids controllers.
+        """
         name = f"{re.sub(r'[^A-Za-z0-9_-]', '_', label) or 'sandbox'}-{uuid.uuid4().hex[:8]}"
-        error: OSError | None = None
+        error: object = "no memory and pids controllers mounted"
         for _ in range(3):
             try:
                 own = _own_paths()
@@ -81,13 +85,14 @@ class Cgroup:
                     group = cls._create_v1(root, own, name)
                 if group is not None:
                     group._configure(memory_mb << 20, processes)
-                return group
+                    return group
+                break
             except FileNotFoundError as exc:
                 error = exc  # a sandbox that just ended removed the shared parent: retry
             except OSError as exc:
                 error = exc
                 break
-        log.warning("no cgroup for sandbox %s (%s); falling back to rlimits", label, error)
+        log.warning("no cgroup for sandbox %s (%s); limits fall back to rlimits", label, error)
         return None
 
     @classmethod

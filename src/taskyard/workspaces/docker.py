@@ -7,13 +7,13 @@ and home bound read-write at their host paths, tool caches read-only, a private
 ``/tmp``, no capabilities, ``no-new-privileges``, memory and pids limits, and an
 init process that reaps orphans.
 
-The image is a property of the provider (``DockerProvider(image=...)``), not of
-the request: register one instance per image under different names if several
-are needed. For network policy ``allowlist`` the container has no network and
-reaches its egress proxy through :mod:`taskyard.workspaces.netbridge`, which
-needs ``python3`` in the image; ``none`` has no network; ``full`` uses Docker's
-default bridge network. ``stdin`` is handed over as a file (the HTTP API can only
-stream it over a hijacked connection), which needs ``sh`` in the image.
+The image is the provider's (``DockerProvider(image=...)``) unless ``spawn`` is
+given the template's ``image``: :class:`SandboxRequest` has no field for it.
+For network policy ``allowlist`` the container has no network and reaches its
+egress proxy through :mod:`taskyard.workspaces.netbridge`, which needs
+``python3`` in the image; ``none`` has no network; ``full`` uses Docker's
+default bridge network. ``stdin`` is handed over as a file (the HTTP API can
+only stream it over a hijacked connection), which needs ``sh`` in the image.
 """
 
 from __future__ import annotations
@@ -84,19 +84,21 @@ class DockerProcess(SandboxProcess):
             self._stdout.feed_eof()
 
     async def _reap(self, cleanup: Callable[[], Awaitable[None]]) -> int:
+        url = f"{API}/containers/{self.container}"
         try:
             # The log stream ends when the container stops; waiting after it
             # keeps the calls in a fixed order.
             await self._pump()
-            url = f"{API}/containers/{self.container}"
             response = await self.client.post(f"{url}/wait", timeout=None)
+            _check(response)
             code = int(response.json()["StatusCode"])
             with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
                 state = (await self.client.get(f"{url}/json")).json()["State"]
                 self.oom_killed = bool(state["OOMKilled"])
-            await self.client.delete(url, params={"force": "1", "v": "1"})
             return code
         finally:
+            with contextlib.suppress(httpx.HTTPError):
+                await self.client.delete(url, params={"force": "1", "v": "1"})
             await self.client.aclose()
             await cleanup()
 
@@ -145,9 +147,15 @@ class DockerProvider(SandboxProvider):
             )
 
     async def spawn(
-        self, request: SandboxRequest, services: Sequence[HostService] = ()
+        self, request: SandboxRequest, services: Sequence[HostService] = (), *, image: str = ""
     ) -> DockerProcess:
-        """Create and start a container for ``request``; see the module docstring."""
+        """Create and start a container for ``request``; see the module docstring.
+
+        Args:
+            request: What to run and how to confine it.
+            services: Further host services to carry in, as for bubblewrap.
+            image: The template's ``image``, if it names one (else the provider's).
+        """
         self.check_available()
         runtime_dir = Path(tempfile.mkdtemp(prefix="taskyard-docker-"))
         transport = self.transport or httpx.AsyncHTTPTransport(uds=str(self.socket_path))
@@ -174,6 +182,7 @@ class DockerProvider(SandboxProvider):
             await bridge.start()
             request.home.mkdir(parents=True, exist_ok=True)
             body = self.container_spec(request, bridge, runtime_dir)
+            body["Image"] = image or self.image
             name = f"taskyard-{request.task_key or 'sandbox'}-{uuid.uuid4().hex[:8]}".lower()
             container = await self._create(client, name, body)
             response = await client.post(f"{API}/containers/{container}/start")
@@ -232,21 +241,21 @@ class DockerProvider(SandboxProvider):
         url = f"{API}/containers/create"
         response = await client.post(url, params={"name": name}, json=body)
         if response.status_code == 404:  # the image is not there yet
-            await self._pull(client)
+            await self._pull(client, body["Image"])
             response = await client.post(url, params={"name": name}, json=body)
         _check(response)
         container: str = response.json()["Id"]
         return container
 
-    async def _pull(self, client: httpx.AsyncClient) -> None:
+    async def _pull(self, client: httpx.AsyncClient, image: str) -> None:
         url = f"{API}/images/create"
-        async with client.stream("POST", url, params={"fromImage": self.image}) as response:
+        async with client.stream("POST", url, params={"fromImage": image}) as response:
             await response.aread()
         _check(response)
         # Failures of a pull arrive as a 200 with an error in the progress stream.
         for line in response.text.splitlines():
             if line.strip() and "error" in (progress := json.loads(line)):
-                raise InvalidInput(f"Cannot pull image {self.image}: {progress['error']}")
+                raise InvalidInput(f"Cannot pull image {image}: {progress['error']}")
 
 
 def _check(response: httpx.Response) -> None:

@@ -75,6 +75,7 @@ class EgressProxy:
         allow: Host patterns, see :func:`host_allowed`.
         socket_path: Unix socket to listen on; if None, ``127.0.0.1`` on a free port.
         connect_timeout: Seconds to wait for an upstream connection (504 after).
+        head_timeout: Seconds a client has to send its request line and headers.
         on_decision: Called with (host, port, allowed) for every request, e.g. to
             record refusals as task events.
     """
@@ -131,6 +132,10 @@ class EgressProxy:
         self._connections.add(task)
         try:
             await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            # close() cancels handlers; ending cancelled would make Python 3.11's
+            # asyncio log a spurious error for each.
+            pass
         finally:
             self._connections.discard(task)
             writer.close()
@@ -192,9 +197,10 @@ def _split_authority(authority: str, default_port: int) -> tuple[str, int]:
         port = rest.removeprefix(":")
     else:
         host, _, port = authority.partition(":")
-    if not host:
+    number = int(port) if port else default_port
+    if not host or not 0 < number < 65536:
         raise ValueError(authority)
-    return host, int(port) if port else default_port
+    return host, number
 
 
 async def _answer(writer: asyncio.StreamWriter, status: int, message: str) -> None:
@@ -205,8 +211,8 @@ async def _answer(writer: asyncio.StreamWriter, status: int, message: str) -> No
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
         + body
     )
-    with contextlib.suppress(ConnectionError, OSError):
+    with contextlib.suppress(OSError):
         await writer.drain()
     writer.close()
-    with contextlib.suppress(ConnectionError, OSError):
+    with contextlib.suppress(OSError):
         await writer.wait_closed()

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import os
 
-from taskyard.workspaces.sandbox import SandboxProcess, SandboxProvider, SandboxRequest, start_process
+from taskyard.workspaces.sandbox import (
+    SandboxProcess,
+    SandboxProvider,
+    SandboxRequest,
+    start_process,
+)
 
 BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -18,7 +23,9 @@ class HostProvider(SandboxProvider):
     name = "none"
 
     async def spawn(self, request: SandboxRequest) -> SandboxProcess:
-        path = ":".join([*(str(p) for p in request.readonly_paths), os.environ.get("PATH", BASE_PATH)])
+        path = ":".join(
+            [*(str(p) for p in request.readonly_paths), os.environ.get("PATH", BASE_PATH)]
+        )
         env = {
             "PATH": path,
             "HOME": str(request.home),

@@ -46,7 +46,7 @@ async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             await writer.drain()
         if writer.can_write_eof():
             writer.write_eof()
-    except (ConnectionError, OSError):
+    except OSError:
         # One side vanished: closing both (in relay) is all there is to do.
         pass
 
@@ -77,7 +77,7 @@ async def relay(
         for writer in (a[1], b[1]):
             writer.close()
         for writer in (a[1], b[1]):
-            with contextlib.suppress(ConnectionError, OSError):
+            with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
 
@@ -136,8 +136,12 @@ class Bridge:
         self._urls: dict[str, str] = {}  # service name -> URL inside the sandbox
 
     async def start(self) -> None:
-        """Start the host relays: Unix→TCP for TCP services (private network), or
-        TCP→Unix for Unix-socket services (shared network)."""
+        """Start the host relays that the services and the network need.
+
+        TCP services of a sandbox with its own network get a Unix socket in
+        ``runtime_dir``; Unix-socket services of one that shares the host's
+        network get a loopback port.
+        """
         for service in self.services:
             if isinstance(service.target, Path):
                 if self.shared_network:
@@ -204,6 +208,12 @@ class Bridge:
 
 
 def _connector(target: str | Path) -> _Handler:
+    """A connection handler that relays to ``target``.
+
+    Cancellation (a loop shutting down) ends the relay quietly: asyncio in
+    Python 3.11 logs a spurious error for connection handlers that end cancelled.
+    """
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             if isinstance(target, Path):
@@ -215,7 +225,8 @@ def _connector(target: str | Path) -> _Handler:
             print(f"taskyard bridge: cannot reach {target}: {exc}", file=sys.stderr)
             writer.close()
             return
-        await relay((reader, writer), upstream)
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay((reader, writer), upstream)
 
     return handle
 
@@ -228,6 +239,7 @@ def _serve_forever(listeners: list[tuple[socket.socket, Path]], agent: int) -> N
         # A pidfd turns readable when the agent exits; no forwarder outlives it.
         asyncio.get_running_loop().add_reader(agent, ended.set)
         await ended.wait()
+        os._exit(0)  # nothing to flush, and no noise from tearing down connections
 
     asyncio.run(main())
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import anyio.from_thread
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
@@ -57,7 +58,9 @@ def list_events(
     }
 
 
-def _fetch(url: str, task_id: int, after: int, kinds: list[str] | None) -> tuple[list[str], int, bool]:
+def _fetch(
+    url: str, task_id: int, after: int, kinds: list[str] | None
+) -> tuple[list[str], int, bool]:
     with session_scope(url, write=False) as session:
         rows = events.list_events(session, task_id, after=after, limit=5000, kinds=kinds)
         task = session.get(Task, task_id)
@@ -89,12 +92,12 @@ async def _stream(
 
 
 @router.get("/{ref}/diff", response_class=PlainTextResponse)
-async def diff(ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> str:
+def diff(ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> str:
     """The branch's changes against its base: live from the checkout, else as delivered."""
     task = tasks.get_task(session, principal, ref)
     checkout = checkout_dir(settings, task.key)
     if (checkout / ".git").exists() and task.base_branch:
-        return await working_diff(checkout, task.base_branch)
+        return str(anyio.from_thread.run(working_diff, checkout, task.base_branch))
     delivered = pulls.pulls_of(session, task.id)
     return delivered[-1].patch if delivered else ""
 

@@ -54,8 +54,15 @@ def list_tasks(
 ) -> TaskPage:
     """Newest first; pass ``before=<next_before>`` for the next page."""
     rows = tasks.list_tasks(
-        session, principal, status=status, team=team, origin=origin, repository=repository,
-        creator=creator, limit=limit, before=before,
+        session,
+        principal,
+        status=status,
+        team=team,
+        origin=origin,
+        repository=repository,
+        creator=creator,
+        limit=limit,
+        before=before,
     )
     return TaskPage(
         items=[task_out(session, t) for t in rows],
@@ -73,7 +80,9 @@ def show_task(ref: str, session: SessionDep, principal: PrincipalDep, engine: En
 
 
 @router.post("/{ref}/start")
-def start_task(ref: str, session: SessionDep, principal: PrincipalDep, engine: EngineDep) -> TaskOut:
+def start_task(
+    ref: str, session: SessionDep, principal: PrincipalDep, engine: EngineDep
+) -> TaskOut:
     return task_out(session, actions.start(session, engine, principal, ref))
 
 
@@ -87,7 +96,10 @@ def send_message(
 
 @router.post("/{ref}/approve", status_code=202)
 def approve(
-    ref: str, session: SessionDep, principal: PrincipalDep, engine: EngineDep,
+    ref: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    engine: EngineDep,
     body: ApproveIn | None = None,
 ) -> TaskOut:
     comment = body.comment if body else ""
@@ -96,7 +108,10 @@ def approve(
 
 @router.post("/{ref}/request-changes", status_code=202)
 def request_changes(
-    ref: str, body: RequestChangesIn, session: SessionDep, principal: PrincipalDep,
+    ref: str,
+    body: RequestChangesIn,
+    session: SessionDep,
+    principal: PrincipalDep,
     engine: EngineDep,
 ) -> TaskOut:
     task = actions.request_changes(session, engine, principal, ref, body.text, body.stage)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 
 from taskyard.api.deps import PrincipalDep, SessionDep, SettingsDep
@@ -29,20 +29,27 @@ def _out(row: Template, *, source: bool = False) -> dict[str, Any]:
     return out
 
 
-@router.post("/templates", status_code=201)
-async def push_template(request: Request, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
-    """Push a template as YAML (``Content-Type: application/yaml``) or ``{"source": ...}``."""
-    principal.require("templates:write")
+async def template_source(request: Request) -> str:
+    """The pushed YAML: the raw body, or ``{"source": ...}`` when sent as JSON."""
     raw = await request.body()
     if len(raw) > MAX_TEMPLATE:
         raise InvalidInput("Template is larger than 256 kB.")
     text = raw.decode(errors="replace")
-    if "json" in request.headers.get("content-type", ""):
-        try:
-            text = str(json.loads(text)["source"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidInput("JSON body must be {\"source\": \"<template YAML>\"}.") from exc
-    return _out(templates.push_template(session, principal.org_id, text))
+    if "json" not in request.headers.get("content-type", ""):
+        return text
+    try:
+        return str(json.loads(text)["source"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidInput('JSON body must be {"source": "<template YAML>"}.') from exc
+
+
+@router.post("/templates", status_code=201)
+def push_template(
+    source: Annotated[str, Depends(template_source)], session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Push a template as YAML (``Content-Type: application/yaml``) or ``{"source": ...}``."""
+    principal.require("templates:write")
+    return _out(templates.push_template(session, principal.org_id, source))
 
 
 @router.get("/templates")
@@ -69,8 +76,10 @@ def versions(name: str, session: SessionDep, principal: PrincipalDep) -> list[di
 def list_secrets(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     """Names and dates only: a secret's value is never returned once set."""
     principal.require("secrets:write")
-    return [{"name": s.name, "updated_at": s.updated_at}
-            for s in secrets.list_secrets(session, principal.org_id)]
+    return [
+        {"name": s.name, "updated_at": s.updated_at}
+        for s in secrets.list_secrets(session, principal.org_id)
+    ]
 
 
 @router.put("/secrets/{name}")

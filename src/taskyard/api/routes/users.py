@@ -38,13 +38,24 @@ class TokenIn(BaseModel):
 
 
 def _user_out(user: User) -> dict[str, Any]:
-    return {"username": user.username, "name": user.name, "email": user.email,
-            "admin": user.is_admin, "created_at": user.created_at}
+    return {
+        "username": user.username,
+        "name": user.name,
+        "email": user.email,
+        "admin": user.is_admin,
+        "created_at": user.created_at,
+    }
 
 
 def _token_out(token: ApiToken) -> dict[str, Any]:
-    return {"id": token.id, "name": token.name, "prefix": token.prefix, "scopes": token.scopes,
-            "created_at": token.created_at, "revoked": token.revoked_at is not None}
+    return {
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "scopes": token.scopes,
+        "created_at": token.created_at,
+        "revoked": token.revoked_at is not None,
+    }
 
 
 @router.get("/users")
@@ -58,8 +69,14 @@ def create_user(body: UserIn, session: SessionDep, principal: PrincipalDep) -> d
     principal.require("users:write")
     if body.admin:
         principal.require("admin")
-    user = users.create_user(session, principal.org_id, body.username, name=body.name,
-                             email=body.email, is_admin=body.admin)
+    user = users.create_user(
+        session,
+        principal.org_id,
+        body.username,
+        name=body.name,
+        email=body.email,
+        is_admin=body.admin,
+    )
     return _user_out(user)
 
 
@@ -77,8 +94,12 @@ def link_identity(
     principal.require("users:write")
     user = users.get_user(session, principal, username)
     identity = users.link_identity(session, user, body.provider, body.external_id, body.login)
-    return {"user": user.username, "provider": identity.provider,
-            "external_id": identity.external_id, "login": identity.login}
+    return {
+        "user": user.username,
+        "provider": identity.provider,
+        "external_id": identity.external_id,
+        "login": identity.login,
+    }
 
 
 @router.get("/tokens")

@@ -35,8 +35,11 @@ def _team_out(team: Team) -> dict[str, Any]:
 
 def _workflow_out(team: Team, workflow: Workflow, active: int | None = None) -> dict[str, Any]:
     out = {
-        "team": team.key, "name": workflow.name, "default": workflow.is_default,
-        "archived": workflow.archived_at is not None, "stages": workflow.stages,
+        "team": team.key,
+        "name": workflow.name,
+        "default": workflow.is_default,
+        "archived": workflow.archived_at is not None,
+        "stages": workflow.stages,
     }
     if active is not None:
         out["active_tasks"] = active
@@ -68,11 +71,15 @@ def list_workflows(
 
 
 @router.post("/workflows", status_code=201)
-def create_workflow(body: WorkflowIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def create_workflow(
+    body: WorkflowIn, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
     principal.require("workflows:write")
     team = teams.resolve_team(session, principal.org_id, body.team)
     spec = workflows.parse_spec({"name": body.name, "stages": body.stages})
-    return _workflow_out(team, workflows.create_workflow(session, team, spec, make_default=body.default))
+    return _workflow_out(
+        team, workflows.create_workflow(session, team, spec, make_default=body.default)
+    )
 
 
 @router.post("/workflows/{name}/default")
@@ -99,7 +106,9 @@ def archive(
 
 
 @router.delete("/workflows/{name}", status_code=204)
-def delete(name: str, session: SessionDep, principal: PrincipalDep, team: str | None = None) -> None:
+def delete(
+    name: str, session: SessionDep, principal: PrincipalDep, team: str | None = None
+) -> None:
     """Delete a workflow no task ever used (409 otherwise: archive it instead)."""
     principal.require("workflows:write")
     found = teams.resolve_team(session, principal.org_id, team)

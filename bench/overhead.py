@@ -1,0 +1,171 @@
+"""How much time taskyard adds around an agent.
+
+Starts a real ``taskyard serve`` (SQLite, embedded Temporal dev server, in-process
+worker) in a temporary directory, then runs N tasks whose agent does nothing but
+print the time it started and ended, through a Code stage that delivers:
+
+- submit → agent start: from ``POST /api/v1/tasks`` to the agent process's first line;
+- overhead: the task's whole time (POST → completed) minus the agent's own time;
+- throughput: N tasks submitted at once, tasks completed per second.
+
+Usage: python bench/overhead.py [-n 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+TOKEN = "ty_bench_token_0123456789abcdef"
+TEMPLATE = """
+name: noop
+sandbox: none
+agent:
+  kind: command
+  command: date +%s.%N; date +%s.%N
+"""
+WORKFLOW = {
+    "name": "bench",
+    "stages": [{"key": "code", "agent": {}, "deliver": True}, {"key": "done"}],
+}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def make_repo(root: Path) -> Path:
+    bare, seed = root / "remote.git", root / "seed"
+    run = lambda *a, cwd=None: subprocess.run(a, cwd=cwd, check=True, capture_output=True)  # noqa: E731
+    run("git", "init", "-q", "--bare", "--initial-branch=main", str(bare))
+    run("git", "init", "-q", "--initial-branch=main", str(seed))
+    for i in range(50):
+        (seed / f"file{i}.txt").write_text(f"{i}\n")
+    run("git", "add", ".", cwd=seed)
+    run("git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "init", cwd=seed)
+    run("git", "push", "-q", str(bare), "main", cwd=seed)
+    return bare
+
+
+def start_server(data_dir: Path) -> tuple[subprocess.Popen[str], str, Path]:
+    """``taskyard serve`` on a free port; its output goes to a log file beside its data."""
+    env = {**os.environ, "TASKYARD_DATA_DIR": str(data_dir), "TASKYARD_ADMIN_TOKEN": TOKEN}
+    env.pop("TASKYARD_TEMPORAL_ADDRESS", None)
+    env.pop("TASKYARD_DATABASE_URL", None)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir.parent / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "taskyard", "serve", "--port", "0"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    with log.open() as reader:
+        while proc.poll() is None:
+            line = reader.readline()
+            if line.startswith("taskyard is running at "):
+                return proc, line.split()[-1], log
+            if not line:
+                time.sleep(0.02)  # the server has printed nothing new yet
+    raise SystemExit("server did not start:\n" + log.read_text())
+
+
+def run_task(url: str, repo: Path, title: str) -> dict[str, float]:
+    """Submit one task, follow its events until it completes; return its timings."""
+    with httpx.Client(
+        base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=300
+    ) as http:
+        submitted = time.time()
+        response = http.post(
+            "/api/v1/tasks",
+            json={"title": title, "repository": str(repo), "template": "noop", "workflow": "bench"},
+        )
+        response.raise_for_status()
+        key = response.json()["key"]
+        stamps: list[float] = []
+        with http.stream(
+            "GET", f"/api/v1/tasks/{key}/events", headers={"Accept": "text/event-stream"}
+        ) as stream:
+            for line in stream.iter_lines():
+                if not line.startswith("data: "):
+                    continue
+                event = json.loads(line[6:])
+                if event["kind"] == "output":
+                    stamps.append(float(event["data"]["line"]))
+                elif event["kind"] == "status" and event["data"]["status"] in (
+                    "completed",
+                    "failed",
+                    "cancelled",
+                ):
+                    if event["data"]["status"] != "completed":
+                        raise SystemExit(f"{key} {event['data']}")
+                    break
+        task = http.get(f"/api/v1/tasks/{key}").json()
+    ended = time.mktime(time.strptime(task["ended_at"][:19], "%Y-%m-%dT%H:%M:%S"))
+    ended += float("0." + task["ended_at"][20:26]) if task["ended_at"][19] == "." else 0
+    ended -= time.timezone if task["ended_at"][19] in ".+Z" else 0
+    total = ended - submitted
+    return {
+        "to_start": stamps[0] - submitted,
+        "total": total,
+        "overhead": total - (stamps[1] - stamps[0]),
+        "ended": ended,
+    }
+
+
+def report(name: str, results: list[dict[str, float]]) -> None:
+    for field, label in (("to_start", "submit → agent start"), ("overhead", "overhead")):
+        values = [r[field] for r in results]
+        print(
+            f"  {name:<11} {label:<22} p50 {percentile(values, 0.5) * 1000:7.0f} ms"
+            f"   p95 {percentile(values, 0.95) * 1000:7.0f} ms"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=50, help="tasks per phase (default 50)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="taskyard-bench-") as tmp:
+        root = Path(tmp)
+        repo = make_repo(root)
+        proc, url, log = start_server(root / "data")
+        try:
+            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+                http.post("/api/v1/templates", content=TEMPLATE).raise_for_status()
+                http.post("/api/v1/workflows", json=WORKFLOW).raise_for_status()
+            run_task(url, repo, "warm-up")
+            print(f"taskyard overhead, {args.n} tasks, no-op agent, {os.cpu_count()} cores")
+            sequential = [run_task(url, repo, f"seq {i}") for i in range(args.n)]
+            report("one by one", sequential)
+            started = time.time()
+            with ThreadPoolExecutor(max_workers=args.n) as pool:
+                burst = list(pool.map(lambda i: run_task(url, repo, f"burst {i}"), range(args.n)))
+            elapsed = max(r["ended"] for r in burst) - started
+            report("all at once", burst)
+            print(
+                f"  all at once throughput {args.n / elapsed:.1f} tasks/s "
+                f"({args.n} tasks in {elapsed:.2f} s)"
+            )
+        except BaseException:
+            print("server log (tail):\n" + "".join(log.read_text().splitlines(True)[-40:]))
+            raise
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+if __name__ == "__main__":
+    main()
