@@ -2,12 +2,15 @@
 SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PYTEST := $(UV) run --frozen pytest -p no:cacheprovider
+# Agent CLIs (hundreds of MB) are installed once here and shared by every test worker.
+export TASKYARD_TOOL_CACHE ?= $(HOME)/.cache/taskyard/tools
 
 .PHONY: install run test test-sqlite test-postgres lint format typecheck bench docs
 
 install:  ## system packages, the Python environment and the agent CLIs
 	scripts/install-system
 	$(UV) sync --frozen
+	$(UV) run --frozen python scripts/install-agent-clis
 
 run: install  ## start the server with embedded defaults (SQLite, Temporal dev server, worker)
 	$(UV) run --frozen taskyard serve
@@ -31,5 +34,10 @@ format:
 typecheck:
 	$(UV) run --frozen mypy
 
-bench: install
+bench: install  ## every benchmark; each prints its figures
 	$(UV) run --frozen python bench/overhead.py
+	$(UV) run --frozen python bench/workspace.py
+	$(UV) run --frozen python bench/events.py
+
+docs:  ## regenerate docs/cli.md from the commands' --help
+	$(UV) run --frozen python scripts/gen_cli_docs.py

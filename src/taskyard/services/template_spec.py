@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 AgentKind = Literal["claude-code", "codex", "gemini", "aider", "command"]
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
@@ -90,10 +90,15 @@ class TemplateSpec(Strict):
     )
     parameters: list[Parameter] = Field(default_factory=list)
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        if not NAME.match(name):
+            raise ValueError("must be lowercase letters, digits, '.', '_' or '-'")
+        return name
+
     @model_validator(mode="after")
     def _check(self) -> TemplateSpec:
-        if not NAME.match(self.name):
-            raise ValueError("name must be lowercase letters, digits, '.', '_' or '-'")
         names = [p.name for p in self.parameters]
         if len(set(names)) != len(names):
             raise ValueError("parameter names must be unique")

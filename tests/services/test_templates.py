@@ -1,0 +1,67 @@
+"""Template YAML: validation errors name the line and the field."""
+
+from __future__ import annotations
+
+import pytest
+
+from taskyard.errors import InvalidInput
+from taskyard.services.parameters import resolve_parameters
+from taskyard.services.templates import parse_template
+
+GOOD = """
+name: shop
+agent:
+  kind: command
+  command: make test
+parameters:
+  - name: level
+    type: number
+    min: 1
+    max: 3
+  - name: flavour
+    form: select
+    options: [a, b]
+    default: a
+"""
+
+
+def test_a_good_template_parses() -> None:
+    spec = parse_template(GOOD)
+    assert spec.agent.kind == "command" and spec.network.policy == "allowlist"
+    assert spec.sandbox == "bubblewrap" and [p.name for p in spec.parameters] == ["level", "flavour"]
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("name: x\nagent:\n  kind: command\n  commnd: ls\n",
+         "line 4, field 'agent.commnd': unknown field"),
+        ("name: x\nagent:\n  kind: robot\n", "line 3, field 'agent.kind'"),
+        ("name: x\nlimits:\n  memory_mb: 1\n", "line 3, field 'limits.memory_mb'"),
+        ("name: x\nparameters:\n  - name: p\n    form: select\n", "line 3, field 'parameters.0'"),
+        ("name: x\nagent: [\n", "not valid YAML at line"),
+        ("- just a list\n", "must be a YAML mapping"),
+        ("name: Bad Name\n", "field 'name'"),
+        ("description: no name\n", "field 'name': Field required"),
+    ],
+)
+def test_errors_name_line_and_field(source: str, message: str) -> None:
+    with pytest.raises(InvalidInput) as error:
+        parse_template(source)
+    assert message in error.value.message, error.value.message
+
+
+def test_parameters_are_checked_against_the_template() -> None:
+    spec = parse_template(GOOD)
+    values = resolve_parameters(spec, {"level": 2}, default_prompt="do it")
+    assert values == {"level": 2, "flavour": "a", "ai_prompt": "do it"}
+    for given, fragment in (
+        ({"level": 9}, "at most 3"),
+        ({"level": "2"}, "type number"),
+        ({"level": True}, "must be a number"),
+        ({"flavour": "c"}, "one of"),
+        ({"nope": 1}, "Unknown parameter"),
+        ({"ai_prompt": 3}, "must be a string"),
+    ):
+        with pytest.raises(InvalidInput, match=fragment):
+            resolve_parameters(spec, given, default_prompt="")
