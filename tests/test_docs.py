@@ -18,5 +18,9 @@ def test_every_setting_is_documented() -> None:
 
 def test_public_names_are_pinned() -> None:
     assert taskyard.__all__ == [
-        "AsyncClient", "Client", "TaskyardAPIError", "TaskyardConnectionError", "__version__"
+        "AsyncClient",
+        "Client",
+        "TaskyardAPIError",
+        "TaskyardConnectionError",
+        "__version__",
     ]

@@ -22,8 +22,9 @@ setup: |
 agent: {kind: command, command: "echo never"}
 """
     assert server.http.post("/api/v1/templates", content=template).status_code == 201
-    key = server.create_task(title="t", repository=str(remote_repo), template="broken-setup",
-                             workflow="one")["key"]
+    key = server.create_task(
+        title="t", repository=str(remote_repo), template="broken-setup", workflow="one"
+    )["key"]
     task = server.wait_for(key, "failed")
     assert "Setup script failed (exit 3)" in task["status_message"]
     assert "npm ERR! missing script: build" in task["status_message"]
@@ -47,8 +48,9 @@ agent:
   command: 'echo "token is $NPM_TOKEN"; echo "unset: ${OTHER_SECRET:-none}"'
 """
     assert server.http.post("/api/v1/templates", content=template).status_code == 201
-    key = server.create_task(title="t", repository=str(remote_repo), template="leaky",
-                             workflow="one")["key"]
+    key = server.create_task(
+        title="t", repository=str(remote_repo), template="leaky", workflow="one"
+    )["key"]
     server.wait_for(key, "completed")
     lines = [e["data"]["line"] for e in server.events(key) if e["kind"] == "output"]
     assert lines == ["token is [REDACTED]", "unset: none"]
@@ -59,7 +61,8 @@ def test_a_missing_secret_fails_the_task_clearly(server: RunningServer, remote_r
     assert server.http.post("/api/v1/workflows", json=ONE_STAGE).status_code == 201
     template = "name: needy\nsandbox: none\nsecrets: [NOPE]\nagent: {kind: command, command: ls}\n"
     assert server.http.post("/api/v1/templates", content=template).status_code == 201
-    key = server.create_task(title="t", repository=str(remote_repo), template="needy",
-                             workflow="one")["key"]
+    key = server.create_task(
+        title="t", repository=str(remote_repo), template="needy", workflow="one"
+    )["key"]
     task = server.wait_for(key, "failed")
     assert "Secret(s) not set in this organization: NOPE" in task["status_message"]

@@ -25,9 +25,12 @@ def forge(handler: object) -> tuple[GitHubForge, list[httpx.Request]]:
 
 
 async def test_opens_a_pull_request() -> None:
-    github, seen = forge(lambda r: httpx.Response(
-        201, json={"number": 7, "html_url": "https://github.com/acme/shop/pull/7", "state": "open"}
-    ))
+    github, seen = forge(
+        lambda r: httpx.Response(
+            201,
+            json={"number": 7, "html_url": "https://github.com/acme/shop/pull/7", "state": "open"},
+        )
+    )
     pull = await github.open_or_update(DRAFT)
     assert (pull.number, pull.url) == (7, "https://github.com/acme/shop/pull/7")
     request = seen[0]
@@ -35,18 +38,33 @@ async def test_opens_a_pull_request() -> None:
     assert request.headers["authorization"] == "Bearer ghs_token"
     assert request.headers["x-github-api-version"] == "2022-11-28"
     assert json.loads(request.content) == {
-        "title": "TY-1: Fix", "body": "body", "head": "taskyard/TY-1-fix", "base": "main"}
+        "title": "TY-1: Fix",
+        "body": "body",
+        "head": "taskyard/TY-1-fix",
+        "base": "main",
+    }
     await github.aclose()
 
 
 async def test_an_existing_pull_request_is_reused() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.method == "POST":
-            return httpx.Response(422, json={"message": "Validation Failed", "errors": [
-                {"message": "A pull request already exists for acme:taskyard/TY-1-fix."}]})
+            return httpx.Response(
+                422,
+                json={
+                    "message": "Validation Failed",
+                    "errors": [
+                        {"message": "A pull request already exists for acme:taskyard/TY-1-fix."}
+                    ],
+                },
+            )
         assert request.url.params["head"] == "acme:taskyard/TY-1-fix"
-        return httpx.Response(200, json=[
-            {"number": 3, "html_url": "https://github.com/acme/shop/pull/3", "state": "open"}])
+        return httpx.Response(
+            200,
+            json=[
+                {"number": 3, "html_url": "https://github.com/acme/shop/pull/3", "state": "open"}
+            ],
+        )
 
     github, _ = forge(handler)
     assert (await github.open_or_update(DRAFT)).number == 3

@@ -28,14 +28,19 @@ parameters:
 def test_a_good_template_parses() -> None:
     spec = parse_template(GOOD)
     assert spec.agent.kind == "command" and spec.network.policy == "allowlist"
-    assert spec.sandbox == "bubblewrap" and [p.name for p in spec.parameters] == ["level", "flavour"]
+    assert spec.sandbox == "bubblewrap" and [p.name for p in spec.parameters] == [
+        "level",
+        "flavour",
+    ]
 
 
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("name: x\nagent:\n  kind: command\n  commnd: ls\n",
-         "line 4, field 'agent.commnd': unknown field"),
+        (
+            "name: x\nagent:\n  kind: command\n  commnd: ls\n",
+            "line 4, field 'agent.commnd': unknown field",
+        ),
         ("name: x\nagent:\n  kind: robot\n", "line 3, field 'agent.kind'"),
         ("name: x\nlimits:\n  memory_mb: 1\n", "line 3, field 'limits.memory_mb'"),
         ("name: x\nparameters:\n  - name: p\n    form: select\n", "line 3, field 'parameters.0'"),
