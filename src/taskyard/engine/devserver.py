@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from temporalio.client import Client
+
 from taskyard.errors import Unavailable
 from taskyard.workspaces.sandbox import die_with_parent
 
@@ -85,11 +87,12 @@ class DevServer:
                     f"Temporal dev server exited ({self.process.returncode}); "
                     f"see {self.db_file.parent / 'temporal.log'}"
                 )
+            # The port opens before the frontend is healthy; only a client that
+            # connects (which asks for the system info) proves it is ready.
             try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                writer.close()
+                await Client.connect(self.address)
                 return
-            except OSError:
+            except RuntimeError:
                 await asyncio.sleep(0.05)
         raise Unavailable("Temporal dev server did not start in time.")
 
