@@ -136,8 +136,15 @@ class TaskWorkflow:
         finally:
             self._turn_running = False
 
-    async def _run_agent(self, task: TaskInput, stage: StagePlan, feedback: str) -> TurnResult:
-        """The stage's first turn, then one turn per message queued meanwhile."""
+    async def _run_agent(
+        self, task: TaskInput, stage: StagePlan, feedback: str = "", follow_up: str = ""
+    ) -> TurnResult:
+        """A run of the stage's agent, delivering after it when the stage says so.
+
+        Its first turn is the stage's prompt (with ``feedback`` from a change request),
+        or ``follow_up``, a person's message to the agent's resumed session; then one
+        turn per message that arrived meanwhile.
+        """
         await self._status_to(task, "provisioning", f"Preparing workspace for {stage.name}")
         await self._act(
             "prepare_workspace",
@@ -151,7 +158,8 @@ class TaskWorkflow:
         await self._status_to(task, "working", f"{stage.name}: agent working")
         timeout = timedelta(hours=24)
         result = await self._turn(
-            TurnInput(task.task_id, stage.key, run_id, 0, feedback=feedback), timeout
+            TurnInput(task.task_id, stage.key, run_id, 0, feedback=feedback, message=follow_up),
+            timeout,
         )
         turn = 1
         while self._messages and not result.stopped_by:
@@ -170,6 +178,17 @@ class TaskWorkflow:
             turn += 1
         ok = result.state != "failure" and not result.stopped_by
         await self._act("finish_run", RunEnd(run_id, "completed" if ok else "failed"))
+        if result.stopped_by:
+            raise ApplicationError(f"Budget reached: {result.stopped_by}")
+        if not ok:
+            raise ApplicationError(f"{stage.name}: {result.message or 'agent failed'}")
+        if stage.deliver:
+            await self._act(
+                "deliver",
+                DeliverInput(task.task_id, stage.key),
+                result_type=DeliveryResult,
+                timeout=timedelta(minutes=10),
+            )
         return result
 
     async def _await_decision(self, task: TaskInput, stage: StagePlan) -> Signal:
@@ -184,9 +203,7 @@ class TaskWorkflow:
             if self._inbox:
                 return self._inbox.pop(0)
             if stage.has_agent:
-                result = await self._run_agent(task, stage, "")
-                if result.state == "failure" or result.stopped_by:
-                    raise ApplicationError(result.message or "Agent failed")
+                await self._run_agent(task, stage, follow_up=self._messages.pop(0).text)
             else:
                 self._messages.clear()
 
@@ -226,18 +243,7 @@ class TaskWorkflow:
             stage = plan.stages[i]
             await self._status_to(task, "working", f"Entered {stage.name}", stage=stage.key)
             if stage.has_agent:
-                result = await self._run_agent(task, stage, feedback)
-                if result.stopped_by:
-                    raise ApplicationError(f"Budget reached: {result.stopped_by}")
-                if result.state == "failure":
-                    raise ApplicationError(f"{stage.name}: {result.message or 'agent failed'}")
-                if stage.deliver:
-                    await self._act(
-                        "deliver",
-                        DeliverInput(task.task_id, stage.key),
-                        result_type=DeliveryResult,
-                        timeout=timedelta(minutes=10),
-                    )
+                await self._run_agent(task, stage, feedback)
             feedback = ""
             if stage.gate == "approval":
                 decision = await self._await_decision(task, stage)

@@ -1,0 +1,57 @@
+"""The long-running processes behind ``taskyard serve`` and ``taskyard worker``."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+
+import click
+import uvicorn
+
+from taskyard.api.app import create_app
+from taskyard.config import get_settings
+from taskyard.runtime import Runtime
+
+
+def _announce(url: str, runtime: Runtime) -> None:
+    click.echo(f"taskyard is running at {url}")
+    if runtime.bootstrap.created:
+        if get_settings().admin_token:
+            click.echo("First admin token: the value of TASKYARD_ADMIN_TOKEN")
+        else:
+            click.echo(f"First admin token: {runtime.bootstrap.admin_token}")
+            click.echo("Keep it: it is shown only once (export TASKYARD_TOKEN=<token>).")
+    sys.stdout.flush()
+
+
+async def serve(host: str, port: int, worker: bool) -> None:
+    """Serve the API on ``host:port`` with the runtime (Temporal, a worker unless told not)."""
+    settings = get_settings()
+    if not worker:
+        settings = settings.model_copy(update={"run_worker": False})
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    # Listen before announcing the URL: connections wait in the backlog until
+    # uvicorn accepts them, instead of being refused.
+    sock.listen(2048)
+    bound = sock.getsockname()[1]
+    url = f"http://{host}:{bound}"
+    if not settings.public_url:
+        settings = settings.model_copy(update={"public_url": url})
+    async with Runtime(settings) as runtime:
+        app = create_app(settings, engine=runtime.engine, runtime=False)
+        server = uvicorn.Server(
+            uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        )
+        _announce(url, runtime)
+        await server.serve(sockets=[sock])
+
+
+async def work() -> None:
+    """Run a worker alone until stopped."""
+    async with Runtime(get_settings(), worker=True, bootstrap=False) as runtime:
+        click.echo(f"taskyard worker polling task queue '{runtime.settings.task_queue}'")
+        sys.stdout.flush()
+        await asyncio.Event().wait()
