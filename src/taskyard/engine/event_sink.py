@@ -1,15 +1,15 @@
 """Streams an agent's events into the database in small batches.
 
 Agents print in bursts; one INSERT per line would make the database the
-bottleneck, so events are buffered and written at most every ``interval``
-seconds (or every ``max_batch`` events), in a thread so the event loop keeps
-reading output.
+bottleneck. Events are written as soon as the writer is idle, and whatever
+arrives while a write is in flight goes into the next one, so a quiet agent's
+lines land at once and a burst is written in large batches, in a thread so the
+event loop keeps reading output.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 from taskyard.agents.base import AgentEvent
@@ -26,16 +26,11 @@ class EventSink:
         task_id: int,
         run_id: int,
         redactor: Redactor,
-        *,
-        interval: float = 0.05,
-        max_batch: int = 500,
     ) -> None:
         self._url = database_url
         self._task_id = task_id
         self._run_id = run_id
         self._redact = redactor
-        self._interval = interval
-        self._max_batch = max_batch
         self._buffer: list[AgentEvent] = []
         self._wake = asyncio.Event()
         self._closed = False
@@ -61,13 +56,11 @@ class EventSink:
         elif event.type == "state":
             self.state = (str(event.data.get("state", "")), str(event.data.get("message", "")))
         self._buffer.append(event)
-        if len(self._buffer) >= self._max_batch:
-            self._wake.set()
+        self._wake.set()
 
     async def _run(self) -> None:
         while not self._closed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+            await self._wake.wait()
             self._wake.clear()
             await self.flush()
 

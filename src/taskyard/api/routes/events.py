@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import anyio.from_thread
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
+from sqlalchemy import select
 
 from taskyard.api.deps import PrincipalDep, SessionDep, SettingsDep
 from taskyard.db.models import Task
@@ -62,13 +62,13 @@ def _fetch(
     url: str, task_id: int, after: int, kinds: list[str] | None
 ) -> tuple[list[str], int, bool]:
     with session_scope(url, write=False) as session:
-        rows = events.list_events(session, task_id, after=after, limit=5000, kinds=kinds)
-        task = session.get(Task, task_id)
-        final = task is None or task.status in tasks.FINAL
-    frames = [
-        f"id: {e.id}\nevent: {e.kind}\ndata: {json.dumps(events.as_dict(e))}\n\n" for e in rows
-    ]
-    return frames, (rows[-1].id if rows else after), final
+        frames, last = events.sse_frames(session, task_id, after=after, limit=5000, kinds=kinds)
+        # Whether the stream may end matters only once it has caught up.
+        final = False
+        if not frames:
+            status = session.scalar(select(Task.status).where(Task.id == task_id))
+            final = status is None or status in tasks.FINAL
+    return frames, last, final
 
 
 async def _stream(
