@@ -11,6 +11,8 @@ from taskyard.agents.base import AgentAdapter, AgentEvent, TurnRequest
 
 CLAUDE_CODE_VERSION = "2.1.330"
 CODEX_VERSION = "0.169.0"
+GEMINI_VERSION = "0.61.0"
+AIDER_VERSION = "0.86.2"
 TASK_KEY = "ty-task-credential-1"  # what the proxy hands the agent; never a real key
 TURN_TIMEOUT = 90.0
 

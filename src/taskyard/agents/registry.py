@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from taskyard.agents.aider import AiderAgent
 from taskyard.agents.base import AgentAdapter
 from taskyard.agents.claude_code import ClaudeCodeAgent
 from taskyard.agents.codex import CodexAgent
 from taskyard.agents.command import CommandAgent
+from taskyard.agents.gemini import GeminiAgent
 from taskyard.errors import InvalidInput
 
 _ADAPTERS: dict[str, AgentAdapter] = {
-    a.kind: a for a in (ClaudeCodeAgent(), CodexAgent(), CommandAgent())
+    a.kind: a
+    for a in (ClaudeCodeAgent(), CodexAgent(), GeminiAgent(), AiderAgent(), CommandAgent())
 }
 
 
