@@ -56,6 +56,32 @@ class Settings(BaseSettings):
     workspace_retention_hours: float = Field(
         24.0, description="Hours a finished task's checkout is kept before it is removed."
     )
+    checkout_pool_size: int = Field(
+        2,
+        ge=0,
+        description="Ready checkouts kept per repository and base branch (0 turns the pool off).",
+    )
+    anthropic_base_url: str = Field(
+        "https://api.anthropic.com",
+        description="Anthropic API the model proxy forwards `/anthropic/...` requests to.",
+    )
+    openai_base_url: str = Field(
+        "https://api.openai.com/v1",
+        description="OpenAI API (with its `/v1`) the model proxy forwards `/openai/v1/...` to.",
+    )
+    anthropic_api_key: str = Field(
+        "", description="Anthropic key for organizations without an ANTHROPIC_API_KEY secret."
+    )
+    openai_api_key: str = Field(
+        "", description="OpenAI key for organizations without an OPENAI_API_KEY secret."
+    )
+    gemini_base_url: str = Field(
+        "https://generativelanguage.googleapis.com",
+        description="Gemini API the model proxy forwards `/google/...` requests to.",
+    )
+    gemini_api_key: str = Field(
+        "", description="Gemini key for organizations without a GEMINI_API_KEY secret."
+    )
 
     @model_validator(mode="after")
     def _reject_placeholders(self) -> Settings:

@@ -25,6 +25,7 @@ from taskyard.db.session import migrate, session_scope
 from taskyard.engine.client import Engine
 from taskyard.engine.devserver import DevServer
 from taskyard.engine.worker import build_worker
+from taskyard.gateway import Gateway, reset_gateway, use_gateway
 from taskyard.services.bootstrap import Bootstrap, ensure_bootstrapped
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class Runtime:
         self.worker: Worker | None = None
         self.bootstrap = Bootstrap(created=False, admin_token="")
         self._worker_task: asyncio.Task[None] | None = None
+        self.gateway: Gateway | None = None
 
     @property
     def engine(self) -> Engine:
@@ -66,6 +68,10 @@ class Runtime:
             address = self.devserver.address
         self.client = await Client.connect(address, namespace=self.settings.temporal_namespace)
         if self.run_worker:
+            # Before the worker starts, so its activities inherit it as their gateway.
+            self.gateway = Gateway(self.settings)
+            await self.gateway.start()
+            self._gateway_token = use_gateway(self.gateway)
             self.worker = build_worker(self.client, self.settings)
             self._worker_task = asyncio.create_task(self.worker.run())
             await self._resume_unstarted()
@@ -99,5 +105,8 @@ class Runtime:
                 await self.worker.shutdown()
             with contextlib.suppress(BaseException):
                 await self._worker_task
+        if self.gateway is not None:
+            reset_gateway(self._gateway_token)
+            await self.gateway.stop()
         if self.devserver is not None:
             self.devserver.stop()

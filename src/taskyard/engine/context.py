@@ -10,6 +10,7 @@ from taskyard.config import Settings
 from taskyard.db.models import Task, Workflow
 from taskyard.db.session import session_scope
 from taskyard.engine.types import TurnInput
+from taskyard.gateway.providers import provider_for_agent, require_key
 from taskyard.services import runs, secrets, templates
 from taskyard.services.prompts import compose_prompt, stage_prompt
 from taskyard.services.redaction import Redactor
@@ -27,6 +28,7 @@ class TurnContext:
     home: Path
     env: dict[str, str]
     redactor: Redactor
+    secret_values: list[str]  # to redact from events: passed secrets and the model key
     session_id: str
     turns_so_far: int
     tokens_so_far: int
@@ -62,6 +64,11 @@ def load_turn_context(settings: Settings, inp: TurnInput) -> TurnContext:
         passed = (
             secrets.reveal(session, settings, task.org_id, spec.secrets) if spec.secrets else {}
         )
+        # Checked before anything runs: without a key every model call would fail,
+        # after the CLI's retries, with a less helpful message.
+        provider = provider_for_agent(spec.agent.kind)
+        model_key = require_key(session, settings, task.org_id, provider) if provider else ""
+        hidden = [*passed.values(), *([model_key] if model_key else [])]
         total_turns = runs.begin_turn(session, inp.run_id)
         if inp.message:
             prompt = inp.message
@@ -95,7 +102,8 @@ def load_turn_context(settings: Settings, inp: TurnInput) -> TurnContext:
             checkout=checkout_dir(settings, task.key),
             home=home_dir(settings, task.key),
             env={**spec.env, **passed},
-            redactor=Redactor(passed.values()),
+            redactor=Redactor(hidden),
+            secret_values=hidden,
             session_id=session_id,
             turns_so_far=total_turns,
             tokens_so_far=task.input_tokens + task.output_tokens,

@@ -19,6 +19,7 @@ from taskyard.db.session import session_scope
 from taskyard.engine.context import TurnContext, load_turn_context
 from taskyard.engine.event_sink import EventSink
 from taskyard.engine.types import TurnInput, TurnResult
+from taskyard.gateway import turn_access
 from taskyard.services import runs
 from taskyard.workspaces.providers import provider_for
 from taskyard.workspaces.sandbox import SandboxProcess, SandboxRequest
@@ -93,53 +94,69 @@ async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], N
     provider = provider_for(ctx.spec.sandbox)
     tool_paths = await asyncio.to_thread(adapter.tool_paths, ctx.spec.agent)
     ctx.home.mkdir(parents=True, exist_ok=True)
-    turn = adapter.start_turn(
-        TurnRequest(
-            prompt=ctx.prompt,
-            spec=ctx.spec.agent,
-            workdir=ctx.checkout,
-            home=ctx.home,
-            stage=inp.stage,
-            task_key=ctx.task_key,
-            turn=inp.turn,
-            session_id=ctx.session_id,
-            env=ctx.env,
-        )
-    )
-    for relative, content in turn.invocation.files.items():
-        target = ctx.home / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content)
-    with EventSink(url, inp.task_id, inp.run_id, ctx.redactor) as sink:
-        sink.add(AgentEvent("state", {"state": "working", "message": f"Turn {inp.turn + 1}"}))
-        process = await provider.spawn(
-            SandboxRequest(
-                argv=turn.invocation.argv,
-                env=turn.invocation.env,
+    # The agent reaches its model and reports its state through the worker's gateway,
+    # with a credential that is revoked as soon as the turn is over.
+    with turn_access(
+        task_id=inp.task_id,
+        task_key=ctx.task_key,
+        org_id=ctx.org_id,
+        run_id=inp.run_id,
+        agent_kind=ctx.spec.agent.kind,
+        secrets=ctx.secret_values,
+    ) as access:
+        turn = adapter.start_turn(
+            TurnRequest(
+                prompt=ctx.prompt,
+                spec=ctx.spec.agent,
                 workdir=ctx.checkout,
                 home=ctx.home,
+                stage=inp.stage,
                 task_key=ctx.task_key,
-                stdin=turn.invocation.stdin,
-                limits=ctx.spec.limits,
-                network=ctx.spec.network,
-                readonly_paths=tool_paths,
+                turn=inp.turn,
+                session_id=ctx.session_id,
+                model_base_url=access.model_base_url,
+                model_api_key=access.credential,
+                mcp_url=access.mcp_url,
+                env=ctx.env,
             )
         )
-        try:
-            stopped_by = await _pump(process, turn, sink, ctx, heartbeat)
-            if stopped_by:
+        for relative, content in turn.invocation.files.items():
+            target = ctx.home / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+        with EventSink(url, inp.task_id, inp.run_id, access.redactor) as sink:
+            sink.add(AgentEvent("state", {"state": "working", "message": f"Turn {inp.turn + 1}"}))
+            process = await provider.spawn(
+                SandboxRequest(
+                    argv=turn.invocation.argv,
+                    env=turn.invocation.env,
+                    workdir=ctx.checkout,
+                    home=ctx.home,
+                    task_key=ctx.task_key,
+                    stdin=turn.invocation.stdin,
+                    limits=ctx.spec.limits,
+                    network=ctx.spec.network,
+                    readonly_paths=tool_paths,
+                ),
+                services=access.services,
+            )
+            try:
+                stopped_by = await _pump(process, turn, sink, ctx, heartbeat)
+                if stopped_by:
+                    await process.kill()
+                exit_code = await process.wait()
+            except BaseException:
+                # Cancelled, or the worker is shutting down: nothing of the turn may keep running.
                 await process.kill()
-            exit_code = await process.wait()
-        except BaseException:
-            # Cancelled, or the worker is shutting down: nothing of the turn may keep running.
-            await process.kill()
+                await sink.close()
+                raise
+            for event in turn.finish(exit_code):
+                sink.add(event)
+            if stopped_by:
+                sink.add(
+                    AgentEvent("state", {"state": "failure", "message": f"Stopped: {stopped_by}"})
+                )
             await sink.close()
-            raise
-        for event in turn.finish(exit_code):
-            sink.add(event)
-        if stopped_by:
-            sink.add(AgentEvent("state", {"state": "failure", "message": f"Stopped: {stopped_by}"}))
-        await sink.close()
     state, message = sink.state
     session_id = sink.session_id or ctx.session_id
     if session_id:

@@ -13,11 +13,13 @@ import ctypes
 import os
 import signal
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
 from taskyard.services.template_spec import Limits, Network
+from taskyard.workspaces.netbridge import HostService
 
 PR_SET_PDEATHSIG = 1
 
@@ -72,8 +74,18 @@ class SandboxProvider(ABC):
     name: ClassVar[str]
 
     @abstractmethod
-    async def spawn(self, request: SandboxRequest) -> SandboxProcess:
-        """Start ``request.argv`` confined as requested."""
+    async def spawn(
+        self, request: SandboxRequest, services: Sequence[HostService] = ()
+    ) -> SandboxProcess:
+        """Start ``request.argv`` confined as requested.
+
+        Args:
+            request: What to run and how to confine it.
+            services: Host services the process must reach (taskyard's gateway, say),
+                whatever the network policy. Each one's ``env`` is set with ``{url}``
+                and ``{port}`` filled in: ``127.0.0.1:<port>`` in a network of the
+                sandbox's own, the service's own address where it shares the host's.
+        """
 
     def check_available(self) -> None:  # noqa: B027 - most providers need no check
         """Raise ``InvalidInput`` with install instructions if this host cannot run it."""

@@ -1,0 +1,81 @@
+"""What one agent turn gets from the gateway: a credential, URLs and the bridged service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from taskyard.gateway.credentials import Grant, new_credential
+from taskyard.gateway.providers import provider_for_agent
+from taskyard.gateway.server import current_gateway
+from taskyard.services.redaction import Redactor
+from taskyard.workspaces.netbridge import HostService
+
+SERVICE_NAME = "gateway"
+
+
+@dataclass(frozen=True)
+class TurnAccess:
+    """The gateway as one turn sees it.
+
+    Attributes:
+        credential: The turn's credential (the agent's only "API key").
+        model_base_url: The proxy's URL for the agent's provider, or ``""``.
+        mcp_url: The status MCP endpoint for this turn, or ``""``.
+        services: What the sandbox must bridge in for the URLs to work.
+        redactor: Masks the task's secrets and the credential in stored events.
+    """
+
+    credential: str = ""
+    model_base_url: str = ""
+    mcp_url: str = ""
+    services: list[HostService] = field(default_factory=list)
+    redactor: Redactor = field(default_factory=Redactor)
+
+
+@contextmanager
+def turn_access(
+    *,
+    task_id: int,
+    task_key: str,
+    org_id: int,
+    run_id: int,
+    agent_kind: str,
+    secrets: Iterable[str] = (),
+) -> Iterator[TurnAccess]:
+    """Issue a credential for one turn, and revoke it when the turn is over.
+
+    Without a running gateway (a turn run outside a worker runtime) the turn gets
+    no credential and no URLs, and the agent's CLI its own defaults.
+
+    Args:
+        task_id: The task the turn works on.
+        task_key: Its key, for the gateway's log lines.
+        org_id: The organization whose provider keys the proxy uses.
+        run_id: The run the turn belongs to.
+        agent_kind: The agent's kind, which decides the one provider it may reach.
+        secrets: Secret values of the task, to redact with the credential.
+    """
+    secrets = list(secrets)
+    gateway = current_gateway()
+    if gateway is None:
+        yield TurnAccess(redactor=Redactor(secrets))
+        return
+    provider = provider_for_agent(agent_kind)
+    credential = new_credential()
+    redactor = Redactor([*secrets, credential])
+    grant = Grant(task_id, task_key, org_id, run_id, provider.name if provider else "", redactor)
+    gateway.credentials.add(credential, grant)
+    try:
+        yield TurnAccess(
+            credential=credential,
+            model_base_url=gateway.url + provider.prefix if provider else "",
+            mcp_url=f"{gateway.url}/mcp/{credential}",
+            # The same port inside the sandbox as on the host: one URL for every provider
+            # and network policy (a sandbox sharing the host network uses it directly).
+            services=[HostService(SERVICE_NAME, f"127.0.0.1:{gateway.port}", gateway.port)],
+            redactor=redactor,
+        )
+    finally:
+        gateway.credentials.revoke(credential)

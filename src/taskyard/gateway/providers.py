@@ -1,0 +1,116 @@
+"""The model providers the proxy forwards to, and where their real keys come from.
+
+Each provider has a path prefix on the gateway, an upstream base URL (a setting),
+the header its API takes the key in, and the organization secret that holds the
+key. An organization without that secret falls back to the server-wide setting,
+so one operator key can serve every organization of a small installation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from taskyard.config import Settings
+from taskyard.db.models import Secret
+from taskyard.errors import InvalidInput
+from taskyard.services import secrets
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One upstream model API.
+
+    Attributes:
+        name: ``anthropic`` or ``openai``.
+        label: Its name for people, in error messages.
+        prefix: Gateway path prefix; the rest of the path is appended to the upstream.
+        secret: Organization secret holding the real key.
+        base_url: Reads the upstream base URL from the settings.
+        fallback_key: Reads the server-wide key from the settings.
+        auth_header: The header the upstream takes the key in, and how.
+    """
+
+    name: str
+    label: str
+    prefix: str
+    secret: str
+    base_url: Callable[[Settings], str]
+    fallback_key: Callable[[Settings], str]
+    auth_header: Callable[[str], tuple[str, str]]
+
+    def setting_name(self) -> str:
+        """The environment variable of the fallback key."""
+        return f"TASKYARD_{self.secret}"
+
+
+ANTHROPIC = Provider(
+    name="anthropic",
+    label="Anthropic",
+    prefix="/anthropic",
+    secret="ANTHROPIC_API_KEY",
+    base_url=lambda s: s.anthropic_base_url,
+    fallback_key=lambda s: s.anthropic_api_key,
+    auth_header=lambda key: ("x-api-key", key),
+)
+# The OpenAI base URL carries its version (``…/v1``), as OPENAI_BASE_URL does for
+# OpenAI's own SDKs; the prefix carries it too, so ``/openai/v1/responses`` maps to
+# ``<base>/responses`` and clients that append ``/v1`` themselves (Codex) fit.
+OPENAI = Provider(
+    name="openai",
+    label="OpenAI",
+    prefix="/openai/v1",
+    secret="OPENAI_API_KEY",
+    base_url=lambda s: s.openai_base_url,
+    fallback_key=lambda s: s.openai_api_key,
+    auth_header=lambda key: ("authorization", f"Bearer {key}"),
+)
+GOOGLE = Provider(
+    name="google",
+    label="Gemini",
+    prefix="/google",
+    secret="GEMINI_API_KEY",
+    base_url=lambda s: s.gemini_base_url,
+    fallback_key=lambda s: s.gemini_api_key,
+    auth_header=lambda key: ("x-goog-api-key", key),
+)
+PROVIDERS = {p.name: p for p in (ANTHROPIC, OPENAI, GOOGLE)}
+# Aider speaks OpenAI's chat completions, which the OpenAI upstream serves.
+AGENT_PROVIDERS = {
+    "claude-code": "anthropic",
+    "codex": "openai",
+    "aider": "openai",
+    "gemini": "google",
+}
+"""The provider each agent kind's CLI speaks; kinds not listed get no model proxy."""
+
+
+def provider_for_agent(kind: str) -> Provider | None:
+    """The provider an agent kind talks to, if it talks to one through the proxy."""
+    name = AGENT_PROVIDERS.get(kind)
+    return PROVIDERS[name] if name else None
+
+
+def real_key(session: Session, settings: Settings, org_id: int, provider: Provider) -> str:
+    """The organization's key for ``provider``, else the server-wide one, else ``""``."""
+    stored = session.scalar(
+        select(Secret.id).where(Secret.org_id == org_id, Secret.name == provider.secret)
+    )
+    if stored is not None:
+        return secrets.reveal(session, settings, org_id, [provider.secret])[provider.secret]
+    return provider.fallback_key(settings)
+
+
+def require_key(session: Session, settings: Settings, org_id: int, provider: Provider) -> str:
+    """:func:`real_key`, or ``InvalidInput`` saying how to provide one."""
+    key = real_key(session, settings, org_id, provider)
+    if not key:
+        raise InvalidInput(
+            f"No {provider.label} API key: set the organization secret {provider.secret} "
+            f"(PUT /api/v1/secrets/{provider.secret}) or the server setting "
+            f"{provider.setting_name()}."
+        )
+    return key
