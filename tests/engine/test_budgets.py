@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,33 @@ class Spending:
     @property
     def url(self) -> str:
         return self.settings.resolved_database_url
+
+
+PLAN_THEN_CODE = {
+    "name": "plan-code",
+    "stages": [
+        {"key": "plan", "agent": {}, "gate": "approval"},
+        {"key": "code", "agent": {}},
+        {"key": "done"},
+    ],
+}
+
+
+def test_time_waiting_for_a_person_is_not_agent_time(
+    server: RunningServer, remote_repo: Path
+) -> None:
+    assert server.http.post("/api/v1/workflows", json=PLAN_THEN_CODE).status_code == 201
+    template = push(server, "quick", 'echo "$TASKYARD_STAGE done"', budget={"max_minutes": 0.02})
+    key = server.create_task(
+        title="T", repository=str(remote_repo), template=template, workflow="plan-code"
+    )["key"]
+    server.wait_for(key, "waiting", stage="plan")
+    # The person reads the plan for longer than the whole budget (1.2 s); a time
+    # budget counts the agent's own time, so the task must still complete.
+    time.sleep(1.5)
+    assert server.http.post(f"/api/v1/tasks/{key}/approve").status_code == 202
+    task = server.wait_for(key, "completed", "failed")
+    assert task["status"] == "completed", task["status_message"]
 
 
 @pytest.fixture

@@ -158,6 +158,9 @@ class Task(Base):
     input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    # Time the agent itself ran, over all turns: what a time budget counts, unlike
+    # the time the task spent waiting for a person.
+    agent_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)

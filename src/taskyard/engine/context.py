@@ -90,7 +90,9 @@ def load_turn_context(settings: Settings, inp: TurnInput) -> TurnContext:
         if budget.max_turns is not None and total_turns > budget.max_turns:
             stopped_by = f"max_turns ({budget.max_turns})"
         deadline = (
-            task.created_at.timestamp() + budget.max_minutes * 60 if budget.max_minutes else None
+            time.time() + budget.max_minutes * 60 - task.agent_seconds
+            if budget.max_minutes
+            else None
         )
         if deadline is not None and time.time() >= deadline:
             stopped_by = f"max_minutes ({budget.max_minutes:g})"

@@ -126,6 +126,7 @@ async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], N
             target.write_text(content)
         with EventSink(url, inp.task_id, inp.run_id, access.redactor) as sink:
             sink.add(AgentEvent("state", {"state": "working", "message": f"Turn {inp.turn + 1}"}))
+            started = time.monotonic()
             process = await provider.spawn(
                 SandboxRequest(
                     argv=turn.invocation.argv,
@@ -159,11 +160,11 @@ async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], N
             await sink.close()
     state, message = sink.state
     session_id = sink.session_id or ctx.session_id
-    if session_id:
-        await asyncio.to_thread(_record_session, url, inp.run_id, session_id)
+    elapsed = time.monotonic() - started
+    await asyncio.to_thread(_record_turn, url, inp.run_id, session_id, elapsed)
     return TurnResult(exit_code, state, message, session_id, stopped_by)
 
 
-def _record_session(url: str, run_id: int, session_id: str) -> None:
+def _record_turn(url: str, run_id: int, session_id: str, seconds: float) -> None:
     with session_scope(url) as session:
-        runs.record_session(session, run_id, session_id)
+        runs.record_turn(session, run_id, session_id, seconds)

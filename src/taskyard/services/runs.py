@@ -56,10 +56,16 @@ def previous_session(session: Session, task_id: int, stage: str) -> str:
     )
 
 
-def record_session(session: Session, run_id: int, session_id: str) -> None:
+def record_turn(session: Session, run_id: int, session_id: str, seconds: float) -> None:
+    """After a turn: the agent session to resume, and the time the agent ran."""
     run = session.get(Run, run_id)
-    if run is not None and session_id:
+    if run is None:
+        return
+    if session_id:
         run.session_id = session_id
+    task = session.get(Task, run.task_id)
+    if task is not None:
+        task.agent_seconds += seconds
 
 
 def add_usage(session: Session, task: Task, usage: dict[str, Any]) -> None:
