@@ -305,3 +305,34 @@ async def test_max_cost_counts_earlier_turns(local: Settings, tmp_path: Path) ->
 async def test_usage_under_budget_lets_the_turn_end(local: Settings, tmp_path: Path) -> None:
     spend = spending(local, {"max_tokens": 1000, "max_cost_usd": 1.0}, used=500, cost=0.5)
     assert await pump(spend, fake_claude(result(100, 100, 0.1)), tmp_path) == ("", 0)
+
+
+def assistant(message_id: str, input_tokens: int, output_tokens: int) -> dict[str, Any]:
+    """One model call as Claude Code's stream-json reports it, with its usage."""
+    return {
+        "type": "assistant",
+        "session_id": "s-1",
+        "message": {
+            "id": message_id,
+            "role": "assistant",
+            "content": [{"type": "text", "text": "thinking"}],
+            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+        },
+    }
+
+
+async def test_max_tokens_stops_a_runaway_turn_before_its_result(
+    local: Settings, tmp_path: Path
+) -> None:
+    spend = spending(local, {"max_tokens": 1000})
+    forever = (
+        "i = 0\n"
+        "while True:\n"
+        "    i += 1\n"
+        f"    m = {assistant('m', 400, 100)!r}\n"
+        "    m['message']['id'] = f'm{i}'\n"
+        "    print(json.dumps(m), flush=True)\n"
+        "    time.sleep(0.01)\n"
+    )
+    stopped = await asyncio.wait_for(pump(spend, fake_claude(then=forever), tmp_path), 10)
+    assert stopped == ("max_tokens (1000)", -9)

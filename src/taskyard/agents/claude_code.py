@@ -34,6 +34,10 @@ class ClaudeCodeTurn(AgentTurn):
         super().__init__(invocation)
         self.calls = OpenCalls()
         self.outcome: str | None = None  # the state the result message reported
+        # Tokens counted from each model call as it happens, so a budget can stop a
+        # runaway turn before its result; the result reconciles them to its totals.
+        self.metered = {"input_tokens": 0, "output_tokens": 0}
+        self._metered_ids: set[str] = set()
 
     def parse(self, line: str) -> list[AgentEvent]:
         message = json_line(line)
@@ -61,8 +65,24 @@ class ClaudeCodeTurn(AgentTurn):
             return self._result(message)
         return []
 
+    def _meter(self, message: dict[str, Any]) -> list[AgentEvent]:
+        """Usage of one model call, once per message id (it repeats per content block)."""
+        usage, message_id = message.get("usage"), str(message.get("id") or "")
+        if not isinstance(usage, dict) or not message_id or message_id in self._metered_ids:
+            return []
+        self._metered_ids.add(message_id)
+        step = {
+            "input_tokens": int(usage.get("input_tokens") or 0)
+            + int(usage.get("cache_read_input_tokens") or 0)
+            + int(usage.get("cache_creation_input_tokens") or 0),
+            "output_tokens": int(usage.get("output_tokens") or 0),
+        }
+        for key, value in step.items():
+            self.metered[key] += value
+        return [AgentEvent("usage", {**step, "provisional": True})]
+
     def _assistant(self, message: dict[str, Any]) -> list[AgentEvent]:
-        events: list[AgentEvent] = []
+        events: list[AgentEvent] = self._meter(message)
         for block in message.get("content", []):
             if block.get("type") == "text" and block.get("text"):
                 events.append(AgentEvent("text", {"text": block["text"]}))
@@ -112,8 +132,14 @@ class ClaudeCodeTurn(AgentTurn):
             AgentEvent(
                 "usage",
                 {
-                    "input_tokens": int(usage.get("input_tokens") or 0) + cached + written,
-                    "output_tokens": int(usage.get("output_tokens") or 0),
+                    # What the calls metered so far did not count yet: the usage events
+                    # of a turn add up to exactly the totals the CLI reports.
+                    "input_tokens": int(usage.get("input_tokens") or 0)
+                    + cached
+                    + written
+                    - self.metered["input_tokens"],
+                    "output_tokens": int(usage.get("output_tokens") or 0)
+                    - self.metered["output_tokens"],
                     "cached_input_tokens": cached,
                     "cost_usd": cost,
                 },
