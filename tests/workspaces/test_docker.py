@@ -15,6 +15,7 @@ import pytest
 from taskyard.errors import InvalidInput
 from taskyard.services.template_spec import Limits, Network
 from taskyard.workspaces.docker import DockerProcess, DockerProvider
+from taskyard.workspaces.netbridge import Bridge
 from taskyard.workspaces.providers import provider_for
 from taskyard.workspaces.sandbox import SandboxRequest
 
@@ -222,3 +223,13 @@ def test_missing_socket_is_reported(tmp_path: Path) -> None:
 def test_registered_and_checked() -> None:
     with pytest.raises(InvalidInput, match=r"Docker socket /var/run/docker\.sock missing"):
         provider_for("docker")
+
+
+def test_the_templates_image_is_used(tmp_path: Path) -> None:
+    provider = DockerProvider(image="python:3.11-slim-bookworm")
+    request = SandboxRequest(
+        argv=["true"], env={}, workdir=tmp_path, home=tmp_path, image="node:22-bookworm"
+    )
+    assert provider.container_spec(request, Bridge([], tmp_path), tmp_path)["Image"] == (
+        "node:22-bookworm"
+    )

@@ -138,6 +138,7 @@ async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], N
                     limits=ctx.spec.limits,
                     network=ctx.spec.network,
                     readonly_paths=tool_paths,
+                    image=ctx.spec.image,
                 ),
                 services=access.services,
             )

@@ -7,8 +7,8 @@ and home bound read-write at their host paths, tool caches read-only, a private
 ``/tmp``, no capabilities, ``no-new-privileges``, memory and pids limits, and an
 init process that reaps orphans.
 
-The image is the provider's (``DockerProvider(image=...)``) unless ``spawn`` is
-given the template's ``image``: :class:`SandboxRequest` has no field for it.
+The image is the template's (``SandboxRequest.image``), else the provider's
+(``DockerProvider(image=...)``).
 For network policy ``allowlist`` the container has no network and reaches its
 egress proxy through :mod:`taskyard.workspaces.netbridge`, which needs
 ``python3`` in the image; ``none`` has no network; ``full`` uses Docker's
@@ -154,7 +154,7 @@ class DockerProvider(SandboxProvider):
         Args:
             request: What to run and how to confine it.
             services: Further host services to carry in, as for bubblewrap.
-            image: The template's ``image``, if it names one (else the provider's).
+            image: An image overriding both the request's and the provider's.
         """
         self.check_available()
         runtime_dir = Path(tempfile.mkdtemp(prefix="taskyard-docker-"))
@@ -182,7 +182,8 @@ class DockerProvider(SandboxProvider):
             await bridge.start()
             request.home.mkdir(parents=True, exist_ok=True)
             body = self.container_spec(request, bridge, runtime_dir)
-            body["Image"] = image or self.image
+            if image:
+                body["Image"] = image
             name = f"taskyard-{request.task_key or 'sandbox'}-{uuid.uuid4().hex[:8]}".lower()
             container = await self._create(client, name, body)
             response = await client.post(f"{API}/containers/{container}/start")
@@ -216,7 +217,7 @@ class DockerProvider(SandboxProvider):
         }
         memory = request.limits.memory_mb << 20
         return {
-            "Image": self.image,
+            "Image": request.image or self.image,
             "Cmd": command,
             "Env": [f"{k}={v}" for k, v in env.items()],
             "WorkingDir": str(request.workdir),

@@ -47,6 +47,7 @@ class SandboxRequest:
     network: Network = field(default_factory=Network)
     readonly_paths: list[Path] = field(default_factory=list)  # tool caches to expose
     proxy_url: str = ""  # egress proxy for network policy `allowlist`
+    image: str = ""  # the template's container image, for providers that run one
 
 
 class SandboxProcess:
