@@ -27,6 +27,7 @@ from taskyard.engine.devserver import DevServer
 from taskyard.engine.worker import build_worker
 from taskyard.gateway import Gateway, reset_gateway, use_gateway
 from taskyard.services.bootstrap import Bootstrap, ensure_bootstrapped
+from taskyard.workspaces import retention
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Runtime:
         self.bootstrap = Bootstrap(created=False, admin_token="")
         self._worker_task: asyncio.Task[None] | None = None
         self.gateway: Gateway | None = None
+        self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def engine(self) -> Engine:
@@ -74,6 +76,8 @@ class Runtime:
             self._gateway_token = use_gateway(self.gateway)
             self.worker = build_worker(self.client, self.settings)
             self._worker_task = asyncio.create_task(self.worker.run())
+            # Each worker machine has its own data dir: each sweeps its own workspaces.
+            self._sweeper = asyncio.create_task(retention.sweep_forever(self.settings))
             await self._resume_unstarted()
         return self
 
@@ -100,6 +104,10 @@ class Runtime:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
         if self.worker is not None and self._worker_task is not None:
             with contextlib.suppress(Exception):
                 await self.worker.shutdown()

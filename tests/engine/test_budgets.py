@@ -77,7 +77,7 @@ def run_until_stopped(
 
 
 def assert_work_kept(server: RunningServer, key: str) -> None:
-    checkout = server.settings.checkouts_dir / key
+    checkout = server.settings.checkouts_dir / "1" / key
     assert (checkout / "progress.txt").read_text() == "half done\n"
     assert "+half done" in server.http.get(f"/api/v1/tasks/{key}/diff").text
 

@@ -101,7 +101,7 @@ def test_request_changes_sends_task_back_with_the_words(
     task = server.wait_for(key, "waiting", stage="review", after=before)
 
     # Code ran again with the person's words in its prompt, and the PR was updated.
-    home = server.settings.data_dir / "homes" / key
+    home = server.settings.data_dir / "homes" / "1" / key
     assert "Please also greet in French" in (home / "prompt-seen").read_text()
     assert git("show", f"{task['branch']}:hello.txt", cwd=remote_repo).count("hello") == 2
     stages = [e["data"]["stage"] for e in server.events(key) if e["kind"] == "stage"]

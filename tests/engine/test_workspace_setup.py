@@ -66,3 +66,24 @@ def test_a_missing_secret_fails_the_task_clearly(server: RunningServer, remote_r
     )["key"]
     task = server.wait_for(key, "failed")
     assert "Secret(s) not set in this organization: NOPE" in task["status_message"]
+
+
+def test_git_works_inside_the_default_sandbox(server: RunningServer, remote_repo: Path) -> None:
+    """The checkout borrows its objects from the mirror in the hidden data dir."""
+    assert server.http.post("/api/v1/workflows", json=ONE_STAGE_DELIVER).status_code == 201
+    key = server.create_task(
+        title="Use git",
+        repository=str(remote_repo),
+        workflow="ship",
+        agent={"kind": "command", "command": "git log --format=%s -1 && echo x > made.txt"},
+    )["key"]
+    task = server.wait_for(key, "completed", "failed")
+    assert task["status"] == "completed", task["status_message"]
+    assert [e["data"]["line"] for e in server.events(key) if e["kind"] == "output"] == ["initial"]
+    assert task["pull_requests"][0]["files_changed"] == 1
+
+
+ONE_STAGE_DELIVER = {
+    "name": "ship",
+    "stages": [{"key": "code", "agent": {}, "deliver": True}, {"key": "done"}],
+}

@@ -124,13 +124,13 @@ def run_and_check(
 
     # The API saw the real key; the agent had only its credential.
     assert fake.requests and {_key_of(r.headers) for r in fake.requests} == {real_key}
-    home = server.settings.data_dir / "homes" / key
+    home = server.settings.data_dir / "homes" / "1" / key
     env = dict(
         line.split("=", 1) for line in (home / "env.txt").read_text().splitlines() if "=" in line
     )
     credential = env[key_var]
     assert credential.startswith("tyc_") and real_key not in env.values()
-    checkout = server.settings.data_dir / "checkouts" / key
+    checkout = server.settings.data_dir / "checkouts" / "1" / key
     assert not any(real_key.encode() in data for data in files_under(home, checkout))
     everything = json.dumps(server.events(key))
     assert real_key not in everything and credential not in everything
@@ -168,7 +168,7 @@ def test_claude_code_through_the_gateway(
     e2e: RunningServer, anthropic: AnthropicServer, remote_repo: Path
 ) -> None:
     push_template(e2e, "agent", "claude-code", CLAUDE_CODE_VERSION, "claude-sonnet-4-5")
-    checkout = e2e.settings.data_dir / "checkouts" / "TY-1"
+    checkout = e2e.settings.data_dir / "checkouts" / "1" / "TY-1"
     anthropic.script = [
         call("Bash", command='env > "$HOME/env.txt"', description="Look around"),
         call("mcp__taskyard__report_status", state="working", summary="Writing the greeting"),

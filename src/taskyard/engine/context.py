@@ -38,12 +38,21 @@ class TurnContext:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-def checkout_dir(settings: Settings, key: str) -> Path:
-    return settings.checkouts_dir / key
+def workspace_name(task: Task) -> str:
+    """Where a task's checkout and home live, relative to their parents: ``<org id>/<key>``.
+
+    Keys are unique only within an organization; two organizations' ``TY-42`` must
+    never share a checkout.
+    """
+    return f"{task.org_id}/{task.key}"
 
 
-def home_dir(settings: Settings, key: str) -> Path:
-    return settings.data_dir / "homes" / key
+def checkout_dir(settings: Settings, task: Task) -> Path:
+    return settings.checkouts_dir / workspace_name(task)
+
+
+def home_dir(settings: Settings, task: Task) -> Path:
+    return settings.data_dir / "homes" / workspace_name(task)
 
 
 def _stage(workflow: Workflow, key: str) -> Stage:
@@ -101,8 +110,8 @@ def load_turn_context(settings: Settings, inp: TurnInput) -> TurnContext:
             org_id=task.org_id,
             spec=spec,
             prompt=prompt,
-            checkout=checkout_dir(settings, task.key),
-            home=home_dir(settings, task.key),
+            checkout=checkout_dir(settings, task),
+            home=home_dir(settings, task),
             env={**spec.env, **passed},
             redactor=Redactor(hidden),
             secret_values=hidden,

@@ -51,7 +51,7 @@ def _body(task: Task, settings: Settings, stats: DiffStats) -> str:
 async def deliver(settings: Settings, task_id: int, stage: str) -> DeliveryResult:
     """Commit the checkout's changes, push the branch, open or update the pull request."""
     task = await asyncio.to_thread(_load, settings, task_id)
-    checkout = checkout_dir(settings, task.key)
+    checkout = checkout_dir(settings, task)
     if await has_changes(checkout):
         await commit_all(checkout, f"{task.key}: {task.title}", settings)
     stats, patch = await branch_stats(checkout, task.base_branch)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Callable
 
 from taskyard.config import Settings
@@ -49,13 +50,22 @@ async def prepare_workspace(
 ) -> None:
     """Check out the task's branch (once) and run the template's setup script (once)."""
     task, spec = await asyncio.to_thread(_load, settings, task_id)
-    checkout = checkout_dir(settings, task.key)
-    base = await create_checkout(task.repository, task.branch, task.base_branch, checkout, settings)
+    checkout = checkout_dir(settings, task)
+    # SQLite hands back naive datetimes; they are UTC.
+    created = task.created_at.replace(tzinfo=task.created_at.tzinfo or dt.UTC)
+    base = await create_checkout(
+        task.repository,
+        task.branch,
+        task.base_branch,
+        checkout,
+        settings,
+        not_before=created.timestamp(),  # a fetch started after the task was made will do
+    )
     await asyncio.to_thread(_set_base, settings, task_id, base)
     marker = checkout / ".git" / SETUP_MARKER
     if not spec.setup.strip() or marker.exists():
         return
-    home = home_dir(settings, task.key)
+    home = home_dir(settings, task)
     home.mkdir(parents=True, exist_ok=True)
     process = await provider_for(spec.sandbox).spawn(
         SandboxRequest(

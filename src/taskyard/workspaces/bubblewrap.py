@@ -50,6 +50,7 @@ from taskyard.services.template_spec import Limits
 from taskyard.workspaces.cgroups import CGROUP_ROOT, Cgroup
 from taskyard.workspaces.egress import EgressProxy, proxy_service
 from taskyard.workspaces.netbridge import SANDBOX_RUN_DIR, Bridge, HostService
+from taskyard.workspaces.repos import borrowed_objects
 from taskyard.workspaces.sandbox import (
     SandboxProcess,
     SandboxProvider,
@@ -255,6 +256,10 @@ class BubblewrapProvider(SandboxProvider):
             if any(prefix.is_relative_to(h) for h in covered):
                 args += ["--ro-bind", str(prefix), str(prefix)]
         for path in request.readonly_paths:
+            args += ["--ro-bind", str(path), str(path)]
+        # git in the checkout reads its objects from the repository's mirror, which
+        # lives in the hidden data dir: show exactly those objects, read-only.
+        for path in borrowed_objects(request.workdir):
             args += ["--ro-bind", str(path), str(path)]
         for path in (request.workdir, request.home):
             args += ["--bind", str(path), str(path)]

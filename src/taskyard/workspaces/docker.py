@@ -34,6 +34,7 @@ import httpx
 from taskyard.errors import InvalidInput, Unavailable
 from taskyard.workspaces.egress import EgressProxy, proxy_service
 from taskyard.workspaces.netbridge import SANDBOX_RUN_DIR, Bridge, HostService
+from taskyard.workspaces.repos import borrowed_objects
 from taskyard.workspaces.sandbox import SandboxProcess, SandboxProvider, SandboxRequest
 
 DEFAULT_SOCKET = Path("/var/run/docker.sock")
@@ -200,6 +201,8 @@ class DockerProvider(SandboxProvider):
         """The body of ``POST /containers/create``."""
         binds = [f"{p}:{p}:rw" for p in (request.workdir, request.home)]
         binds += [f"{p}:{p}:ro" for p in request.readonly_paths]
+        # git in the checkout reads its objects from the repository's mirror.
+        binds += [f"{p}:{p}:ro" for p in borrowed_objects(request.workdir)]
         binds += [f"{m.source}:{m.dest}:{'ro' if m.readonly else 'rw'}" for m in bridge.mounts()]
         command = bridge.command(request.argv)
         if request.stdin is not None:

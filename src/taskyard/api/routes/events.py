@@ -95,7 +95,7 @@ async def _stream(
 def diff(ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> str:
     """The branch's changes against its base: live from the checkout, else as delivered."""
     task = tasks.get_task(session, principal, ref)
-    checkout = checkout_dir(settings, task.key)
+    checkout = checkout_dir(settings, task)
     if (checkout / ".git").exists() and task.base_branch:
         return str(anyio.from_thread.run(working_diff, checkout, task.base_branch))
     delivered = pulls.pulls_of(session, task.id)

@@ -1,0 +1,129 @@
+"""Removing what ended tasks leave on disk, once they have been over for long enough.
+
+A task's checkout and its agent's home stay for as long as the task lives (waiting
+for a person included: nothing runs then, but its files are its state) and for
+``workspace_retention_hours`` after it ended, so that people can still read its
+live diff. :func:`sweep` then removes them, and the checkout pools of repositories
+nobody worked on for as long. The database decides what has ended; a directory
+whose task cannot be found is left alone, since deleting is the one thing that
+cannot be undone.
+
+Run :func:`sweep_forever` as a background task of each worker process (every
+machine has its own data directory).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import select
+
+from taskyard.config import Settings
+from taskyard.db.models import Task
+from taskyard.db.session import session_scope
+from taskyard.services.tasks import FINAL
+from taskyard.workspaces import pool
+
+log = logging.getLogger(__name__)
+
+PARTIAL = ".partial"  # a checkout being made (see repos.create_checkout)
+BATCH = 500  # keys per query: well under every database's limit on parameters
+
+
+def task_dirs(settings: Settings, name: str) -> list[Path]:
+    """Everything on disk that belongs to the task whose workspace is ``name``.
+
+    The same layout as ``taskyard.engine.context.checkout_dir`` and ``home_dir``:
+    ``<org id>/<key>``.
+    """
+    checkout = settings.checkouts_dir / name
+    return [
+        checkout,
+        checkout.with_name(checkout.name + PARTIAL),
+        settings.data_dir / "homes" / name,
+    ]
+
+
+def _keys_on_disk(settings: Settings) -> set[str]:
+    names: set[str] = set()
+    for parent in (settings.checkouts_dir, settings.data_dir / "homes"):
+        for org in parent.iterdir() if parent.is_dir() else ():
+            if org.is_dir() and org.name.isdigit():
+                names.update(f"{org.name}/{p.name.removesuffix(PARTIAL)}" for p in org.iterdir())
+    return names
+
+
+def _as_utc(moment: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; they are UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def expired_keys(settings: Settings, names: Iterable[str], ended_before: float) -> set[str]:
+    """The workspace ``names`` whose tasks ended before ``ended_before`` (epoch seconds).
+
+    A name is ``<org id>/<key>``, one task's. Names no task has are not expired.
+    """
+    by_org: dict[int, list[str]] = {}
+    for name in names:
+        org, _, key = name.partition("/")
+        by_org.setdefault(int(org), []).append(key)
+    expired: set[str] = set()
+    with session_scope(settings.resolved_database_url, write=False) as session:
+        for org_id, keys in by_org.items():
+            for start in range(0, len(keys), BATCH):
+                rows = session.execute(
+                    select(Task.key, Task.status, Task.ended_at).where(
+                        Task.org_id == org_id, Task.key.in_(keys[start : start + BATCH])
+                    )
+                )
+                for key, status, ended_at in rows:
+                    if (
+                        status in FINAL
+                        and ended_at is not None
+                        and _as_utc(ended_at).timestamp() < ended_before
+                    ):
+                        expired.add(f"{org_id}/{key}")
+    return expired
+
+
+async def sweep(settings: Settings, now: float | None = None) -> list[str]:
+    """Remove the checkouts and homes of tasks that ended over the retention ago.
+
+    Also removes checkout pools unused for as long and finishes deletions a stopped
+    process left half done. Returns the keys of the tasks whose files were removed.
+    """
+    now = time.time() if now is None else now
+    cutoff = now - settings.workspace_retention_hours * 3600
+    keys = _keys_on_disk(settings)
+    expired = await asyncio.to_thread(expired_keys, settings, keys, cutoff) if keys else set()
+    removed: list[str] = []
+    for key in sorted(expired):
+        results = [
+            await asyncio.to_thread(pool.discard, path, settings)
+            for path in task_dirs(settings, key)
+        ]
+        if any(results):
+            removed.append(key)
+    idle = await asyncio.to_thread(pool.sweep_idle, settings, cutoff)
+    await asyncio.to_thread(pool.empty_trash, settings)
+    if removed or idle:
+        log.info("removed the workspaces of %s and %d idle checkout pools", removed, len(idle))
+    return removed
+
+
+async def sweep_forever(settings: Settings, interval: float = 3600.0) -> None:
+    """Sweep now and then every ``interval`` seconds, until cancelled.
+
+    A failed sweep is logged and tried again at the next interval.
+    """
+    while True:
+        try:
+            await sweep(settings)
+        except Exception:
+            log.exception("sweeping ended tasks' workspaces failed")
+        await asyncio.sleep(interval)

@@ -1,0 +1,155 @@
+"""Mirrors and task checkouts, against real git: fetch coalescing, idempotency, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.conftest import git
+
+from taskyard.config import Settings
+from taskyard.workspaces import pool
+from taskyard.workspaces.git import GitError
+from taskyard.workspaces.repos import create_checkout, ensure_mirror, mirror_path, remote_url
+
+
+def make_settings(tmp_path: Path, pool_size: int = 0) -> Settings:
+    return Settings(data_dir=tmp_path / "data", checkout_pool_size=pool_size)
+
+
+def push_commit(remote: Path, name: str, content: str = "x\n") -> str:
+    """Add ``name`` on the remote's ``main`` in a new commit; returns its sha."""
+    work = remote.parent / "pusher"
+    if not work.exists():
+        git("clone", "--quiet", str(remote), str(work))
+    git("pull", "--quiet", "--ff-only", cwd=work)
+    (work / name).write_text(content)
+    git("add", name, cwd=work)
+    git("commit", "--quiet", "-m", f"add {name}", cwd=work)
+    git("push", "--quiet", "origin", "main", cwd=work)
+    return git("rev-parse", "HEAD", cwd=work).strip()
+
+
+def tip(remote: Path) -> str:
+    return git("rev-parse", "main", cwd=remote).strip()
+
+
+@pytest.fixture(autouse=True)
+def _refills_end() -> Iterator[None]:
+    # Refills run in threads; none may outlive the test that started it.
+    yield
+    pool.wait_refills(60)
+
+
+@pytest.fixture
+def fetch_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where every ``git fetch`` from now on is logged (``<cwd> <args>``), by a
+    wrapper put first on PATH: a seam at the process boundary, nothing mocked."""
+    real = shutil.which("git")
+    bin_dir, log = tmp_path / "bin", tmp_path / "fetches.log"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "git"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'case " $* " in *" fetch "*) echo "$(pwd -P) $*" >> {log} ;; esac\n'
+        f'exec {real} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    log.touch()
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+def mirror_fetches(log: Path) -> int:
+    """Fetches of a mirror from its remote (not a checkout's local catch-up)."""
+    return sum(
+        1
+        for line in log.read_text().splitlines()
+        if line.split(" ", 1)[0].endswith(".git") and " fetch " in f"{line} "
+    )
+
+
+async def test_a_checkout_is_on_its_branch_at_the_base_tip(
+    tmp_path: Path, remote_repo: Path
+) -> None:
+    settings = make_settings(tmp_path)
+    dest = settings.checkouts_dir / "TY-1"
+    base = await create_checkout(str(remote_repo), "taskyard/ty-1", "", dest, settings)
+    assert base == "main"
+    assert git("symbolic-ref", "HEAD", cwd=dest).strip() == "refs/heads/taskyard/ty-1"
+    assert git("rev-parse", "HEAD", "main", cwd=dest).split() == [tip(remote_repo)] * 2
+    assert git("rev-parse", "--abbrev-ref", "@{upstream}", cwd=dest).strip() == "origin/main"
+    assert git("status", "--porcelain", "--ignored", cwd=dest) == ""
+    assert (dest / ".git" / "info" / "exclude").read_text() == "/PLAN.md\n"
+    mirror = mirror_path(remote_url(str(remote_repo), settings), settings)
+    assert git("remote", "get-url", "origin", cwd=dest).strip() == str(mirror)
+    assert (dest / "app.py").read_text() == "print('hello')\n"
+    assert not dest.with_name("TY-1.partial").exists()
+
+
+async def test_a_retried_checkout_keeps_the_agents_work_and_fetches_nothing(
+    tmp_path: Path, remote_repo: Path, fetch_log: Path
+) -> None:
+    settings = make_settings(tmp_path)
+    dest = settings.checkouts_dir / "TY-1"
+    await create_checkout(str(remote_repo), "taskyard/ty-1", "", dest, settings)
+    (dest / "app.py").write_text("print('changed by the agent')\n")
+    push_commit(remote_repo, "later.txt")
+    assert (
+        await create_checkout(str(remote_repo), "taskyard/ty-1", "main", dest, settings) == "main"
+    )
+    assert mirror_fetches(fetch_log) == 0
+    # Without the base (it was never recorded), the mirror tells it.
+    assert await create_checkout(str(remote_repo), "taskyard/ty-1", "", dest, settings) == "main"
+    assert (dest / "app.py").read_text() == "print('changed by the agent')\n"
+    assert not (dest / "later.txt").exists()
+
+
+async def test_a_missing_base_branch_says_so(tmp_path: Path, remote_repo: Path) -> None:
+    settings = make_settings(tmp_path, pool_size=2)
+    dest = settings.checkouts_dir / "TY-1"
+    with pytest.raises(GitError, match="Base branch 'nope' not found"):
+        await create_checkout(str(remote_repo), "taskyard/ty-1", "nope", dest, settings)
+    assert not settings.checkouts_dir.exists()  # not even a partial checkout
+
+
+async def test_a_burst_of_tasks_shares_one_fetch(
+    tmp_path: Path, remote_repo: Path, fetch_log: Path
+) -> None:
+    settings = make_settings(tmp_path)
+    await ensure_mirror(str(remote_repo), settings)  # the mirror is warm
+    new_tip = push_commit(remote_repo, "new.txt")
+    created = time.time()  # all of the burst were created now, before any fetch
+    dests = [settings.checkouts_dir / f"TY-{n}" for n in range(8)]
+    await asyncio.gather(
+        *(
+            create_checkout(str(remote_repo), f"b{n}", "main", dest, settings, not_before=created)
+            for n, dest in enumerate(dests)
+        )
+    )
+    assert mirror_fetches(fetch_log) == 1
+    assert {git("rev-parse", "HEAD", cwd=d).strip() for d in dests} == {new_tip}
+    # A task created after that fetch started needs one of its own; so does no bound.
+    later = settings.checkouts_dir / "TY-later"
+    await create_checkout(str(remote_repo), "l", "main", later, settings, not_before=time.time())
+    assert mirror_fetches(fetch_log) == 2
+    await ensure_mirror(str(remote_repo), settings)
+    assert mirror_fetches(fetch_log) == 3
+
+
+async def test_a_new_commit_on_the_base_reaches_the_next_checkout(
+    tmp_path: Path, remote_repo: Path
+) -> None:
+    settings = make_settings(tmp_path)
+    first = settings.checkouts_dir / "TY-1"
+    await create_checkout(str(remote_repo), "a", "", first, settings, not_before=time.time())
+    new_tip = push_commit(remote_repo, "new.txt")
+    second = settings.checkouts_dir / "TY-2"
+    await create_checkout(str(remote_repo), "b", "", second, settings, not_before=time.time())
+    assert git("rev-parse", "HEAD", cwd=second).strip() == new_tip
+    assert (second / "new.txt").exists() and not (first / "new.txt").exists()
