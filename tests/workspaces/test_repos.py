@@ -15,7 +15,13 @@ from tests.conftest import git
 from taskyard.config import Settings
 from taskyard.workspaces import pool
 from taskyard.workspaces.git import GitError
-from taskyard.workspaces.repos import create_checkout, ensure_mirror, mirror_path, remote_url
+from taskyard.workspaces.repos import (
+    PRIVATE_FILES,
+    create_checkout,
+    ensure_mirror,
+    mirror_path,
+    remote_url,
+)
 
 
 def make_settings(tmp_path: Path, pool_size: int = 0) -> Settings:
@@ -85,7 +91,9 @@ async def test_a_checkout_is_on_its_branch_at_the_base_tip(
     assert git("rev-parse", "HEAD", "main", cwd=dest).split() == [tip(remote_repo)] * 2
     assert git("rev-parse", "--abbrev-ref", "@{upstream}", cwd=dest).strip() == "origin/main"
     assert git("status", "--porcelain", "--ignored", cwd=dest) == ""
-    assert (dest / ".git" / "info" / "exclude").read_text() == "/PLAN.md\n"
+    assert (dest / ".git" / "info" / "exclude").read_text() == "".join(
+        f"/{name}\n" for name in PRIVATE_FILES
+    )
     mirror = mirror_path(remote_url(str(remote_repo), settings), settings)
     assert git("remote", "get-url", "origin", cwd=dest).strip() == str(mirror)
     assert (dest / "app.py").read_text() == "print('hello')\n"

@@ -64,7 +64,10 @@ class InstalledTool:
 def cache_root() -> Path:
     """The cache directory: ``TASKYARD_TOOL_CACHE``, else ``<data_dir>/tools``."""
     override = os.environ.get("TASKYARD_TOOL_CACHE")
-    return Path(override) if override else get_settings().data_dir / "tools"
+    root = Path(override) if override else get_settings().data_dir / "tools"
+    # Real paths only: a sandbox binds tool directories at the same path, and a
+    # path through a symlink would not exist inside it.
+    return root.resolve()
 
 
 def offline() -> bool:
