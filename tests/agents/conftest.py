@@ -18,7 +18,8 @@ import pytest
 @pytest.fixture(scope="session")
 def tool_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The tool cache: ``TASKYARD_TOOL_CACHE`` if set, else a fresh directory."""
-    root = Path(os.environ.get("TASKYARD_TOOL_CACHE") or tmp_path_factory.mktemp("tools")).resolve()
+    configured = os.environ.get("TASKYARD_TOOL_CACHE")
+    root = Path(configured or tmp_path_factory.mktemp("tools")).resolve()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TASKYARD_TOOL_CACHE", str(root))
         yield root
