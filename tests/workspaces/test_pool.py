@@ -100,7 +100,7 @@ async def test_a_claimed_checkout_is_indistinguishable_from_a_fresh_one(
     off = make_settings(tmp_path, pool_size=0)  # no pool left: a fresh checkout to compare
     reference = off.checkouts_dir / "TY-4"
     await create_checkout(str(remote_repo), "taskyard/ty-4", "", reference, off)
-    assert reference.stat().st_ino not in entries
+    assert ready(off, remote_repo) == {}  # fresh: no pool was made to claim from
     assert facts(moved, "taskyard/ty-3") == facts(reference, "taskyard/ty-4")
 
 
