@@ -68,6 +68,14 @@ def _fetch(
         if not frames:
             status = session.scalar(select(Task.status).where(Task.id == task_id))
             final = status is None or status in tasks.FINAL
+            if final:
+                # Each statement may see a newer snapshot (PostgreSQL's READ COMMITTED):
+                # events committed with the final status, after the first read, are
+                # read now, so the stream never ends without them.
+                frames, last = events.sse_frames(
+                    session, task_id, after=after, limit=5000, kinds=kinds
+                )
+                final = not frames
     return frames, last, final
 
 
