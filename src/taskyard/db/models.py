@@ -140,6 +140,10 @@ class Task(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     repository: Mapped[str] = mapped_column(String(500))
     base_branch: Mapped[str] = mapped_column(String(200), default="")
+    # The base's tip when the checkout was made, read from the server's own mirror:
+    # what delivery and the diff view compare the agent's work against, never a ref
+    # the agent could move.
+    base_commit: Mapped[str] = mapped_column(String(64), default="")
     origin: Mapped[str] = mapped_column(String(40))
     origin_context: Mapped[dict[str, Any]] = mapped_column(default=dict)
     creator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -161,6 +165,8 @@ class Task(Base):
     # Time the agent itself ran, over all turns: what a time budget counts, unlike
     # the time the task spent waiting for a person.
     agent_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    # Kept here, not as a file in the checkout, where the agent could forge it.
+    setup_done_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
