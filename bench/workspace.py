@@ -33,7 +33,7 @@ from taskyard.config import get_settings
 from taskyard.services.template_spec import Network
 from taskyard.workspaces import pool
 from taskyard.workspaces.bubblewrap import BubblewrapProvider
-from taskyard.workspaces.repos import borrowed_objects, create_checkout
+from taskyard.workspaces.repos import create_checkout, mirror_objects
 from taskyard.workspaces.sandbox import SandboxRequest
 
 GIT_ID = ["-c", "user.name=bench", "-c", "user.email=bench@localhost"]
@@ -86,8 +86,7 @@ async def taskyard_path(remote: Path, dest: Path, home: Path) -> tuple[float, fl
             home=home,
             task_key=dest.name,
             network=Network(policy="none"),
-            # Until the providers expose them themselves: git inside needs them.
-            readonly_paths=borrowed_objects(dest),
+            shared_objects=mirror_objects(str(remote), get_settings()),
         )
     )
     first = float(await process.stdout.readline())

@@ -61,6 +61,28 @@ class Settings(BaseSettings):
         ge=0,
         description="Ready checkouts kept per repository and base branch (0 turns the pool off).",
     )
+    sandbox_uid: int = Field(
+        65532,
+        ge=1,
+        le=2**31 - 2,
+        description="Unprivileged uid (and gid) agents run as when the server runs as root.",
+    )
+    sandbox_hide: list[Path] = Field(
+        default_factory=list,
+        description="More host paths sandboxes never see (JSON list), besides the data "
+        "directory and the server user's home.",
+    )
+    allow_unsandboxed: bool = Field(
+        False,
+        description="Allow templates with `sandbox: none`, whose agents run on the host "
+        "with the server's privileges.",
+    )
+    snapshot_max_mb: int = Field(
+        200,
+        ge=1,
+        le=100_000,
+        description="Largest export of an agent's work (a git pack) the server accepts, in MB.",
+    )
     anthropic_base_url: str = Field(
         "https://api.anthropic.com",
         description="Anthropic API the model proxy forwards `/anthropic/...` requests to.",

@@ -35,6 +35,7 @@ def serve(tmp_path: Path, database_url: str) -> Iterator[ServeProcess]:
             "TASKYARD_DATABASE_URL": database_url,
             "TASKYARD_ADMIN_TOKEN": ADMIN_TOKEN,
             "TASKYARD_HEARTBEAT_TIMEOUT": "2",
+            "TASKYARD_ALLOW_UNSANDBOXED": "true",
             "TASKYARD_TEMPORAL_ADDRESS": "",
         },
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from taskyard.config import get_settings
+from taskyard.workspaces.files import hand_over
 from taskyard.errors import InvalidInput
 from taskyard.services.template_spec import Limits, Network
 from taskyard.workspaces.bubblewrap import BubblewrapProcess, BubblewrapProvider
@@ -47,6 +48,7 @@ def dirs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Dirs]:
     sibling = data / "checkouts" / "TY-2"
     for path in (checkout, sibling):
         path.mkdir(parents=True)
+    hand_over(checkout)  # as create_checkout does: the agent owns its checkout
     (sibling / "main.py").write_text(SIBLING_SECRET)
     yield Dirs(data, checkout, sibling, data / "homes" / "TY-1")
     get_settings.cache_clear()

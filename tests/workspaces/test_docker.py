@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from taskyard.workspaces.files import sandbox_ids
+
 from taskyard.errors import InvalidInput
 from taskyard.services.template_spec import Limits, Network
 from taskyard.workspaces.docker import DockerProcess, DockerProvider
@@ -125,7 +127,7 @@ async def test_runs_a_turn_in_a_container(engine: FakeEngine, tmp_path: Path) ->
                 "GIVEN=1",
             ],
             "WorkingDir": str(checkout),
-            "User": f"{os.getuid()}:{os.getgid()}",
+            "User": "{}:{}".format(*(sandbox_ids() or (os.getuid(), os.getgid()))),
             "Labels": {"taskyard.task": "TY-7"},
             "HostConfig": {
                 "Binds": [f"{checkout}:{checkout}:rw", f"{home}:{home}:rw"],

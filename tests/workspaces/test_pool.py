@@ -21,8 +21,8 @@ from taskyard.services.template_spec import Network
 from taskyard.workspaces import pool
 from taskyard.workspaces.bubblewrap import BubblewrapProvider
 from taskyard.workspaces.repos import (
-    borrowed_objects,
     create_checkout,
+    mirror_objects,
     ensure_mirror,
     mirror_path,
     remote_url,
@@ -205,7 +205,7 @@ async def test_idle_pools_are_swept(tmp_path: Path, remote_repo: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap not installed")
-async def test_git_works_in_a_sandbox_given_the_borrowed_objects(
+async def test_git_works_in_a_sandbox_given_the_mirrors_objects(
     tmp_path: Path, remote_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TASKYARD_DATA_DIR", str(tmp_path / "data"))
@@ -226,7 +226,7 @@ async def test_git_works_in_a_sandbox_given_the_borrowed_objects(
                 workdir=dest,
                 home=tmp_path / "home",
                 network=Network(policy="none"),
-                readonly_paths=borrowed_objects(dest),
+                shared_objects=mirror_objects(str(remote_repo), settings),
             )
         )
         output = (await asyncio.wait_for(process.stdout.read(), 30)).decode()

@@ -14,6 +14,7 @@ from tests.conftest import git
 
 from taskyard.config import Settings
 from taskyard.workspaces import pool
+from taskyard.workspaces.files import sandbox_ids
 from taskyard.workspaces.git import GitError
 from taskyard.workspaces.repos import (
     PRIVATE_FILES,
@@ -85,8 +86,12 @@ async def test_a_checkout_is_on_its_branch_at_the_base_tip(
 ) -> None:
     settings = make_settings(tmp_path)
     dest = settings.checkouts_dir / "TY-1"
-    base = await create_checkout(str(remote_repo), "taskyard/ty-1", "", dest, settings)
-    assert base == "main"
+    base, start = await create_checkout(str(remote_repo), "taskyard/ty-1", "", dest, settings)
+    assert (base, start) == ("main", tip(remote_repo))
+    # The agent owns its checkout from here on; the server runs no git in it.
+    owner = sandbox_ids()
+    if owner is not None:
+        assert {(p.stat().st_uid, p.stat().st_gid) for p in [dest, *dest.rglob("*")]} == {owner}
     assert git("symbolic-ref", "HEAD", cwd=dest).strip() == "refs/heads/taskyard/ty-1"
     assert git("rev-parse", "HEAD", "main", cwd=dest).split() == [tip(remote_repo)] * 2
     assert git("rev-parse", "--abbrev-ref", "@{upstream}", cwd=dest).strip() == "origin/main"
@@ -108,12 +113,14 @@ async def test_a_retried_checkout_keeps_the_agents_work_and_fetches_nothing(
     await create_checkout(str(remote_repo), "taskyard/ty-1", "", dest, settings)
     (dest / "app.py").write_text("print('changed by the agent')\n")
     push_commit(remote_repo, "later.txt")
-    assert (
-        await create_checkout(str(remote_repo), "taskyard/ty-1", "main", dest, settings) == "main"
-    )
+    again = await create_checkout(str(remote_repo), "taskyard/ty-1", "main", dest, settings)
+    assert again == ("main", "")
     assert mirror_fetches(fetch_log) == 0
     # Without the base (it was never recorded), the mirror tells it.
-    assert await create_checkout(str(remote_repo), "taskyard/ty-1", "", dest, settings) == "main"
+    assert await create_checkout(str(remote_repo), "taskyard/ty-1", "", dest, settings) == (
+        "main",
+        "",
+    )
     assert (dest / "app.py").read_text() == "print('changed by the agent')\n"
     assert not (dest / "later.txt").exists()
 

@@ -16,6 +16,7 @@ from taskyard.services.prompts import compose_prompt, stage_prompt
 from taskyard.services.redaction import Redactor
 from taskyard.services.template_spec import TemplateSpec
 from taskyard.services.workflows import Stage
+from taskyard.workspaces.repos import mirror_objects
 
 
 @dataclass
@@ -26,6 +27,7 @@ class TurnContext:
     prompt: str
     checkout: Path
     home: Path
+    shared_objects: Path
     env: dict[str, str]
     redactor: Redactor
     secret_values: list[str]  # to redact from events: passed secrets and the model key
@@ -112,6 +114,7 @@ def load_turn_context(settings: Settings, inp: TurnInput) -> TurnContext:
             prompt=prompt,
             checkout=checkout_dir(settings, task),
             home=home_dir(settings, task),
+            shared_objects=mirror_objects(task.repository, settings),
             env={**spec.env, **passed},
             redactor=Redactor(hidden),
             secret_values=hidden,

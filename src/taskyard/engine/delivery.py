@@ -1,4 +1,4 @@
-"""The delivery activity's work: commit, push, pull request, comment back."""
+"""The delivery activity's work: export the work, check it, push, pull request, comment back."""
 
 from __future__ import annotations
 
@@ -7,26 +7,29 @@ import asyncio
 from taskyard.config import Settings
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
-from taskyard.engine.context import checkout_dir
 from taskyard.engine.types import DeliveryResult
+from taskyard.engine.work import collect_work
+from taskyard.errors import InvalidInput
 from taskyard.forges.base import PullRequestDraft, RemotePullRequest
-from taskyard.forges.delivery import (
-    DiffStats,
-    branch_stats,
-    commit_all,
-    forge_for,
-    has_changes,
-    push,
-)
-from taskyard.services import events, pulls
-from taskyard.workspaces.git import git
+from taskyard.forges.delivery import forge_for
+from taskyard.services import events, pulls, runs, secrets
+from taskyard.services.redaction import Redactor
+from taskyard.services.template_spec import TemplateSpec
+from taskyard.workspaces import vault
+from taskyard.workspaces.repos import auth_config, remote_url
+from taskyard.workspaces.vault import DiffStats
 
 
-def _load(settings: Settings, task_id: int) -> Task:
+class SecretInWork(InvalidInput):
+    """The work to deliver holds a known secret value; nothing was pushed."""
+
+
+def _load(settings: Settings, task_id: int) -> tuple[Task, TemplateSpec, dict[str, str]]:
     with session_scope(settings.resolved_database_url) as session:
         task = session.get(Task, task_id)
         assert task is not None
-        return task
+        known = secrets.known_values(session, settings, task.org_id)
+        return task, runs.task_spec(session, task), known
 
 
 def _body(task: Task, settings: Settings, stats: DiffStats) -> str:
@@ -49,13 +52,13 @@ def _body(task: Task, settings: Settings, stats: DiffStats) -> str:
 
 
 async def deliver(settings: Settings, task_id: int, stage: str) -> DeliveryResult:
-    """Commit the checkout's changes, push the branch, open or update the pull request."""
-    task = await asyncio.to_thread(_load, settings, task_id)
-    checkout = checkout_dir(settings, task)
-    if await has_changes(checkout):
-        await commit_all(checkout, f"{task.key}: {task.title}", settings)
-    stats, patch = await branch_stats(checkout, task.base_branch)
-    if stats.files_changed == 0:
+    """Commit the checkout's changes (in the sandbox), check them, push the branch
+    from the vault, open or update the pull request."""
+    task, spec, known = await asyncio.to_thread(_load, settings, task_id)
+    work = await collect_work(
+        settings, task, spec, mode="commit", message=f"{task.key}: {task.title}"
+    )
+    if work is None or work.stats.files_changed == 0:
         await asyncio.to_thread(
             _event,
             settings,
@@ -67,8 +70,15 @@ async def deliver(settings: Settings, task_id: int, stage: str) -> DeliveryResul
             },
         )
         return DeliveryResult(changed=False)
-    await push(checkout, task.repository, task.branch, settings)
-    head_sha = (await git("rev-parse", "HEAD", cwd=checkout)).strip()
+    leak = await vault.find_secret(work.vault, work.base, work.head, known)
+    if leak:
+        raise SecretInWork(
+            f"Delivery refused: {leak} (a commit on the task's branch). Nothing was pushed; "
+            "ask the agent to remove it from the branch's history, then deliver again."
+        )
+    url = remote_url(task.repository, settings)
+    await vault.push(work.vault, work.head, url, task.branch, auth_config(url, settings))
+    stats = work.stats
     draft = PullRequestDraft(
         repository=task.repository,
         title=f"{task.key}: {task.title}",
@@ -78,8 +88,9 @@ async def deliver(settings: Settings, task_id: int, stage: str) -> DeliveryResul
     )
     forge = forge_for(task.repository, settings)
     remote = await forge.open_or_update(draft)
+    patch = Redactor(known.values()).text(work.patch)
     created = await asyncio.to_thread(
-        _record, settings, task_id, forge.name, draft, remote, stats, head_sha, patch, stage
+        _record, settings, task_id, forge.name, draft, remote, stats, work.head, patch, stage
     )
     issue = task.origin_context.get("issue_number")
     if created and issue and remote is not None:

@@ -21,6 +21,7 @@ from taskyard.engine.event_sink import EventSink
 from taskyard.engine.types import TurnInput, TurnResult
 from taskyard.gateway import turn_access
 from taskyard.services import runs
+from taskyard.workspaces.files import make_owned_dir, write_file
 from taskyard.workspaces.providers import provider_for
 from taskyard.workspaces.sandbox import SandboxProcess, SandboxRequest
 
@@ -91,9 +92,9 @@ async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], N
             -1, "failure", f"Budget reached: {ctx.stopped_by}", ctx.session_id, ctx.stopped_by
         )
     adapter = adapter_for(ctx.spec.agent.kind)
-    provider = provider_for(ctx.spec.sandbox)
+    provider = provider_for(ctx.spec.sandbox, settings)
     tool_paths = await asyncio.to_thread(adapter.tool_paths, ctx.spec.agent)
-    ctx.home.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(make_owned_dir, ctx.home)
     # The agent reaches its model and reports its state through the worker's gateway,
     # with a credential that is revoked as soon as the turn is over.
     with turn_access(
@@ -121,9 +122,8 @@ async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], N
             )
         )
         for relative, content in turn.invocation.files.items():
-            target = ctx.home / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(content)
+            # The home is the agent's: any name in it may be a planted link.
+            await asyncio.to_thread(write_file, ctx.home, relative, content)
         with EventSink(url, inp.task_id, inp.run_id, access.redactor) as sink:
             sink.add(AgentEvent("state", {"state": "working", "message": f"Turn {inp.turn + 1}"}))
             started = time.monotonic()
@@ -139,6 +139,7 @@ async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], N
                     network=ctx.spec.network,
                     readonly_paths=tool_paths,
                     image=ctx.spec.image,
+                    shared_objects=ctx.shared_objects,
                 ),
                 services=access.services,
             )

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import PullRequest, Task
 from taskyard.forges.base import PullRequestDraft, RemotePullRequest
-from taskyard.forges.delivery import DiffStats
+from taskyard.workspaces.vault import DiffStats
 
 
 def record_pull_request(

@@ -78,3 +78,38 @@ def reveal(session: Session, settings: Settings, org_id: int, names: list[str]) 
         return {name: fernet.decrypt(rows[name].ciphertext.encode()).decode() for name in names}
     except InvalidToken as exc:
         raise TaskyardError("Stored secrets cannot be decrypted with the configured key.") from exc
+
+
+# Server-wide settings whose values are secrets, masked and refused like an
+# organization's own (named by their environment variable).
+SERVER_SECRETS = (
+    "admin_token",
+    "secret_key",
+    "github_token",
+    "anthropic_api_key",
+    "openai_api_key",
+    "gemini_api_key",
+)
+
+
+def known_values(session: Session, settings: Settings, org_id: int) -> dict[str, str]:
+    """Every secret value the server knows that a task of ``org_id`` could meet, by name:
+    the organization's secrets and the server-wide keys and tokens.
+
+    For masking (events, diffs, patches) and for refusing deliveries that carry
+    one, never for display.
+    """
+    values = {
+        f"TASKYARD_{name.upper()}": value
+        for name in SERVER_SECRETS
+        if (value := getattr(settings, name))
+    }
+    fernet = _fernet(settings)
+    for secret in list_secrets(session, org_id):
+        try:
+            values[secret.name] = fernet.decrypt(secret.ciphertext.encode()).decode()
+        except InvalidToken as exc:
+            raise TaskyardError(
+                "Stored secrets cannot be decrypted with the configured key."
+            ) from exc
+    return values

@@ -10,8 +10,16 @@ What the agent sees:
   their host paths (bound back after the data directory is hidden);
 - ``request.readonly_paths`` (tool caches) read-only, their ``bin`` on PATH;
 - an environment of PATH, HOME, LANG, TMPDIR and ``request.env`` only;
-- new pid, ipc, uts, cgroup, user and (unless policy ``full``) network
-  namespaces, no capabilities, no further user namespaces (bwrap 0.8+).
+- new pid, ipc, uts, cgroup and (unless policy ``full``) network namespaces, no
+  capabilities, and an unprivileged uid (see below).
+
+Who the agent is: a server running as root starts bwrap as root (so it can reach
+every path it binds, even under a 0700 home) without a user namespace, and the
+sandbox's first command, ``setpriv``, becomes ``Settings.sandbox_uid`` with no
+groups and an empty capability bounding set. The agent is then an ordinary
+unprivileged user on the host: root's files are as closed to it as to any other
+user, and it owns only its checkout and home. A server that is not root runs
+bwrap in a user namespace as itself, as any unprivileged user would.
 
 Network: ``none`` has only its own loopback; ``full`` shares the host's;
 ``allowlist`` has only its own loopback plus ``HTTP(S)_PROXY`` pointing at an
@@ -22,9 +30,8 @@ Memory and process limits come from a per-sandbox cgroup (see
 :mod:`taskyard.workspaces.cgroups`), which also kills the whole tree. Where no
 cgroup can be created, the limits fall back to rlimits: ``RLIMIT_AS`` for
 memory (address space, which over-counts for runtimes that reserve a lot, such
-as node) and, unless the server runs as root, ``RLIMIT_NPROC`` for processes
-(per user, not per sandbox); running as root without a cgroup leaves the
-process count unlimited. The pid namespace still lets kill take the whole tree.
+as node) and ``RLIMIT_NPROC`` for processes (per user, so shared by every
+sandbox of the same uid). The pid namespace still lets kill take the whole tree.
 """
 
 from __future__ import annotations
@@ -49,8 +56,8 @@ from taskyard.errors import InvalidInput
 from taskyard.services.template_spec import Limits
 from taskyard.workspaces.cgroups import CGROUP_ROOT, Cgroup
 from taskyard.workspaces.egress import EgressProxy, proxy_service
+from taskyard.workspaces.files import make_owned_dir, sandbox_ids
 from taskyard.workspaces.netbridge import SANDBOX_RUN_DIR, Bridge, HostService
-from taskyard.workspaces.repos import borrowed_objects
 from taskyard.workspaces.sandbox import (
     SandboxProcess,
     SandboxProvider,
@@ -59,6 +66,8 @@ from taskyard.workspaces.sandbox import (
 )
 
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SETPRIV = "/usr/bin/setpriv"
+SETPRIV_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 
 
 class BubblewrapProcess(SandboxProcess):
@@ -141,14 +150,20 @@ class BubblewrapProvider(SandboxProvider):
 
     def check_available(self) -> None:
         if shutil.which(self.bwrap) is None:
-            raise InvalidInput(
-                "bwrap missing: install it with `apt-get install bubblewrap`, "
-                "or set `sandbox: none` in the template."
-            )
+            raise InvalidInput("bwrap missing: install it with `apt-get install bubblewrap`.")
+        if sandbox_ids() is not None and shutil.which(SETPRIV) is None:
+            raise InvalidInput("setpriv missing: install it with `apt-get install util-linux`.")
 
     def hidden_paths(self) -> list[Path]:
-        """The data directory and the extra ``hide`` paths, resolved."""
-        return [p.resolve() for p in (get_settings().data_dir, *self.hide)]
+        """What no sandbox sees: the data directory, the server user's home (its
+        credentials, and other installations' data), ``Settings.sandbox_hide`` and
+        the extra ``hide`` paths, resolved."""
+        settings = get_settings()
+        home = Path.home()
+        homes = [home] if home.resolve() != Path("/") else []
+        return [
+            p.resolve() for p in (settings.data_dir, *homes, *settings.sandbox_hide, *self.hide)
+        ]
 
     async def spawn(
         self, request: SandboxRequest, services: Sequence[HostService] = ()
@@ -184,16 +199,20 @@ class BubblewrapProvider(SandboxProvider):
             elif policy == "allowlist":
                 proxy = EgressProxy(request.network.allow, socket_path=runtime_dir / "egress.sock")
                 await proxy.start()
+                # The agent's uid must be able to connect; the private runtime
+                # directory (0700) keeps everyone else out on the host.
+                os.chmod(runtime_dir / "egress.sock", 0o666)
                 services.append(proxy_service(runtime_dir / "egress.sock"))
             bridge = Bridge(
                 services, runtime_dir, shared_network=policy == "full", python=self.python
             )
             await bridge.start()
-            request.home.mkdir(parents=True, exist_ok=True)
+            make_owned_dir(request.home)
             argv = [
                 self.bwrap,
                 *self.bwrap_args(request, bridge),
                 "--",
+                *self.become_sandbox_user(),
                 *bridge.command(request.argv),
             ]
             env = {**self.base_env(request), **request.env, **bridge.env()}
@@ -240,29 +259,32 @@ class BubblewrapProvider(SandboxProvider):
         """The bwrap options (mounts first, in order: later ones cover earlier ones)."""
         args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         # /run too: it holds the host's service sockets (docker.sock, D-Bus).
-        args += ["--tmpfs", "/tmp", "--tmpfs", "/run"]
+        args += ["--perms", "1777", "--tmpfs", "/tmp", "--tmpfs", "/run"]
         resolv = Path("/etc/resolv.conf").resolve()
         if request.network.policy == "full" and resolv.is_relative_to("/run"):
             args += ["--ro-bind", str(resolv), str(resolv)]
         hidden = self.hidden_paths()
+        covered = [Path("/tmp"), Path("/run"), *hidden]
+        made: set[Path] = set()
         for path in hidden:
             if path.is_dir():
-                args += ["--tmpfs", str(path)]
+                args += [*_parents(path, covered, made), "--tmpfs", str(path)]
             elif path.exists():
-                args += ["--ro-bind", "/dev/null", str(path)]
+                args += [*_parents(path, covered, made), "--ro-bind", "/dev/null", str(path)]
+        binds: list[tuple[str, Path]] = []
         # The forwarder's interpreter must stay visible even if it lives in a hidden place.
-        covered = [*hidden, Path("/tmp"), Path("/run")]
         for prefix in {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}:
             if any(prefix.is_relative_to(h) for h in covered):
-                args += ["--ro-bind", str(prefix), str(prefix)]
-        for path in request.readonly_paths:
-            args += ["--ro-bind", str(path), str(path)]
+                binds.append(("--ro-bind", prefix))
+        binds += [("--ro-bind", path) for path in request.readonly_paths]
         # git in the checkout reads its objects from the repository's mirror, which
-        # lives in the hidden data dir: show exactly those objects, read-only.
-        for path in borrowed_objects(request.workdir):
-            args += ["--ro-bind", str(path), str(path)]
-        for path in (request.workdir, request.home):
-            args += ["--bind", str(path), str(path)]
+        # lives in the hidden data dir: show exactly those objects, read-only. The
+        # path comes from the server's records, never from the checkout's alternates.
+        if request.shared_objects is not None:
+            binds.append(("--ro-bind", request.shared_objects))
+        binds += [("--bind", request.workdir), ("--bind", request.home)]
+        for option, path in binds:
+            args += [*_parents(path, covered, made), option, str(path), str(path)]
         args += ["--dir", str(SANDBOX_RUN_DIR), *bridge.bwrap_args()]
         # Last, once the binds above have their mount points: writes to a hiding
         # tmpfs would vanish with the sandbox, so refuse them instead.
@@ -271,16 +293,53 @@ class BubblewrapProvider(SandboxProvider):
                 args += ["--remount-ro", str(path)]
         args += ["--remount-ro", "/run"]
         args += ["--chdir", str(request.workdir), "--hostname", "sandbox"]
-        args += ["--unshare-all", "--unshare-user"]
-        if _bwrap_version(self.bwrap) >= (0, 8):
-            args.append("--disable-userns")
-        if request.network.policy == "full":
-            args.append("--share-net")
-        # As root, bwrap keeps every capability in the sandbox's user namespace
-        # unless told otherwise; with them the agent could unmount the tmpfs that
-        # hides the data directory, or remount / read-write.
-        args += ["--cap-drop", "ALL", "--die-with-parent", "--new-session"]
+        args += ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
+        if request.network.policy != "full":
+            args.append("--unshare-net")
+        if sandbox_ids() is None:
+            args.append("--unshare-user")
+            if _bwrap_version(self.bwrap) >= (0, 8):
+                args.append("--disable-userns")
+            # With every capability of its user namespace, the agent could unmount
+            # the tmpfs that hides the data directory, or remount / read-write.
+            args += ["--cap-drop", "ALL"]
+        else:
+            # Only what setpriv needs to become the sandbox user; changing uid
+            # clears them, and setpriv empties the bounding set.
+            args += ["--cap-drop", "ALL", *(a for c in SETPRIV_CAPS for a in ("--cap-add", c))]
+        args += ["--die-with-parent", "--new-session"]
         return args
+
+    def become_sandbox_user(self) -> list[str]:
+        """The command prefix that drops root for the sandbox user (none if not root)."""
+        ids = sandbox_ids()
+        if ids is None:
+            return []
+        uid, gid = ids
+        return [
+            SETPRIV,
+            f"--reuid={uid}",
+            f"--regid={gid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--",
+        ]
+
+
+def _parents(dest: Path, covered: list[Path], made: set[Path]) -> list[str]:
+    """``--dir`` options for the directories above ``dest`` inside our own tmpfs mounts,
+    made traversable (bwrap would make them 0700, closed to the sandbox user)."""
+    outer = [root for root in covered if dest.is_relative_to(root) and dest != root]
+    if not outer:
+        return []
+    root = min(outer, key=lambda p: len(p.parts))
+    args: list[str] = []
+    for parent in reversed(dest.parents):
+        if parent.is_relative_to(root) and parent not in covered and parent not in made:
+            made.add(parent)
+            args += ["--perms", "0755", "--dir", str(parent)]
+    return args
 
 
 @functools.cache
@@ -302,7 +361,7 @@ def _preexec(cgroup: Cgroup | None, limits: Limits) -> Callable[[], None]:
             return
         memory = limits.memory_mb << 20
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        if os.getuid() != 0:
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+        # Per user, not per sandbox; it binds the sandbox user (root is exempt).
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
     return preexec

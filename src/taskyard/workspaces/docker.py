@@ -33,8 +33,8 @@ import httpx
 
 from taskyard.errors import InvalidInput, Unavailable
 from taskyard.workspaces.egress import EgressProxy, proxy_service
+from taskyard.workspaces.files import make_owned_dir, sandbox_ids
 from taskyard.workspaces.netbridge import SANDBOX_RUN_DIR, Bridge, HostService
-from taskyard.workspaces.repos import borrowed_objects
 from taskyard.workspaces.sandbox import SandboxProcess, SandboxProvider, SandboxRequest
 
 DEFAULT_SOCKET = Path("/var/run/docker.sock")
@@ -181,7 +181,7 @@ class DockerProvider(SandboxProvider):
             # service goes through the forwarder, whatever the policy.
             bridge = Bridge(services, runtime_dir, python=self.python)
             await bridge.start()
-            request.home.mkdir(parents=True, exist_ok=True)
+            make_owned_dir(request.home)
             body = self.container_spec(request, bridge, runtime_dir)
             if image:
                 body["Image"] = image
@@ -202,7 +202,8 @@ class DockerProvider(SandboxProvider):
         binds = [f"{p}:{p}:rw" for p in (request.workdir, request.home)]
         binds += [f"{p}:{p}:ro" for p in request.readonly_paths]
         # git in the checkout reads its objects from the repository's mirror.
-        binds += [f"{p}:{p}:ro" for p in borrowed_objects(request.workdir)]
+        if request.shared_objects is not None:
+            binds.append(f"{request.shared_objects}:{request.shared_objects}:ro")
         binds += [f"{m.source}:{m.dest}:{'ro' if m.readonly else 'rw'}" for m in bridge.mounts()]
         command = bridge.command(request.argv)
         if request.stdin is not None:
@@ -224,8 +225,8 @@ class DockerProvider(SandboxProvider):
             "Cmd": command,
             "Env": [f"{k}={v}" for k, v in env.items()],
             "WorkingDir": str(request.workdir),
-            # Files the agent writes belong to the server's user, who cleans them up.
-            "User": f"{os.getuid()}:{os.getgid()}",
+            # The sandbox user, who owns the checkout and home (see files.hand_over).
+            "User": "{}:{}".format(*(sandbox_ids() or (os.getuid(), os.getgid()))),
             "Labels": {"taskyard.task": request.task_key},
             "HostConfig": {
                 "Binds": binds,

@@ -157,6 +157,9 @@ class Bridge:
             else:
                 path = self.runtime_dir / f"{service.name}.sock"
                 server = await asyncio.start_unix_server(_connector(service.target), path)
+                # Reached from inside by the sandbox's unprivileged user; on the
+                # host, the private runtime directory keeps everyone else out.
+                os.chmod(path, 0o666)
                 self._servers.append(server)
                 self._sockets[service.name] = path
                 self._urls[service.name] = f"http://127.0.0.1:{service.port}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from taskyard.config import Settings, get_settings
 from taskyard.errors import InvalidInput
 from taskyard.workspaces.bubblewrap import BubblewrapProvider
 from taskyard.workspaces.docker import DockerProvider
@@ -17,7 +18,19 @@ def register(provider: SandboxProvider) -> None:
     _PROVIDERS[provider.name] = provider
 
 
-def provider_for(name: str) -> SandboxProvider:
+def provider_for(name: str, settings: Settings | None = None) -> SandboxProvider:
+    """The provider ``name``, checked to be usable here and allowed by ``settings``.
+
+    ``none`` runs the agent on the host with the server's privileges: only where
+    the operator said so (``TASKYARD_ALLOW_UNSANDBOXED``).
+    """
+    settings = settings or get_settings()
+    if name == HostProvider.name and not settings.allow_unsandboxed:
+        raise InvalidInput(
+            "Templates with `sandbox: none` run the agent on the host with the server's "
+            "privileges, and this server does not allow them: use `sandbox: bubblewrap`, "
+            "or set TASKYARD_ALLOW_UNSANDBOXED=true for trusted templates."
+        )
     try:
         provider = _PROVIDERS[name]
     except KeyError:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from taskyard.config import Settings
 from taskyard.workspaces import pool
+from taskyard.workspaces.files import hand_over
 from taskyard.workspaces.git import GitError, git
 from taskyard.workspaces.pool import PRIVATE_FILES as PRIVATE_FILES
 
@@ -106,21 +107,24 @@ async def create_checkout(
     dest: Path,
     settings: Settings,
     not_before: float | None = None,
-) -> str:
-    """Make ``dest`` a checkout of ``repository`` on ``branch``; returns the base branch.
+) -> tuple[str, str]:
+    """Make ``dest`` a checkout of ``repository`` on ``branch``.
+
+    Returns the base branch, and the commit the new branch starts at (``""`` when
+    ``dest`` existed already: the server recorded that commit when it made it).
 
     The new branch starts at the base's tip as of a fetch that started after
     ``not_before`` (see :func:`ensure_mirror`). Idempotent: a retried activity finds
     the checkout already there and keeps it, with whatever the agent had already
     written.
     """
-    if base_branch and (dest / ".git").exists():
-        return base_branch  # nothing to fetch for a checkout that stays as it is
+    if base_branch and dest.exists():
+        return base_branch, ""  # nothing to fetch for a checkout that stays as it is
     mirror = await ensure_mirror(repository, settings, not_before)
     default = await default_branch(mirror)
     base = base_branch or default
-    if (dest / ".git").exists():
-        return base
+    if dest.exists():
+        return base, ""
     tip, refs = await pool.mirror_refs(mirror, base)
     if not tip:
         raise GitError(["checkout", base], 1, f"Base branch '{base}' not found")
@@ -131,12 +135,15 @@ async def create_checkout(
         if not await _claim(mirror, base, tip, refs, default, branch, partial, settings):
             await pool.populate(mirror, base, partial)
             await _start_branch(partial, branch, base, at_base=True)
+        start = (await git("rev-parse", "HEAD", cwd=partial)).strip()
+        # From here on the checkout is the agent's: the server runs no git in it.
+        await asyncio.to_thread(hand_over, partial)
     except BaseException:
         await asyncio.to_thread(shutil.rmtree, partial, ignore_errors=True)
         raise
     partial.rename(dest)
     pool.schedule_refill(mirror, base, settings)
-    return base
+    return base, start
 
 
 async def _claim(
@@ -185,18 +192,14 @@ async def _start_branch(checkout: Path, branch: str, base: str, *, at_base: bool
     await git("symbolic-ref", "HEAD", f"refs/heads/{branch}", cwd=checkout)
 
 
-def borrowed_objects(checkout: Path) -> list[Path]:
-    """The object directories ``checkout`` borrows: its mirror's.
+def mirror_objects(repository: str, settings: Settings) -> Path:
+    """The objects a checkout of ``repository`` borrows: its mirror's, from our own records.
 
-    git inside a sandbox needs them, read-only; the sandbox hides the data
-    directory they live in.
+    Sandboxes show them read-only (git in the checkout needs them); the
+    checkout's own ``objects/info/alternates`` is the agent's to edit, and is
+    never what decides a mount.
     """
-    objects = checkout / ".git" / "objects"
-    try:
-        lines = (objects / "info" / "alternates").read_text().splitlines()
-    except FileNotFoundError:
-        return []
-    return [(objects / line).resolve() for line in lines if line and not line.startswith("#")]
+    return mirror_path(remote_url(repository, settings), settings) / "objects"
 
 
 def remove_checkout(dest: Path) -> None:

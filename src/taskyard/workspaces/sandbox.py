@@ -48,6 +48,9 @@ class SandboxRequest:
     readonly_paths: list[Path] = field(default_factory=list)  # tool caches to expose
     proxy_url: str = ""  # egress proxy for network policy `allowlist`
     image: str = ""  # the template's container image, for providers that run one
+    # The objects directory of the repository's mirror, which the checkout borrows
+    # from: shown read-only. From the server's records, never from the checkout.
+    shared_objects: Path | None = None
 
 
 class SandboxProcess:

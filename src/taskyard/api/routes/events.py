@@ -14,9 +14,11 @@ from sqlalchemy import select
 from taskyard.api.deps import PrincipalDep, SessionDep, SettingsDep
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
-from taskyard.engine.context import checkout_dir
-from taskyard.forges.delivery import working_diff
-from taskyard.services import events, pulls, tasks
+from taskyard.engine.work import live_patch
+from taskyard.errors import Conflict
+from taskyard.services import events, pulls, runs, secrets, tasks
+from taskyard.workspaces.snapshot import SnapshotFailed
+from taskyard.workspaces.vault import WorkRejected
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["events"])
 
@@ -103,9 +105,15 @@ async def _stream(
 def diff(ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> str:
     """The branch's changes against its base: live from the checkout, else as delivered."""
     task = tasks.get_task(session, principal, ref)
-    checkout = checkout_dir(settings, task)
-    if (checkout / ".git").exists() and task.base_branch:
-        return str(anyio.from_thread.run(working_diff, checkout, task.base_branch))
+    if task.base_branch:
+        spec = runs.task_spec(session, task)
+        known = secrets.known_values(session, settings, task.org_id)
+        try:
+            live = anyio.from_thread.run(live_patch, settings, task, spec, known)
+        except (SnapshotFailed, WorkRejected) as exc:
+            raise Conflict(f"The live diff cannot be read: {exc}") from exc
+        if live is not None:
+            return live
     delivered = pulls.pulls_of(session, task.id)
     return delivered[-1].patch if delivered else ""
 

@@ -1,0 +1,144 @@
+"""Exporting an agent's work as data: git runs in the sandbox, only bytes come out.
+
+The server never runs git in a checkout an agent has written: the repository's
+config, hooks, attributes and links are the agent's, and git obeys them
+(``core.fsmonitor``, filters, ``diff.external``, hooks that fire even with
+``--no-verify``...). So the one git step that must read the checkout runs in the
+task's own sandbox, with the network off and no secrets: it stages everything and
+writes the commits since the base as a git pack on standard output, after one
+header line naming the head commit. The server checks and imports that pack into
+a repository only it writes (:mod:`.vault`), and computes diffs, scans for
+secrets and pushes from there. Whatever the agent did to its checkout can at most
+make this export fail or carry different commits, and the vault checks those.
+
+Two modes: ``commit`` records the work as a commit on the task's branch (what
+delivery needs, so later turns build on it); ``peek`` builds the same commit
+in throwaway storage under the sandbox's ``/tmp`` and leaves the checkout as it
+was (the live diff, read while the agent may still be working).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from taskyard.errors import InvalidInput
+from taskyard.services.template_spec import Network
+from taskyard.workspaces.sandbox import SandboxProvider, SandboxRequest
+
+Mode = Literal["commit", "peek"]
+HEADER = re.compile(rb"taskyard-snapshot 1 ([0-9a-f]{40}|[0-9a-f]{64})\n")
+TIMEOUT = 300.0
+
+# Runs as `sh -c SCRIPT sh WORKTREE BASE MODE MESSAGE NAME EMAIL`. Everything but
+# the header and the pack goes to a log in the sandbox's /tmp (fd 3 is the channel
+# out), so git's chatter can never be mistaken for data.
+SCRIPT = r"""
+set -u
+w=$1 base=$2 mode=$3 msg=$4 name=$5 email=$6
+export GIT_DIR="$w/.git" GIT_WORK_TREE="$w" GIT_CONFIG_NOSYSTEM=1 \
+  GIT_CONFIG_GLOBAL=/dev/null GIT_TERMINAL_PROMPT=0 GIT_OPTIONAL_LOCKS=0 LANG=C
+exec 3>&1 >/tmp/snapshot.log 2>&1
+die() { echo "$1" >&3; tail -n 5 /tmp/snapshot.log >&3; exit 1; }
+g() {
+  git -c core.hooksPath=/dev/null -c core.fsmonitor=false -c commit.gpgSign=false \
+    -c user.name="$name" -c user.email="$email" "$@"
+}
+cd "$w" || die "the checkout is missing"
+head=$(g rev-parse --verify -q HEAD) || die "the checkout has no commit"
+if [ "$mode" = commit ]; then
+  g add -A || die "git add failed"
+  if ! g diff --cached --quiet; then
+    g commit -q --no-verify -m "$msg" || die "git commit failed"
+    head=$(g rev-parse --verify -q HEAD) || die "git commit left no HEAD"
+  fi
+else
+  mkdir -p /tmp/snapshot-objects
+  cp "$GIT_DIR/index" /tmp/snapshot-index 2>/dev/null
+  export GIT_INDEX_FILE=/tmp/snapshot-index GIT_OBJECT_DIRECTORY=/tmp/snapshot-objects \
+    GIT_ALTERNATE_OBJECT_DIRECTORIES="$GIT_DIR/objects"
+  g add -A || die "git add failed"
+  tree=$(g write-tree) || die "git write-tree failed"
+  if [ "$tree" != "$(g rev-parse "$head^{tree}")" ]; then
+    head=$(g commit-tree "$tree" -p "$head" -m "$msg") || die "git commit-tree failed"
+  fi
+fi
+printf 'taskyard-snapshot 1 %s\n' "$head" >&3
+[ "$head" = "$base" ] && exit 0
+printf '%s\n^%s\n' "$head" "$base" | g pack-objects --stdout --revs --thin -q >&3 \
+  || die "git pack-objects failed"
+"""
+
+
+class SnapshotFailed(InvalidInput):
+    """The agent's work could not be exported; the message says why."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What came out of the sandbox: the claimed head commit, and a pack (``b""``
+    when the head is the base). Hostile data until :mod:`.vault` has checked it."""
+
+    head: str
+    pack: bytes
+
+
+async def take_snapshot(
+    provider: SandboxProvider,
+    request: SandboxRequest,
+    *,
+    base: str,
+    mode: Mode,
+    message: str,
+    author: tuple[str, str],
+    max_bytes: int,
+) -> Snapshot:
+    """Export the work in ``request.workdir`` since ``base``, running git in the sandbox.
+
+    Args:
+        provider: The task's sandbox provider.
+        request: The task's sandbox (checkout, home, limits, shared objects);
+            its argv, environment and network are replaced here.
+        base: The commit the task's branch started at (from the server's records).
+        mode: ``commit`` or ``peek`` (see the module docstring).
+        message: Message of the commit made of uncommitted changes.
+        author: Name and email of that commit.
+        max_bytes: The largest export accepted.
+    """
+    sandboxed = replace(
+        request,
+        argv=["/bin/sh", "-c", SCRIPT, "sh", str(request.workdir), base, mode, message, *author],
+        env={},
+        stdin=None,
+        network=Network(policy="none"),
+        readonly_paths=[],
+        proxy_url="",
+    )
+    process = await provider.spawn(sandboxed)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            while chunk := await process.stdout.read(1 << 20):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise SnapshotFailed(
+                        f"The agent's changes are larger than {max_bytes >> 20} MB; "
+                        "raise TASKYARD_SNAPSHOT_MAX_MB to deliver them."
+                    )
+                chunks.append(chunk)
+            code = await process.wait()
+    except TimeoutError:
+        raise SnapshotFailed(f"Exporting the agent's changes took over {TIMEOUT:g} s.") from None
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            await process.kill()
+    out = b"".join(chunks)
+    header = HEADER.match(out)
+    if code != 0 or header is None:
+        said = out[-600:].decode(errors="replace").strip()
+        raise SnapshotFailed(f"Exporting the agent's changes failed (exit {code}): {said}")
+    return Snapshot(header.group(1).decode(), out[header.end() :])

@@ -1,0 +1,165 @@
+"""The vault: a bare repository per mirror that only the server writes.
+
+An agent's work arrives here as a pack (see :mod:`.snapshot`) and is checked
+before anything reads it: every object is verified (``index-pack --strict``,
+git's fsck rules, which refuse malformed trees, ``.git`` paths and hostile
+``.gitmodules``), and the head must be a commit that descends from the task's
+base commit. Diffs, stats and the secret scan read the vault, and delivery
+pushes from it. The vault borrows the mirror's objects, so a task's import
+costs only the objects the agent made.
+
+Refs: ``refs/taskyard/<org id>/<KEY>/{work,live}``: the last delivered work and
+the last live snapshot of each task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from taskyard.config import Settings
+from taskyard.errors import InvalidInput
+from taskyard.workspaces import pool
+from taskyard.workspaces.git import GitError, git, git_bytes
+from taskyard.workspaces.snapshot import Snapshot
+
+MAX_PATCH = 2_000_000
+
+
+class WorkRejected(InvalidInput):
+    """The agent's exported work failed the vault's checks."""
+
+
+@dataclass(frozen=True)
+class DiffStats:
+    files_changed: int
+    additions: int
+    deletions: int
+
+
+def vault_path(mirror: Path, settings: Settings) -> Path:
+    return settings.data_dir / "vault" / mirror.name
+
+
+async def open_vault(mirror: Path, settings: Settings) -> Path:
+    """The vault of ``mirror``, created on first use."""
+    vault = vault_path(mirror, settings)
+    if (vault / "HEAD").exists():
+        return vault
+    async with pool.locked(vault.with_suffix(".lock")):
+        if not (vault / "HEAD").exists():
+            partial = vault.with_suffix(".partial")
+            await git("init", "--quiet", "--bare", str(partial))
+            (partial / "objects" / "info" / "alternates").write_text(f"{mirror / 'objects'}\n")
+            partial.rename(vault)
+    return vault
+
+
+async def import_snapshot(vault: Path, snapshot: Snapshot, base: str, ref: str) -> str:
+    """Check ``snapshot`` and store it under ``ref``; returns its head commit.
+
+    Raises :class:`WorkRejected` when the pack is malformed, or the head is not a
+    commit descending from ``base``.
+    """
+    head = snapshot.head
+    if head == base:
+        await git("update-ref", ref, base, cwd=vault)
+        return base
+    if not snapshot.pack:
+        raise WorkRejected("The exported work has no objects beyond the base commit.")
+    try:
+        # --fix-thin: the pack leaves out what the base already has (in the mirror).
+        await git("index-pack", "--stdin", "--fix-thin", "--strict", cwd=vault, stdin=snapshot.pack)
+    except GitError as exc:
+        raise WorkRejected(
+            f"The exported work is not a valid git pack: {exc.stderr[-300:]}"
+        ) from exc
+    kind = await _object_type(vault, head)
+    if kind != "commit":
+        raise WorkRejected(f"The exported head {head} is not a commit.")
+    try:
+        await git("merge-base", "--is-ancestor", base, head, cwd=vault)
+    except GitError:
+        raise WorkRejected(
+            f"The agent's branch does not descend from the base commit {base[:12]}; "
+            "rewritten or unrelated history is not delivered."
+        ) from None
+    await git("update-ref", ref, head, cwd=vault)
+    return head
+
+
+async def _object_type(vault: Path, sha: str) -> str:
+    try:
+        return (await git("cat-file", "-t", sha, cwd=vault)).strip()
+    except GitError:
+        return ""
+
+
+async def diff_stats(vault: Path, base: str, head: str) -> tuple[DiffStats, str]:
+    """Stats and patch of ``head`` against ``base`` (the patch cut at ``MAX_PATCH``)."""
+    if head == base:
+        return DiffStats(0, 0, 0), ""
+    numstat = await git(
+        "diff", "--no-ext-diff", "--no-textconv", "--numstat", base, head, cwd=vault
+    )
+    files = additions = deletions = 0
+    for line in numstat.splitlines():
+        added, deleted, _ = line.split("\t", 2)
+        files += 1
+        additions += int(added) if added.isdigit() else 0
+        deletions += int(deleted) if deleted.isdigit() else 0
+    patch = await git("diff", "--no-ext-diff", "--no-textconv", base, head, cwd=vault)
+    return DiffStats(files, additions, deletions), patch[:MAX_PATCH]
+
+
+async def find_secret(vault: Path, base: str, head: str, known: dict[str, str]) -> str:
+    """Where the commits ``base..head`` hold a known secret value; ``""`` if nowhere.
+
+    Every commit is read, not only the result: a secret added and then removed is
+    still in the history a push publishes. Messages, file names and contents
+    (binary files included, as bytes) are all searched.
+    """
+    values = {name: value.encode() for name, value in known.items() if len(value) >= 4}
+    if head == base or not values:
+        return ""
+    log = await git("log", "--format=%H%n%B", f"{base}..{head}", cwd=vault)
+    for name, value in values.items():
+        if value in log.encode():
+            return f"secret {name} is in a commit message"
+    listing = await git("rev-list", "--objects", f"{base}..{head}", cwd=vault)
+    paths: dict[str, str] = {}
+    for line in listing.splitlines():
+        sha, _, path = line.partition(" ")
+        for name, value in values.items():
+            if value in path.encode():
+                return f"secret {name} is in the file name {path!r}"
+        if path:
+            paths.setdefault(sha, path)
+    for sha, kind, content in await _read_objects(vault, list(paths)):
+        if kind != "blob":
+            continue
+        for name, value in values.items():
+            if value in content:
+                return f"secret {name} is in {paths[sha]}"
+    return ""
+
+
+async def _read_objects(vault: Path, shas: list[str]) -> list[tuple[str, str, bytes]]:
+    """``(sha, type, content)`` of each object, in one ``cat-file --batch``."""
+    if not shas:
+        return []
+    out = await git_bytes("cat-file", "--batch", cwd=vault, stdin="\n".join(shas).encode() + b"\n")
+    objects: list[tuple[str, str, bytes]] = []
+    at = 0
+    while at < len(out):
+        end = out.index(b"\n", at)
+        sha, kind, size = out[at:end].decode().split(" ")
+        start = end + 1
+        objects.append((sha, kind, out[start : start + int(size)]))
+        at = start + int(size) + 1
+    return objects
+
+
+async def push(vault: Path, head: str, url: str, branch: str, auth: list[str]) -> None:
+    """Push ``head`` to ``branch`` of ``url`` (taskyard owns the branch: forced)."""
+    await git(*auth, "push", "--quiet", "--force", url, f"{head}:refs/heads/{branch}", cwd=vault)
