@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from taskyard.config import get_settings
-from taskyard.workspaces.files import hand_over
 from taskyard.errors import InvalidInput
 from taskyard.services.template_spec import Limits, Network
 from taskyard.workspaces.bubblewrap import BubblewrapProcess, BubblewrapProvider
 from taskyard.workspaces.egress import EgressProxy
+from taskyard.workspaces.files import hand_over
 from taskyard.workspaces.netbridge import HostService
 from taskyard.workspaces.providers import provider_for
 from taskyard.workspaces.sandbox import SandboxRequest

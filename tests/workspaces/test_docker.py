@@ -12,11 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from taskyard.workspaces.files import sandbox_ids
-
 from taskyard.errors import InvalidInput
 from taskyard.services.template_spec import Limits, Network
 from taskyard.workspaces.docker import DockerProcess, DockerProvider
+from taskyard.workspaces.files import sandbox_ids
 from taskyard.workspaces.netbridge import Bridge
 from taskyard.workspaces.providers import provider_for
 from taskyard.workspaces.sandbox import SandboxRequest

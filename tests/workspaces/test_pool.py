@@ -22,8 +22,8 @@ from taskyard.workspaces import pool
 from taskyard.workspaces.bubblewrap import BubblewrapProvider
 from taskyard.workspaces.repos import (
     create_checkout,
-    mirror_objects,
     ensure_mirror,
+    mirror_objects,
     mirror_path,
     remote_url,
 )

@@ -24,9 +24,12 @@ LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     """Run the API, the dashboard, an embedded Temporal server and a worker."""
     from taskyard.server import serve as run_server
+    from taskyard.services.redaction import mask_logs
+    from taskyard.services.secrets import server_values
 
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     settings = get_settings()
+    mask_logs(server_values(settings).values())
     port = settings.port if port is None else port
     asyncio.run(run_server(host or settings.host, port, not no_worker))
 
@@ -34,7 +37,11 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
 @click.command()
 def worker() -> None:
     """Run a worker alone (scale out: many workers, one database, one Temporal cluster)."""
+    from taskyard.services.redaction import mask_logs
+    from taskyard.services.secrets import server_values
+
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    mask_logs(server_values(get_settings()).values())
     if not get_settings().temporal_address:
         raise click.ClickException(
             str(InvalidInput("A worker alone needs TASKYARD_TEMPORAL_ADDRESS (host:port)."))

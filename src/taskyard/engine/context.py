@@ -30,7 +30,7 @@ class TurnContext:
     shared_objects: Path
     env: dict[str, str]
     redactor: Redactor
-    secret_values: list[str]  # to redact from events: passed secrets and the model key
+    secret_values: list[str]  # to redact from events: every known secret and the model key
     session_id: str
     turns_so_far: int
     tokens_so_far: int
@@ -79,7 +79,10 @@ def load_turn_context(settings: Settings, inp: TurnInput) -> TurnContext:
         # after the CLI's retries, with a less helpful message.
         provider = provider_for_agent(spec.agent.kind)
         model_key = require_key(session, settings, task.org_id, provider) if provider else ""
-        hidden = [*passed.values(), *([model_key] if model_key else [])]
+        # Every secret the server knows, not only those this turn was given: an
+        # agent could have read one anywhere (a file, another variable).
+        known = secrets.known_values(session, settings, task.org_id)
+        hidden = [*known.values(), *passed.values(), *([model_key] if model_key else [])]
         total_turns = runs.begin_turn(session, inp.run_id)
         if inp.message:
             prompt = inp.message

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from taskyard.config import Settings
 from taskyard.db.models import Secret
 from taskyard.errors import InvalidInput, NotFound, TaskyardError
+from taskyard.services import redaction
 
 NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
 
@@ -99,11 +100,7 @@ def known_values(session: Session, settings: Settings, org_id: int) -> dict[str,
     For masking (events, diffs, patches) and for refusing deliveries that carry
     one, never for display.
     """
-    values = {
-        f"TASKYARD_{name.upper()}": value
-        for name in SERVER_SECRETS
-        if (value := getattr(settings, name))
-    }
+    values = server_values(settings)
     fernet = _fernet(settings)
     for secret in list_secrets(session, org_id):
         try:
@@ -112,4 +109,14 @@ def known_values(session: Session, settings: Settings, org_id: int) -> dict[str,
             raise TaskyardError(
                 "Stored secrets cannot be decrypted with the configured key."
             ) from exc
+    redaction.remember(values.values())
     return values
+
+
+def server_values(settings: Settings) -> dict[str, str]:
+    """The server-wide secrets (keys and tokens from the settings), by variable name."""
+    return {
+        f"TASKYARD_{name.upper()}": value
+        for name in SERVER_SECRETS
+        if (value := str(getattr(settings, name)))
+    }

@@ -27,43 +27,59 @@ from typing import Literal
 
 from taskyard.errors import InvalidInput
 from taskyard.services.template_spec import Network
+from taskyard.workspaces.pool import PRIVATE_FILES
 from taskyard.workspaces.sandbox import SandboxProvider, SandboxRequest
 
 Mode = Literal["commit", "peek"]
 HEADER = re.compile(rb"taskyard-snapshot 1 ([0-9a-f]{40}|[0-9a-f]{64})\n")
 TIMEOUT = 300.0
 
-# Runs as `sh -c SCRIPT sh WORKTREE BASE MODE MESSAGE NAME EMAIL`. Everything but
-# the header and the pack goes to a log in the sandbox's /tmp (fd 3 is the channel
-# out), so git's chatter can never be mistaken for data.
+# Runs as `sh -c SCRIPT sh WORKTREE BASE MODE MESSAGE NAME EMAIL EXCLUDE`. git works
+# in a fresh repository under the sandbox's /tmp whose config is empty, so nothing
+# the agent put in its own config (filter drivers, fsmonitor, hooks...) applies;
+# the agent's repository is only read for HEAD and, in `commit` mode, written its
+# new commit, index and objects. Everything but the header and the pack goes to a
+# log (fd 3 is the channel out), so git's chatter can never pass for data.
 SCRIPT = r"""
 set -u
-w=$1 base=$2 mode=$3 msg=$4 name=$5 email=$6
-export GIT_DIR="$w/.git" GIT_WORK_TREE="$w" GIT_CONFIG_NOSYSTEM=1 \
-  GIT_CONFIG_GLOBAL=/dev/null GIT_TERMINAL_PROMPT=0 GIT_OPTIONAL_LOCKS=0 LANG=C
+w=$1 base=$2 mode=$3 msg=$4 name=$5 email=$6 exclude=$7
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_TERMINAL_PROMPT=0 \
+  GIT_OPTIONAL_LOCKS=0 LANG=C
 exec 3>&1 >/tmp/snapshot.log 2>&1
 die() { echo "$1" >&3; tail -n 5 /tmp/snapshot.log >&3; exit 1; }
+agent() {
+  env -u GIT_DIR -u GIT_WORK_TREE -u GIT_INDEX_FILE -u GIT_OBJECT_DIRECTORY \
+    -u GIT_ALTERNATE_OBJECT_DIRECTORIES \
+    git -c core.hooksPath=/dev/null -c core.fsmonitor=false --git-dir="$w/.git" "$@"
+}
 g() {
-  git -c core.hooksPath=/dev/null -c core.fsmonitor=false -c commit.gpgSign=false \
-    -c user.name="$name" -c user.email="$email" "$@"
+  git -c core.hooksPath=/dev/null -c core.fsmonitor=false -c user.name="$name" \
+    -c user.email="$email" "$@"
 }
 cd "$w" || die "the checkout is missing"
-head=$(g rev-parse --verify -q HEAD) || die "the checkout has no commit"
+head=$(agent rev-parse --verify -q HEAD) || die "the checkout has no commit"
+format=$(agent rev-parse --show-object-format) || format=sha1
+g init -q --bare --object-format="$format" /tmp/snapshot.git || die "git init failed"
+printf '%s\n' "$exclude" > /tmp/snapshot.git/info/exclude
+export GIT_DIR=/tmp/snapshot.git GIT_WORK_TREE="$w" GIT_INDEX_FILE=/tmp/snapshot-index
 if [ "$mode" = commit ]; then
-  g add -A || die "git add failed"
-  if ! g diff --cached --quiet; then
-    g commit -q --no-verify -m "$msg" || die "git commit failed"
-    head=$(g rev-parse --verify -q HEAD) || die "git commit left no HEAD"
-  fi
+  export GIT_OBJECT_DIRECTORY="$w/.git/objects"
 else
   mkdir -p /tmp/snapshot-objects
-  cp "$GIT_DIR/index" /tmp/snapshot-index 2>/dev/null
-  export GIT_INDEX_FILE=/tmp/snapshot-index GIT_OBJECT_DIRECTORY=/tmp/snapshot-objects \
-    GIT_ALTERNATE_OBJECT_DIRECTORIES="$GIT_DIR/objects"
-  g add -A || die "git add failed"
-  tree=$(g write-tree) || die "git write-tree failed"
-  if [ "$tree" != "$(g rev-parse "$head^{tree}")" ]; then
-    head=$(g commit-tree "$tree" -p "$head" -m "$msg") || die "git commit-tree failed"
+  export GIT_OBJECT_DIRECTORY=/tmp/snapshot-objects GIT_ALTERNATE_OBJECT_DIRECTORIES="$w/.git/objects"
+fi
+# The agent's index saves hashing every file again; one git cannot read is rebuilt.
+if ! { cp "$w/.git/index" "$GIT_INDEX_FILE" && g ls-files -s >/dev/null; }; then
+  rm -f "$GIT_INDEX_FILE"
+  g read-tree "$head" || die "git read-tree failed"
+fi
+g add -A || die "git add failed"
+tree=$(g write-tree) || die "git write-tree failed"
+if [ "$tree" != "$(g rev-parse "$head^{tree}")" ]; then
+  head=$(g commit-tree "$tree" -p "$head" -m "$msg") || die "git commit-tree failed"
+  if [ "$mode" = commit ]; then
+    agent update-ref -m "taskyard: work delivered" HEAD "$head" || die "git update-ref failed"
+    cp "$GIT_INDEX_FILE" "$w/.git/index" || die "the index could not be updated"
   fi
 fi
 printf 'taskyard-snapshot 1 %s\n' "$head" >&3
@@ -110,7 +126,18 @@ async def take_snapshot(
     """
     sandboxed = replace(
         request,
-        argv=["/bin/sh", "-c", SCRIPT, "sh", str(request.workdir), base, mode, message, *author],
+        argv=[
+            "/bin/sh",
+            "-c",
+            SCRIPT,
+            "sh",
+            str(request.workdir),
+            base,
+            mode,
+            message,
+            *author,
+            "\n".join(f"/{name}" for name in PRIVATE_FILES),
+        ],
         env={},
         stdin=None,
         network=Network(policy="none"),
