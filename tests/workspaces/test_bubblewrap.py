@@ -6,18 +6,20 @@ import asyncio
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from taskyard.config import get_settings
+from taskyard.config import Settings, get_settings
 from taskyard.errors import InvalidInput
 from taskyard.services.template_spec import Limits, Network
 from taskyard.workspaces.bubblewrap import BubblewrapProcess, BubblewrapProvider
 from taskyard.workspaces.egress import EgressProxy
-from taskyard.workspaces.files import hand_over
+from taskyard.workspaces.files import hand_over, sandbox_ids
+from taskyard.workspaces.host import HostProvider
 from taskyard.workspaces.netbridge import HostService
 from taskyard.workspaces.providers import provider_for
 from taskyard.workspaces.sandbox import SandboxRequest
@@ -359,3 +361,32 @@ def test_missing_bwrap_says_how_to_install() -> None:
 
 def test_registered() -> None:
     assert isinstance(provider_for("bubblewrap"), BubblewrapProvider)
+
+
+async def test_runs_as_an_unprivileged_user(provider: BubblewrapProvider, dirs: Dirs) -> None:
+    root_only = Path(tempfile.mkstemp(dir="/var/tmp")[1])  # 0600, the server's own
+    in_home = Path.home() / f".taskyard-test-{uuid.uuid4().hex}"
+    try:
+        root_only.write_text("root-only-content")
+        in_home.write_text("home-content")
+        in_home.chmod(0o644)  # readable by anyone who can reach it
+        script = (
+            f"echo uid=$(id -u) gid=$(id -g); cat /etc/shadow {root_only} {in_home}; "
+            "echo end; touch $HOME/mine && echo home-writable"
+        )
+        _, out = await run(provider, request_for(dirs, script))
+    finally:
+        root_only.unlink()
+        in_home.unlink()
+    ids = sandbox_ids()
+    expected = ids if ids is not None else (os.getuid(), os.getgid())
+    assert f"uid={expected[0]} gid={expected[1]}" in out
+    assert "uid=0 " not in out
+    assert "root:" not in out and "root-only-content" not in out and "home-content" not in out
+    assert out.count("Permission denied") >= 2 and "home-writable" in out
+
+
+def test_unsandboxed_templates_need_the_operators_consent() -> None:
+    with pytest.raises(InvalidInput, match="TASKYARD_ALLOW_UNSANDBOXED"):
+        provider_for("none", Settings(allow_unsandboxed=False))
+    assert isinstance(provider_for("none", Settings(allow_unsandboxed=True)), HostProvider)
