@@ -106,7 +106,7 @@ Chromium-based test browsers probe them), ``personality`` (``setarch``).
 def _libseccomp() -> Any:
     try:
         import pyseccomp  # type: ignore[import-untyped]
-    except RuntimeError as exc:  # raised on import when the shared library is missing
+    except (RuntimeError, OSError) as exc:  # the shared library is missing or unloadable
         raise InvalidInput(
             "libseccomp missing: install it with `apt-get install libseccomp2`, "
             "or set `sandbox: none` in the template."
