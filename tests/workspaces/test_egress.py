@@ -1,18 +1,26 @@
-"""The egress proxy and the Unix-socket bridge, against real loopback servers."""
+"""The egress proxy and the Unix-socket bridge, against real loopback servers.
+
+The origin servers listen on the host's loopback, which the proxy refuses
+unless ``network.allow`` names ``127.0.0.1`` by address: the tests that reach
+them allow it so, on the origin's port; the attack tests show the rest refused.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from taskyard.services.template_spec import Network
 from taskyard.workspaces import netbridge
-from taskyard.workspaces.egress import EgressProxy, host_allowed, proxy_service
+from taskyard.workspaces.egress import EgressProxy, proxy_service
+from taskyard.workspaces.egress_policy import EgressPolicy, Target
 from taskyard.workspaces.netbridge import Bridge, HostService
 
 
@@ -26,8 +34,13 @@ async def origin() -> AsyncIterator[int]:
         except asyncio.IncompleteReadError:  # a client that left without asking
             writer.close()
             return
-        body = b"origin saw: " + head.split(b"\r\n")[0]
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        request_line, *headers = head.split(b"\r\n")
+        host = b"".join(h[5:].strip() for h in headers if h.lower().startswith(b"host:"))
+        body = b"origin saw: " + request_line
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nSeen-Host: %s\r\nContent-Length: %d\r\n\r\n%s"
+            % (host, len(body), body)
+        )
         await writer.drain()
         writer.close()
 
@@ -38,8 +51,8 @@ async def origin() -> AsyncIterator[int]:
 
 
 @pytest.fixture
-async def proxy() -> AsyncIterator[EgressProxy]:
-    proxy = EgressProxy(["127.0.0.1", "*.example.test"])
+async def proxy(origin: int) -> AsyncIterator[EgressProxy]:
+    proxy = EgressProxy(["127.0.0.1", "*.example.test"], ports=[80, 443, origin])
     await proxy.start()
     yield proxy
     await proxy.close()
@@ -52,35 +65,23 @@ def free_port() -> int:
     return port
 
 
-@pytest.mark.parametrize(
-    ("host", "allowed"),
-    [
-        ("127.0.0.1", True),
-        ("api.example.test", True),
-        ("A.B.Example.Test.", True),
-        ("example.test", False),  # a wildcard covers subdomains only
-        ("evilexample.test", False),
-        ("localhost", False),
-        ("[::1]", False),
-    ],
-)
-def test_host_allowed(host: str, allowed: bool) -> None:
-    assert host_allowed(host, ["127.0.0.1", "*.example.test"]) is allowed
-
-
 async def test_plain_http_to_an_allowed_host(proxy: EgressProxy, origin: int) -> None:
     async with httpx.AsyncClient(proxy=f"http://{proxy.target}") as client:
         response = await client.get(f"http://127.0.0.1:{origin}/path?q=1")
     assert response.status_code == 200
     # The proxy forwards in origin form, as a server expects.
     assert response.text == "origin saw: GET /path?q=1 HTTP/1.1"
+    assert response.headers["seen-host"] == f"127.0.0.1:{origin}"
 
 
 async def test_refuses_hosts_not_allowed(proxy: EgressProxy, origin: int) -> None:
     async with httpx.AsyncClient(proxy=f"http://{proxy.target}") as client:
         response = await client.get(f"http://localhost:{origin}/")
     assert response.status_code == 403
-    assert "localhost is not in this template's network.allow" in response.text
+    assert response.text == (
+        "taskyard egress proxy: localhost is not in this template's network.allow;"
+        f" localhost:{origin} refused\n"
+    )
 
 
 async def connect(proxy: EgressProxy) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -119,16 +120,24 @@ async def test_bad_or_refused_requests(
     writer.close()
 
 
-async def test_unreachable_upstream_is_a_502(proxy: EgressProxy) -> None:
-    async with httpx.AsyncClient(proxy=f"http://{proxy.target}") as client:
-        response = await client.get(f"http://127.0.0.1:{free_port()}/")
+async def test_unreachable_upstream_is_a_502() -> None:
+    port = free_port()
+    proxy = EgressProxy(["127.0.0.1"], ports=[port])
+    await proxy.start()
+    try:
+        async with httpx.AsyncClient(proxy=f"http://{proxy.target}") as client:
+            response = await client.get(f"http://127.0.0.1:{port}/")
+    finally:
+        await proxy.close()
     assert response.status_code == 502
+    assert f"127.0.0.1:{port} not reached" in response.text
 
 
 async def test_unix_socket_and_decisions(tmp_path: Path, origin: int) -> None:
     decisions: list[tuple[str, int, bool]] = []
     proxy = EgressProxy(
         ["127.0.0.1"],
+        ports=[origin],
         socket_path=tmp_path / "egress.sock",
         on_decision=lambda *d: decisions.append(d),
     )
@@ -181,7 +190,7 @@ async def test_bridge_relays_tcp_services_over_unix_sockets(tmp_path: Path, orig
 
 
 async def test_bridge_on_a_shared_network(tmp_path: Path, origin: int, proxy: EgressProxy) -> None:
-    unix_proxy = EgressProxy(["127.0.0.1"], socket_path=tmp_path / "p.sock")
+    unix_proxy = EgressProxy(["127.0.0.1"], ports=[origin], socket_path=tmp_path / "p.sock")
     await unix_proxy.start()
     services = [HostService("api", f"127.0.0.1:{origin}", 1), proxy_service(tmp_path / "p.sock")]
     bridge = Bridge(services, tmp_path, shared_network=True)
@@ -229,3 +238,219 @@ async def test_forwarder_listens_before_the_command_runs(tmp_path: Path, origin:
     # returning means it followed the command out (reset: its last moment).
     with pytest.raises((ConnectionRefusedError, ConnectionResetError)):
         await asyncio.open_connection("127.0.0.1", port)
+
+
+# --- Attacks on the allowlist: each host below must not reach the host's loopback.
+
+
+async def ask(proxy: EgressProxy, request_line: str, host: str = "h") -> tuple[int, str]:
+    """Send one request head through ``proxy``; its status and body."""
+    reader, writer = await connect(proxy)
+    writer.write(f"{request_line}\r\nHost: {host}\r\n\r\n".encode())
+    response = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    head, _, body = response.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), body.decode()
+
+
+@pytest.fixture
+async def proxy_for(origin: int) -> AsyncIterator[Callable[..., Awaitable[EgressProxy]]]:
+    """Starts proxies with a given allowlist (and the origin's port allowed)."""
+    started: list[EgressProxy] = []
+
+    async def start(allow: list[str], **kwargs: Any) -> EgressProxy:
+        kwargs.setdefault("ports", [80, 443, origin])
+        proxy = EgressProxy(allow, **kwargs)
+        await proxy.start()
+        started.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in started:
+        await proxy.close()
+
+
+def requests_for(host: str, port: int) -> list[str]:
+    """The same destination as a tunnel and as a plain HTTP request."""
+    authority = f"{host}:{port}"
+    return [f"CONNECT {authority} HTTP/1.1", f"GET http://{authority}/ HTTP/1.1"]
+
+
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST", "localhost.", "LocalHost."])
+async def test_an_allowed_name_resolving_to_loopback_is_refused(
+    proxy_for: Any, origin: int, host: str
+) -> None:
+    proxy = await proxy_for(["localhost"])
+    for request in requests_for(host, origin):
+        status, body = await ask(proxy, request)
+        assert status == 403, body
+        expected = (
+            f"taskyard egress proxy: {host} resolves to 127.0.0.1, a loopback address; list"
+            f" that address in network.allow to reach it on purpose; {host}:{origin} refused\n"
+        )
+        assert body.lower() == expected.lower()  # a plain HTTP URL's host arrives lowercased
+
+
+@pytest.mark.parametrize(
+    ("allow", "host"),
+    [
+        (["localhost", "127.0.0.1"], "localhost"),
+        (["127.0.0.1"], "127.0.0.1."),
+        (["127.0.0.1"], "[::ffff:127.0.0.1]"),  # the same address, by value
+        (["::ffff:127.0.0.1"], "127.0.0.1"),
+    ],
+)
+async def test_an_address_named_in_the_allowlist_is_reached(
+    proxy_for: Any, origin: int, allow: list[str], host: str
+) -> None:
+    proxy = await proxy_for(allow)
+    status, body = await ask(proxy, f"GET http://{host}:{origin}/x HTTP/1.1")
+    assert (status, body) == (200, "origin saw: GET /x HTTP/1.1")
+
+
+async def test_ports_beyond_network_ports_are_refused(proxy_for: Any, origin: int) -> None:
+    proxy = await proxy_for(["127.0.0.1"], ports=[80, 443])
+    for port in (22, origin):
+        for request in requests_for("127.0.0.1", port):
+            status, body = await ask(proxy, request)
+            assert status == 403, body
+            assert body == (
+                "taskyard egress proxy: 127.0.0.1 is allowed on ports 80, 443 only"
+                f" (network.ports), not on {port}; 127.0.0.1:{port} refused\n"
+            )
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "[::1]",
+        "[0:0:0:0:0:0:0:1]",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]",
+        "[::127.0.0.1]",
+        "[64:ff9b::7f00:1]",
+        "[2002:7f00:1::]",
+        "[fe80::1%lo]",
+        "[::]",
+    ],
+)
+async def test_ipv6_forms_of_host_addresses_are_refused(
+    proxy_for: Any, origin: int, host: str
+) -> None:
+    proxy = await proxy_for(["localhost", "*.example.test"])
+    status, body = await ask(proxy, f"CONNECT {host}:{origin} HTTP/1.1")
+    assert status == 403
+    assert "is not in this template's network.allow" in body
+
+
+@pytest.mark.parametrize(
+    "host", ["2130706433", "0x7f.1", "0x7f000001", "0177.0.0.1", "127.1", "127.0.1", "0x7f.0.0.1."]
+)
+async def test_legacy_ipv4_forms_are_refused(proxy_for: Any, origin: int, host: str) -> None:
+    proxy = await proxy_for(["127.0.0.1", "2130706433", "*.1"])
+    for request in requests_for(host, origin):
+        status, body = await ask(proxy, request)
+        assert status == 403, body
+        assert "is an IPv4 address in a non-standard form: write it as a dotted quad" in body
+
+
+@pytest.mark.parametrize(
+    ("request_line", "status", "message"),
+    [
+        # userinfo does not stand in for the host
+        ("GET http://127.0.0.1@blocked.test/ HTTP/1.1", 403, "blocked.test is not in"),
+        ("GET http://a.example.test%00.127.0.0.1/ HTTP/1.1", 400, "is not a valid host name"),
+        ("CONNECT a.example.test\x00.evil:443 HTTP/1.1", 400, "is not a valid host name"),
+        ("CONNECT -x.example.test:443 HTTP/1.1", 400, "is not a valid host name"),
+    ],
+)
+async def test_malformed_hosts(
+    proxy_for: Any, request_line: str, status: int, message: str
+) -> None:
+    proxy = await proxy_for(["127.0.0.1", "*.example.test"])
+    assert (await ask(proxy, request_line))[0] == status
+    assert message in (await ask(proxy, request_line))[1]
+
+
+async def test_host_header_comes_from_the_checked_url(proxy: EgressProxy, origin: int) -> None:
+    # An allowed server must not be asked for a virtual host the allowlist lacks.
+    async with httpx.AsyncClient(proxy=f"http://{proxy.target}") as client:
+        response = await client.get(
+            f"http://127.0.0.1:{origin}/", headers={"Host": "metadata.internal"}
+        )
+    assert response.headers["seen-host"] == f"127.0.0.1:{origin}"
+
+
+class Dns:
+    """Stands in for a DNS server that an attacker controls: scripted answers, counted."""
+
+    def __init__(self, *answers: list[str]) -> None:
+        self.answers = list(answers)
+        self.lookups = 0
+
+    async def __call__(self, host: str, port: int) -> list[Target]:
+        answer = self.answers[min(self.lookups, len(self.answers) - 1)]
+        self.lookups += 1
+        if not answer:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [
+            (socket.AF_INET6, (a, port, 0, 0)) if ":" in a else (socket.AF_INET, (a, port))
+            for a in answer
+        ]
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("10.1.2.3", "private"),
+        ("172.16.0.1", "private"),
+        ("192.168.1.1", "private"),
+        ("169.254.169.254", "link-local"),  # cloud metadata
+        ("100.64.0.1", "shared (carrier-grade NAT)"),
+        ("0.0.0.0", "unspecified"),
+        ("224.0.0.1", "multicast"),
+        ("240.0.0.1", "private"),
+        ("::1", "loopback"),
+        ("fd00::1", "private"),
+        ("fe80::1", "link-local"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("64:ff9b::a9fe:a9fe", "link-local (as 169.254.169.254)"),
+    ],
+)
+async def test_names_resolving_to_non_public_addresses_are_refused(
+    proxy_for: Any, address: str, kind: str
+) -> None:
+    proxy = await proxy_for(["*.example.test"])
+    proxy.policy = EgressPolicy(["*.example.test"], resolver=Dns([address]))
+    status, body = await ask(proxy, "CONNECT api.example.test:443 HTTP/1.1")
+    assert status == 403
+    shown = address.removeprefix("::ffff:")
+    assert f"api.example.test resolves to {shown}, a {kind} address;" in body
+
+
+async def test_connects_to_the_address_it_checked(origin: int, proxy_for: Any) -> None:
+    # The first answer holds a private address and the allowed one; any later
+    # answer rebinds to a private one. The proxy looks up once, drops what it
+    # refuses, and connects to the address it checked: were it to look up
+    # again, or to try 10.0.0.1, this would end in a 403 or a 504.
+    dns = Dns(["10.0.0.1", "127.0.0.1"], ["10.0.0.2"])
+    proxy = await proxy_for([], connect_timeout=5)
+    proxy.policy = EgressPolicy(["api.example.test", "127.0.0.1"], [origin], resolver=dns)
+    status, body = await ask(proxy, f"GET http://api.example.test:{origin}/ HTTP/1.1")
+    assert (status, body) == (200, "origin saw: GET / HTTP/1.1")
+    assert dns.lookups == 1
+
+
+async def test_a_name_that_does_not_resolve_is_a_502(proxy_for: Any) -> None:
+    proxy = await proxy_for([])
+    proxy.policy = EgressPolicy(["api.example.test"], resolver=Dns([]))
+    status, body = await ask(proxy, "CONNECT api.example.test:443 HTTP/1.1")
+    assert status == 502
+    assert "api.example.test could not be resolved" in body
+
+
+@pytest.mark.parametrize("ports", [[0], [65536], ["ssh"]])
+def test_template_ports_are_validated(ports: list[object]) -> None:
+    with pytest.raises(ValueError, match=r"ports\.0"):
+        Network(ports=ports)  # type: ignore[arg-type]
+    assert Network().ports == [80, 443]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -46,6 +46,11 @@ class Budget(Strict):
 class Network(Strict):
     policy: Literal["none", "allowlist", "full"] = "allowlist"
     allow: list[str] = Field(default_factory=list, description="Hosts reachable under allowlist.")
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=lambda: [80, 443],
+        max_length=64,
+        description="Ports reachable on allowed hosts under allowlist.",
+    )
 
 
 class Parameter(Strict):

@@ -57,12 +57,22 @@ def _enable_controllers(path: Path) -> None:
         (path / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in missing))
 
 
+def _counter(events: Path, key: str) -> int:
+    """The value of ``key`` in a cgroup's ``<key> <count>`` events file; 0 if absent."""
+    with contextlib.suppress(OSError):
+        match = re.search(rf"^{key} (\d+)$", events.read_text(), re.MULTILINE)
+        return int(match.group(1)) if match else 0
+    return 0
+
+
 class Cgroup:
     """One sandbox's cgroup, in one directory per hierarchy (two for v1, one for v2)."""
 
     def __init__(self, dirs: list[Path], version: int) -> None:
         self.dirs = dirs
         self.version = version
+        self.memory_mb = 0
+        self.processes = 0
 
     @classmethod
     def create(
@@ -84,7 +94,7 @@ class Cgroup:
                 else:
                     group = cls._create_v1(root, own, name)
                 if group is not None:
-                    group._configure(memory_mb << 20, processes)
+                    group._configure(memory_mb, processes)
                     return group
                 break
             except FileNotFoundError as exc:
@@ -122,7 +132,9 @@ class Cgroup:
         path.mkdir()
         return cls([path], 2)
 
-    def _configure(self, memory_bytes: int, processes: int) -> None:
+    def _configure(self, memory_mb: int, processes: int) -> None:
+        self.memory_mb, self.processes = memory_mb, processes
+        memory_bytes = memory_mb << 20
         try:
             if self.version == 2:
                 (d,) = self.dirs
@@ -159,10 +171,23 @@ class Cgroup:
     def oom_killed(self) -> bool:
         """Whether the kernel killed a process here for exceeding the memory limit."""
         events = self.dirs[0] / ("memory.events" if self.version == 2 else "memory.oom_control")
-        with contextlib.suppress(OSError):
-            match = re.search(r"^oom_kill (\d+)$", events.read_text(), re.MULTILINE)
-            return bool(match and int(match.group(1)))
-        return False
+        return _counter(events, "oom_kill") > 0
+
+    def limit_message(self) -> str:
+        """Which limit killed or held back the tree, for the task to say; "" if none.
+
+        Call it once the tree has ended and before :meth:`remove`: the kernel's
+        counters go with the cgroup. Both limits can have been hit (a fork bomb
+        that also fills memory); then both are named.
+        """
+        reasons = []
+        if self.oom_killed():
+            reasons.append(f"killed: memory limit {self.memory_mb} MB reached")
+        # pids.events' "max" counts forks refused at pids.max (v1 and v2 alike);
+        # the tree may have carried on, but whatever failed next failed for this.
+        if _counter(self.dirs[-1] / "pids.events", "max") > 0:
+            reasons.append(f"process limit {self.processes} reached")
+        return "; ".join(reasons)
 
     def kill(self) -> None:
         """SIGKILL every process in the cgroup, including ones forked meanwhile."""

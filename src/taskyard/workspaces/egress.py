@@ -11,9 +11,15 @@ needed, and closing the proxy cuts that sandbox's network without touching
 others. The bubblewrap provider starts and closes it; the sandbox reaches it
 through :mod:`taskyard.workspaces.netbridge` as ``HTTP(S)_PROXY``.
 
-The proxy resolves names on the host, so an allowed name that resolves to a
-host-local address (``localhost``, ``127.0.0.1``) gives the sandbox the host's
-loopback services: allow such names only on purpose.
+What gets through (:mod:`taskyard.workspaces.egress_policy` decides): a host
+that ``network.allow`` names, on a port in ``network.ports`` (80 and 443 unless
+the template says otherwise), at an address that is public unicast or that
+``network.allow`` names *by address*. Names resolve on the host, so without the address check an
+allowed name that resolves to ``127.0.0.1`` (``localhost``, or a DNS record an
+attacker controls) would give the sandbox the host's loopback services, the
+taskyard API among them. The proxy resolves once, checks every address, and
+connects to a checked address itself: no second lookup between check and
+connect for a rebinding DNS server to answer differently.
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from taskyard.workspaces.egress_policy import DEFAULT_PORTS, EgressPolicy, Refused, Target
 from taskyard.workspaces.netbridge import HostService, relay
 
 log = logging.getLogger(__name__)
@@ -35,24 +43,6 @@ PROXY_PORT = 3128
 
 _MAX_HEAD = 64 * 1024
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "te"}
-
-
-def host_allowed(host: str, allow: Sequence[str]) -> bool:
-    """Whether ``host`` matches an entry of ``allow``.
-
-    Entries are exact names or addresses (``api.github.com``, ``10.0.0.5``) or
-    wildcards ``*.example.com``, which match any subdomain but not
-    ``example.com`` itself. Comparison ignores case and a trailing dot.
-    """
-    host = host.strip("[]").rstrip(".").lower()
-    for entry in allow:
-        entry = entry.strip().strip("[]").rstrip(".").lower()
-        if entry.startswith("*."):
-            if host.endswith(entry[1:]) and len(host) > len(entry) - 1:
-                return True
-        elif host == entry:
-            return True
-    return False
 
 
 def proxy_service(target: str | Path, port: int = PROXY_PORT) -> HostService:
@@ -72,9 +62,10 @@ class EgressProxy:
     """An allowlisting HTTP proxy on a Unix socket (or, without one, on loopback TCP).
 
     Args:
-        allow: Host patterns, see :func:`host_allowed`.
+        allow: Host patterns, see :func:`~taskyard.workspaces.egress_policy.host_allowed`.
+        ports: Ports reachable on allowed hosts (the template's ``network.ports``).
         socket_path: Unix socket to listen on; if None, ``127.0.0.1`` on a free port.
-        connect_timeout: Seconds to wait for an upstream connection (504 after).
+        connect_timeout: Seconds to resolve and connect upstream (504 after).
         head_timeout: Seconds a client has to send its request line and headers.
         on_decision: Called with (host, port, allowed) for every request, e.g. to
             record refusals as task events.
@@ -84,12 +75,13 @@ class EgressProxy:
         self,
         allow: Sequence[str],
         *,
+        ports: Sequence[int] = DEFAULT_PORTS,
         socket_path: Path | None = None,
         connect_timeout: float = 10.0,
         head_timeout: float = 30.0,
         on_decision: Callable[[str, int, bool], None] | None = None,
     ) -> None:
-        self.allow = list(allow)
+        self.policy = EgressPolicy(allow, ports)
         self.socket_path = socket_path
         self.connect_timeout = connect_timeout
         self.head_timeout = head_timeout
@@ -151,44 +143,93 @@ class EgressProxy:
             method, target, version = lines[0].split(" ")
             if method == "CONNECT":
                 host, port, path = *_split_authority(target, 443), ""
+                host_header = ""
             else:
                 url = urlsplit(target)
                 if url.scheme != "http" or not url.hostname:
                     raise ValueError(target)
                 host, port = url.hostname, url.port or 80
                 path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+                host_header = url.netloc.rpartition("@")[2]
         except ValueError:
             await _answer(writer, 400, "taskyard egress proxy: expected CONNECT or http:// URL\n")
             return
-        allowed = host_allowed(host, self.allow)
-        if self.on_decision is not None:
-            self.on_decision(host, port, allowed)
-        if not allowed:
-            log.info("egress refused: %s:%d", host, port)
-            await _answer(
-                writer,
-                403,
-                f"taskyard egress proxy: {host} is not in this template's network.allow\n",
-            )
-            return
         try:
-            upstream = await asyncio.wait_for(
-                asyncio.open_connection(host, port), self.connect_timeout
-            )
-        except TimeoutError:
-            await _answer(writer, 504, f"taskyard egress proxy: {host}:{port} timed out\n")
-            return
-        except OSError as exc:
-            await _answer(writer, 502, f"taskyard egress proxy: {host}:{port}: {exc}\n")
+            upstream = await self._connect(host, port)
+        except Refused as refusal:
+            authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            outcome = "refused" if refusal.status == 403 else "not reached"
+            message = f"taskyard egress proxy: {host} {refusal.reason}; {authority} {outcome}\n"
+            await _answer(writer, refusal.status, message)
             return
         if method == "CONNECT":
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         else:
             # One request per upstream connection keeps the relay a plain byte pipe.
-            headers = [h for h in lines[1:] if h and h.split(":")[0].lower() not in _HOP_BY_HOP]
-            request = [f"{method} {path} {version}", *headers, "Connection: close", "", ""]
+            # Host comes from the URL that was checked (RFC 9112 3.2.2), so a
+            # client cannot ask an allowed server for a virtual host not allowed.
+            headers = [
+                h
+                for h in lines[1:]
+                if h and h.split(":")[0].strip().lower() not in {*_HOP_BY_HOP, "host"}
+            ]
+            request = [f"{method} {path} {version}", f"Host: {host_header}", *headers]
+            request += ["Connection: close", "", ""]
             upstream[1].write("\r\n".join(request).encode("latin-1"))
         await relay((reader, writer), upstream, stop_when_b_ends=method != "CONNECT")
+
+    async def _connect(
+        self, host: str, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to ``host:port`` at an address the policy checked.
+
+        Raises:
+            Refused: the policy refuses it (403), or it cannot be reached (502, 504).
+        """
+        try:
+            host = self.policy.check(host, port)
+        except Refused:
+            self._decided(host, port, False)
+            raise
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                targets = await self.policy.resolve(host, port)
+                self._decided(host, port, True)
+                return await _open(targets)
+        except Refused as refusal:
+            if refusal.status == 403:
+                self._decided(host, port, False)
+            raise
+        except TimeoutError:
+            raise Refused("timed out", 504) from None
+        except OSError as exc:
+            raise Refused(f"is unreachable: {exc}", 502) from exc
+
+    def _decided(self, host: str, port: int, allowed: bool) -> None:
+        if not allowed:
+            log.info("egress refused: %s:%d", host, port)
+        if self.on_decision is not None:
+            self.on_decision(host, port, allowed)
+
+
+async def _open(targets: list[Target]) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Connect to the first of ``targets`` that answers, by socket address: no lookup."""
+    loop = asyncio.get_running_loop()
+    error: OSError = OSError("no address")
+    for family, sockaddr in targets:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            await loop.sock_connect(sock, sockaddr)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        except BaseException:
+            sock.close()
+            raise
+        return await asyncio.open_connection(sock=sock, limit=_MAX_HEAD)
+    raise error
 
 
 def _split_authority(authority: str, default_port: int) -> tuple[str, int]:
