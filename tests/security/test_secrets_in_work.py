@@ -14,20 +14,17 @@ from tests.support.server import RunningServer
 
 SECRET = "sk-live-4a8f0c2d9e7b1f35"
 
-TEMPLATE = (
-    """
+TEMPLATE = f"""
 name: leaky
 sandbox: bubblewrap
-network: {policy: none}
+network: {{policy: none}}
 secrets: [API_TOKEN]
 agent:
   kind: command
   command: |
     echo "token = $API_TOKEN" > config.ini
-    echo "wrote $API_TOKEN and the admin's %s"
+    echo "wrote $API_TOKEN and the admin's {ADMIN_TOKEN}"
 """
-    % ADMIN_TOKEN
-)
 
 
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap not installed")

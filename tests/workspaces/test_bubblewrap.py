@@ -212,7 +212,9 @@ async def test_allowlist_goes_through_the_proxy_only(
         f"python3 -c '{PROXIED}' http://127.0.0.1:{host_server}/; "
         f"python3 -c '{FETCH}' http://blocked.example/; " + CONNECT.format(port=host_server)
     )
-    request = request_for(dirs, script, network=Network(policy="allowlist", allow=["127.0.0.1"]))
+    request = request_for(
+        dirs, script, network=Network(policy="allowlist", allow=["127.0.0.1"], ports=[host_server])
+    )
     code, out = await run(provider, request)
     assert "200 hello-from-host" in out  # allowed host, through the proxy
     assert "403 taskyard egress proxy: blocked.example is not in" in out
@@ -242,7 +244,7 @@ async def test_full_network_shares_the_host_loopback(
 async def test_external_proxy_and_extra_services(
     provider: BubblewrapProvider, dirs: Dirs, host_server: int
 ) -> None:
-    proxy = EgressProxy(["127.0.0.1"])  # run by the caller, on loopback TCP
+    proxy = EgressProxy(["127.0.0.1"], ports=[host_server])  # run by the caller, on loopback TCP
     await proxy.start()
     api = HostService("api", f"127.0.0.1:{host_server}", 8080, {"API_URL": "{url}/v1"})
     script = f"echo $API_URL; python3 -c '{FETCH}' $API_URL; python3 -c '{PROXIED}' {{url}}"
@@ -327,7 +329,7 @@ async def test_process_limit_stops_forks(provider: BubblewrapProvider, dirs: Dir
     request = request_for(dirs, f"python3 -c '{FORK}'", limits=Limits(processes=16))
     _, out = await run(provider, request)
     assert "fork failed" in out, out
-    assert int(out.split("forked ")[1]) < 16
+    assert int(out.split("forked ")[1].split()[0]) < 16
 
 
 async def test_falls_back_to_rlimits_without_cgroups(
@@ -390,3 +392,25 @@ def test_unsandboxed_templates_need_the_operators_consent() -> None:
     with pytest.raises(InvalidInput, match="TASKYARD_ALLOW_UNSANDBOXED"):
         provider_for("none", Settings(allow_unsandboxed=False))
     assert isinstance(provider_for("none", Settings(allow_unsandboxed=True)), HostProvider)
+
+
+async def test_what_the_agent_leaves_running_is_killed_and_named(
+    provider: BubblewrapProvider, dirs: Dirs
+) -> None:
+    script = "sleep 600 & setsid sleep 700 & echo started"
+    started = asyncio.get_running_loop().time()
+    code, out = await run(provider, request_for(dirs, script))
+    assert code == 0
+    assert asyncio.get_running_loop().time() - started < 10  # ends with the agent, not later
+    assert "taskyard: killed what the agent left running: sleep sleep" in out, out
+
+
+async def test_limits_say_which_one_stopped_the_tree(
+    provider: BubblewrapProvider, dirs: Dirs
+) -> None:
+    hog = "python3 -c 'b = bytearray(200 << 20); print(len(b))'"
+    process = await provider.spawn(request_for(dirs, hog, limits=Limits(memory_mb=64)))
+    await process.stdout.read()
+    assert await process.wait() != 0
+    if process.cgroup is not None:  # type: ignore[attr-defined]
+        assert process.limit_message == "killed: memory limit 64 MB reached"

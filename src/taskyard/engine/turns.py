@@ -155,6 +155,13 @@ async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], N
                 raise
             for event in turn.finish(exit_code):
                 sink.add(event)
+            if process.limit_message and not stopped_by:
+                # The sandbox knows which limit was hit; an exit code (137) does not say.
+                if exit_code != 0:
+                    note = {"state": "failure", "message": f"Stopped: {process.limit_message}"}
+                    sink.add(AgentEvent("state", note))
+                else:  # a child was killed, and the agent carried on
+                    sink.add(AgentEvent("error", {"message": process.limit_message}))
             if stopped_by:
                 sink.add(
                     AgentEvent("state", {"state": "failure", "message": f"Stopped: {stopped_by}"})

@@ -64,10 +64,27 @@ from taskyard.workspaces.sandbox import (
     SandboxRequest,
     die_with_parent,
 )
+from taskyard.workspaces.seccomp import seccomp_fd
 
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SETPRIV = "/usr/bin/setpriv"
 SETPRIV_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
+
+# Runs the agent and, once it exits, names what it left running before the sandbox
+# ends (its pid namespace dies with it, so they are killed at once either way).
+# The host's network forwarder, if any, is not the agent's and is left out.
+REAPER = [
+    "/bin/sh",
+    "-c",
+    '"$@"; code=$?; left=""; '
+    "for d in /proc/[0-9]*; do p=${d#/proc/}; "
+    '[ "$p" = 1 ] || [ "$p" = $$ ] && continue; '
+    'grep -q netbridge.py "$d/cmdline" 2>/dev/null && continue; '
+    'left="$left $(cat "$d/comm" 2>/dev/null)"; done; '
+    '[ -n "$left" ] && echo "taskyard: killed what the agent left running:$left"; '
+    "exit $code",
+    "reaper",
+]
 
 
 class BubblewrapProcess(SandboxProcess):
@@ -101,6 +118,7 @@ class BubblewrapProcess(SandboxProcess):
         try:
             if self.cgroup is not None:
                 self.oom_killed = self.cgroup.oom_killed()
+                self.limit_message = self.cgroup.limit_message()
                 await self.cgroup.remove()
         finally:
             await cleanup()
@@ -197,7 +215,11 @@ class BubblewrapProvider(SandboxProvider):
                 url = urlsplit(request.proxy_url)
                 services.append(proxy_service(f"{url.hostname}:{url.port or 80}"))
             elif policy == "allowlist":
-                proxy = EgressProxy(request.network.allow, socket_path=runtime_dir / "egress.sock")
+                proxy = EgressProxy(
+                    request.network.allow,
+                    ports=request.network.ports,
+                    socket_path=runtime_dir / "egress.sock",
+                )
                 await proxy.start()
                 # The agent's uid must be able to connect; the private runtime
                 # directory (0700) keeps everyone else out on the host.
@@ -208,13 +230,6 @@ class BubblewrapProvider(SandboxProvider):
             )
             await bridge.start()
             make_owned_dir(request.home)
-            argv = [
-                self.bwrap,
-                *self.bwrap_args(request, bridge),
-                "--",
-                *self.become_sandbox_user(),
-                *bridge.command(request.argv),
-            ]
             env = {**self.base_env(request), **request.env, **bridge.env()}
             limits = request.limits
             cgroup = Cgroup.create(
@@ -223,21 +238,32 @@ class BubblewrapProvider(SandboxProvider):
                 processes=limits.processes,
                 root=self.cgroup_root,
             )
-            process = await asyncio.create_subprocess_exec(
-                *argv,
-                cwd="/",
-                # Given as the process environment, not as --setenv arguments:
-                # /proc/<pid>/cmdline is readable by every user, environ is not.
-                env=env,
-                stdin=asyncio.subprocess.PIPE
-                if request.stdin is not None
-                else asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_preexec(cgroup, limits),
-                limit=1 << 24,
-            )
+            with seccomp_fd() as seccomp:
+                argv = [
+                    self.bwrap,
+                    *self.bwrap_args(request, bridge),
+                    "--seccomp",
+                    str(seccomp),
+                    "--",
+                    *self.become_sandbox_user(),
+                    *bridge.command([*REAPER, *request.argv]),
+                ]
+                process = await asyncio.create_subprocess_exec(
+                    *argv,
+                    cwd="/",
+                    # Given as the process environment, not as --setenv arguments:
+                    # /proc/<pid>/cmdline is readable by every user, environ is not.
+                    env=env,
+                    stdin=asyncio.subprocess.PIPE
+                    if request.stdin is not None
+                    else asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=_preexec(cgroup, limits),
+                    pass_fds=(seccomp,),
+                    limit=1 << 24,
+                )
         except BaseException:
             if cgroup is not None:
                 await cgroup.remove()

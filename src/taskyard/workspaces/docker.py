@@ -51,10 +51,16 @@ class DockerProcess(SandboxProcess):
     """
 
     def __init__(
-        self, client: httpx.AsyncClient, container: str, cleanup: Callable[[], Awaitable[None]]
+        self,
+        client: httpx.AsyncClient,
+        container: str,
+        cleanup: Callable[[], Awaitable[None]],
+        memory_mb: int = 0,
     ) -> None:
         self.client = client
         self.container = container
+        self.memory_mb = memory_mb
+        self.limit_message = ""
         self.oom_killed = False
         """Whether the memory limit killed the container's process (known after wait)."""
         self._stdout = asyncio.StreamReader(limit=1 << 24)
@@ -96,6 +102,8 @@ class DockerProcess(SandboxProcess):
             with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
                 state = (await self.client.get(f"{url}/json")).json()["State"]
                 self.oom_killed = bool(state["OOMKilled"])
+                if self.oom_killed:
+                    self.limit_message = f"killed: memory limit {self.memory_mb} MB reached"
             return code
         finally:
             with contextlib.suppress(httpx.HTTPError):
@@ -174,7 +182,11 @@ class DockerProvider(SandboxProvider):
         try:
             services = list(services)
             if request.network.policy == "allowlist":
-                proxy = EgressProxy(request.network.allow, socket_path=runtime_dir / "egress.sock")
+                proxy = EgressProxy(
+                    request.network.allow,
+                    ports=request.network.ports,
+                    socket_path=runtime_dir / "egress.sock",
+                )
                 await proxy.start()
                 services.append(proxy_service(runtime_dir / "egress.sock"))
             # Containers always have a network namespace of their own, so every
@@ -193,7 +205,7 @@ class DockerProvider(SandboxProvider):
             await client.aclose()
             await cleanup()
             raise
-        return DockerProcess(client, container, cleanup)
+        return DockerProcess(client, container, cleanup, request.limits.memory_mb)
 
     def container_spec(
         self, request: SandboxRequest, bridge: Bridge, runtime_dir: Path

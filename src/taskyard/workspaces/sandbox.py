@@ -58,6 +58,9 @@ class SandboxProcess:
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
+        self.limit_message = ""
+        """Which limit killed or held back the tree ("killed: memory limit 512 MB
+        reached"), known once it has ended; "" if none did."""
 
     @property
     def stdout(self) -> asyncio.StreamReader:

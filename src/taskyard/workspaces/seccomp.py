@@ -97,10 +97,16 @@ DENIED: tuple[str, ...] = (
 
 Not here, on purpose: ``ptrace``, ``process_vm_readv`` and ``pidfd_getfd``
 (debuggers and ``strace`` need them, and the sandbox's own pid namespace leaves
-only its own processes to reach), ``unshare``/``clone`` (bwrap's
-``--disable-userns`` and the dropped capabilities cover new namespaces;
-Chromium-based test browsers probe them), ``personality`` (``setarch``).
+only its own processes to reach), ``personality`` (``setarch``). Other
+namespaces than user namespaces need capabilities the sandbox does not have.
 """
+
+CLONE_NEWUSER = 0x10000000
+"""New user namespaces are refused (``unshare``, ``clone``): a sandbox run as an
+unprivileged uid of the host's own user namespace could otherwise make one and
+be "root" in it, kernel attack surface no build needs. ``clone3`` takes its flags
+in memory, out of a filter's reach, so it answers ``ENOSYS`` and libc falls back
+to ``clone``, whose flags are checked."""
 
 
 def _libseccomp() -> Any:
@@ -129,6 +135,10 @@ def seccomp_bpf() -> bytes:
         number = seccomp.resolve_syscall(seccomp.Arch.NATIVE, name)
         if number >= 0:  # negative: a pseudo-number for a syscall this CPU lacks
             program.add_rule(deny, number)
+    new_user = seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER)
+    for name in ("unshare", "clone"):
+        program.add_rule(deny, name, new_user)
+    program.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
     with _memfd() as file:
         program.export_bpf(file)
         file.seek(0)

@@ -66,7 +66,8 @@ if [ "$mode" = commit ]; then
   export GIT_OBJECT_DIRECTORY="$w/.git/objects"
 else
   mkdir -p /tmp/snapshot-objects
-  export GIT_OBJECT_DIRECTORY=/tmp/snapshot-objects GIT_ALTERNATE_OBJECT_DIRECTORIES="$w/.git/objects"
+  export GIT_OBJECT_DIRECTORY=/tmp/snapshot-objects \
+    GIT_ALTERNATE_OBJECT_DIRECTORIES="$w/.git/objects"
 fi
 # The agent's index saves hashing every file again; one git cannot read is rebuilt.
 if ! { cp "$w/.git/index" "$GIT_INDEX_FILE" && g ls-files -s >/dev/null; }; then
