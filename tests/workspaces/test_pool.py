@@ -73,6 +73,10 @@ def facts(checkout: Path, branch: str) -> dict[str, str]:
         "files": run("ls-files", "--stage"),
         "exclude": (checkout / ".git" / "info" / "exclude").read_text(),
         "alternates": (checkout / ".git" / "objects" / "info" / "alternates").read_text(),
+        # Every file the agent's, as in a fresh checkout (hand_over): none left to root.
+        "owners": repr(
+            {(p.lstat().st_uid, p.lstat().st_gid) for p in [checkout, *checkout.rglob("*")]}
+        ),
     }
 
 

@@ -55,6 +55,11 @@ SAFE_CONFIG = (
 )
 SAFE_ARGS = tuple(arg for item in SAFE_CONFIG for arg in ("-c", item))
 
+SERVER_MADE = ("-c", "safe.directory=*")
+"""For checkouts the server made and no agent has seen yet (pooled ones, handed to the
+sandbox user ahead of time, live in the hidden data directory): git would otherwise
+refuse a repository another user owns."""
+
 
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a host git process, with ``extra`` on top: the server's

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from taskyard.config import Settings
+from taskyard.workspaces.files import hand_over
 from taskyard.workspaces.git import git
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,8 @@ async def refill(mirror: Path, base: str, settings: Settings) -> int:
             # Once, here: it fills the untracked cache and settles the index's stat data.
             await git("status", "--porcelain", cwd=partial)
             commit = (await git("rev-parse", "HEAD", cwd=partial)).strip()
+            # Ahead of time, so a claim only hands over what it writes itself.
+            await asyncio.to_thread(hand_over, partial)
             partial.rename(ready / f"{commit}-{refs}-{token}")
             made += 1
         return made

@@ -26,7 +26,7 @@ from pathlib import Path
 from taskyard.config import Settings
 from taskyard.workspaces import pool
 from taskyard.workspaces.files import hand_over
-from taskyard.workspaces.git import GitError, git
+from taskyard.workspaces.git import SERVER_MADE, GitError, git
 from taskyard.workspaces.pool import PRIVATE_FILES as PRIVATE_FILES
 
 
@@ -132,12 +132,15 @@ async def create_checkout(
     await asyncio.to_thread(shutil.rmtree, partial, ignore_errors=True)
     partial.parent.mkdir(parents=True, exist_ok=True)
     try:
-        if not await _claim(mirror, base, tip, refs, default, branch, partial, settings):
+        changed = await _claim(mirror, base, tip, refs, default, branch, partial, settings)
+        if changed is None:
             await pool.populate(mirror, base, partial)
             await _start_branch(partial, branch, base, at_base=True)
-        start = (await git("rev-parse", "HEAD", cwd=partial)).strip()
-        # From here on the checkout is the agent's: the server runs no git in it.
-        await asyncio.to_thread(hand_over, partial)
+            changed = partial
+        start = (await git(*SERVER_MADE, "rev-parse", "HEAD", cwd=partial)).strip()
+        # From here on the checkout is the agent's: the server runs no git in it. A
+        # pooled entry was handed over when it was made; only what the claim wrote is left.
+        await asyncio.to_thread(hand_over, changed)
     except BaseException:
         await asyncio.to_thread(shutil.rmtree, partial, ignore_errors=True)
         raise
@@ -155,41 +158,45 @@ async def _claim(
     branch: str,
     dest: Path,
     settings: Settings,
-) -> bool:
-    """Take a pooled checkout into ``dest`` and bring it to what a fresh one would be."""
+) -> Path | None:
+    """Take a pooled checkout into ``dest`` and bring it to what a fresh one would be.
+
+    Returns what the claim wrote (``dest/.git``, or ``dest`` if it moved the work
+    tree too), or None if no pooled checkout could be used.
+    """
     entry = pool.claim(mirror, base, tip, dest, settings)
     if entry is None:
-        return False
+        return None
     try:
         at_base = entry.refs == refs
         if not at_base:
             # The entry's refs are the mirror's from when it was made: catch up (a
             # local fetch: every object is in the mirror already), the local default
             # branch included, as a fresh clone would have them.
-            await git(
-                "fetch", "-q", "--prune", "--tags", "--no-write-fetch-head", "origin", cwd=dest
-            )
+            fetch = ("fetch", "-q", "--prune", "--tags", "--no-write-fetch-head", "origin")
+            await git(*SERVER_MADE, *fetch, cwd=dest)
             with contextlib.suppress(GitError):  # a fresh clone has none either
-                await git("update-ref", f"refs/heads/{default}", f"origin/{default}", cwd=dest)
-            now = await git("rev-parse", f"origin/{base}", cwd=dest)
+                local = (f"refs/heads/{default}", f"origin/{default}")
+                await git(*SERVER_MADE, "update-ref", *local, cwd=dest)
+            now = await git(*SERVER_MADE, "rev-parse", f"origin/{base}", cwd=dest)
             at_base = now.strip() == entry.commit
         await _start_branch(dest, branch, base, at_base=at_base)
     except GitError:
         await asyncio.to_thread(pool.discard, dest, settings)
-        return False
-    return True
+        return None
+    return dest / ".git" if at_base else dest
 
 
 async def _start_branch(checkout: Path, branch: str, base: str, *, at_base: bool) -> None:
     """Put ``checkout`` (detached, clean) on a new ``branch`` tracking ``origin/<base>``."""
     if not at_base:
         # Rewrites only the files that differ between HEAD and the base's tip.
-        await git("checkout", "--quiet", "-b", branch, f"origin/{base}", cwd=checkout)
+        await git(*SERVER_MADE, "checkout", "--quiet", "-b", branch, f"origin/{base}", cwd=checkout)
         return
     # Already there: what `checkout -b` would do, without its walk of the whole work
     # tree (a third of a claim's time at 5,000 files).
-    await git("branch", "--quiet", "--track", branch, f"origin/{base}", cwd=checkout)
-    await git("symbolic-ref", "HEAD", f"refs/heads/{branch}", cwd=checkout)
+    await git(*SERVER_MADE, "branch", "--quiet", "--track", branch, f"origin/{base}", cwd=checkout)
+    await git(*SERVER_MADE, "symbolic-ref", "HEAD", f"refs/heads/{branch}", cwd=checkout)
 
 
 def mirror_objects(repository: str, settings: Settings) -> Path:
