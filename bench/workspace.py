@@ -31,10 +31,11 @@ from pathlib import Path
 
 from taskyard.config import get_settings
 from taskyard.services.template_spec import Network
-from taskyard.workspaces import pool
+from taskyard.workspaces import pool, vault
 from taskyard.workspaces.bubblewrap import BubblewrapProvider
 from taskyard.workspaces.repos import create_checkout, mirror_objects
 from taskyard.workspaces.sandbox import SandboxRequest
+from taskyard.workspaces.snapshot import take_snapshot
 
 GIT_ID = ["-c", "user.name=bench", "-c", "user.email=bench@localhost"]
 
@@ -96,6 +97,30 @@ async def taskyard_path(remote: Path, dest: Path, home: Path) -> tuple[float, fl
     return first - start, checked_out - start
 
 
+async def export_work(dest: Path, home: Path, remote: Path, base: str) -> tuple[float, float]:
+    """(export in the sandbox, export + import + diff in the vault) of one changed file, s."""
+    changed = dest / "d001" / "f00100.py"
+    changed.write_text(changed.read_text() + "EXPORTED = True\n")
+    settings = get_settings()
+    objects = mirror_objects(str(remote), settings)
+    request = SandboxRequest([], {}, dest, home, shared_objects=objects)
+    start = time.perf_counter()
+    snapshot = await take_snapshot(
+        BubblewrapProvider(),
+        request,
+        base=base,
+        mode="peek",
+        message="bench",
+        author=("bench", "b@b"),
+        max_bytes=1 << 30,
+    )
+    exported = time.perf_counter()
+    store = await vault.open_vault(objects.parent, settings)
+    head = await vault.import_snapshot(store, snapshot, base, f"refs/bench/{dest.name}")
+    await vault.diff_stats(store, base, head)
+    return exported - start, time.perf_counter() - start
+
+
 def git_ops(checkout: Path, times: dict[str, list[float]]) -> None:
     """Time status, diff and commit in ``checkout``, after changing one file."""
     changed = checkout / "d000" / "f00000.py"
@@ -147,7 +172,8 @@ async def main(files: int, n: int, burst: int, pool_size: int) -> None:
         await asyncio.to_thread(pool.wait_refills)
 
         # Interleaved, so that whatever else loads the machine weighs on all alike.
-        totals, checkouts, plain, bwrap = [], [], [], []
+        totals, checkouts, plain, bwrap, exports, imports = [], [], [], [], [], []
+        base = run("git", "rev-parse", "main", cwd=mirror).strip()
         claimed_ops: dict[str, list[float]] = {}
         plain_ops: dict[str, list[float]] = {}
         for i in range(n):
@@ -159,6 +185,9 @@ async def main(files: int, n: int, burst: int, pool_size: int) -> None:
             clone = root / "plain" / str(i)
             plain.append(timed("git", "clone", "-q", "--shared", str(mirror), str(clone)))
             bwrap.append(timed("bwrap", "--ro-bind", "/", "/", "true"))
+            exported, imported = await export_work(dest, root / "homes" / dest.name, remote, base)
+            exports.append(exported)
+            imports.append(imported)
             git_ops(dest, claimed_ops)
             git_ops(clone, plain_ops)
         bursts = await asyncio.gather(
@@ -183,6 +212,8 @@ async def main(files: int, n: int, burst: int, pool_size: int) -> None:
         row(f"taskyard, {burst} tasks at once: each", [t for t, _ in bursts], "(pool emptied)")
         row("plain `git clone --shared` of the mirror", plain)
         row("bare `bwrap true`", bwrap)
+        row("the agent's work exported in its sandbox (one file changed)", exports)
+        row("  and imported, checked and diffed in the vault", imports)
         for op in ("status", "diff", "commit"):
             row(f"git {op}: claimed checkout", claimed_ops[op])
             row(f"git {op}: plain clone", plain_ops[op])

@@ -414,3 +414,19 @@ async def test_limits_say_which_one_stopped_the_tree(
     assert await process.wait() != 0
     if process.cgroup is not None:  # type: ignore[attr-defined]
         assert process.limit_message == "killed: memory limit 64 MB reached"
+
+
+async def test_every_sandbox_runs_under_the_seccomp_filter(
+    provider: BubblewrapProvider, dirs: Dirs
+) -> None:
+    # io_uring_setup is 425 on x86_64 and aarch64 alike; unshare(CLONE_NEWUSER).
+    probe = (
+        "import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
+        "r = libc.syscall(425, 1, None); print('io_uring', r, ctypes.get_errno()); "
+        "r = libc.unshare(0x10000000); print('userns', r, ctypes.get_errno())"
+    )
+    script = f"grep '^Seccomp:' /proc/self/status; python3 -c \"{probe}\""
+    code, out = await run(provider, request_for(dirs, script))
+    assert code == 0, out
+    assert "Seccomp:\t2" in out
+    assert "io_uring -1 1" in out and "userns -1 1" in out  # EPERM

@@ -90,6 +90,8 @@ async def test_a_claimed_checkout_is_indistinguishable_from_a_fresh_one(
     assert claimed.stat().st_ino in entries
     fresh = facts(settings.checkouts_dir / "TY-first", "first")
     assert facts(claimed, "taskyard/ty-2") == fresh
+    # The refill this claim started must not race the entries listed below.
+    await asyncio.to_thread(pool.wait_refills, 60)
     # After the base moved (and the remote grew a branch): the claimed entry is
     # older than the mirror, and is brought forward to what a fresh clone has.
     push_commit(remote_repo, "new.txt")

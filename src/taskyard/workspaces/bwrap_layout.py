@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import stat
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -59,17 +60,10 @@ def bwrap_args(
     resolv = Path("/etc/resolv.conf").resolve()
     if request.network.policy == "full" and resolv.is_relative_to("/run"):
         args += ["--ro-bind", str(resolv), str(resolv)]
-    covered = [Path("/tmp"), Path("/run"), *hidden]
-    made: set[Path] = set()
-    for path in hidden:
-        if path.is_dir():
-            args += [*_parents(path, covered, made), "--tmpfs", str(path)]
-        elif path.exists():
-            args += [*_parents(path, covered, made), "--ro-bind", "/dev/null", str(path)]
     binds: list[tuple[str, Path]] = []
     # The forwarder's interpreter must stay visible even if it lives in a hidden place.
     for prefix in {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}:
-        if any(prefix.is_relative_to(h) for h in covered):
+        if any(prefix.is_relative_to(h) for h in [Path("/tmp"), Path("/run"), *hidden]):
             binds.append(("--ro-bind", prefix))
     binds += [("--ro-bind", path) for path in request.readonly_paths]
     # git in the checkout reads its objects from the repository's mirror, which
@@ -78,6 +72,17 @@ def bwrap_args(
     if request.shared_objects is not None:
         binds.append(("--ro-bind", request.shared_objects))
     binds += [("--bind", request.workdir), ("--bind", request.home)]
+    hidden = sorted(
+        {*hidden, *_closed_ancestors([path for _, path in binds], hidden)},
+        key=lambda p: len(p.parts),
+    )
+    covered = [Path("/tmp"), Path("/run"), *hidden]
+    made: set[Path] = set()
+    for path in hidden:
+        if path.is_dir():
+            args += [*_parents(path, covered, made), "--tmpfs", str(path)]
+        elif path.exists():
+            args += [*_parents(path, covered, made), "--ro-bind", "/dev/null", str(path)]
     for option, path in binds:
         args += [*_parents(path, covered, made), option, str(path), str(path)]
     args += ["--dir", str(SANDBOX_RUN_DIR), *bridge.bwrap_args()]
@@ -121,6 +126,30 @@ def become_sandbox_user() -> list[str]:
         "--bounding-set=-all",
         "--",
     ]
+
+
+def _closed_ancestors(paths: list[Path], hidden: list[Path]) -> list[Path]:
+    """The outermost directory above each path that the sandbox user could not pass
+    through (no search permission for others), outside what is hidden already.
+
+    Covering it with an empty tmpfs hides nothing the sandbox user could have read,
+    and lets the path be shown again below it.
+    """
+    if sandbox_ids() is None:
+        return []  # the sandbox runs as the server's user, who passes through
+    closed = []
+    for path in paths:
+        for parent in reversed(path.parents):
+            if any(parent.is_relative_to(h) for h in hidden):
+                break
+            try:
+                mode = parent.stat().st_mode
+            except OSError:
+                break
+            if not mode & stat.S_IXOTH:
+                closed.append(parent)
+                break
+    return closed
 
 
 def _parents(dest: Path, covered: list[Path], made: set[Path]) -> list[str]:

@@ -41,7 +41,7 @@ from typing import NamedTuple
 
 from taskyard.config import Settings
 from taskyard.workspaces.files import hand_over
-from taskyard.workspaces.git import git
+from taskyard.workspaces.git import SERVER_MADE, git
 
 log = logging.getLogger(__name__)
 
@@ -192,11 +192,12 @@ async def refill(mirror: Path, base: str, settings: Settings) -> int:
             # than it is, and its claimer fetches for nothing (never the reverse).
             _, refs = await mirror_refs(mirror, base)
             await populate(mirror, base, partial)
-            # Once, here: it fills the untracked cache and settles the index's stat data.
-            await git("status", "--porcelain", cwd=partial)
-            commit = (await git("rev-parse", "HEAD", cwd=partial)).strip()
-            # Ahead of time, so a claim only hands over what it writes itself.
+            # Ahead of time, so a claim only hands over what it writes itself; before
+            # the status below, which records the files' new owner and ctime.
             await asyncio.to_thread(hand_over, partial)
+            # Once, here: it fills the untracked cache and settles the index's stat data.
+            await git(*SERVER_MADE, "status", "--porcelain", cwd=partial)
+            commit = (await git(*SERVER_MADE, "rev-parse", "HEAD", cwd=partial)).strip()
             partial.rename(ready / f"{commit}-{refs}-{token}")
             made += 1
         return made

@@ -15,10 +15,8 @@ from taskyard.api.deps import PrincipalDep, SessionDep, SettingsDep
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.engine.work import live_patch
-from taskyard.errors import Conflict
+from taskyard.errors import Conflict, InvalidInput
 from taskyard.services import events, pulls, runs, secrets, tasks
-from taskyard.workspaces.snapshot import SnapshotFailed
-from taskyard.workspaces.vault import WorkRejected
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["events"])
 
@@ -110,7 +108,7 @@ def diff(ref: str, session: SessionDep, principal: PrincipalDep, settings: Setti
         known = secrets.known_values(session, settings, task.org_id)
         try:
             live = anyio.from_thread.run(live_patch, settings, task, spec, known)
-        except (SnapshotFailed, WorkRejected) as exc:
+        except InvalidInput as exc:  # the export failed or was refused: say why
             raise Conflict(f"The live diff cannot be read: {exc}") from exc
         if live is not None:
             return live
