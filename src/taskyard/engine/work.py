@@ -7,6 +7,8 @@ imported and checked in the vault (:mod:`taskyard.workspaces.vault`).
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,11 @@ from taskyard.workspaces.snapshot import Mode, take_snapshot
 from taskyard.workspaces.vault import DiffStats
 
 from .context import checkout_dir, home_dir, workspace_name
+
+LIVE_EXPORTS = 4  # live diffs exported at once per process (each starts a sandbox)
+_LIVE_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,12 @@ async def live_patch(
     settings: Settings, task: Task, spec: TemplateSpec, known: dict[str, str]
 ) -> str | None:
     """Everything on the task's branch so far, committed or not, against its base,
-    with known secrets masked; ``None`` if the task has no checkout."""
-    work = await collect_work(settings, task, spec, mode="peek", message="work in progress")
+    with known secrets masked; ``None`` if the task has no checkout.
+
+    Each call starts a sandbox, and any reader may ask: a few run at once per
+    process, the rest wait their turn.
+    """
+    gate = _LIVE_GATES.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(LIVE_EXPORTS))
+    async with gate:
+        work = await collect_work(settings, task, spec, mode="peek", message="work in progress")
     return None if work is None else Redactor(known.values()).text(work.patch)
