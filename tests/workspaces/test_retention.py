@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,44 @@ async def test_the_retention_period_is_a_setting(settings: Settings) -> None:
     assert await retention.sweep(week, now=NOW.timestamp()) == []
     assert await retention.sweep(settings, now=NOW.timestamp()) == [key]
     assert not any(p.exists() for p in paths)
+
+
+async def test_the_vault_forgets_removed_tasks(settings: Settings, tmp_path: Path) -> None:
+    done, recent = add_task(settings, "completed", 48), add_task(settings, "completed", 2)
+    for key in (done, recent):
+        lay_out(settings, key)
+    store = settings.data_dir / "vault" / "repo.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(store)], check=True)
+    blob = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"],
+        cwd=store,
+        input="x",
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
+    tree = subprocess.run(
+        ["git", "mktree"],
+        cwd=store,
+        input=f"100644 blob {blob}\tx\n",
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit-tree", tree, "-m", "w"],
+        cwd=store,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    for key in (done, recent):
+        for kind in ("work", "live"):
+            subprocess.run(
+                ["git", "update-ref", f"refs/taskyard/{key}/{kind}", commit], cwd=store, check=True
+            )
+    await retention.sweep(settings, now=NOW.timestamp())
+    refs = subprocess.run(
+        ["git", "for-each-ref", "--format=%(refname)"], cwd=store, capture_output=True, text=True
+    ).stdout.split()
+    assert refs == [f"refs/taskyard/{recent}/live", f"refs/taskyard/{recent}/work"]

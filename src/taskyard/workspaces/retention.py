@@ -27,7 +27,7 @@ from taskyard.config import Settings
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.services.tasks import FINAL
-from taskyard.workspaces import pool
+from taskyard.workspaces import pool, vault
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,7 @@ async def sweep(settings: Settings, now: float | None = None) -> list[str]:
         ]
         if any(results):
             removed.append(key)
+    await vault.forget(settings, removed)
     idle = await asyncio.to_thread(pool.sweep_idle, settings, cutoff)
     await asyncio.to_thread(pool.empty_trash, settings)
     if removed or idle:

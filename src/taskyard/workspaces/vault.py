@@ -163,3 +163,17 @@ async def _read_objects(vault: Path, shas: list[str]) -> list[tuple[str, str, by
 async def push(vault: Path, head: str, url: str, branch: str, auth: list[str]) -> None:
     """Push ``head`` to ``branch`` of ``url`` (taskyard owns the branch: forced)."""
     await git(*auth, "push", "--quiet", "--force", url, f"{head}:refs/heads/{branch}", cwd=vault)
+
+
+async def forget(settings: Settings, names: list[str]) -> None:
+    """Drop the refs of tasks whose workspaces were removed (``<org id>/<KEY>`` each);
+    ``git gc --auto`` reclaims their objects in time."""
+    root = settings.data_dir / "vault"
+    prefixes = tuple(f"refs/taskyard/{name}/" for name in names)
+    for store in sorted(root.glob("*.git")) if root.is_dir() and names else ():
+        refs = await git("for-each-ref", "--format=%(refname)", "refs/taskyard/", cwd=store)
+        doomed = [ref for ref in refs.splitlines() if ref.startswith(prefixes)]
+        if doomed:
+            commands = "".join(f"delete {ref}\n" for ref in doomed).encode()
+            await git("update-ref", "--stdin", cwd=store, stdin=commands)
+            await git("gc", "--auto", "--quiet", cwd=store)
