@@ -1,5 +1,6 @@
 # The one task runner: CI calls exactly these targets.
 SHELL := /bin/bash
+# uv is found where the install step puts it, never only through the caller's PATH.
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PYTEST := $(UV) run --frozen pytest -p no:cacheprovider
 # Agent CLIs (hundreds of MB) are installed once here and shared by every test worker.
@@ -13,6 +14,7 @@ install:  ## system packages, the Python environment and the agent CLIs
 	$(UV) run --frozen python scripts/install-agent-clis
 
 run: install  ## start the server with embedded defaults (SQLite, Temporal dev server, worker)
+	@echo "The command line is bin/taskyard; in another terminal try: bin/taskyard quickstart"
 	$(UV) run --frozen taskyard serve
 
 test: install lint typecheck test-sqlite test-postgres  ## the whole suite

@@ -26,7 +26,7 @@ def mcp(url: str | None, token: str | None) -> None:
     """Serve taskyard to an AI assistant as an MCP server on stdin/stdout.
 
     Your assistant (Claude Code, Claude Desktop, Codex, ...) starts this command and
-    calls its tools: create_task, list_tasks, show_task, task_events, task_diff,
+    calls its tools: create_task, wait_task, list_tasks, show_task, task_events, task_diff,
     send_message, approve, request_changes, start_task and cancel_task. Each is one API
     call made with your token. See docs/mcp.md for the configuration.
     """

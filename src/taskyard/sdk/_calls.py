@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from taskyard.sdk._models import (
     FINAL_STATUSES,
+    OPTION_ALIASES,
     Event,
     EventPage,
     Identity,
@@ -46,7 +47,15 @@ def task_path(key: str, action: str = "") -> str:
 
 
 def create_task(title: str, repository: str, run: bool, options: TaskOptions) -> Call[Task]:
-    body = _drop_none({"origin": "sdk", **options})
+    given: dict[str, Any] = dict(options)
+    for alias, field in OPTION_ALIASES.items():
+        if alias not in given:
+            continue
+        value = given.pop(alias)
+        if given.get(field) not in (None, value):
+            raise TypeError(f"'{alias}' is another name for '{field}': give one of them.")
+        given[field] = None if value is None else str(value)
+    body = _drop_none({"origin": "sdk", **given})
     body.update(title=title, repository=repository, run=run)
     return Call("POST", f"{API}/tasks", parse_json, json=body)
 

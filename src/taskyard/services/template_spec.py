@@ -9,6 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 AgentKind = Literal["claude-code", "codex", "gemini", "aider", "command"]
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "bool": (bool,),
+    "list": (list,),
+}
 
 
 class Strict(BaseModel):
@@ -63,14 +69,54 @@ class Parameter(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Parameter:
+        problems = []
         if self.form == "select" and not self.options:
-            raise ValueError(f"parameter {self.name!r}: form 'select' needs options")
+            problems.append("form 'select' needs options")
         if self.regex is not None:
             try:
                 re.compile(self.regex)
             except re.error as exc:
-                raise ValueError(f"parameter {self.name!r}: bad regex: {exc}") from exc
+                problems.append(f"bad regex: {exc}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            problems.append(f"min {self.min:g} is above max {self.max:g}")
+        if self.min is not None or self.max is not None:
+            if self.type != "number":
+                problems.append("min and max apply to type 'number' only")
+        bad_options = [o for o in self.options if self.problem(o, bounds=False)]
+        if bad_options:
+            problems.append(f"options {bad_options} are not of type {self.type}")
+        if self.default is not None:
+            # A default the task could never be given is a template bug, not a task's;
+            # bounds that contradict each other are reported above, not checked here.
+            problem = self.problem(self.default, bounds=not problems)
+            if problem:
+                problems.append(f"default {self.default!r}: {problem}")
+        if problems:
+            raise ValueError(f"parameter {self.name!r}: " + "; ".join(problems))
         return self
+
+    def problem(self, value: Any, *, bounds: bool = True) -> str | None:
+        """What is wrong with ``value`` for this parameter, or None if it fits."""
+        if isinstance(value, bool) and self.type == "number":
+            return "must be a number"
+        if not isinstance(value, _TYPES[self.type]):
+            return f"must be of type {self.type}"
+        if not bounds:
+            return None
+        if self.options and value not in self.options:
+            return f"must be one of {self.options}"
+        if (
+            self.regex is not None
+            and isinstance(value, str)
+            and not re.fullmatch(self.regex, value)
+        ):
+            return f"must match {self.regex}"
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if self.min is not None and value < self.min:
+                return f"must be at least {self.min:g}"
+            if self.max is not None and value > self.max:
+                return f"must be at most {self.max:g}"
+        return None
 
 
 class TemplateSpec(Strict):
