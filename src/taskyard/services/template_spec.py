@@ -79,9 +79,8 @@ class Parameter(Strict):
                 problems.append(f"bad regex: {exc}")
         if self.min is not None and self.max is not None and self.min > self.max:
             problems.append(f"min {self.min:g} is above max {self.max:g}")
-        if self.min is not None or self.max is not None:
-            if self.type != "number":
-                problems.append("min and max apply to type 'number' only")
+        if (self.min is not None or self.max is not None) and self.type != "number":
+            problems.append("min and max apply to type 'number' only")
         bad_options = [o for o in self.options if self.problem(o, bounds=False)]
         if bad_options:
             problems.append(f"options {bad_options} are not of type {self.type}")
