@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -118,6 +118,17 @@ def state_of(events: Sequence[Event], status: str = "", stage: str = "") -> tupl
         elif event["kind"] == "stage":
             stage = str(event["data"].get("stage", stage))
     return status, stage
+
+
+def report(
+    on_change: Callable[[str, str], object] | None,
+    state: tuple[str, str],
+    before: tuple[str, str] | None = None,
+) -> tuple[str, str]:
+    """Tell ``on_change`` where the task is now, if that changed; return ``state``."""
+    if on_change is not None and state != before:
+        on_change(*state)
+    return state
 
 
 def settled(state: tuple[str, str], wanted: frozenset[str], stage: str | None) -> bool:
