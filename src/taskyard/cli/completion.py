@@ -25,7 +25,7 @@ def complete_task_key(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     try:
-        with Client(*server(), timeout=COMPLETION_TIMEOUT) as client:
+        with Client(*server(ctx), timeout=COMPLETION_TIMEOUT) as client:
             found = client.tasks.list(limit=RECENT)["items"]
     except Exception:  # completion must never print a traceback into the shell
         return []

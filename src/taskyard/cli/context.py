@@ -111,9 +111,9 @@ def add_global_options(command: click.Command, skip: frozenset[str] = frozenset(
                 add_global_options(sub)
 
 
-def server() -> tuple[str | None, str | None]:
+def server(ctx: click.Context | None = None) -> tuple[str | None, str | None]:
     """The URL and token to use: options, then the environment, then the login file."""
-    found = globals_of()
+    found = globals_of(ctx)
     saved = config.load() if not (found.url and found.token) else {}
     url = found.url or os.environ.get("TASKYARD_URL") or saved.get("url")
     token = found.token or os.environ.get("TASKYARD_TOKEN") or saved.get("token")
@@ -130,7 +130,7 @@ def client(ctx: click.Context | None = None) -> Client:
             found.client = root.obj
         else:
             factory: ClientFactory = root.obj if callable(root.obj) else Client
-            found.client = factory(*server())
+            found.client = factory(*server(ctx))
             root.call_on_close(found.client.close)
     return found.client
 
