@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from taskyard.cli.context import globals_of, pass_client
 from taskyard.cli.output import Column, done, emit, emit_json, read_text, record, when
@@ -89,6 +88,8 @@ def list_workflows(client: Client, team: str | None, archived: bool) -> None:
 @pass_client
 def create_workflow(client: Client, file: str, team: str | None, make_default: bool) -> None:
     """Create a workflow from a YAML or JSON FILE (- for stdin) with `name` and `stages`."""
+    import yaml  # only this command reads YAML on the client: keep start-up quick
+
     text = sys.stdin.read() if file == "-" else Path(file).read_text()
     try:
         spec = yaml.safe_load(text)

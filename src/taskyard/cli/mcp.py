@@ -9,7 +9,6 @@ import sys
 import click
 
 from taskyard.cli.context import server
-from taskyard.mcp import serve
 from taskyard.sdk import Client
 
 
@@ -23,6 +22,8 @@ def mcp() -> None:
     call made with your token (as `taskyard login` keeps it, or --url/--token). See
     docs/mcp.md for the configuration.
     """
+    from taskyard.mcp import serve  # loaded only when an assistant starts this server
+
     # stdout carries the protocol and nothing else: logs (tool failures) go to stderr.
     logging.basicConfig(
         stream=sys.stderr, level=logging.WARNING, format="taskyard mcp: %(levelname)s %(message)s"

@@ -6,7 +6,6 @@ these commands runs, so every other command (a client of the API) starts quickly
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import click
@@ -22,6 +21,8 @@ LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 @click.option("--no-worker", is_flag=True, help="Do not run a worker in this process.")
 def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     """Run the API, the dashboard, an embedded Temporal server and a worker."""
+    import asyncio
+
     from taskyard.config import get_settings
     from taskyard.server import serve as run_server
 
@@ -34,6 +35,8 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
 @click.command()
 def worker() -> None:
     """Run a worker alone (scale out: many workers, one database, one Temporal cluster)."""
+    import asyncio
+
     from taskyard.config import get_settings
 
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
