@@ -65,9 +65,11 @@ taskyard completion bash > /dev/null
 | Status | Meaning |
 |---|---|
 | 0 | Done; a followed or awaited task completed (or reached the `--status` asked for). |
-| 1 | An error: the API refused (`Error: <message>` on stderr), the server could not be reached, or the task ended in another way than asked. |
+| 1 | An error: the API refused (`Error: <message>` on stderr), the server could not be \
+reached, or the task ended in another way than asked. |
 | 2 | A usage error: an unknown option, a missing argument. |
-| 3 | The task failed (`tasks wait`, `events --follow`, `logs --follow`, `show --watch`, `create --wait/--follow`, `quickstart`). |
+| 3 | The task failed (`tasks wait`, `events --follow`, `logs --follow`, `show --watch`, \
+`create --wait/--follow`, `quickstart`). |
 | 4 | The task was cancelled (the same commands). |
 | 5 | `--timeout` passed before the task got there. |
 

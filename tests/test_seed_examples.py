@@ -43,7 +43,7 @@ class Ticket:
 
 
 @pytest.fixture
-def Task(server: RunningServer) -> object:  # noqa: N802 - the name the examples use
+def Task(server: RunningServer) -> object:
     """The only change to the examples: where ``Task`` comes from."""
     assert server.http.post("/api/v1/templates", content=SCRIPTED).status_code == 201
     with session_scope(server.settings.resolved_database_url) as session:
@@ -54,7 +54,7 @@ def Task(server: RunningServer) -> object:  # noqa: N802 - the name the examples
     client.close()
 
 
-def test_an_error_tracking_task(Task, server: RunningServer, remote_repo: Path) -> None:  # noqa: N803
+def test_an_error_tracking_task(Task, server: RunningServer, remote_repo: Path) -> None:
     repository = str(remote_repo)
 
     def create_task_from_error(error_group, team, user_id):  # type: ignore[no-untyped-def]
@@ -87,7 +87,7 @@ def test_an_error_tracking_task(Task, server: RunningServer, remote_repo: Path) 
     Task.cancel(task["key"])
 
 
-def test_a_support_queue_task(Task, server: RunningServer, remote_repo: Path) -> None:  # noqa: N803
+def test_a_support_queue_task(Task, server: RunningServer, remote_repo: Path) -> None:
     def extract_repository_from_ticket(ticket):  # type: ignore[no-untyped-def]
         return ticket.repository
 
