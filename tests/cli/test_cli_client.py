@@ -145,7 +145,8 @@ def test_api_errors_are_one_line_on_stderr(run: Cli) -> None:
 def test_bad_token_and_unreachable_server(run: Cli) -> None:
     denied = Cli(run.url, token="ty_wrong")("teams", "list", code=1)
     assert denied.stderr == (
-        "Error: Invalid or revoked API token. (Set TASKYARD_TOKEN or pass --token.)\n"
+        "Error: Invalid or revoked API token. "
+        "(Run `taskyard login`, set TASKYARD_TOKEN or pass --token.)\n"
     )
     assert run("teams", "--token", "ty_wrong", "list", code=1).stderr.startswith("Error: Invalid")
 
