@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,3 +155,27 @@ def test_colour_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
         assert colour_on(Tty()) and not colour_on(devnull)
     monkeypatch.setenv("NO_COLOR", "1")
     assert not colour_on(Tty())
+
+
+def test_list_watch_redraws_until_interrupted(url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "TASKYARD_URL": url, "TASKYARD_TOKEN": TOKEN}
+    env["TASKYARD_CONFIG"] = str(tmp_path / "none.json")
+    Bare(tmp_path / "none.json", TASKYARD_URL=url, TASKYARD_TOKEN=TOKEN)(
+        "tasks", "create", "--title", "T", "--repo", "acme/shop", "--no-run"
+    )
+    taskyard = str(Path(sys.executable).with_name("taskyard"))
+    watching = subprocess.Popen(
+        [taskyard, "tasks", "list", "--watch", "--interval", "0.2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert watching.stdout is not None
+    headers = 0
+    for line in watching.stdout:
+        headers += line.startswith("KEY")
+        if headers == 2:  # drawn, then drawn again
+            break
+    watching.send_signal(signal.SIGINT)
+    assert watching.wait(30) == 0
+    watching.stdout.close()

@@ -3,7 +3,9 @@ agent, Plan → Code → Review with the approvals typed out, and the local pull
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -59,3 +61,26 @@ def test_the_quickstart_reaches_a_pull_request(server: RunningServer, tmp_path: 
     # A second run reuses the repository and template, and makes a new task.
     again = CliRunner().invoke(cli, [*args, "-q"], env=env)
     assert again.exit_code == 0 and again.stdout == "TY-2\n", again.stderr
+
+
+def test_manual_leaves_the_approvals_to_the_person(server: RunningServer, tmp_path: Path) -> None:
+    env = {**os.environ, "TASKYARD_URL": server.url, "TASKYARD_TOKEN": ADMIN_TOKEN}
+    taskyard = str(Path(sys.executable).with_name("taskyard"))
+    args = ["quickstart", "--manual", "--dir", str(tmp_path / "qs"), "--timeout", "90"]
+    quickstart = subprocess.Popen(
+        [taskyard, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert quickstart.stderr is not None and quickstart.stdout is not None
+    # The person, in another terminal, does what the hints say, as they say it.
+    hints = []
+    for line in quickstart.stderr:
+        if "waits for you at" in line:
+            hints.append(line.split(":")[0])
+            assert "run `taskyard tasks approve TY-1`" in line
+            assert server.http.post("/api/v1/tasks/TY-1/approve").status_code == 202
+    assert quickstart.wait(120) == 0, quickstart.stdout.read()
+    assert quickstart.stdout.read().count("$ taskyard tasks approve TY-1") == 2
+    quickstart.stdout.close()
+    quickstart.stderr.close()
+    assert hints == ["TY-1 waits for you at plan", "TY-1 waits for you at review"]
+    assert server.task("TY-1")["status"] == "completed"

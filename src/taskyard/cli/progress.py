@@ -95,12 +95,16 @@ def wait(
 ) -> Task:
     """``client.tasks.wait`` with a spinner and next-step hints for what it passes."""
     wanted = tuple(statuses)
+    last = [""]
     with Spinner() as spinner:
 
         def changed(status: str, at: str) -> None:
             spinner.update(f"{key} is {status} at {at or '-'}")
+            # A gate is reached by a status change; a stage change while the status
+            # still reads "waiting" is the task leaving a gate, not reaching one.
+            reached, last[0] = status != last[0], status
             arrived = status in wanted and stage in (None, at)
-            step = None if arrived else next_step(key, status, at)
+            step = next_step(key, status, at) if reached and not arrived else None
             if step:
                 spinner.say(step)
 

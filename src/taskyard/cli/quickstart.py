@@ -20,7 +20,7 @@ import click
 from taskyard.cli import progress
 from taskyard.cli.context import finish, globals_of, pass_client
 from taskyard.cli.output import emit_json, hint
-from taskyard.sdk import Client, Task
+from taskyard.sdk import FINAL_STATUSES, Client, Task
 
 TEMPLATE = """\
 # The quickstart's template: a shell script stands in for the coding agent, so no
@@ -86,7 +86,8 @@ def make_repository(path: Path) -> Path:
 def _gate(client: Client, key: str, stage: str, manual: bool, timeout: float) -> Task:
     """Wait for the approval gate at ``stage``; approve it, or let the person do it."""
     task = progress.wait(client, key, ("waiting",), stage=stage, timeout=timeout)
-    finish(task, ("waiting",))
+    if task["status"] in FINAL_STATUSES:  # a person (--manual) was quicker: it moved on
+        return task
     _say(f"\n{key} waits at {stage}. What the agent said:")
     for event in client.tasks.events(key, kinds=("output", "agent"))["items"][-5:]:
         _say("  " + str(event["data"].get("line") or event["data"].get("text") or ""))
