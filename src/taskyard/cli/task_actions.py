@@ -11,7 +11,7 @@ from taskyard.cli import progress
 from taskyard.cli.completion import task_key
 from taskyard.cli.context import finish, pass_client
 from taskyard.cli.output import done, emit_event, hint, read_text
-from taskyard.cli.task_view import show_task, with_links
+from taskyard.cli.task_view import show_task
 from taskyard.sdk import AgentKind, AgentOptions, Client, TaskOptions
 
 AGENT_KINDS = get_args(AgentKind)
@@ -116,7 +116,7 @@ def create(
     }
     task = client.tasks.create(title=title, repository=repository, run=run, **options)
     if not (follow or wait):
-        show_task(task)
+        show_task(client, task)
         if run:
             hint(f"Follow it with `taskyard tasks logs {task['key']} --follow`.")
         return
@@ -128,7 +128,7 @@ def create(
     else:
         task = progress.wait(client, task["key"])
     if wait:
-        show_task(with_links(client, task))
+        show_task(client, task)
     finish(task)
 
 

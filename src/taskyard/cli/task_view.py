@@ -62,12 +62,13 @@ def with_links(client: Client, task: Task) -> Task:
     return cast(Task, {**task, "pull_requests": pulls or task.get("pull_requests")})
 
 
-def show_task(task: Task) -> None:
+def show_task(client: Client, task: Task) -> None:
+    """The task as a record for people (local pull requests linked), or as the API sent it."""
     found = globals_of()
     if found.fmt == "json" or found.quiet:
         emit(task, TASK_FIELDS)
         return
-    record(task, TASK_FIELDS)
+    record(with_links(client, task), TASK_FIELDS)
     if task["description"]:
         click.echo("\n" + task["description"])
 

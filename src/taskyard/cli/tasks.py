@@ -87,8 +87,8 @@ def show(client: Client, key: str, watch: bool, interval: float) -> None:
     """
 
     def render() -> bool:
-        task = with_links(client, client.tasks.get(key))
-        show_task(task)
+        task = client.tasks.get(key)
+        show_task(client, task)
         if watch and task["status"] in FINAL_STATUSES:
             finish(task)
         return not watch or task["status"] in FINAL_STATUSES
@@ -146,8 +146,12 @@ def pulls(client: Client, key: str) -> None:
 
     A pull request on the built-in local forge links the task's page on the server.
     """
-    task = with_links(client, client.tasks.get(key))
-    emit(task.get("pull_requests") or [], PULL_COLUMNS, empty="No pull requests.", key="url")
+    task = client.tasks.get(key)
+    if globals_of().fmt == "json":  # as the API sends them; a local one's url is ""
+        emit_json(task.get("pull_requests") or [])
+        return
+    linked = with_links(client, task).get("pull_requests") or []
+    emit(linked, PULL_COLUMNS, empty="No pull requests.", key="url")
 
 
 @tasks.command()
@@ -185,7 +189,7 @@ def wait(
     4 if it was cancelled, 5 if --timeout passed first, 1 if it ended otherwise.
     """
     task = progress.wait(client, key, statuses or FINAL_STATUSES, stage=stage, timeout=timeout)
-    show_task(with_links(client, task))
+    show_task(client, task)
     finish(task, statuses or ("completed",))
 
 
