@@ -6,6 +6,7 @@ import pytest
 
 from taskyard.errors import InvalidInput
 from taskyard.services.parameters import resolve_parameters
+from taskyard.services.template_spec import TemplateSpec
 from taskyard.services.templates import parse_template
 
 GOOD = """
@@ -103,3 +104,11 @@ def test_parameter_definitions_are_checked_against_themselves(parameter: str, me
         parse_template(f"name: x\nparameters:\n  - name: p\n    {parameter}\n")
     assert message in error.value.message, error.value.message
     assert "line 3, field 'parameters.0': parameter 'p': " in error.value.message
+
+
+def test_a_stored_template_stays_readable_after_the_checks_got_stricter() -> None:
+    """Versions pushed before defaults were checked are read back (tasks pin them)."""
+    stored = {"name": "old", "parameters": [{"name": "n", "type": "number", "default": "lots"}]}
+    assert TemplateSpec.model_validate(stored).parameters[0].default == "lots"
+    with pytest.raises(InvalidInput, match="default 'lots'"):
+        parse_template("name: old\nparameters:\n  - name: n\n    type: number\n    default: lots\n")

@@ -5,10 +5,19 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 AgentKind = Literal["claude-code", "codex", "gemini", "aider", "command"]
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+#: Validation context key: the template is being pushed, so check it fully.
+NEW_TEMPLATE = "new_template"
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "number": (int, float),
@@ -68,7 +77,7 @@ class Parameter(Strict):
     max: float | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> Parameter:
+    def _check(self, info: ValidationInfo) -> Parameter:
         problems = []
         if self.form == "select" and not self.options:
             problems.append("form 'select' needs options")
@@ -77,6 +86,17 @@ class Parameter(Strict):
                 re.compile(self.regex)
             except re.error as exc:
                 problems.append(f"bad regex: {exc}")
+        # Checked when a template is pushed, not when a stored one is read back: a
+        # version accepted before these checks existed must stay readable.
+        if (info.context or {}).get(NEW_TEMPLATE):
+            problems += self._inconsistencies(problems)
+        if problems:
+            raise ValueError(f"parameter {self.name!r}: " + "; ".join(problems))
+        return self
+
+    def _inconsistencies(self, earlier: list[str]) -> list[str]:
+        """A definition that contradicts itself: no task could ever be given a value."""
+        problems = []
         if self.min is not None and self.max is not None and self.min > self.max:
             problems.append(f"min {self.min:g} is above max {self.max:g}")
         if (self.min is not None or self.max is not None) and self.type != "number":
@@ -85,14 +105,11 @@ class Parameter(Strict):
         if bad_options:
             problems.append(f"options {bad_options} are not of type {self.type}")
         if self.default is not None:
-            # A default the task could never be given is a template bug, not a task's;
-            # bounds that contradict each other are reported above, not checked here.
-            problem = self.problem(self.default, bounds=not problems)
+            # Bounds that contradict each other are reported above, not checked here.
+            problem = self.problem(self.default, bounds=not (problems or earlier))
             if problem:
                 problems.append(f"default {self.default!r}: {problem}")
-        if problems:
-            raise ValueError(f"parameter {self.name!r}: " + "; ".join(problems))
-        return self
+        return problems
 
     def problem(self, value: Any, *, bounds: bool = True) -> str | None:
         """What is wrong with ``value`` for this parameter, or None if it fits."""

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import Template
 from taskyard.errors import InvalidInput, NotFound
-from taskyard.services.template_spec import TemplateSpec
+from taskyard.services.template_spec import NEW_TEMPLATE, TemplateSpec
 
 
 def _line_of(source: str, loc: tuple[int | str, ...]) -> int | None:
@@ -51,7 +51,7 @@ def parse_template(source: str) -> TemplateSpec:
     if not isinstance(data, dict):
         raise InvalidInput("Template must be a YAML mapping with at least a 'name'.")
     try:
-        return TemplateSpec.model_validate(data)
+        return TemplateSpec.model_validate(data, context={NEW_TEMPLATE: True})
     except ValidationError as exc:
         problems = [_problem(source, error) for error in exc.errors()]
         lines = [p["text"] for p in problems]
