@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import signal
 import stat
 import subprocess
@@ -179,3 +180,42 @@ def test_list_watch_redraws_until_interrupted(url: str, tmp_path: Path) -> None:
     watching.send_signal(signal.SIGINT)
     assert watching.wait(30) == 0
     watching.stdout.close()
+
+
+def _on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run a command with stdout and stderr on a pseudo-terminal; its code and output."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        argv, env=env, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the command ended and closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return proc.wait(30), b"".join(chunks).decode(errors="replace")
+
+
+def test_on_a_terminal_colour_and_a_live_status_line(url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "TASKYARD_URL": url, "TASKYARD_TOKEN": TOKEN, "TERM": "xterm"}
+    env["TASKYARD_CONFIG"] = str(tmp_path / "none.json")
+    env.pop("NO_COLOR", None)
+    run = Bare(tmp_path / "none.json", TASKYARD_URL=url, TASKYARD_TOKEN=TOKEN)
+    for _ in range(2):
+        run("tasks", "create", "--title", "T", "--repo", "acme/shop", "--no-run")
+    run("tasks", "cancel", "TY-2")  # a status with a colour
+    taskyard = str(Path(sys.executable).with_name("taskyard"))
+    code, shown = _on_a_terminal([taskyard, "tasks", "list"], env)
+    assert code == 0 and "\x1b[" in shown and "TY-1" in shown
+    code, plain = _on_a_terminal([taskyard, "tasks", "list"], {**env, "NO_COLOR": "1"})
+    assert code == 0 and "\x1b[" not in plain and "TY-1" in plain
+
+    code, waited = _on_a_terminal([taskyard, "tasks", "wait", "TY-1", "--timeout", "1"], env)
+    assert code == 5 and "TY-1 is queued at" in waited and "(0s)" in waited
+    assert "Timed out waiting for the task." in waited

@@ -84,3 +84,18 @@ def test_manual_leaves_the_approvals_to_the_person(server: RunningServer, tmp_pa
     quickstart.stderr.close()
     assert hints == ["TY-1 waits for you at plan", "TY-1 waits for you at review"]
     assert server.task("TY-1")["status"] == "completed"
+
+
+def test_a_failed_task_exits_3(server: RunningServer, remote_repo: Path) -> None:
+    one = {"name": "one", "stages": [{"key": "code", "agent": {}}, {"key": "done"}]}
+    assert server.http.post("/api/v1/workflows", json=one).status_code == 201
+    failing = "name: failing\nsandbox: none\nagent:\n  kind: command\n  command: exit 7\n"
+    assert server.http.post("/api/v1/templates", content=failing).status_code == 201
+    env = {"TASKYARD_URL": server.url, "TASKYARD_TOKEN": ADMIN_TOKEN}
+    args = ["tasks", "create", "--title", "Fail", "--repo", str(remote_repo), "--wait"]
+    args += ["--template", "failing", "--workflow", "one"]
+    failed = CliRunner().invoke(cli, args, env=env)
+    assert failed.exit_code == 3, (failed.stdout, failed.stderr)
+    assert failed.stderr.splitlines()[-1].startswith("Error: TY-1 is failed")
+    assert CliRunner().invoke(cli, ["tasks", "wait", "TY-1"], env=env).exit_code == 3
+    assert CliRunner().invoke(cli, ["tasks", "events", "TY-1", "-f"], env=env).exit_code == 3

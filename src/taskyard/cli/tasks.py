@@ -72,7 +72,10 @@ def list_(
         emit(rows, TASK_COLUMNS, empty="No tasks.")
         return not watch
 
-    redraw(render, interval)
+    if watch:
+        redraw(render, interval)
+    else:
+        render()
 
 
 @tasks.command()
@@ -93,7 +96,10 @@ def show(client: Client, key: str, watch: bool, interval: float) -> None:
             finish(task)
         return not watch or task["status"] in FINAL_STATUSES
 
-    redraw(render, interval)
+    if watch:
+        redraw(render, interval)
+    else:
+        render()
 
 
 @tasks.command()
