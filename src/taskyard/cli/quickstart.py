@@ -19,7 +19,7 @@ import click
 
 from taskyard.cli import progress
 from taskyard.cli.context import finish, globals_of, pass_client
-from taskyard.cli.output import emit_json, hint
+from taskyard.cli.output import emit_json, hint, paint
 from taskyard.sdk import FINAL_STATUSES, Client, Task
 
 TEMPLATE = """\
@@ -59,7 +59,7 @@ def _say(text: str = "") -> None:
 
 def _typed(*argv: str) -> None:
     """Show a command as a person would type it."""
-    _say(click.style("$ " + shlex.join(["taskyard", *argv]), bold=True))
+    _say(paint("$ " + shlex.join(["taskyard", *argv]), "green", bold=True))
 
 
 def _git(*args: str, cwd: Path | None = None) -> None:
