@@ -14,7 +14,7 @@ install:  ## system packages, the Python environment and the agent CLIs
 	$(UV) run --frozen python scripts/install-agent-clis
 
 run: install  ## start the server with embedded defaults (SQLite, Temporal dev server, worker)
-	@echo "The command line is bin/taskyard; in another terminal try: bin/taskyard quickstart"
+	@echo "The command line is bin/taskyard. In another terminal: bin/taskyard login (with the admin token below), then bin/taskyard quickstart"
 	$(UV) run --frozen taskyard serve
 
 test: install lint typecheck test-sqlite test-postgres  ## the whole suite
