@@ -29,7 +29,7 @@ def _public_url(host: str, port: int) -> str:
     """Where links point by default: a wildcard address is no place a browser can go."""
     if host in ("0.0.0.0", "::", ""):
         host = socket.getfqdn()
-    return f"http://{host}:{port}"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 async def serve(host: str, port: int, worker: bool) -> None:
