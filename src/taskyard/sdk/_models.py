@@ -118,7 +118,7 @@ class TaskOptions(TypedDict, total=False):
     workflow: str | None
     base_branch: str
     origin_product: str
-    user_id: str | None
+    user_id: str | int | None
 
 
 #: Names that code written for other task platforms uses, and the field each one means.
