@@ -1,5 +1,6 @@
 # The one task runner: CI calls exactly these targets.
 SHELL := /bin/bash
+# uv is found where the install step puts it, never only through the caller's PATH.
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PYTEST := $(UV) run --frozen pytest -p no:cacheprovider
 # Agent CLIs (hundreds of MB) are installed once here and shared by every test worker.
@@ -13,6 +14,7 @@ install:  ## system packages, the Python environment and the agent CLIs
 	$(UV) run --frozen python scripts/install-agent-clis
 
 run: install  ## start the server with embedded defaults (SQLite, Temporal dev server, worker)
+	@echo "The command line is bin/taskyard. In another terminal: bin/taskyard login (with the admin token below), then bin/taskyard quickstart"
 	$(UV) run --frozen taskyard serve
 
 test: install lint typecheck test-sqlite test-postgres  ## the whole suite
@@ -38,6 +40,7 @@ bench: install  ## every benchmark; each prints its figures
 	$(UV) run --frozen python bench/overhead.py
 	$(UV) run --frozen python bench/workspace.py
 	$(UV) run --frozen python bench/events.py
+	$(UV) run --frozen python bench/cli_startup.py
 
 docs:  ## regenerate docs/cli.md from the commands' --help
 	$(UV) run --frozen python scripts/gen_cli_docs.py

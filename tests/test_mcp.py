@@ -134,6 +134,7 @@ def test_protocol(mcp: Mcp) -> None:
     tools = mcp.request("tools/list")["result"]["tools"]
     assert [t["name"] for t in tools] == [
         "create_task",
+        "wait_task",
         "list_tasks",
         "show_task",
         "task_events",
@@ -183,9 +184,23 @@ def test_tools_create_read_and_act(mcp: Mcp) -> None:
     assert (task["key"], task["status"], task["origin"]) == ("TY-1", "queued", "mcp")
     assert task["parameters"]["ai_prompt"] == "be brief"
     mcp.ok("create_task", title="Second", repository="acme/shop", run=False)
+    sentry = mcp.ok(
+        "create_task",
+        title="From Sentry",
+        repository="acme/shop",
+        origin="error_tracking",
+        origin_context={"issue": "https://sentry.example/1"},
+        run=False,
+    )
+    assert sentry["origin"] == "error_tracking" and sentry["origin_context"]["issue"]
+    assert "origin" in mcp.error("create_task", title="T", repository="a/b", origin="mars")
+    mcp.ok("cancel_task", key=sentry["key"])
+    assert mcp.ok("wait_task", key=sentry["key"], timeout_seconds=5)["status"] == "cancelled"
+    still = mcp.ok("wait_task", key="TY-1", statuses=["completed"], timeout_seconds=1)
+    assert still.startswith("TY-1 is still queued at stage")
 
-    page = mcp.ok("list_tasks", limit=1)
-    assert [t["key"] for t in page["items"]] == ["TY-2"]
+    page = mcp.ok("list_tasks", limit=2)
+    assert [t["key"] for t in page["items"]] == ["TY-3", "TY-2"]
     older = mcp.ok("list_tasks", before=page["next_before"], status="queued")
     assert [t["key"] for t in older["items"]] == ["TY-1"]
     assert mcp.ok("list_tasks", status="failed")["items"] == []

@@ -30,7 +30,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the API and dashboard listen on.")
     port: int = Field(8420, description="Port the API listens on (0 picks a free one).")
     public_url: str = Field(
-        "", description="URL people reach the server at, used in links; default from host/port."
+        "",
+        description="URL people reach the server at, used in every link taskyard writes "
+        "(pull requests, comments); default http://<host>:<port>, with this machine's name "
+        "for a wildcard host.",
     )
     admin_token: str = Field(
         "", description="At first start, becomes the first admin's API token (for automation)."

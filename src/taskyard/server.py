@@ -25,6 +25,13 @@ def _announce(url: str, runtime: Runtime) -> None:
     sys.stdout.flush()
 
 
+def _public_url(host: str, port: int) -> str:
+    """Where links point by default: a wildcard address is no place a browser can go."""
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.getfqdn()
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 async def serve(host: str, port: int, worker: bool) -> None:
     """Serve the API on ``host:port`` with the runtime (Temporal, a worker unless told not)."""
     settings = get_settings()
@@ -39,7 +46,7 @@ async def serve(host: str, port: int, worker: bool) -> None:
     bound = sock.getsockname()[1]
     url = f"http://{host}:{bound}"
     if not settings.public_url:
-        settings = settings.model_copy(update={"public_url": url})
+        settings = settings.model_copy(update={"public_url": _public_url(host, bound)})
     async with Runtime(settings) as runtime:
         app = create_app(settings, engine=runtime.engine, runtime=False)
         server = uvicorn.Server(

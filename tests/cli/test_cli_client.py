@@ -102,12 +102,22 @@ def test_create_show_list_and_events(run: Cli) -> None:
 def test_follow_and_wait(run: Cli) -> None:
     run("tasks", "create", "--title", "T", "--repo", "acme/shop", "--no-run")
     assert run("tasks", "cancel", "TY-1").stdout == "Cancelling TY-1.\n"
-    followed = run("tasks", "events", "TY-1", "--follow").stdout.splitlines()
+    # Following or waiting on a task that did not complete says how it ended, in the
+    # exit status too: 3 failed, 4 cancelled, 5 timed out (docs/cli.md).
+    followed = run("tasks", "events", "TY-1", "--follow", code=4).stdout.splitlines()
     assert followed[-1].split()[1:] == ["status", "cancelled:", "Cancelled", "by", "admin"]
-    waited = run("tasks", "wait", "TY-1", code=1)
+    waited = run("tasks", "wait", "TY-1", code=4)
     assert waited.stderr == "Error: TY-1 is cancelled: Cancelled by admin\n"
     assert "Status:" in waited.stdout
     run("tasks", "wait", "TY-1", "--status", "cancelled", "-o", "json")
+    run("tasks", "logs", "TY-1", "--follow", code=4)
+    run("tasks", "show", "TY-1", "--watch", code=4)
+    shown = run.json("tasks", "show", "TY-1")
+    assert shown["agent_state"] == "" and shown["status"] == "cancelled"
+
+    run("tasks", "create", "--title", "Never started", "--repo", "acme/shop", "--no-run")
+    timed_out = run("tasks", "wait", "TY-2", "--status", "completed", "--timeout", "0.3", code=5)
+    assert timed_out.stderr == "Error: Timed out waiting for the task.\n"
 
 
 def test_api_errors_are_one_line_on_stderr(run: Cli) -> None:
@@ -135,7 +145,8 @@ def test_api_errors_are_one_line_on_stderr(run: Cli) -> None:
 def test_bad_token_and_unreachable_server(run: Cli) -> None:
     denied = Cli(run.url, token="ty_wrong")("teams", "list", code=1)
     assert denied.stderr == (
-        "Error: Invalid or revoked API token. (Set TASKYARD_TOKEN or pass --token.)\n"
+        "Error: Invalid or revoked API token. "
+        "(Run `taskyard login`, set TASKYARD_TOKEN or pass --token.)\n"
     )
     assert run("teams", "--token", "ty_wrong", "list", code=1).stderr.startswith("Error: Invalid")
 

@@ -122,3 +122,26 @@ def test_unknown_stage_for_request_changes(server: RunningServer, remote_repo: P
     key = server.create_task(title="t", repository="acme/shop", run=False)["key"]
     response = server.http.post(f"/api/v1/tasks/{key}/request-changes", json={"text": "x"})
     assert response.status_code == 409  # not started
+
+
+def test_request_changes_records_the_stage_the_task_goes_back_to(
+    server: RunningServer, remote_repo: Path
+) -> None:
+    template = push(server, "writer", 'echo "$TASKYARD_STAGE" >> stages.txt')
+    key = server.create_task(title="Write", repository=str(remote_repo), template=template)["key"]
+    server.wait_for(key, "waiting", stage="plan")
+    mark = server.last_event_id(key)
+    assert server.http.post(f"/api/v1/tasks/{key}/approve").status_code == 202
+    server.wait_for(key, "waiting", stage="review", after=mark)
+
+    # The review gate sends changes back to code (its request_changes_to), not to review.
+    mark = server.last_event_id(key)
+    response = server.http.post(f"/api/v1/tasks/{key}/request-changes", json={"text": "again"})
+    assert response.status_code == 202
+    server.wait_for(key, "waiting", stage="review", after=mark)
+    (requested,) = [e["data"] for e in server.events(key) if e["kind"] == "request_changes"]
+    assert (requested["stage"], requested["to"]) == ("review", "code")
+    stages = [e["data"]["stage"] for e in server.events(key) if e["kind"] == "stage"]
+    assert stages[-3:] == ["review", "code", "review"]
+    assert server.http.post(f"/api/v1/tasks/{key}/cancel").status_code == 202
+    server.wait_for(key, "cancelled")

@@ -6,6 +6,7 @@ import pytest
 
 from taskyard.errors import InvalidInput
 from taskyard.services.parameters import resolve_parameters
+from taskyard.services.template_spec import TemplateSpec
 from taskyard.services.templates import parse_template
 
 GOOD = """
@@ -70,3 +71,44 @@ def test_parameters_are_checked_against_the_template() -> None:
     ):
         with pytest.raises(InvalidInput, match=fragment):
             resolve_parameters(spec, given, default_prompt="")
+
+
+def test_every_error_is_reported_at_once() -> None:
+    source = "name: Bad\nagent:\n  kind: robot\nlimits:\n  memory_mb: 1\nextra: 1\n"
+    with pytest.raises(InvalidInput) as error:
+        parse_template(source)
+    message = error.value.message
+    assert message.startswith("Invalid template: 4 problems:\n- line 1, field 'name'")
+    for fragment in ("line 3, field 'agent.kind'", "line 5, field 'limits.memory_mb'", "'extra'"):
+        assert fragment in message
+    assert [e["line"] for e in error.value.details["errors"]] == [1, 3, 5, 6]
+
+
+@pytest.mark.parametrize(
+    ("parameter", "message"),
+    [
+        ("type: number\n    default: lots\n    min: 5\n    max: 1", "min 5 is above max 1"),
+        ("type: number\n    default: lots", "default 'lots': must be of type number"),
+        ("type: number\n    default: 0\n    min: 1", "default 0: must be at least 1"),
+        ("type: number\n    default: 9\n    max: 3", "default 9: must be at most 3"),
+        ("type: number\n    default: true", "default True: must be a number"),
+        ("form: select\n    options: [a, b]\n    default: c", "default 'c': must be one of"),
+        ("regex: '[a-z]+'\n    default: ABC", "default 'ABC': must match"),
+        ("type: bool\n    default: 'yes'", "must be of type bool"),
+        ("type: number\n    form: select\n    options: [1, x]", "options ['x'] are not of type"),
+        ("min: 1", "min and max apply to type 'number' only"),
+    ],
+)
+def test_parameter_definitions_are_checked_against_themselves(parameter: str, message: str) -> None:
+    with pytest.raises(InvalidInput) as error:
+        parse_template(f"name: x\nparameters:\n  - name: p\n    {parameter}\n")
+    assert message in error.value.message, error.value.message
+    assert "line 3, field 'parameters.0': parameter 'p': " in error.value.message
+
+
+def test_a_stored_template_stays_readable_after_the_checks_got_stricter() -> None:
+    """Versions pushed before defaults were checked are read back (tasks pin them)."""
+    stored = {"name": "old", "parameters": [{"name": "n", "type": "number", "default": "lots"}]}
+    assert TemplateSpec.model_validate(stored).parameters[0].default == "lots"
+    with pytest.raises(InvalidInput, match="default 'lots'"):
+        parse_template("name: old\nparameters:\n  - name: n\n    type: number\n    default: lots\n")

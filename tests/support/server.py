@@ -126,6 +126,8 @@ def serve_app(app: Any, token: str) -> Iterator[httpx.Client]:
 def start_server(settings: Settings, token: str) -> Iterator[RunningServer]:
     sock = _free_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    if not settings.public_url:  # as `taskyard serve` does: links point at this server
+        settings = settings.model_copy(update={"public_url": url})
     ready = threading.Event()
     holder: dict[str, Any] = {}
 

@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -96,6 +97,28 @@ def ensure_npm_tool(
     return _ensure(package, version, binary, _npm_dir(package), Path("node_modules/.bin"), install)
 
 
+def find_uv() -> str:
+    """The uv binary, found without relying on the caller's PATH.
+
+    ``make install`` puts uv in ``~/.local/bin``, which a fresh root shell does not
+    have on PATH; ``uv run`` names itself in ``UV``; a venv may hold its own copy.
+    """
+    candidates = [
+        os.environ.get("UV", ""),
+        shutil.which("uv") or "",
+        str(Path(sys.executable).with_name("uv")),
+        str(Path.home() / ".local" / "bin" / "uv"),
+        "/usr/local/bin/uv",
+    ]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK) and Path(candidate).is_file():
+            return candidate
+    raise ToolInstallError(
+        "uv is not installed (looked in $UV, PATH, next to Python and ~/.local/bin); "
+        "it is needed to install Python agents: run `make install`."
+    )
+
+
 def ensure_pip_tool(
     package: str,
     version: str,
@@ -115,9 +138,7 @@ def ensure_pip_tool(
         version = _resolve_latest("pip", package, lambda: _pip_latest(package))
 
     def install(staging: Path) -> None:
-        uv = shutil.which("uv")
-        if uv is None:
-            raise ToolInstallError("uv is not installed; it is needed to install Python agents.")
+        uv = find_uv()
         _run(
             [
                 uv,
@@ -284,8 +305,16 @@ def _npm_latest(package: str) -> str:
 
 def _pip_latest(package: str) -> str:
     # `uv pip compile` honours the index configuration (mirrors, UV_INDEX_URL) like installs do.
-    uv = shutil.which("uv") or "uv"
-    argv = [uv, "pip", "compile", "--quiet", "--no-deps", "--no-header", "--no-annotate", "-"]
+    argv = [
+        find_uv(),
+        "pip",
+        "compile",
+        "--quiet",
+        "--no-deps",
+        "--no-header",
+        "--no-annotate",
+        "-",
+    ]
     out = _run(argv, f"resolve {package}", stdin=package)
     match = re.search(rf"^{re.escape(package)}==(\S+)", out, re.M | re.I)
     if match is None:

@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from taskyard import __version__
 from taskyard.api import errors
 from taskyard.api.deps import WRITE_SLOTS, limit_writers
-from taskyard.api.routes import events, health, tasks, templates, users, workflows
+from taskyard.api.routes import events, health, pages, tasks, templates, users, workflows
 from taskyard.config import Settings, get_settings
 from taskyard.engine.client import Engine
 from taskyard.runtime import Runtime
@@ -44,6 +44,6 @@ def create_app(
     app.state.engine = engine
     app.state.write_slots = asyncio.Semaphore(WRITE_SLOTS)
     errors.install(app)
-    for module in (tasks, events, workflows, users, templates, health):
+    for module in (tasks, events, workflows, users, templates, health, pages):
         app.include_router(module.router)
     return app

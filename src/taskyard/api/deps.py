@@ -70,15 +70,24 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("Send an API token as 'Authorization: Bearer <token>'.")
+def bearer_token(request: Request) -> str:
+    """The token of an ``Authorization: Bearer`` header, or ""."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def principal_of(request: Request, token: str) -> Principal:
     # Its own short read: the request's session may write, and must not hold
     # a write transaction from authentication onwards.
     with session_scope(request.app.state.settings.resolved_database_url, write=False) as session:
-        return authenticate(session, token.strip())
+        return authenticate(session, token)
+
+
+def get_principal(request: Request) -> Principal:
+    token = bearer_token(request)
+    if not token:
+        raise Unauthenticated("Send an API token as 'Authorization: Bearer <token>'.")
+    return principal_of(request, token)
 
 
 def get_engine(request: Request) -> EngineBridge:

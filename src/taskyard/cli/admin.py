@@ -8,19 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
-from taskyard.cli.output import (
-    ClientGroup,
-    Column,
-    emit,
-    emit_json,
-    output_option,
-    pass_client,
-    read_text,
-    record,
-    when,
-)
+from taskyard.cli.context import globals_of, pass_client
+from taskyard.cli.output import Column, done, emit, emit_json, read_text, record, when
 from taskyard.sdk import Client
 
 CREATED: Column = ("CREATED", lambda r: when(r["created_at"]))
@@ -77,7 +67,7 @@ team_option = click.option("--team", help="Team key or slug (default: the first 
 # Workflows -------------------------------------------------------------------
 
 
-@click.group(cls=ClientGroup)
+@click.group()
 def workflows() -> None:
     """Manage a team's workflows: ordered stages, each with an agent and a gate."""
 
@@ -85,23 +75,21 @@ def workflows() -> None:
 @workflows.command("list")
 @team_option
 @click.option("--archived", is_flag=True, help="Include archived workflows.")
-@output_option
 @pass_client
-def list_workflows(client: Client, team: str | None, archived: bool, fmt: str) -> None:
+def list_workflows(client: Client, team: str | None, archived: bool) -> None:
     """List a team's workflows."""
-    emit(client.workflows.list(team=team, archived=archived), fmt, WORKFLOW_COLUMNS)
+    emit(client.workflows.list(team=team, archived=archived), WORKFLOW_COLUMNS, key="name")
 
 
 @workflows.command("create")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @team_option
 @click.option("--default", "make_default", is_flag=True, help="Make it the team's default.")
-@output_option
 @pass_client
-def create_workflow(
-    client: Client, file: str, team: str | None, make_default: bool, fmt: str
-) -> None:
+def create_workflow(client: Client, file: str, team: str | None, make_default: bool) -> None:
     """Create a workflow from a YAML or JSON FILE (- for stdin) with `name` and `stages`."""
+    import yaml  # only this command reads YAML on the client: keep start-up quick
+
     text = sys.stdin.read() if file == "-" else Path(file).read_text()
     try:
         spec = yaml.safe_load(text)
@@ -115,7 +103,7 @@ def create_workflow(
         team=team or spec.get("team"),
         default=make_default or bool(spec.get("default")),
     )
-    emit(created, fmt, WORKFLOW_COLUMNS)
+    emit(created, WORKFLOW_COLUMNS, key="name")
 
 
 @workflows.command("default")
@@ -125,7 +113,11 @@ def create_workflow(
 def default_workflow(client: Client, name: str, team: str | None) -> None:
     """Make NAME the workflow new tasks of the team get."""
     workflow = client.workflows.set_default(name, team=team)
-    click.echo(f"{workflow['name']} is now the default workflow of team {workflow['team']}.")
+    done(
+        workflow,
+        f"{workflow['name']} is now the default workflow of team {workflow['team']}.",
+        "name",
+    )
 
 
 @workflows.command("archive")
@@ -135,9 +127,8 @@ def default_workflow(client: Client, name: str, team: str | None) -> None:
 def archive_workflow(client: Client, name: str, team: str | None) -> None:
     """Archive NAME: no new tasks on it; tasks already on it finish on it."""
     workflow = client.workflows.archive(name, team=team)
-    click.echo(
-        f"Archived {workflow['name']} ({workflow.get('active_tasks', 0)} tasks still on it)."
-    )
+    active = workflow.get("active_tasks", 0)
+    done(workflow, f"Archived {workflow['name']} ({active} tasks still on it).", "name")
 
 
 @workflows.command("delete")
@@ -147,45 +138,42 @@ def archive_workflow(client: Client, name: str, team: str | None) -> None:
 def delete_workflow(client: Client, name: str, team: str | None) -> None:
     """Delete NAME, which no task may ever have used (archive it otherwise)."""
     client.workflows.delete(name, team=team)
-    click.echo(f"Deleted workflow {name}.")
+    done({"name": name, "deleted": True}, f"Deleted workflow {name}.", "name")
 
 
 # Templates -------------------------------------------------------------------
 
 
-@click.group(cls=ClientGroup)
+@click.group()
 def templates() -> None:
     """Manage templates: versioned YAML describing the workspace and the agent."""
 
 
 @templates.command("push")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@output_option
 @pass_client
-def push_template(client: Client, file: str, fmt: str) -> None:
+def push_template(client: Client, file: str) -> None:
     """Push a template FILE (- for stdin) as the next version of its name."""
     source = sys.stdin.read() if file == "-" else Path(file)
-    emit(client.templates.push(source), fmt, TEMPLATE_COLUMNS)
+    emit(client.templates.push(source), TEMPLATE_COLUMNS)
 
 
 @templates.command("list")
-@output_option
 @pass_client
-def list_templates(client: Client, fmt: str) -> None:
+def list_templates(client: Client) -> None:
     """List templates (the newest version of each)."""
-    emit(client.templates.list(), fmt, TEMPLATE_COLUMNS, empty="No templates.")
+    emit(client.templates.list(), TEMPLATE_COLUMNS, empty="No templates.")
 
 
 @templates.command("show")
 @click.argument("name")
 @click.option("--version", type=click.IntRange(1), help="A version (default: the newest).")
-@output_option
 @pass_client
-def show_template(client: Client, name: str, version: int | None, fmt: str) -> None:
+def show_template(client: Client, name: str, version: int | None) -> None:
     """Show a template's summary and YAML source."""
     found = client.templates.get(name, version)
-    if fmt == "json":
-        emit_json(found)
+    if globals_of().fmt == "json" or globals_of().quiet:
+        emit(found, TEMPLATE_COLUMNS)
         return
     record(found, TEMPLATE_COLUMNS)
     click.echo("\n" + found.get("source", "").rstrip("\n"))
@@ -193,27 +181,25 @@ def show_template(client: Client, name: str, version: int | None, fmt: str) -> N
 
 @templates.command("versions")
 @click.argument("name")
-@output_option
 @pass_client
-def template_versions(client: Client, name: str, fmt: str) -> None:
+def template_versions(client: Client, name: str) -> None:
     """List every version of template NAME."""
-    emit(client.templates.versions(name), fmt, TEMPLATE_COLUMNS)
+    emit(client.templates.versions(name), TEMPLATE_COLUMNS)
 
 
 # Users and tokens ----------------------------------------------------------------
 
 
-@click.group(cls=ClientGroup)
+@click.group()
 def users() -> None:
     """Manage the people of the organization."""
 
 
 @users.command("list")
-@output_option
 @pass_client
-def list_users(client: Client, fmt: str) -> None:
+def list_users(client: Client) -> None:
     """List users."""
-    emit(client.users.list(), fmt, USER_COLUMNS)
+    emit(client.users.list(), USER_COLUMNS)
 
 
 @users.command("create")
@@ -221,13 +207,10 @@ def list_users(client: Client, fmt: str) -> None:
 @click.option("--name", default="", help="Full name.")
 @click.option("--email", default="", help="Email address.")
 @click.option("--admin", is_flag=True, help="Make an administrator (needs an admin token).")
-@output_option
 @pass_client
-def create_user(
-    client: Client, username: str, name: str, email: str, admin: bool, fmt: str
-) -> None:
+def create_user(client: Client, username: str, name: str, email: str, admin: bool) -> None:
     """Create a user."""
-    emit(client.users.create(username, name=name, email=email, admin=admin), fmt, USER_COLUMNS)
+    emit(client.users.create(username, name=name, email=email, admin=admin), USER_COLUMNS)
 
 
 @users.command("link")
@@ -238,26 +221,29 @@ def create_user(
 def link_user(client: Client, username: str, github_id: str, login: str) -> None:
     """Link a GitHub account to USERNAME: tasks from its issues become theirs."""
     identity = client.users.link_identity(username, github_id, login=login)
-    click.echo(f"Linked GitHub {identity['login'] or identity['external_id']} to {username}.")
+    linked = identity["login"] or identity["external_id"]
+    done(identity, f"Linked GitHub {linked} to {username}.", "external_id")
 
 
-@click.group(cls=ClientGroup)
+@click.group()
 def tokens() -> None:
     """Manage your API tokens."""
 
 
 @tokens.command("create")
 @click.argument("name")
-@click.option("--scope", "scopes", multiple=True, help="A scope, repeatable (default: tasks).")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    help="A scope, repeatable (default: tasks:read, tasks:write, users:read, templates:read).",
+)
 @click.option("--user", help="Make it for another user (admins only).")
-@output_option
 @pass_client
-def create_token(
-    client: Client, name: str, scopes: tuple[str, ...], user: str | None, fmt: str
-) -> None:
+def create_token(client: Client, name: str, scopes: tuple[str, ...], user: str | None) -> None:
     """Create a token and print it; it is shown this once only."""
     token = client.tokens.create(name, scopes=scopes or None, user=user)
-    if fmt == "json":
+    if globals_of().fmt == "json":
         emit_json(token)
         return
     # The value alone on stdout, so `TOKEN=$(taskyard tokens create ci)` works.
@@ -268,11 +254,10 @@ def create_token(
 
 
 @tokens.command("list")
-@output_option
 @pass_client
-def list_tokens(client: Client, fmt: str) -> None:
+def list_tokens(client: Client) -> None:
     """List your tokens (prefixes only)."""
-    emit(client.tokens.list(), fmt, TOKEN_COLUMNS)
+    emit(client.tokens.list(), TOKEN_COLUMNS)
 
 
 @tokens.command("revoke")
@@ -281,13 +266,13 @@ def list_tokens(client: Client, fmt: str) -> None:
 def revoke_token(client: Client, token_id: int) -> None:
     """Revoke token ID; it stops working at once."""
     client.tokens.revoke(token_id)
-    click.echo(f"Revoked token {token_id}.")
+    done({"id": token_id, "revoked": True}, f"Revoked token {token_id}.", "id")
 
 
 # Secrets and teams ---------------------------------------------------------------
 
 
-@click.group(cls=ClientGroup)
+@click.group()
 def secrets() -> None:
     """Manage organization secrets that templates pass to agents."""
 
@@ -301,15 +286,14 @@ def set_secret(client: Client, name: str, value: str | None) -> None:
     if value is None:
         value = click.prompt("Value", hide_input=True) if sys.stdin.isatty() else read_text("-")
     secret = client.secrets.set(name, value)
-    click.echo(f"Set secret {secret['name']}.")
+    done(secret, f"Set secret {secret['name']}.", "name")
 
 
 @secrets.command("list")
-@output_option
 @pass_client
-def list_secrets(client: Client, fmt: str) -> None:
+def list_secrets(client: Client) -> None:
     """List secret names."""
-    emit(client.secrets.list(), fmt, SECRET_COLUMNS, empty="No secrets.")
+    emit(client.secrets.list(), SECRET_COLUMNS, empty="No secrets.")
 
 
 @secrets.command("delete")
@@ -318,31 +302,29 @@ def list_secrets(client: Client, fmt: str) -> None:
 def delete_secret(client: Client, name: str) -> None:
     """Delete secret NAME."""
     client.secrets.delete(name)
-    click.echo(f"Deleted secret {name}.")
+    done({"name": name, "deleted": True}, f"Deleted secret {name}.", "name")
 
 
-@click.group(cls=ClientGroup)
+@click.group()
 def teams() -> None:
     """Manage teams: groups with their own task keys and workflows."""
 
 
 @teams.command("list")
-@output_option
 @pass_client
-def list_teams(client: Client, fmt: str) -> None:
+def list_teams(client: Client) -> None:
     """List teams."""
-    emit(client.teams.list(), fmt, TEAM_COLUMNS)
+    emit(client.teams.list(), TEAM_COLUMNS)
 
 
 @teams.command("create")
 @click.argument("key")
 @click.option("--name", default="", help="Display name.")
 @click.option("--slug", default="", help="URL name (default: from the key).")
-@output_option
 @pass_client
-def create_team(client: Client, key: str, name: str, slug: str, fmt: str) -> None:
+def create_team(client: Client, key: str, name: str, slug: str) -> None:
     """Create a team with task key prefix KEY (admin)."""
-    emit(client.teams.create(key, name=name, slug=slug), fmt, TEAM_COLUMNS)
+    emit(client.teams.create(key, name=name, slug=slug), TEAM_COLUMNS)
 
 
 COMMANDS: list[click.Command] = [workflows, templates, users, tokens, secrets, teams]

@@ -6,21 +6,41 @@ import click
 
 from taskyard import __version__
 from taskyard.cli import admin
+from taskyard.cli.account import login, logout
+from taskyard.cli.completion import completion
+from taskyard.cli.context import RootGroup, add_global_options
 from taskyard.cli.mcp import mcp
+from taskyard.cli.quickstart import quickstart
 from taskyard.cli.serve import serve, worker
 from taskyard.cli.tasks import tasks
 
-COMMANDS: list[click.Command] = [serve, worker, tasks, *admin.COMMANDS, mcp]
+COMMANDS: list[click.Command] = [
+    quickstart,
+    login,
+    logout,
+    tasks,
+    *admin.COMMANDS,
+    mcp,
+    completion,
+    serve,
+    worker,
+]
+#: The server processes: the client's options mean nothing to them.
+SERVER_COMMANDS = frozenset({"serve", "worker"})
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="taskyard")
 def cli() -> None:
-    """taskyard: run AI coding agents on units of work."""
+    """taskyard: run AI coding agents on units of work.
+
+    New here? Start the server (`make run`), then run `taskyard quickstart`.
+    """
 
 
 for command in COMMANDS:
     cli.add_command(command)
+add_global_options(cli, skip=SERVER_COMMANDS)
 
 
 def main() -> None:

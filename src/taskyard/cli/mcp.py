@@ -8,32 +8,26 @@ import sys
 
 import click
 
-from taskyard.mcp import serve
+from taskyard.cli.context import server
 from taskyard.sdk import Client
 
 
 @click.command()
-@click.option(
-    "--url",
-    envvar="TASKYARD_URL",
-    metavar="URL",
-    help="Server URL [TASKYARD_URL; default http://127.0.0.1:8420].",
-)
-@click.option(
-    "--token", envvar="TASKYARD_TOKEN", metavar="TOKEN", help="API token [TASKYARD_TOKEN]."
-)
-def mcp(url: str | None, token: str | None) -> None:
+def mcp() -> None:
     """Serve taskyard to an AI assistant as an MCP server on stdin/stdout.
 
     Your assistant (Claude Code, Claude Desktop, Codex, ...) starts this command and
-    calls its tools: create_task, list_tasks, show_task, task_events, task_diff,
+    calls its tools: create_task, wait_task, list_tasks, show_task, task_events, task_diff,
     send_message, approve, request_changes, start_task and cancel_task. Each is one API
-    call made with your token. See docs/mcp.md for the configuration.
+    call made with your token (as `taskyard login` keeps it, or --url/--token). See
+    docs/mcp.md for the configuration.
     """
+    from taskyard.mcp import serve  # loaded only when an assistant starts this server
+
     # stdout carries the protocol and nothing else: logs (tool failures) go to stderr.
     logging.basicConfig(
         stream=sys.stderr, level=logging.WARNING, format="taskyard mcp: %(levelname)s %(message)s"
     )
     # The assistant stops its server with a signal or by hanging up: an end, not an error.
-    with Client(url, token) as client, contextlib.suppress(KeyboardInterrupt, BrokenPipeError):
+    with Client(*server()) as client, contextlib.suppress(KeyboardInterrupt, BrokenPipeError):
         serve(client)

@@ -1,85 +1,52 @@
-"""Shared plumbing of the client commands: reaching the API, reporting errors, printing.
+"""Printing for people and for scripts: tables, records, events, colour.
 
-Every client group (``taskyard tasks``, ``taskyard workflows``, ...) is a
-:class:`ClientGroup`: it takes ``--url``/``--token`` (``TASKYARD_URL``/``TASKYARD_TOKEN``),
-puts an SDK :class:`~taskyard.sdk.Client` on the context for its commands, and turns
-any :class:`~taskyard.errors.TaskyardError` into ``Error: <message>`` on stderr, exit 1.
-
-The seam for tests is click's context object (``CliRunner().invoke(cli, args, obj=...)``):
-a :class:`~taskyard.sdk.Client` given there is used as it is (and left open); a callable
-is used instead of :class:`~taskyard.sdk.Client` to make one, as ``factory(url, token)``.
+What is printed follows the global options (see :mod:`taskyard.cli.context`): a table
+or record for people; with ``-o json`` the objects as the API sends them (a listing is
+a JSON array, events are JSON lines); with ``-q`` only each object's key. Colour is used
+only when stdout is a terminal and ``NO_COLOR`` is unset.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import click
 
-from taskyard.errors import TaskyardError
-from taskyard.sdk import Client, TaskyardAPIError
+from taskyard.cli.context import globals_of
 
-ClientFactory = Callable[[str | None, str | None], Client]
 #: A table column: its header and the key (or a function) that gives a row's cell.
 Column = tuple[str, str | Callable[[Mapping[str, Any]], object]]
 MAX_CELL = 60
+STATUS_COLOURS = {
+    "completed": "green",
+    "failed": "red",
+    "cancelled": "magenta",
+    "waiting": "yellow",
+    "working": "cyan",
+    "provisioning": "cyan",
+}
 
 
-class ClientGroup(click.Group):
-    """A group of commands that talk to the API (see the module docstring)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.params += [
-            click.Option(
-                ["--url"],
-                envvar="TASKYARD_URL",
-                metavar="URL",
-                help="Server URL [TASKYARD_URL; default http://127.0.0.1:8420].",
-            ),
-            click.Option(
-                ["--token"],
-                envvar="TASKYARD_TOKEN",
-                metavar="TOKEN",
-                help="API token [TASKYARD_TOKEN].",
-            ),
-        ]
-
-    def invoke(self, ctx: click.Context) -> Any:
-        url, token = ctx.params.pop("url", None), ctx.params.pop("token", None)
-        if not isinstance(ctx.obj, Client):
-            factory: ClientFactory = ctx.obj if callable(ctx.obj) else Client
-            ctx.obj = factory(url, token)
-            ctx.call_on_close(ctx.obj.close)
-        try:
-            return super().invoke(ctx)
-        except TaskyardError as exc:
-            raise click.ClickException(describe(exc)) from exc
-        except TimeoutError as exc:
-            raise click.ClickException(str(exc) or "Timed out.") from exc
+def colour_on(stream: Any = None) -> bool:
+    """Colour only for a terminal, and never when ``NO_COLOR`` is set (no-color.org)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    stream = stream or sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def describe(exc: TaskyardError) -> str:
-    """The message a person reads for ``exc``, with a hint where the fix is local."""
-    if isinstance(exc, TaskyardAPIError) and exc.status == 401:
-        return f"{exc.message} (Set TASKYARD_TOKEN or pass --token.)"
-    return exc.message
+def paint(text: str, colour: str | None, *, bold: bool = False, err: bool = False) -> str:
+    if colour is None or not colour_on(sys.stderr if err else None):
+        return text
+    return click.style(text, fg=colour, bold=bold)
 
 
-pass_client = click.make_pass_decorator(Client)
-
-output_option = click.option(
-    "-o",
-    "--output",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Print a table, or the API's JSON.",
-)
+def status_colour(text: str) -> str | None:
+    return STATUS_COLOURS.get(text.split(" ", 1)[0])
 
 
 def read_text(value: str) -> str:
@@ -128,8 +95,13 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], empty: s
     cells = [[_clip(_get(row, src)) for _, src in columns] for row in rows]
     headers = [header for header, _ in columns]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    for line in [headers, *cells]:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for line in cells:
+        padded = [
+            paint(c.ljust(w), status_colour(c) if h == "STATUS" else None)
+            for h, c, w in zip(headers, line, widths, strict=True)
+        ]
+        click.echo("  ".join(padded).rstrip())
 
 
 def record(row: Mapping[str, Any], fields: Sequence[Column]) -> None:
@@ -138,22 +110,53 @@ def record(row: Mapping[str, Any], fields: Sequence[Column]) -> None:
     labels = [name.capitalize() if name.isupper() else name for name, _ in fields]
     width = max(map(len, labels)) + 1
     for label, (_, src) in zip(labels, fields, strict=True):
-        click.echo(f"{label + ':':<{width}} {_get(row, src)}")
+        value = _get(row, src)
+        colour = status_colour(value) if label == "Status" else None
+        click.echo(f"{label + ':':<{width}} {paint(value, colour)}")
+
+
+def identity(row: Mapping[str, Any], columns: Sequence[Column], key: str | None) -> str:
+    """What ``-q`` prints of a row: ``key``, or the first column."""
+    return _get(row, key or columns[0][1])
 
 
 def emit(
     data: Sequence[Mapping[str, Any]] | Mapping[str, Any],
-    fmt: str,
     columns: Sequence[Column],
     empty: str = "Nothing to show.",
+    *,
+    key: str | None = None,
 ) -> None:
-    """Print a listing (as a table) or one object (as a record), or either as JSON."""
-    if fmt == "json":
+    """Print a listing (as a table) or one object (as a record), as JSON, or keys only."""
+    found = globals_of()
+    if found.fmt == "json":
         emit_json(data)
+    elif found.quiet:
+        for row in [data] if isinstance(data, Mapping) else data:
+            click.echo(identity(row, columns, key))
     elif isinstance(data, Mapping):
         record(data, columns)
     else:
         table(data, columns, empty)
+
+
+def done(result: Mapping[str, Any] | None, message: str, key: str = "key") -> None:
+    """What an action prints: its message, or with -o json the object, with -q its key."""
+    found = globals_of()
+    if found.fmt == "json":
+        emit_json(result if result is not None else {})
+    elif found.quiet:
+        if result is not None:
+            click.echo(cell(result.get(key)))
+    else:
+        click.echo(message)
+
+
+def hint(message: str) -> None:
+    """A line for people on stderr (what to run next); -q and -o json keep quiet."""
+    found = globals_of()
+    if not found.quiet and found.fmt != "json":
+        click.echo(paint(message, "yellow", err=True), err=True)
 
 
 def _agent_summary(data: Mapping[str, Any]) -> str:
@@ -206,13 +209,27 @@ def event_summary(event: Mapping[str, Any]) -> str:
     return _clip(cell(data), 300)
 
 
-def emit_event(event: Mapping[str, Any], fmt: str) -> None:
-    """Print one event: a JSON line, or ``time  kind  summary`` for people."""
-    if fmt == "json":
+def emit_event(event: Mapping[str, Any]) -> None:
+    """Print one event: a JSON line, its id (-q), or ``time  kind  summary`` for people."""
+    found = globals_of()
+    if found.fmt == "json":
         click.echo(json.dumps(event, ensure_ascii=False, default=str))
         return
-    head = f"{when(event.get('created_at'))[11:]}  {event.get('kind', ''):<15} "
+    if found.quiet:
+        click.echo(str(event.get("id", "")))
+        return
+    kind = str(event.get("kind", ""))
+    head = f"{when(event.get('created_at'))[11:]}  {kind:<15} "
     lines = event_summary(event).splitlines() or [""]
-    click.echo(head + lines[0])
+    colour = status_colour(lines[0]) if kind == "status" else None
+    click.echo(paint(head, "bright_black") + paint(lines[0], colour))
     for line in lines[1:]:
         click.echo(" " * len(head) + line)
+
+
+def emit_log(event: Mapping[str, Any]) -> None:
+    """Print what the agent said or printed, as it said it (``tasks logs``)."""
+    if globals_of().fmt == "json":
+        click.echo(json.dumps(event, ensure_ascii=False, default=str))
+    else:
+        click.echo(event_summary(event))

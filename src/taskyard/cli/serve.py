@@ -1,17 +1,15 @@
 """``taskyard serve`` and ``taskyard worker``: the long-running processes.
 
-The server's modules (FastAPI, SQLAlchemy, Temporal) load only when one of these
-commands runs, so every other command (a client of the API) starts quickly.
+The server's modules (settings, FastAPI, SQLAlchemy, Temporal) load only when one of
+these commands runs, so every other command (a client of the API) starts quickly.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import click
 
-from taskyard.config import get_settings
 from taskyard.errors import InvalidInput
 
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
@@ -23,6 +21,9 @@ LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 @click.option("--no-worker", is_flag=True, help="Do not run a worker in this process.")
 def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     """Run the API, the dashboard, an embedded Temporal server and a worker."""
+    import asyncio
+
+    from taskyard.config import get_settings
     from taskyard.server import serve as run_server
     from taskyard.services.redaction import mask_logs
     from taskyard.services.secrets import server_values
@@ -37,6 +38,9 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
 @click.command()
 def worker() -> None:
     """Run a worker alone (scale out: many workers, one database, one Temporal cluster)."""
+    import asyncio
+
+    from taskyard.config import get_settings
     from taskyard.services.redaction import mask_logs
     from taskyard.services.secrets import server_values
 

@@ -15,7 +15,7 @@ from typing import Any
 from taskyard.agents.base import AgentEvent
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
-from taskyard.services import events, runs
+from taskyard.services import events, runs, tasks
 from taskyard.services.redaction import Redactor
 
 
@@ -103,4 +103,4 @@ class EventSink:
             if task is not None:
                 runs.add_usage(session, task, usage)
                 if state is not None:
-                    task.agent_state, task.agent_message = state
+                    tasks.set_agent_state(task, *state)

@@ -14,6 +14,7 @@ from taskyard.sdk import FINAL_STATUSES, Client
 
 STATUSES = ["queued", "provisioning", "working", "waiting", *FINAL_STATUSES]
 KEY = text("The task's key, such as TY-42 (or its numeric id).", minLength=1)
+WAIT_DEFAULT, WAIT_MAX = 120, 600
 
 INSTRUCTIONS = """\
 taskyard runs AI coding agents on tasks. A task (key such as TY-42) belongs to a team
@@ -39,8 +40,23 @@ def _create(client: Client, a: dict[str, Any]) -> Any:
         workflow=a.get("workflow"),
         parameters=a.get("parameters"),
         base_branch=a.get("base_branch", ""),
-        origin="mcp",
+        origin=a.get("origin", "mcp"),
+        origin_context=a.get("origin_context"),
     )
+
+
+def _wait(client: Client, a: dict[str, Any]) -> Any:
+    timeout = a.get("timeout_seconds", WAIT_DEFAULT)
+    try:
+        return client.tasks.wait(
+            a["key"], a.get("statuses") or FINAL_STATUSES, stage=a.get("stage"), timeout=timeout
+        )
+    except TimeoutError:
+        task = client.tasks.get(a["key"])
+        return (
+            f"{task['key']} is still {task['status']} at stage {task['stage']} after "
+            f"{timeout} s; call wait_task again to keep waiting."
+        )
 
 
 def _list(client: Client, a: dict[str, Any]) -> Any:
@@ -83,8 +99,37 @@ TOOLS = [
             parameters={"type": "object", "description": "Template parameter values by name."},
             base_branch=text("Branch to start from; the repository's default otherwise."),
             run={"type": "boolean", "description": "Start it now (default true)."},
+            origin=text(
+                "Where the task comes from: error_tracking, support_queue, github_issue, "
+                "user_created, ... (default mcp)."
+            ),
+            origin_context={
+                "type": "object",
+                "description": "What the origin knows: an issue URL, a stack trace id, ...",
+            },
         ),
         _create,
+    ),
+    Tool(
+        "wait_task",
+        "Wait for a task",
+        "Wait until a task reaches one of statuses (default: any end) and, if given, stage; "
+        "it also returns when the task ends otherwise. Returns the task, or says it is "
+        f"still going after timeout_seconds (default {WAIT_DEFAULT}).",
+        obj(
+            ("key",),
+            key=KEY,
+            statuses={
+                "type": "array",
+                "items": {"type": "string", "enum": STATUSES},
+                "description": "Statuses to wait for, such as [waiting] for the next gate.",
+            },
+            stage=text("Also wait until the task is in this stage (plan, code, review, ...)."),
+            timeout_seconds={"type": "integer", "minimum": 1, "maximum": WAIT_MAX},
+        ),
+        _wait,
+        read_only=True,
+        idempotent=True,
     ),
     Tool(
         "list_tasks",

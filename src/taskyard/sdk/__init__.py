@@ -25,15 +25,8 @@ failure is a :class:`taskyard.errors.TaskyardError`::
 and ``tasks.wait(..., timeout=...)`` raises :class:`TimeoutError`.
 """
 
-from taskyard.sdk._async import AsyncClient, AsyncTasks
-from taskyard.sdk._async_admin import (
-    AsyncSecrets,
-    AsyncTeams,
-    AsyncTemplates,
-    AsyncTokens,
-    AsyncUsers,
-    AsyncWorkflows,
-)
+from typing import TYPE_CHECKING, Any
+
 from taskyard.sdk._models import (
     FINAL_STATUSES,
     AgentKind,
@@ -55,6 +48,42 @@ from taskyard.sdk._models import (
 from taskyard.sdk._sync import Client, Tasks
 from taskyard.sdk._sync_admin import Secrets, Teams, Templates, Tokens, Users, Workflows
 from taskyard.sdk._wire import TaskyardAPIError, TaskyardConnectionError
+
+if TYPE_CHECKING:
+    from taskyard.sdk._async import AsyncClient, AsyncTasks
+    from taskyard.sdk._async_admin import (
+        AsyncSecrets,
+        AsyncTeams,
+        AsyncTemplates,
+        AsyncTokens,
+        AsyncUsers,
+        AsyncWorkflows,
+    )
+
+_ASYNC = {"AsyncClient", "AsyncTasks"}
+_ASYNC_ADMIN = {
+    "AsyncSecrets",
+    "AsyncTeams",
+    "AsyncTemplates",
+    "AsyncTokens",
+    "AsyncUsers",
+    "AsyncWorkflows",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # The async client (and anyio under it) loads on first use: the command line, which
+    # only needs the sync one, starts that much sooner.
+    if name in _ASYNC:
+        from taskyard.sdk import _async
+
+        return getattr(_async, name)
+    if name in _ASYNC_ADMIN:
+        from taskyard.sdk import _async_admin
+
+        return getattr(_async_admin, name)
+    raise AttributeError(f"module 'taskyard.sdk' has no attribute {name!r}")
+
 
 __all__ = [
     "FINAL_STATUSES",

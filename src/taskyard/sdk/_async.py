@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import TypeVar, Unpack
 
@@ -236,8 +236,12 @@ class AsyncTasks:
         *,
         stage: str | None = None,
         timeout: float | None = None,
+        on_change: Callable[[str, str], object] | None = None,
     ) -> Task:
         """Wait until the task is in one of ``statuses`` (and ``stage``), or has ended.
+
+        ``on_change(status, stage)`` is called with where the task is, then at every
+        change (a command line shows progress with it).
 
         Raises:
             TimeoutError: ``timeout`` seconds passed first.
@@ -252,11 +256,12 @@ class AsyncTasks:
                 if len(page["items"]) < 5000:
                     break
             state = calls.state_of(history)
+            calls.report(on_change, state)
             if not calls.settled(state, wanted, stage):
                 stream = self._client._stream_events(key, after, calls.STATE_KINDS)
                 try:
                     async for event in stream:
-                        state = calls.state_of([event], *state)
+                        state = calls.report(on_change, calls.state_of([event], *state), state)
                         if calls.settled(state, wanted, stage):
                             break
                 finally:

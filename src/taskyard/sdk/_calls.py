@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from taskyard.sdk._models import (
     FINAL_STATUSES,
+    OPTION_ALIASES,
     Event,
     EventPage,
     Identity,
@@ -46,7 +47,15 @@ def task_path(key: str, action: str = "") -> str:
 
 
 def create_task(title: str, repository: str, run: bool, options: TaskOptions) -> Call[Task]:
-    body = _drop_none({"origin": "sdk", **options})
+    given: dict[str, Any] = dict(options)
+    for alias, field in OPTION_ALIASES.items():
+        if alias not in given:
+            continue
+        value = given.pop(alias)
+        if given.get(field) not in (None, value):
+            raise TypeError(f"'{alias}' is another name for '{field}': give one of them.")
+        given[field] = None if value is None else str(value)
+    body = _drop_none({"origin": "sdk", **given})
     body.update(title=title, repository=repository, run=run)
     return Call("POST", f"{API}/tasks", parse_json, json=body)
 
@@ -109,6 +118,17 @@ def state_of(events: Sequence[Event], status: str = "", stage: str = "") -> tupl
         elif event["kind"] == "stage":
             stage = str(event["data"].get("stage", stage))
     return status, stage
+
+
+def report(
+    on_change: Callable[[str, str], object] | None,
+    state: tuple[str, str],
+    before: tuple[str, str] | None = None,
+) -> tuple[str, str]:
+    """Tell ``on_change`` where the task is now, if that changed; return ``state``."""
+    if on_change is not None and state != before:
+        on_change(*state)
+    return state
 
 
 def settled(state: tuple[str, str], wanted: frozenset[str], stage: str | None) -> bool:

@@ -100,7 +100,11 @@ class AgentOptions(TypedDict, total=False):
 
 
 class TaskOptions(TypedDict, total=False):
-    """Optional fields of a new task; ``None`` means "the server's default"."""
+    """Optional fields of a new task; ``None`` means "the server's default".
+
+    ``origin_product`` and ``user_id`` are aliases of ``origin`` and ``creator`` (a
+    username), so code written for platforms that use those names runs unchanged.
+    """
 
     description: str
     team: str | None
@@ -113,6 +117,12 @@ class TaskOptions(TypedDict, total=False):
     parameters: dict[str, Any] | None
     workflow: str | None
     base_branch: str
+    origin_product: str
+    user_id: str | int | None
+
+
+#: Names that code written for other task platforms uses, and the field each one means.
+OPTION_ALIASES = {"origin_product": "origin", "user_id": "creator"}
 
 
 class Team(TypedDict):

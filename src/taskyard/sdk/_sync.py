@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TypeVar, Unpack
 
@@ -265,12 +265,15 @@ class Tasks:
         *,
         stage: str | None = None,
         timeout: float | None = None,
+        on_change: Callable[[str, str], object] | None = None,
     ) -> Task:
         """Block until the task is in one of ``statuses`` (and ``stage``, if given).
 
         It follows the task's live status events (no polling) and returns the task as
         :meth:`get` does. It also returns when the task ends in another status, since it
-        cannot get anywhere else then: check ``task["status"]``.
+        cannot get anywhere else then: check ``task["status"]``. ``on_change(status,
+        stage)`` is called with where the task is, then at every change (a command line
+        shows progress with it).
 
         Raises:
             TimeoutError: ``timeout`` seconds passed first (checked whenever the stream
@@ -286,11 +289,12 @@ class Tasks:
             if len(page["items"]) < 5000:
                 break
         state = calls.state_of(history)
+        calls.report(on_change, state)
         if not calls.settled(state, wanted, stage):
             stream = self._client._stream_events(key, after, calls.STATE_KINDS, deadline)
             try:
                 for event in stream:
-                    state = calls.state_of([event], *state)
+                    state = calls.report(on_change, calls.state_of([event], *state), state)
                     if calls.settled(state, wanted, stage):
                         break
             finally:

@@ -110,19 +110,19 @@ def request_changes(
     _active(task, "change requests")
     if task.status != "waiting":
         raise Conflict(f"Task {task.key} is {task.status}, not waiting for approval.")
-    if stage:
-        workflow = session.get(Workflow, task.workflow_id)
-        keys = [s["key"] for s in workflow.stages] if workflow else []
-        if stage not in keys:
-            raise InvalidInput(
-                f"Stage '{stage}' is not in this task's workflow ({', '.join(keys)})."
-            )
+    workflow = session.get(Workflow, task.workflow_id)
+    stages = {s["key"]: s for s in workflow.stages} if workflow else {}
+    if stage and stage not in stages:
+        raise InvalidInput(f"Stage '{stage}' is not in this task's workflow ({', '.join(stages)}).")
+    # The event names the stage the task really goes back to, as the engine picks it.
+    gate = stages.get(task.stage, {})
+    target = stage or gate.get("request_changes_to") or task.stage
     engine.signal(task, Signal("request_changes", text=text, by=principal.username, target=stage))
     events.append(
         session,
         task.id,
         "request_changes",
-        {"stage": task.stage, "to": stage, "by": principal.username, "text": text},
+        {"stage": task.stage, "to": target, "by": principal.username, "text": text},
     )
     return task
 

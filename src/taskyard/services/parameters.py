@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from taskyard.errors import InvalidInput
 from taskyard.services.template_spec import Parameter, TemplateSpec
 
-_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "number": (int, float),
-    "bool": (bool,),
-    "list": (list,),
-}
-
 
 def _check(param: Parameter, value: Any) -> None:
-    name = param.name
-    if isinstance(value, bool) and param.type == "number":
-        raise InvalidInput(f"Parameter '{name}' must be a number.")
-    if not isinstance(value, _TYPES[param.type]):
-        raise InvalidInput(f"Parameter '{name}' must be of type {param.type}.")
-    if param.options and value not in param.options:
-        raise InvalidInput(f"Parameter '{name}' must be one of {param.options}.")
-    if param.regex is not None and isinstance(value, str) and not re.fullmatch(param.regex, value):
-        raise InvalidInput(f"Parameter '{name}' must match {param.regex}.")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if param.min is not None and value < param.min:
-            raise InvalidInput(f"Parameter '{name}' must be at least {param.min}.")
-        if param.max is not None and value > param.max:
-            raise InvalidInput(f"Parameter '{name}' must be at most {param.max}.")
+    problem = param.problem(value)
+    if problem:
+        raise InvalidInput(f"Parameter '{param.name}' {problem}.")
 
 
 def resolve_parameters(

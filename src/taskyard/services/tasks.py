@@ -237,4 +237,22 @@ def set_status(
         task.status_message = message
         if status in FINAL:
             task.ended_at = utcnow()
+            _settle_agent_state(task, status)
         events.append(session, task.id, "status", {"status": status, "message": message})
+
+
+# An agent cannot still be working once its task ended, whatever it last reported.
+_AGENT_END_STATE = {"completed": "complete", "failed": "failure", "cancelled": "idle"}
+
+
+def _settle_agent_state(task: Task, status: str) -> None:
+    if task.agent_state == "working":
+        task.agent_state = _AGENT_END_STATE[status]
+        task.agent_message = "" if status == "completed" else f"Stopped: the task was {status}."
+
+
+def set_agent_state(task: Task, state: str, message: str) -> None:
+    """Record what the agent says it is doing; a late report cannot revive an ended task."""
+    if task.status in FINAL and state == "working":
+        return
+    task.agent_state, task.agent_message = state, message

@@ -5,10 +5,25 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 AgentKind = Literal["claude-code", "codex", "gemini", "aider", "command"]
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
+#: Validation context key: the template is being pushed, so check it fully.
+NEW_TEMPLATE = "new_template"
+_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "number": (int, float),
+    "bool": (bool,),
+    "list": (list,),
+}
 
 
 class Strict(BaseModel):
@@ -67,15 +82,62 @@ class Parameter(Strict):
     max: float | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> Parameter:
+    def _check(self, info: ValidationInfo) -> Parameter:
+        problems = []
         if self.form == "select" and not self.options:
-            raise ValueError(f"parameter {self.name!r}: form 'select' needs options")
+            problems.append("form 'select' needs options")
         if self.regex is not None:
             try:
                 re.compile(self.regex)
             except re.error as exc:
-                raise ValueError(f"parameter {self.name!r}: bad regex: {exc}") from exc
+                problems.append(f"bad regex: {exc}")
+        # Checked when a template is pushed, not when a stored one is read back: a
+        # version accepted before these checks existed must stay readable.
+        if (info.context or {}).get(NEW_TEMPLATE):
+            problems += self._inconsistencies(problems)
+        if problems:
+            raise ValueError(f"parameter {self.name!r}: " + "; ".join(problems))
         return self
+
+    def _inconsistencies(self, earlier: list[str]) -> list[str]:
+        """A definition that contradicts itself: no task could ever be given a value."""
+        problems = []
+        if self.min is not None and self.max is not None and self.min > self.max:
+            problems.append(f"min {self.min:g} is above max {self.max:g}")
+        if (self.min is not None or self.max is not None) and self.type != "number":
+            problems.append("min and max apply to type 'number' only")
+        bad_options = [o for o in self.options if self.problem(o, bounds=False)]
+        if bad_options:
+            problems.append(f"options {bad_options} are not of type {self.type}")
+        if self.default is not None:
+            # Bounds that contradict each other are reported above, not checked here.
+            problem = self.problem(self.default, bounds=not (problems or earlier))
+            if problem:
+                problems.append(f"default {self.default!r}: {problem}")
+        return problems
+
+    def problem(self, value: Any, *, bounds: bool = True) -> str | None:
+        """What is wrong with ``value`` for this parameter, or None if it fits."""
+        if isinstance(value, bool) and self.type == "number":
+            return "must be a number"
+        if not isinstance(value, _TYPES[self.type]):
+            return f"must be of type {self.type}"
+        if not bounds:
+            return None
+        if self.options and value not in self.options:
+            return f"must be one of {self.options}"
+        if (
+            self.regex is not None
+            and isinstance(value, str)
+            and not re.fullmatch(self.regex, value)
+        ):
+            return f"must match {self.regex}"
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if self.min is not None and value < self.min:
+                return f"must be at least {self.min:g}"
+            if self.max is not None and value > self.max:
+                return f"must be at most {self.max:g}"
+        return None
 
 
 class TemplateSpec(Strict):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import Template
 from taskyard.errors import InvalidInput, NotFound
-from taskyard.services.template_spec import TemplateSpec
+from taskyard.services.template_spec import NEW_TEMPLATE, TemplateSpec
 
 
 def _line_of(source: str, loc: tuple[int | str, ...]) -> int | None:
@@ -51,18 +51,34 @@ def parse_template(source: str) -> TemplateSpec:
     if not isinstance(data, dict):
         raise InvalidInput("Template must be a YAML mapping with at least a 'name'.")
     try:
-        return TemplateSpec.model_validate(data)
+        return TemplateSpec.model_validate(data, context={NEW_TEMPLATE: True})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first["loc"])
-        field = ".".join(str(p) for p in loc) or "(template)"
-        line = _line_of(source, loc)
-        message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
-        where = f"line {line}, " if line else ""
+        problems = [_problem(source, error) for error in exc.errors()]
+        lines = [p["text"] for p in problems]
+        message = (
+            lines[0] if len(lines) == 1 else f"{len(lines)} problems:\n- " + "\n- ".join(lines)
+        )
+        first = problems[0]
         raise InvalidInput(
-            f"Invalid template: {where}field '{field}': {message}",
-            details={"field": field, "line": line},
+            f"Invalid template: {message}",
+            details={"field": first["field"], "line": first["line"], "errors": problems},
         ) from exc
+
+
+def _problem(source: str, error: Any) -> dict[str, Any]:
+    """One validation error as the line, the field and what is wrong there."""
+    loc = tuple(error["loc"])
+    field = ".".join(str(p) for p in loc) or "(template)"
+    line = _line_of(source, loc)
+    message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+    message = message.removeprefix("Value error, ")
+    where = f"line {line}, " if line else ""
+    return {
+        "field": field,
+        "line": line,
+        "message": message,
+        "text": f"{where}field '{field}': {message}",
+    }
 
 
 def push_template(session: Session, org_id: int, source: str) -> Template:

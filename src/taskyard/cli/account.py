@@ -1,0 +1,55 @@
+"""``taskyard login`` and ``taskyard logout``: keep the server and token in a file."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from taskyard.cli import config
+from taskyard.cli.context import Exit, globals_of
+from taskyard.cli.output import done, read_text
+from taskyard.errors import TaskyardError
+from taskyard.sdk import Client
+
+
+@click.command()
+def login() -> None:
+    """Check a server URL and API token, and keep them for the next commands.
+
+    Give them with --url and --token (or TASKYARD_URL and TASKYARD_TOKEN); without a
+    token it is asked for, or read from stdin (`echo $TOKEN | taskyard login`). They
+    are written to ~/.config/taskyard/config.json (or $TASKYARD_CONFIG), readable by
+    you only. TASKYARD_URL, TASKYARD_TOKEN and --url/--token still win over it.
+    """
+    # The file being replaced is no source here: log in with what was given now.
+    given = globals_of()
+    url = given.url or os.environ.get("TASKYARD_URL")
+    token = given.token or os.environ.get("TASKYARD_TOKEN")
+    if not token:
+        where = url or "the local server"
+        token = (
+            click.prompt(f"API token for {where}", hide_input=True)
+            if sys.stdin.isatty()
+            else read_text("-")
+        )
+    token = token.strip()
+    if not token:
+        raise Exit("No token given: pass --token, or paste one when asked.")
+    try:
+        with Client(url, token) as client:
+            client.tokens.list()
+            url = client.url
+    except TaskyardError as exc:
+        raise Exit(f"Not logged in: {exc.message}") from exc
+    file = config.save(url, token)
+    done({"url": url, "config": str(file)}, f"Logged in to {url}; saved in {file}.", "url")
+
+
+@click.command()
+def logout() -> None:
+    """Forget the server and token `taskyard login` kept."""
+    file = config.remove()
+    message = f"Removed {file}." if file else "Not logged in: nothing to forget."
+    done({"config": str(file) if file else None}, message, "config")

@@ -1,0 +1,1 @@
+"""Server-rendered pages for people following a link (a pull request's, a comment's)."""
