@@ -271,19 +271,23 @@ async def pump(spend: Spending, argv: list[str], workdir: Path) -> tuple[str, in
     with EventSink(spend.url, spend.task_id, spend.run_id, Redactor([])) as sink:
         try:
             parser = ClaudeCodeTurn(Invocation([]))
-            stopped_by = await asyncio.wait_for(_pump(process, parser, sink, ctx, _no_beat), 30)
-            if stopped_by:
+            stop = await asyncio.wait_for(_pump(process, parser, sink, ctx, _no_beat, poll), 30)
+            if stop:
                 await process.kill()
             code = await process.wait()
         except BaseException:
             await process.kill()
             raise
         await sink.close()
-    return stopped_by, code
+    return (stop.reason if stop else ""), code
 
 
 def _no_beat() -> None:
     """Heartbeats go to Temporal, which this test does without."""
+
+
+async def poll() -> None:
+    """No one asks these turns to stop: only their own budgets end them."""
 
 
 async def test_max_tokens_counts_earlier_turns(local: Settings, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from taskyard.db.session import migrate, session_scope
 from taskyard.gateway import Gateway, Grant, new_credential
 from taskyard.services import secrets, tasks, tokens
 from taskyard.services.bootstrap import ensure_bootstrapped
+from taskyard.services.template_spec import Budget
 from tests.agents.conftest import tool_cache
 from tests.conftest import ADMIN_TOKEN
 from tests.fakes.anthropic_server import AnthropicServer
@@ -88,8 +89,11 @@ async def gateway(gw_settings: Settings) -> AsyncIterator[Gateway]:
         await running.stop()
 
 
-def issue(gateway: Gateway, task: Task, provider: str = "anthropic") -> str:
-    """A credential for ``task`` (run 0) reaching ``provider``."""
+def issue(
+    gateway: Gateway, task: Task, provider: str = "anthropic", budget: Budget | None = None
+) -> str:
+    """A credential for ``task`` (run 0) reaching ``provider``, keeping ``budget``."""
     credential = new_credential()
-    gateway.credentials.add(credential, Grant(task.id, task.key, task.org_id, 0, provider))
+    grant = Grant(task.id, task.key, task.org_id, 0, provider, budget=budget or Budget())
+    gateway.credentials.add(credential, grant)
     return credential

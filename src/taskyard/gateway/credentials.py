@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from taskyard.services.redaction import Redactor
+from taskyard.services.template_spec import Budget, ModelPrice
 
 PREFIX = "tyc_"  # recognisable in an agent's environment; never a provider key's prefix
 
@@ -34,6 +35,8 @@ class Grant:
         provider: The model provider it may reach (``anthropic``, ``openai``), or
             ``""`` for none (agents that need no model still get status reporting).
         redactor: Masks the task's secrets in what the agent reports.
+        budget: The task's budget, which the proxy keeps at every model call.
+        prices: The template's model prices, over the built-in table.
     """
 
     task_id: int
@@ -42,6 +45,8 @@ class Grant:
     run_id: int
     provider: str = ""
     redactor: Redactor = field(default_factory=Redactor, compare=False)
+    budget: Budget = field(default_factory=Budget, compare=False)
+    prices: dict[str, ModelPrice] = field(default_factory=dict, compare=False)
 
 
 def new_credential() -> str:
