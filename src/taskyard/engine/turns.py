@@ -114,14 +114,17 @@ def _record_stop(url: str, task_id: int, stop: Stop) -> Stop:
 
 
 async def _carry_out(
-    stop: Stop, process: SandboxProcess, access: TurnAccess, url: str, task_id: int
+    stop: Stop, process: SandboxProcess, access: TurnAccess, poll: Poll, url: str, task_id: int
 ) -> Stop:
-    """Revoke, kill, record: returns the stop the task tells (the first one recorded)."""
+    """Revoke, record, kill: returns the stop the task tells (the first one recorded)."""
     access.revoke()  # this worker's gateway refuses the very next call
+    held = await poll()  # a cancel or a budget is recorded already: one read
+    if held is None:
+        # The turn's own stop (its time is up) is recorded as it is decided, before the
+        # kill: other workers' gateways and the task's next turn see the same stop.
+        held = await asyncio.to_thread(_record_stop, url, task_id, stop)
     await process.kill()
-    # Recorded after the kill, which must not wait: other workers' gateways and the
-    # task's next turn then see the same stop.
-    return await asyncio.to_thread(_record_stop, url, task_id, stop)
+    return held
 
 
 def _result(stop: Stop, exit_code: int, session_id: str) -> TurnResult:
@@ -213,7 +216,7 @@ async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], N
                     # reached a budget, say) still ends the turn as a stop.
                     stop = await poll()
                 if stop is not None:
-                    stop = await _carry_out(stop, process, access, url, inp.task_id)
+                    stop = await _carry_out(stop, process, access, poll, url, inp.task_id)
                 exit_code = await process.wait()
             except BaseException:
                 # Cancelled, or the worker is shutting down: nothing of the turn may keep running.
