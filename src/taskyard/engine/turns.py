@@ -46,6 +46,13 @@ def _unmetered_budget(ctx: TurnContext, sink: EventSink) -> str:
     return stops.budget_reached(ctx.spec.budget, tokens, cost)
 
 
+async def _watch(poll: Poll) -> Stop:
+    """Read the task's stop every ``STOP_POLL`` seconds until there is one."""
+    while (stop := await poll()) is None:
+        await asyncio.sleep(STOP_POLL)
+    return stop
+
+
 async def _pump(
     process: SandboxProcess,
     turn: AgentTurn,
@@ -59,7 +66,8 @@ async def _pump(
     """Read the agent's output until it exits; returns the stop that ended it early, if any.
 
     ``metered``: the gateway keeps the token and cost budgets at every model call;
-    otherwise they are checked here, against the agent's own usage reports.
+    otherwise they are checked here, against the agent's own usage reports. The
+    stop is watched alongside, so a slow database read never holds up a heartbeat.
     """
     limits = ctx.spec.limits
     deadline = time.monotonic() + limits.timeout_minutes * 60
@@ -67,25 +75,26 @@ async def _pump(
         deadline = min(deadline, time.monotonic() + ctx.deadline - time.time())
     idle = limits.idle_minutes * 60
     last_output = time.monotonic()
-    last_beat = next_poll = 0.0
+    last_beat = 0.0
     reader = asyncio.ensure_future(process.stdout.readline())
+    watcher = asyncio.ensure_future(_watch(poll))
     try:
         while True:
             now = time.monotonic()
             if now - last_beat >= HEARTBEAT_EVERY:
                 heartbeat()
                 last_beat = now
-            if now >= next_poll:
-                if (stop := await poll()) is not None:
-                    return stop
-                next_poll = time.monotonic() + STOP_POLL
             if now >= deadline:
                 budget = "max_minutes" if ctx.deadline is not None else "timeout_minutes"
                 return Stop("budget", f"{budget}: turn ran out of time")
             if now - last_output >= idle:
                 return Stop("budget", f"idle_minutes ({limits.idle_minutes:g}): no output")
-            wait = min(next_poll - now, deadline - now, idle - (now - last_output))
-            done, _ = await asyncio.wait({reader}, timeout=max(wait, 0.01))
+            wait = min(HEARTBEAT_EVERY, deadline - now, idle - (now - last_output))
+            done, _ = await asyncio.wait(
+                {reader, watcher}, timeout=max(wait, 0.01), return_when=asyncio.FIRST_COMPLETED
+            )
+            if watcher in done:
+                return watcher.result()
             if not done:
                 continue
             raw = reader.result()
@@ -99,6 +108,7 @@ async def _pump(
             reader = asyncio.ensure_future(process.stdout.readline())
     finally:
         reader.cancel()
+        watcher.cancel()
 
 
 def stop_event(stop: Stop) -> AgentEvent:
