@@ -32,6 +32,7 @@ from tests.agents.harness import CLAUDE_CODE_VERSION, CODEX_VERSION
 from tests.fakes import ScriptedServer, Step, call, say
 from tests.fakes.anthropic_server import AnthropicServer
 from tests.fakes.openai_server import OpenAIServer
+from tests.support.process import descendants
 from tests.support.server import RunningServer
 
 pytestmark = [
@@ -66,32 +67,6 @@ CLIS = {
 }
 
 
-def _descendants(root: int) -> set[tuple[int, str]]:
-    """Live descendants of ``root`` as (pid, start time): a pid alone may be reused."""
-    children: dict[int, list[int]] = {}
-    start: dict[int, str] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] in ("Z", "X"):
-            continue
-        pid = int(entry.name)
-        children.setdefault(int(fields[1]), []).append(pid)
-        start[pid] = fields[19]
-    found: set[tuple[int, str]] = set()
-    todo = list(children.get(root, []))
-    while todo:
-        pid = todo.pop()
-        found.add((pid, start[pid]))
-        todo += children.get(pid, [])
-    return found
-
-
 class ProcessWatch:
     """Samples the processes this test process starts (the server runs in it) every 10 ms.
 
@@ -99,7 +74,7 @@ class ProcessWatch:
     """
 
     def __init__(self) -> None:
-        self.baseline = _descendants(os.getpid())  # the Temporal dev server, say
+        self.baseline = descendants(os.getpid())  # the Temporal dev server, say
         self.seen: set[tuple[int, str]] = set()
         self.gone_at: float | None = None
         self._stop = threading.Event()
@@ -108,7 +83,7 @@ class ProcessWatch:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            alive = _descendants(os.getpid()) - self.baseline
+            alive = descendants(os.getpid()) - self.baseline
             self.seen |= alive
             if alive:
                 self.gone_at = None
