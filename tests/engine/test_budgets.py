@@ -142,6 +142,7 @@ fi
 
     task = server.wait_for(key, "failed")
     assert task["status_message"] == "Budget reached: max_turns (1)"
+    assert (task["agent_state"], task["agent_message"]) == ("failure", "Stopped: max_turns (1)")
     assert_work_kept(server, key)  # and the refused turn never ran
     outputs = [e["data"]["line"] for e in server.events(key) if e["kind"] == "output"]
     assert outputs == ["first turn"]
