@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
@@ -33,6 +34,8 @@ from taskyard.services.stops import Stop
 from taskyard.workspaces.providers import provider_for
 from taskyard.workspaces.sandbox import SandboxProcess, SandboxRequest
 
+log = logging.getLogger(__name__)
+
 HEARTBEAT_EVERY = 1.0
 STOP_POLL = 0.2  # seconds between reads of the task's stop: a cancel's worst-case delay
 
@@ -47,10 +50,20 @@ def _unmetered_budget(ctx: TurnContext, sink: EventSink) -> str:
 
 
 async def _watch(poll: Poll) -> Stop:
-    """Read the task's stop every ``STOP_POLL`` seconds until there is one."""
-    while (stop := await poll()) is None:
+    """Read the task's stop every ``STOP_POLL`` seconds until there is one.
+
+    A failed read (the database restarting, say) is tried again at the next poll:
+    it must not end a turn that nobody stopped.
+    """
+    while True:
+        try:
+            stop = await poll()
+        except Exception:
+            log.warning("could not read the task's stop; trying again", exc_info=True)
+            stop = None
+        if stop is not None:
+            return stop
         await asyncio.sleep(STOP_POLL)
-    return stop
 
 
 async def _pump(
