@@ -167,6 +167,33 @@ def test_claude_code_through_the_gateway(
     )
 
 
+def test_claude_code_finds_the_status_tool_through_tool_search(
+    e2e: RunningServer, anthropic: AnthropicServer, remote_repo: Path
+) -> None:
+    """A template that turns Claude Code's ToolSearch back on: the tool is deferred, and the
+    model loads it by searching, as the real model does, then reports through it."""
+    body = (
+        f"name: agent\nagent:\n  kind: claude-code\n  version: '{CLAUDE_CODE_VERSION}'\n"
+        "  model: claude-sonnet-4-5\nenv: {ENABLE_TOOL_SEARCH: 'true'}\n"
+    )
+    assert e2e.http.post("/api/v1/templates", content=body).status_code == 201
+    anthropic.script = [
+        call("ToolSearch", query="select:mcp__taskyard__report_status"),
+        call("mcp__taskyard__report_status", state="working", summary="Found it"),
+        say("Done."),
+    ]
+    key = e2e.create_task(
+        title="Report", repository=str(remote_repo), template="agent", workflow="gated"
+    )["key"]
+    e2e.wait_for(key, "waiting", timeout=120)
+    first, after_search = anthropic.main_requests[:2]
+    named = [[t.get("name") for t in r.body["tools"]] for r in (first, after_search)]
+    assert "mcp__taskyard__report_status" not in named[0] and "ToolSearch" in named[0]
+    assert "mcp__taskyard__report_status" in named[1], named[1]
+    reported = [e for e in agent_events(e2e, key, "state") if e.get("reported")]
+    assert [e["message"] for e in reported] == ["Found it"]
+
+
 def test_codex_through_the_gateway(
     e2e: RunningServer, openai: OpenAIServer, remote_repo: Path
 ) -> None:

@@ -281,5 +281,6 @@ def test_max_turns_refuses_the_next_turn_before_any_call(
     assert e2e.http.post(f"/api/v1/tasks/{key}/messages", json={"text": "more"}).is_success
     task = e2e.wait_for(key, "failed")
     assert task["status_message"] == "Budget reached: max_turns (1)"
+    print(f"\nmax_turns 1: {len(fake.requests) - calls} call(s) after the limit")
     assert len(fake.requests) == calls, "the refused turn made no model call"
     assert (task["agent_state"], task["agent_message"]) == ("failure", "Stopped: max_turns (1)")
