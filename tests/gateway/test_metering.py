@@ -101,7 +101,7 @@ def test_an_answer_without_usage_is_not_a_billed_call() -> None:
     assert not meter.seen
 
 
-def test_prices_come_from_one_table_by_longest_prefix_and_templates_override() -> None:
+def test_prices_come_from_one_table_by_longest_prefix_and_templates_join_it() -> None:
     assert price_of("openai", "gpt-4.1-mini-2025-04-14") == prices.TABLE["openai"]["gpt-4.1-mini"]
     assert price_of("openai", "gpt-4.1") == prices.TABLE["openai"]["gpt-4.1"]
     assert price_of("anthropic", "claude-haiku-4-5-20251001") is not None
@@ -109,7 +109,9 @@ def test_prices_come_from_one_table_by_longest_prefix_and_templates_override() -
     assert price_of("openai", "my-finetune") is None
     mine = ModelPrice(input=1, output=2)
     assert price_of("openai", "my-finetune-v2", {"my-finetune": mine}) == mine
-    assert price_of("openai", "gpt-4.1", {"gpt": mine}) == mine, "the template's come first"
+    assert price_of("openai", "gpt-4.1", {"gpt-4.1": mine}) == mine, "the template's win ties"
+    assert price_of("openai", "gpt-4o", {"gpt": mine}) == prices.TABLE["openai"]["gpt-4o"]
+    assert price_of("openai", "gpt-3.5-turbo", {"gpt": mine}) == mine
 
 
 def test_cost_prices_cached_and_written_input_apart() -> None:

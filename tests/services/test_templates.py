@@ -6,6 +6,7 @@ import pytest
 
 from taskyard.errors import InvalidInput
 from taskyard.services.parameters import resolve_parameters
+from taskyard.services.prices import price_of
 from taskyard.services.templates import parse_template
 
 GOOD = """
@@ -48,6 +49,8 @@ def test_a_good_template_parses() -> None:
         ("- just a list\n", "must be a YAML mapping"),
         ("name: Bad Name\n", "field 'name'"),
         ("description: no name\n", "field 'name': Field required"),
+        ("name: x\nprices:\n  m: {input: -1, output: 1}\n", "field 'prices.m.input'"),
+        ("name: x\nprices:\n  m: {input: 1}\n", "field 'prices.m.output': Field required"),
     ],
 )
 def test_errors_name_line_and_field(source: str, message: str) -> None:
@@ -70,3 +73,10 @@ def test_parameters_are_checked_against_the_template() -> None:
     ):
         with pytest.raises(InvalidInput, match=fragment):
             resolve_parameters(spec, given, default_prompt="")
+
+
+def test_prices_override_the_table_for_their_models() -> None:
+    spec = parse_template("name: x\nprices:\n  gpt-4.1: {input: 1, output: 2}\n")
+    price = price_of("openai", "gpt-4.1-2025-04-14", spec.prices)
+    assert price is not None and (price.input, price.output) == (1, 2)
+    assert price_of("openai", "gpt-4.1-mini", spec.prices) != price, "the longest key wins"

@@ -3,8 +3,8 @@
 Prices are list prices in US dollars per million tokens, per provider, keyed by a
 model name or a prefix of one (``claude-sonnet-4-5`` covers the dated
 ``claude-sonnet-4-5-20250929``); the longest matching key wins. A template's
-``prices`` come first, so an organization with other rates, or a model this table
-does not know yet, can say what it pays.
+``prices`` join the table and win over it for the same key, so an organization with
+other rates, or a model this table does not know yet, can say what it pays.
 """
 
 from __future__ import annotations
@@ -72,19 +72,24 @@ class Usage:
         return asdict(self)
 
 
-def _longest_prefix(prices: Mapping[str, ModelPrice], model: str) -> ModelPrice | None:
-    keys = [key for key in prices if model.startswith(key)]
-    return prices[max(keys, key=len)] if keys else None
-
-
 def price_of(
     provider: str, model: str, overrides: Mapping[str, ModelPrice] | None = None
 ) -> ModelPrice | None:
-    """The price of ``model`` at ``provider``: the template's, else the table's, else None."""
+    """The price of ``model`` at ``provider``, or None if neither list knows it.
+
+    The longest key that prefixes the model wins, from the template's ``overrides``
+    and the table together (the template's on a tie): overriding ``gpt-4.1`` leaves
+    ``gpt-4.1-mini`` at its own price.
+    """
     # Some clients name models with their provider ("openai/gpt-4.1", "models/gemini-…").
     model = model.rsplit("/", 1)[-1]
-    found = _longest_prefix(overrides or {}, model)
-    return found if found is not None else _longest_prefix(TABLE.get(provider, {}), model)
+    candidates = [
+        (len(key), rank, price)
+        for rank, prices in enumerate((TABLE.get(provider, {}), overrides or {}))
+        for key, price in prices.items()
+        if model.startswith(key)
+    ]
+    return max(candidates, key=lambda c: c[:2])[2] if candidates else None
 
 
 def cost_of(usage: Usage, price: ModelPrice) -> float:
