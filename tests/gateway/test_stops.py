@@ -236,7 +236,7 @@ def test_cancel_stops_the_agent_at_once_and_books_what_was_billed(
     [
         ({"limits": {"timeout_minutes": 0.15}}, "timeout_minutes: turn ran out of time"),
         ({"budget": {"max_minutes": 0.15}}, "max_minutes: turn ran out of time"),
-        ({"budget": {"max_tokens": 1500}}, "max_tokens (1500)"),
+        ({"budget": {"max_tokens": 1450}}, "max_tokens (1450)"),
         ({"budget": {"max_cost_usd": 0.005}}, "max_cost_usd (0.005)"),
     ],
     ids=["timeout", "max_minutes", "max_tokens", "max_cost_usd"],
