@@ -5,7 +5,9 @@ Only its SHA-256 hash is kept, in the memory of the worker process that runs the
 turn (the same process serves the gateway the agent talks to), mapped to a
 :class:`Grant`: the task, its organization and the one model provider it may use.
 A leaked credential is worth nothing once the turn is over, and nothing at all
-outside the worker's loopback, which only the task's sandbox is bridged to.
+outside the worker's loopback, which only the task's sandbox is bridged to. The
+store is this process's; what ends a credential across processes is its task's
+row (final, or a stop recorded), which the gateway reads at every model call.
 """
 
 from __future__ import annotations
