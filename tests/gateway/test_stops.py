@@ -141,7 +141,10 @@ def start_looping(
 
 
 def ticks_of(path: Path) -> list[float]:
-    return [float(t) for t in path.read_text().split()] if path.exists() else []
+    """The agent's writes so far (a line being written as we read is left for later)."""
+    if not path.exists():
+        return []
+    return [float(t) for t in path.read_text().splitlines() if t.count(".") == 1]
 
 
 def wait_ticking(path: Path, count: int = 3, timeout: float = 120) -> None:
@@ -283,4 +286,6 @@ def test_max_turns_refuses_the_next_turn_before_any_call(
     assert task["status_message"] == "Budget reached: max_turns (1)"
     print(f"\nmax_turns 1: {len(fake.requests) - calls} call(s) after the limit")
     assert len(fake.requests) == calls, "the refused turn made no model call"
-    assert (task["agent_state"], task["agent_message"]) == ("failure", "Stopped: max_turns (1)")
+    states = [e["data"] for e in e2e.events(key) if e["kind"] == "agent"][-3:]
+    told = (task["agent_state"], task["agent_message"])
+    assert told == ("failure", "Stopped: max_turns (1)"), states
