@@ -142,6 +142,7 @@ fi
 
     task = server.wait_for(key, "failed")
     assert task["status_message"] == "Budget reached: max_turns (1)"
+    assert (task["agent_state"], task["agent_message"]) == ("failure", "Stopped: max_turns (1)")
     assert_work_kept(server, key)  # and the refused turn never ran
     outputs = [e["data"]["line"] for e in server.events(key) if e["kind"] == "output"]
     assert outputs == ["first turn"]
@@ -271,19 +272,23 @@ async def pump(spend: Spending, argv: list[str], workdir: Path) -> tuple[str, in
     with EventSink(spend.url, spend.task_id, spend.run_id, Redactor([])) as sink:
         try:
             parser = ClaudeCodeTurn(Invocation([]))
-            stopped_by = await asyncio.wait_for(_pump(process, parser, sink, ctx, _no_beat), 30)
-            if stopped_by:
+            stop = await asyncio.wait_for(_pump(process, parser, sink, ctx, _no_beat, poll), 30)
+            if stop:
                 await process.kill()
             code = await process.wait()
         except BaseException:
             await process.kill()
             raise
         await sink.close()
-    return stopped_by, code
+    return (stop.reason if stop else ""), code
 
 
 def _no_beat() -> None:
     """Heartbeats go to Temporal, which this test does without."""
+
+
+async def poll() -> None:
+    """No one asks these turns to stop: only their own budgets end them."""
 
 
 async def test_max_tokens_counts_earlier_turns(local: Settings, tmp_path: Path) -> None:

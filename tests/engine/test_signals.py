@@ -62,6 +62,26 @@ def test_cancel_stops_the_task_and_kills_its_processes(
     assert task["status_message"] == "Cancelled by admin"
     assert not any(alive(p) for p in pids), "cancel must kill the whole process tree"
     assert server.http.post(f"/api/v1/tasks/{key}/approve").status_code == 409
+    # One story: the agent's state says what the status says, once.
+    assert (task["agent_state"], task["agent_message"]) == ("cancelled", "Cancelled by admin")
+    states = [e["data"] for e in server.events(key) if e["kind"] == "agent"]
+    assert states[-1] == {"type": "state", "state": "cancelled", "message": "Cancelled by admin"}
+    assert not [s for s in states if "exited with code" in s.get("message", "")]
+
+
+def test_cancel_at_a_gate_settles_the_agents_state(
+    server: RunningServer, remote_repo: Path
+) -> None:
+    gated = {"name": "gated", "stages": [{"key": "code", "agent": {}, "gate": "approval"}]}
+    assert server.http.post("/api/v1/workflows", json=gated).status_code == 201
+    template = push(server, "quick", "echo done")
+    key = server.create_task(
+        title="Gate", repository=str(remote_repo), template=template, workflow="gated"
+    )["key"]
+    assert server.wait_for(key, "waiting")["agent_state"] == "complete"
+    assert server.http.post(f"/api/v1/tasks/{key}/cancel").status_code == 202
+    task = server.wait_for(key, "cancelled")
+    assert (task["agent_state"], task["agent_message"]) == ("cancelled", "Cancelled by admin")
 
 
 def test_message_sent_mid_turn_is_queued_and_delivered_next(

@@ -11,13 +11,15 @@ request so tests can assert on prompts, history and credentials::
 A script step is chosen from the request itself, not from a counter: step *n* answers a
 conversation that already holds *n* model replies. So a resumed session that
 replays its history continues the script, and a CLI's side requests (titles,
-quota probes, which carry no tools) never advance it.
+quota probes, which carry no tools) never advance it. ``forever=step`` answers every
+step past the script with ``step``: an agent that loops until it is stopped.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -76,8 +78,9 @@ class RecordedRequest:
     body: Any
     main: bool = False  # part of the agent's conversation (as opposed to a side request)
     step: int | None = None  # index of the script step it was answered with
-    input_tokens: int = 0  # usage the reply reported
+    input_tokens: int = 0  # usage the reply reported: what the call is billed for
     output_tokens: int = 0
+    at: float = field(default_factory=time.time)  # when it arrived
 
 
 class ScriptedServer:
@@ -87,8 +90,11 @@ class ScriptedServer:
     usable at once: connections wait in the backlog until uvicorn accepts them.
     """
 
-    def __init__(self, script: list[Step], *, api_key: str | None = None) -> None:
+    def __init__(
+        self, script: list[Step], *, api_key: str | None = None, forever: Step | None = None
+    ) -> None:
         self.script = list(script)
+        self.forever = forever
         self.api_key = api_key  # when set, other credentials get the API's 401
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
@@ -128,6 +134,8 @@ class ScriptedServer:
         """
         if replies_so_far < len(self.script):
             return replies_so_far, self.script[replies_so_far]
+        if self.forever is not None:
+            return replies_so_far, self.forever
         return replies_so_far, say(f"(fake model: script exhausted at step {replies_so_far})")
 
     def start(self) -> None:

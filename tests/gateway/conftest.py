@@ -14,10 +14,12 @@ from taskyard.db.session import migrate, session_scope
 from taskyard.gateway import Gateway, Grant, new_credential
 from taskyard.services import secrets, tasks, tokens
 from taskyard.services.bootstrap import ensure_bootstrapped
+from taskyard.services.template_spec import Budget
 from tests.agents.conftest import tool_cache
 from tests.conftest import ADMIN_TOKEN
 from tests.fakes.anthropic_server import AnthropicServer
 from tests.fakes.openai_server import OpenAIServer
+from tests.support.server import RunningServer, start_server
 
 __all__ = ["tool_cache"]  # the agent tests' tool cache, for the end-to-end tests
 
@@ -88,8 +90,46 @@ async def gateway(gw_settings: Settings) -> AsyncIterator[Gateway]:
         await running.stop()
 
 
-def issue(gateway: Gateway, task: Task, provider: str = "anthropic") -> str:
-    """A credential for ``task`` (run 0) reaching ``provider``."""
+def issue(
+    gateway: Gateway, task: Task, provider: str = "anthropic", budget: Budget | None = None
+) -> str:
+    """A credential for ``task`` (run 0) reaching ``provider``, keeping ``budget``."""
     credential = new_credential()
-    gateway.credentials.add(credential, Grant(task.id, task.key, task.org_id, 0, provider))
+    grant = Grant(task.id, task.key, task.org_id, 0, provider, budget=budget or Budget())
+    gateway.credentials.add(credential, grant)
     return credential
+
+
+GATED = {
+    "name": "gated",
+    "stages": [{"key": "code", "agent": {}, "gate": "approval", "deliver": True}, {"key": "done"}],
+}
+
+
+@pytest.fixture
+def anthropic() -> Iterator[AnthropicServer]:
+    with AnthropicServer([], api_key=REAL_ANTHROPIC_KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def openai() -> Iterator[OpenAIServer]:
+    with OpenAIServer([], api_key=REAL_OPENAI_KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def e2e(
+    settings: Settings, anthropic: AnthropicServer, openai: OpenAIServer, tool_cache: Path
+) -> Iterator[RunningServer]:
+    """The whole server, its model proxy pointed at the scripted APIs."""
+    upstreams = {"anthropic_base_url": anthropic.url, "openai_base_url": openai.url + "/v1"}
+    with start_server(settings.model_copy(update=upstreams), ADMIN_TOKEN) as running:
+        for name, value in (
+            ("ANTHROPIC_API_KEY", REAL_ANTHROPIC_KEY),
+            ("OPENAI_API_KEY", REAL_OPENAI_KEY),
+        ):
+            response = running.http.put(f"/api/v1/secrets/{name}", json={"value": value})
+            assert response.status_code == 200, response.text
+        assert running.http.post("/api/v1/workflows", json=GATED).status_code == 201
+        yield running

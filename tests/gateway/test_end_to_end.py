@@ -18,59 +18,25 @@ from typing import Any
 import httpx
 import pytest
 
-from taskyard.config import Settings
 from tests.agents.harness import CLAUDE_CODE_VERSION, CODEX_VERSION
-from tests.conftest import ADMIN_TOKEN, git
+from tests.conftest import git
 from tests.fakes import ScriptedServer, call, say
 from tests.fakes.anthropic_server import AnthropicServer
 from tests.fakes.openai_server import OpenAIServer
 from tests.gateway.conftest import REAL_ANTHROPIC_KEY, REAL_OPENAI_KEY
-from tests.support.server import RunningServer, start_server
+from tests.support.server import RunningServer
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap not installed"),
     pytest.mark.timeout(300),
 ]
 
-GATED = {
-    "name": "gated",
-    "stages": [{"key": "code", "agent": {}, "gate": "approval", "deliver": True}, {"key": "done"}],
-}
 FOLLOW_UP = "Also add a French greeting."
 FINISH = [
     say("Added GREETING.md."),
     say("Nothing more to do."),  # the stage prompt again, when the message starts a run
     say("Bonjour !"),
 ]
-
-
-@pytest.fixture
-def anthropic() -> Iterator[AnthropicServer]:
-    with AnthropicServer([], api_key=REAL_ANTHROPIC_KEY) as server:
-        yield server
-
-
-@pytest.fixture
-def openai() -> Iterator[OpenAIServer]:
-    with OpenAIServer([], api_key=REAL_OPENAI_KEY) as server:
-        yield server
-
-
-@pytest.fixture
-def e2e(
-    settings: Settings, anthropic: AnthropicServer, openai: OpenAIServer, tool_cache: Path
-) -> Iterator[RunningServer]:
-    """The whole server, its model proxy pointed at the scripted APIs."""
-    upstreams = {"anthropic_base_url": anthropic.url, "openai_base_url": openai.url + "/v1"}
-    with start_server(settings.model_copy(update=upstreams), ADMIN_TOKEN) as running:
-        for name, value in (
-            ("ANTHROPIC_API_KEY", REAL_ANTHROPIC_KEY),
-            ("OPENAI_API_KEY", REAL_OPENAI_KEY),
-        ):
-            response = running.http.put(f"/api/v1/secrets/{name}", json={"value": value})
-            assert response.status_code == 200, response.text
-        assert running.http.post("/api/v1/workflows", json=GATED).status_code == 201
-        yield running
 
 
 def push_template(server: RunningServer, name: str, kind: str, version: str, model: str) -> None:
@@ -117,10 +83,8 @@ def run_and_check(
     names = [c["name"] for c in agent_events(server, key, "tool_call")]
     assert edit_tool in names, names
     assert any(e["path"].endswith("GREETING.md") for e in agent_events(server, key, "file_edit"))
-    # Tokens: what the model API reported, no more, no less.
-    main = fake.main_requests
-    assert waiting["input_tokens"] == sum(r.input_tokens for r in main)
-    assert waiting["output_tokens"] == sum(r.output_tokens for r in main)
+    # Tokens: what the model API billed (side requests included), no more, no less.
+    assert_billed(waiting, fake)
 
     # The API saw the real key; the agent had only its credential.
     assert fake.requests and {_key_of(r.headers) for r in fake.requests} == {real_key}
@@ -137,6 +101,16 @@ def run_and_check(
     return key, credential
 
 
+def assert_billed(task: dict[str, Any], fake: ScriptedServer) -> None:
+    """The task's usage is what the endpoint billed, as the gateway metered it."""
+    billed = fake.requests
+    assert (task["input_tokens"], task["output_tokens"]) == (
+        sum(r.input_tokens for r in billed),
+        sum(r.output_tokens for r in billed),
+    )
+    assert task["cost_usd"] > 0
+
+
 def follow_up_and_finish(server: RunningServer, fake: ScriptedServer, key: str) -> None:
     before, asked = server.last_event_id(key), len(fake.main_requests)
     response = server.http.post(f"/api/v1/tasks/{key}/messages", json={"text": FOLLOW_UP})
@@ -147,7 +121,7 @@ def follow_up_and_finish(server: RunningServer, fake: ScriptedServer, key: str) 
     [answering] = [r for r in later if FOLLOW_UP in json.dumps(r.body)]
     history = json.dumps(answering.body)
     assert "Add GREETING.md saying hello." in history and "GREETING.md" in history
-    assert waiting["input_tokens"] == sum(r.input_tokens for r in fake.main_requests)
+    assert_billed(waiting, fake)
     assert server.http.post(f"/api/v1/tasks/{key}/approve", json={}).status_code == 202
     server.wait_for(key, "completed")
 
@@ -178,6 +152,9 @@ def test_claude_code_through_the_gateway(
     key, credential = run_and_check(
         e2e, anthropic, remote_repo, REAL_ANTHROPIC_KEY, "ANTHROPIC_API_KEY", "Write"
     )
+    # The status tool is offered up front, not deferred behind Claude Code's ToolSearch.
+    offered = [t["name"] for t in anthropic.main_requests[0].body["tools"]]
+    assert "mcp__taskyard__report_status" in offered, offered
     # The agent's own report went through the status MCP endpoint.
     reported = [e for e in agent_events(e2e, key, "state") if e.get("reported")]
     assert reported == [
@@ -188,6 +165,33 @@ def test_claude_code_through_the_gateway(
     assert_dead(
         e2e.runtime.gateway.url, credential, "/anthropic/v1/messages", {"x-api-key": credential}
     )
+
+
+def test_claude_code_finds_the_status_tool_through_tool_search(
+    e2e: RunningServer, anthropic: AnthropicServer, remote_repo: Path
+) -> None:
+    """A template that turns Claude Code's ToolSearch back on: the tool is deferred, and the
+    model loads it by searching, as the real model does, then reports through it."""
+    body = (
+        f"name: agent\nagent:\n  kind: claude-code\n  version: '{CLAUDE_CODE_VERSION}'\n"
+        "  model: claude-sonnet-4-5\nenv: {ENABLE_TOOL_SEARCH: 'true'}\n"
+    )
+    assert e2e.http.post("/api/v1/templates", content=body).status_code == 201
+    anthropic.script = [
+        call("ToolSearch", query="select:mcp__taskyard__report_status"),
+        call("mcp__taskyard__report_status", state="working", summary="Found it"),
+        say("Done."),
+    ]
+    key = e2e.create_task(
+        title="Report", repository=str(remote_repo), template="agent", workflow="gated"
+    )["key"]
+    e2e.wait_for(key, "waiting", timeout=120)
+    first, after_search = anthropic.main_requests[:2]
+    named = [[t.get("name") for t in r.body["tools"]] for r in (first, after_search)]
+    assert "mcp__taskyard__report_status" not in named[0] and "ToolSearch" in named[0]
+    assert "mcp__taskyard__report_status" in named[1], named[1]
+    reported = [e for e in agent_events(e2e, key, "state") if e.get("reported")]
+    assert [e["message"] for e in reported] == ["Found it"]
 
 
 def test_codex_through_the_gateway(

@@ -6,6 +6,7 @@ import pytest
 
 from taskyard.errors import InvalidInput
 from taskyard.services.parameters import resolve_parameters
+from taskyard.services.prices import price_of
 from taskyard.services.template_spec import TemplateSpec
 from taskyard.services.templates import parse_template
 
@@ -49,6 +50,8 @@ def test_a_good_template_parses() -> None:
         ("- just a list\n", "must be a YAML mapping"),
         ("name: Bad Name\n", "field 'name'"),
         ("description: no name\n", "field 'name': Field required"),
+        ("name: x\nprices:\n  m: {input: -1, output: 1}\n", "field 'prices.m.input'"),
+        ("name: x\nprices:\n  m: {input: 1}\n", "field 'prices.m.output': Field required"),
     ],
 )
 def test_errors_name_line_and_field(source: str, message: str) -> None:
@@ -112,3 +115,10 @@ def test_a_stored_template_stays_readable_after_the_checks_got_stricter() -> Non
     assert TemplateSpec.model_validate(stored).parameters[0].default == "lots"
     with pytest.raises(InvalidInput, match="default 'lots'"):
         parse_template("name: old\nparameters:\n  - name: n\n    type: number\n    default: lots\n")
+
+
+def test_prices_override_the_table_for_their_models() -> None:
+    spec = parse_template("name: x\nprices:\n  gpt-4.1: {input: 1, output: 2}\n")
+    price = price_of("openai", "gpt-4.1-2025-04-14", spec.prices)
+    assert price is not None and (price.input, price.output) == (1, 2)
+    assert price_of("openai", "gpt-4.1-mini", spec.prices) != price, "the longest key wins"

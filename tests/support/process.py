@@ -1,4 +1,4 @@
-"""``taskyard serve`` as a real child process, for tests that kill it."""
+"""``taskyard serve`` as a real child process, for tests that kill it; process trees."""
 
 from __future__ import annotations
 
@@ -68,3 +68,32 @@ class ServeProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def descendants(root: int) -> set[tuple[int, str]]:
+    """Live descendants of ``root``, as (pid, start time): a pid alone may be reused.
+
+    Zombies count as gone: what is left of them is an exit status, not a process.
+    """
+    children: dict[int, list[int]] = {}
+    start: dict[int, str] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] in ("Z", "X"):
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        start[pid] = fields[19]
+    found: set[tuple[int, str]] = set()
+    todo = list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        found.add((pid, start[pid]))
+        todo += children.get(pid, [])
+    return found

@@ -23,11 +23,11 @@ EventType = Literal[
     "command",  # {"command", "exit_code"?}
     "usage",  # {"input_tokens", "output_tokens", "cost_usd"?}  (per turn increments)
     "error",  # {"message"}
-    "state",  # {"state": working|idle|complete|failure, "message"}
+    "state",  # {"state": working|idle|complete|failure|cancelled, "message"}
     "session",  # {"session_id"}: the id to resume for follow-ups
     "output",  # {"line"}: raw output that is not structured
 ]
-AgentState = Literal["working", "idle", "complete", "failure"]
+AgentState = Literal["working", "idle", "complete", "failure", "cancelled"]
 
 
 @dataclass(frozen=True)

@@ -214,6 +214,10 @@ class ClaudeCodeAgent(AgentAdapter):
             argv += ["--mcp-config", str(request.home / MCP_CONFIG)]
         argv += spec.args
         env = {
+            # Claude Code defers MCP tools behind its ToolSearch tool, so the model would
+            # have to search before it could report its status; one small tool costs
+            # nothing up front. A template's env may turn the search back on.
+            **({"ENABLE_TOOL_SEARCH": "false"} if request.mcp_url else {}),
             **request.env,
             # Root may skip permission prompts only when the CLI is told it is sandboxed,
             # which it is: the engine runs it in the task's sandbox.

@@ -165,6 +165,12 @@ class Task(Base):
     # Time the agent itself ran, over all turns: what a time budget counts, unlike
     # the time the task spent waiting for a person.
     agent_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    # A stop asked for (a cancel, a budget or limit reached) and not yet carried out:
+    # the gateway refuses the task's model calls from the moment it is set, whichever
+    # process set it, and the turn polls it to kill its sandbox.
+    stop_kind: Mapped[str] = mapped_column(String(20), default="")
+    stop_reason: Mapped[str] = mapped_column(String(300), default="")
+    stop_requested_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     # Kept here, not as a file in the checkout, where the agent could forge it.
     setup_done_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -11,7 +11,7 @@ from taskyard.db.models import Task, Workflow
 from taskyard.db.session import session_scope
 from taskyard.engine.types import TurnInput
 from taskyard.gateway.providers import provider_for_agent, require_key
-from taskyard.services import runs, secrets, templates
+from taskyard.services import runs, secrets, stops, templates
 from taskyard.services.prompts import compose_prompt, stage_prompt
 from taskyard.services.redaction import Redactor
 from taskyard.services.template_spec import TemplateSpec
@@ -36,7 +36,7 @@ class TurnContext:
     tokens_so_far: int
     cost_so_far: float
     deadline: float | None  # time.time() after which the task's time budget is spent
-    stopped_by: str = ""
+    stop: stops.Stop | None = None  # the turn must not run: a stop recorded, a budget spent
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -100,16 +100,19 @@ def load_turn_context(settings: Settings, inp: TurnInput) -> TurnContext:
             )
         session_id = inp.session_id or runs.previous_session(session, task.id, inp.stage)
         budget = spec.budget
-        stopped_by = ""
-        if budget.max_turns is not None and total_turns > budget.max_turns:
-            stopped_by = f"max_turns ({budget.max_turns})"
         deadline = (
             time.time() + budget.max_minutes * 60 - task.agent_seconds
             if budget.max_minutes
             else None
         )
-        if deadline is not None and time.time() >= deadline:
-            stopped_by = f"max_minutes ({budget.max_minutes:g})"
+        spent = stops.budget_reached(budget, task.input_tokens + task.output_tokens, task.cost_usd)
+        if budget.max_turns is not None and total_turns > budget.max_turns:
+            spent = f"max_turns ({budget.max_turns})"
+        elif deadline is not None and time.time() >= deadline:
+            spent = f"max_minutes ({budget.max_minutes:g})"
+        stop = stops.stop_of(task)
+        if stop is None and spent:
+            stop = stops.request_stop(session, task, stops.Stop("budget", spent))
         return TurnContext(
             task_key=task.key,
             org_id=task.org_id,
@@ -126,5 +129,5 @@ def load_turn_context(settings: Settings, inp: TurnInput) -> TurnContext:
             tokens_so_far=task.input_tokens + task.output_tokens,
             cost_so_far=task.cost_usd,
             deadline=deadline,
-            stopped_by=stopped_by,
+            stop=stop,
         )

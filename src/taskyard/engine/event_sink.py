@@ -5,6 +5,11 @@ bottleneck. Events are written as soon as the writer is idle, and whatever
 arrives while a write is in flight goes into the next one, so a quiet agent's
 lines land at once and a burst is written in large batches, in a thread so the
 event loop keeps reading output.
+
+Usage the agent reports is added to the task's totals only when nothing better
+counts it: a turn whose model calls go through the gateway is booked by the
+gateway's meter, call by call, and the agent's own figures are kept as events
+marked ``"counted": false``.
 """
 
 from __future__ import annotations
@@ -26,8 +31,11 @@ class EventSink:
         task_id: int,
         run_id: int,
         redactor: Redactor,
+        *,
+        count_usage: bool = True,
     ) -> None:
         self._url = database_url
+        self._count_usage = count_usage
         self._task_id = task_id
         self._run_id = run_id
         self._redact = redactor
@@ -88,19 +96,21 @@ class EventSink:
         state: tuple[str, str] | None = None
         for event in batch:
             data = self._redact.data(event.data)
+            if event.type == "usage" and not self._count_usage:
+                data = {**data, "counted": False}
             if event.type == "output":
                 items.append(("output", data))
             else:
                 items.append(("agent", {"type": event.type, **data}))
-            if event.type == "usage":
+            if event.type == "usage" and self._count_usage:
                 for key in usage:
                     usage[key] += event.data.get(key) or 0
             elif event.type == "state":
                 state = (str(data.get("state", "")), str(data.get("message", "")))
         with session_scope(self._url) as session:
             events.append_many(session, self._task_id, items, run_id=self._run_id)
+            if any(usage.values()):
+                runs.add_usage(session, self._task_id, usage)
             task = session.get(Task, self._task_id)
-            if task is not None:
-                runs.add_usage(session, task, usage)
-                if state is not None:
-                    tasks.set_agent_state(task, *state)
+            if task is not None and state is not None:
+                tasks.set_agent_state(task, *state)

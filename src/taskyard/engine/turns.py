@@ -1,42 +1,70 @@
 """Runs one agent turn in the task's sandbox and streams what it does.
 
-Limits and budgets are enforced here, outside the agent: wall-clock and idle
-time, tokens and cost. A turn stopped by one of them ends with the agent killed
-and the reason in ``TurnResult.stopped_by``; whatever the agent already wrote
-stays in the checkout.
+Limits and budgets are enforced outside the agent. Whatever asks for a stop (a
+person's cancel, the gateway finding a budget reached at a model call, the
+turn's own wall-clock and idle limits) records it on the task
+(:mod:`taskyard.services.stops`), and the turn carries it out the same way: the
+credential is revoked, the sandbox's processes are killed, and one state event says
+why, in place of the agent's exit code. The turn reads the task's stop every
+``STOP_POLL`` seconds, far more often than Temporal delivers an activity's
+cancellation (only with a heartbeat), so a cancel accepted by any API process kills
+the agent within a fraction of a second. Whatever the agent wrote stays in the checkout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from taskyard.agents.base import AgentEvent, AgentTurn, TurnRequest
 from taskyard.agents.registry import adapter_for
 from taskyard.config import Settings
+from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.engine.context import TurnContext, load_turn_context
 from taskyard.engine.event_sink import EventSink
 from taskyard.engine.types import TurnInput, TurnResult
-from taskyard.gateway import turn_access
-from taskyard.services import runs
+from taskyard.gateway import TurnAccess, turn_access
+from taskyard.services import runs, stops
+from taskyard.services.redaction import Redactor
+from taskyard.services.stops import Stop
 from taskyard.workspaces.files import make_owned_dir, write_file
 from taskyard.workspaces.providers import provider_for
 from taskyard.workspaces.sandbox import SandboxProcess, SandboxRequest
 
+log = logging.getLogger(__name__)
+
 HEARTBEAT_EVERY = 1.0
+STOP_POLL = 0.2  # seconds between reads of the task's stop: a cancel's worst-case delay
+
+Poll = Callable[[], Awaitable[Stop | None]]
 
 
-def _budget_hit(ctx: TurnContext, sink: EventSink) -> str:
-    budget = ctx.spec.budget
+def _unmetered_budget(ctx: TurnContext, sink: EventSink) -> str:
+    """The token or cost budget reached by the agent's own usage reports, or ``""``."""
     tokens = ctx.tokens_so_far + sink.usage["input_tokens"] + sink.usage["output_tokens"]
-    if budget.max_tokens is not None and tokens >= budget.max_tokens:
-        return f"max_tokens ({budget.max_tokens})"
     cost = ctx.cost_so_far + sink.usage["cost_usd"]
-    if budget.max_cost_usd is not None and cost >= budget.max_cost_usd:
-        return f"max_cost_usd ({budget.max_cost_usd:g})"
-    return ""
+    return stops.budget_reached(ctx.spec.budget, tokens, cost)
+
+
+async def _watch(poll: Poll) -> Stop:
+    """Read the task's stop every ``STOP_POLL`` seconds until there is one.
+
+    A failed read (the database restarting, say) is tried again at the next poll:
+    it must not end a turn that nobody stopped.
+    """
+    while True:
+        try:
+            stop = await poll()
+        except Exception:
+            log.warning("could not read the task's stop; trying again", exc_info=True)
+            stop = None
+        if stop is not None:
+            return stop
+        await asyncio.sleep(STOP_POLL)
 
 
 async def _pump(
@@ -45,8 +73,16 @@ async def _pump(
     sink: EventSink,
     ctx: TurnContext,
     heartbeat: Callable[[], None],
-) -> str:
-    """Read the agent's output until it exits; returns what stopped it early, if anything."""
+    poll: Poll,
+    *,
+    metered: bool = False,
+) -> Stop | None:
+    """Read the agent's output until it exits; returns the stop that ended it early, if any.
+
+    ``metered``: the gateway keeps the token and cost budgets at every model call;
+    otherwise they are checked here, against the agent's own usage reports. The
+    stop is watched alongside, so a slow database read never holds up a heartbeat.
+    """
     limits = ctx.spec.limits
     deadline = time.monotonic() + limits.timeout_minutes * 60
     if ctx.deadline is not None:
@@ -55,6 +91,7 @@ async def _pump(
     last_output = time.monotonic()
     last_beat = 0.0
     reader = asyncio.ensure_future(process.stdout.readline())
+    watcher = asyncio.ensure_future(_watch(poll))
     try:
         while True:
             now = time.monotonic()
@@ -63,40 +100,87 @@ async def _pump(
                 last_beat = now
             if now >= deadline:
                 budget = "max_minutes" if ctx.deadline is not None else "timeout_minutes"
-                return f"{budget}: turn ran out of time"
+                return Stop("budget", f"{budget}: turn ran out of time")
             if now - last_output >= idle:
-                return f"idle_minutes ({limits.idle_minutes:g}): no output"
+                return Stop("budget", f"idle_minutes ({limits.idle_minutes:g}): no output")
             wait = min(HEARTBEAT_EVERY, deadline - now, idle - (now - last_output))
-            done, _ = await asyncio.wait({reader}, timeout=max(wait, 0.01))
+            done, _ = await asyncio.wait(
+                {reader, watcher}, timeout=max(wait, 0.01), return_when=asyncio.FIRST_COMPLETED
+            )
+            if watcher in done:
+                return watcher.result()
             if not done:
                 continue
             raw = reader.result()
             if not raw:
-                return ""
+                return None
             last_output = time.monotonic()
             for event in turn.parse(raw.decode(errors="replace").rstrip("\n")):
                 sink.add(event)
-            stop = _budget_hit(ctx, sink)
-            if stop:
-                return stop
+            if not metered and (spent := _unmetered_budget(ctx, sink)):
+                return Stop("budget", spent)
             reader = asyncio.ensure_future(process.stdout.readline())
     finally:
         reader.cancel()
+        watcher.cancel()
+
+
+def stop_event(stop: Stop) -> AgentEvent:
+    """The one event that tells a stop: the agent's final state, with the reason."""
+    state, message = stop.agent_state
+    return AgentEvent("state", {"state": state, "message": message})
+
+
+def _record_stop(url: str, task_id: int, stop: Stop) -> Stop:
+    with session_scope(url) as session:
+        task = session.get(Task, task_id)
+        return stop if task is None else stops.request_stop(session, task, stop)
+
+
+async def _carry_out(
+    stop: Stop, process: SandboxProcess, access: TurnAccess, poll: Poll, url: str, task_id: int
+) -> Stop:
+    """Revoke, record, kill: returns the stop the task tells (the first one recorded)."""
+    access.revoke()  # this worker's gateway refuses the very next call
+    held = await poll()  # a cancel or a budget is recorded already: one read
+    if held is None:
+        # The turn's own stop (its time is up) is recorded as it is decided, before the
+        # kill: other workers' gateways and the task's next turn see the same stop.
+        held = await asyncio.to_thread(_record_stop, url, task_id, stop)
+    await process.kill()
+    return held
+
+
+def _result(stop: Stop, exit_code: int, session_id: str) -> TurnResult:
+    state, message = stop.agent_state
+    if stop.kind == "cancel":
+        return TurnResult(exit_code, state, message, session_id)
+    return TurnResult(exit_code, state, message, session_id, stop.reason)
+
+
+async def _refuse(url: str, inp: TurnInput, stop: Stop) -> None:
+    """Tell why a turn does not even start, as a stopped one would."""
+    with EventSink(url, inp.task_id, inp.run_id, Redactor()) as sink:
+        sink.add(stop_event(stop))
+        await sink.close()
 
 
 async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], None]) -> TurnResult:
     ctx = await asyncio.to_thread(load_turn_context, settings, inp)
     url = settings.resolved_database_url
-    if ctx.stopped_by:
-        return TurnResult(
-            -1, "failure", f"Budget reached: {ctx.stopped_by}", ctx.session_id, ctx.stopped_by
-        )
+    if ctx.stop is not None:
+        await _refuse(url, inp, ctx.stop)
+        return _result(ctx.stop, -1, ctx.session_id)
     adapter = adapter_for(ctx.spec.agent.kind)
     provider = provider_for(ctx.spec.sandbox, settings)
     tool_paths = await asyncio.to_thread(adapter.tool_paths, ctx.spec.agent)
     await asyncio.to_thread(make_owned_dir, ctx.home)
+
+    async def poll() -> Stop | None:
+        return await asyncio.to_thread(stops.read_stop, url, inp.task_id)
+
     # The agent reaches its model and reports its state through the worker's gateway,
-    # with a credential that is revoked as soon as the turn is over.
+    # with a credential that is revoked as soon as the turn is over or stopped.
     with turn_access(
         task_id=inp.task_id,
         task_key=ctx.task_key,
@@ -104,6 +188,8 @@ async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], N
         run_id=inp.run_id,
         agent_kind=ctx.spec.agent.kind,
         secrets=ctx.secret_values,
+        budget=ctx.spec.budget,
+        prices=ctx.spec.prices,
     ) as access:
         turn = adapter.start_turn(
             TurnRequest(
@@ -124,7 +210,9 @@ async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], N
         for relative, content in turn.invocation.files.items():
             # The home is the agent's: any name in it may be a planted link.
             await asyncio.to_thread(write_file, ctx.home, relative, content)
-        with EventSink(url, inp.task_id, inp.run_id, access.redactor) as sink:
+        with EventSink(
+            url, inp.task_id, inp.run_id, access.redactor, count_usage=not access.metered
+        ) as sink:
             sink.add(AgentEvent("state", {"state": "working", "message": f"Turn {inp.turn + 1}"}))
             started = time.monotonic()
             process = await provider.spawn(
@@ -144,34 +232,43 @@ async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], N
                 services=access.services,
             )
             try:
-                stopped_by = await _pump(process, turn, sink, ctx, heartbeat)
-                if stopped_by:
-                    await process.kill()
+                metered = access.metered
+                stop = await _pump(process, turn, sink, ctx, heartbeat, poll, metered=metered)
+                if stop is None:
+                    await process.wait()
+                    # A stop recorded while the agent was on its way out (its last call
+                    # reached a budget, say) still ends the turn as a stop.
+                    stop = await poll()
+                if stop is not None:
+                    stop = await _carry_out(stop, process, access, poll, url, inp.task_id)
                 exit_code = await process.wait()
             except BaseException:
                 # Cancelled, or the worker is shutting down: nothing of the turn may keep running.
+                access.revoke()
                 await process.kill()
+                with contextlib.suppress(Exception):
+                    if (held := await poll()) is not None:
+                        sink.add(stop_event(held))
                 await sink.close()
                 raise
-            for event in turn.finish(exit_code):
+            # A stopped agent's exit code (-9, or its refused call's error) is not the story.
+            for event in [stop_event(stop)] if stop else turn.finish(exit_code):
                 sink.add(event)
-            if process.limit_message and not stopped_by:
+            if process.limit_message and stop is None:
                 # The sandbox knows which limit was hit; an exit code (137) does not say.
                 if exit_code != 0:
                     note = {"state": "failure", "message": f"Stopped: {process.limit_message}"}
                     sink.add(AgentEvent("state", note))
                 else:  # a child was killed, and the agent carried on
                     sink.add(AgentEvent("error", {"message": process.limit_message}))
-            if stopped_by:
-                sink.add(
-                    AgentEvent("state", {"state": "failure", "message": f"Stopped: {stopped_by}"})
-                )
             await sink.close()
-    state, message = sink.state
     session_id = sink.session_id or ctx.session_id
     elapsed = time.monotonic() - started
     await asyncio.to_thread(_record_turn, url, inp.run_id, session_id, elapsed)
-    return TurnResult(exit_code, state, message, session_id, stopped_by)
+    if stop is not None:
+        return _result(stop, exit_code, session_id)
+    state, message = sink.state
+    return TurnResult(exit_code, state, message, session_id)
 
 
 def _record_turn(url: str, run_id: int, session_id: str, seconds: float) -> None:

@@ -56,7 +56,7 @@ class TurnInput:
 @dataclass
 class TurnResult:
     exit_code: int
-    state: str  # complete | failure | idle
+    state: str  # complete | failure | idle | cancelled
     message: str
     session_id: str = ""
     stopped_by: str = ""  # budget or limit that stopped the agent, if any

@@ -89,7 +89,11 @@ class TaskWorkflow:
 
         Short database-only steps run as local activities, in the worker that
         runs the workflow, which saves a round-trip through the server each.
+        A cancel wins over an activity that finished at the same moment: nothing
+        after it (a delivery, the next stage) may start.
         """
+        if self._cancel is not None:
+            raise TaskCancelled()
         handle: Any
         if name in LOCAL:
             handle = workflow.start_local_activity(
@@ -100,7 +104,10 @@ class TaskWorkflow:
                 retry_policy=RETRY,
             )
             await workflow.wait_condition(lambda: handle.done() or self._cancel is not None)
-            return await handle
+            result = await handle
+            if self._cancel is not None:
+                raise TaskCancelled()
+            return result
         handle = workflow.start_activity(
             name,
             arg,
@@ -116,7 +123,10 @@ class TaskWorkflow:
             with contextlib.suppress(ActivityError, CancelledError):
                 await handle
             raise TaskCancelled()
-        return await handle
+        result = await handle
+        if self._cancel is not None:
+            raise TaskCancelled()
+        return result
 
     async def _status_to(
         self, task: TaskInput, status: str, message: str = "", stage: str | None = None
@@ -162,7 +172,7 @@ class TaskWorkflow:
             timeout,
         )
         turn = 1
-        while self._messages and not result.stopped_by:
+        while self._messages and not result.stopped_by and result.state != "cancelled":
             message = self._messages.pop(0)
             result = await self._turn(
                 TurnInput(
@@ -176,6 +186,8 @@ class TaskWorkflow:
                 timeout,
             )
             turn += 1
+        if result.state == "cancelled":  # the turn saw the cancel before the signal came
+            raise TaskCancelled()
         ok = result.state != "failure" and not result.stopped_by
         await self._act("finish_run", RunEnd(run_id, "completed" if ok else "failed"))
         if result.stopped_by:

@@ -4,12 +4,14 @@ One loopback HTTP server per worker process (:class:`Gateway`) serves:
 
 - the model proxy (:mod:`~taskyard.gateway.model_proxy`): ``/anthropic/...``,
   ``/openai/v1/...`` and ``/google/...``, forwarded upstream with the organization's
-  real key in place of the turn's credential, streamed through;
+  real key in place of the turn's credential, streamed through, each call metered
+  (:mod:`~taskyard.gateway.metering`) and booked on its task with its cost;
 - the status MCP endpoint (:mod:`~taskyard.gateway.mcp_status`): ``/mcp/<credential>``,
   whose ``report_status`` tool records the agent's own account of its state.
 
 Turns get a credential, the URLs and the bridged service from :func:`turn_access`;
-credentials live only while their turn runs, and only while their task is not final.
+credentials live only while their turn runs, and only while their task is neither final
+nor stopped (a cancel or a budget recorded on it, read from the database at every call).
 """
 
 from __future__ import annotations

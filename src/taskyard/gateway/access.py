@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -10,6 +10,7 @@ from taskyard.gateway.credentials import Grant, new_credential
 from taskyard.gateway.providers import provider_for_agent
 from taskyard.gateway.server import current_gateway
 from taskyard.services.redaction import Redactor
+from taskyard.services.template_spec import Budget, ModelPrice
 from taskyard.workspaces.netbridge import HostService
 
 SERVICE_NAME = "gateway"
@@ -25,6 +26,9 @@ class TurnAccess:
         mcp_url: The status MCP endpoint for this turn, or ``""``.
         services: What the sandbox must bridge in for the URLs to work.
         redactor: Masks the task's secrets and the credential in stored events.
+        metered: Whether the gateway meters the turn's model calls (and so keeps its
+            books and budgets); otherwise the agent's own usage reports are all there is.
+        revoke: Revokes the credential now, before the turn is over (a stop).
     """
 
     credential: str = ""
@@ -32,6 +36,8 @@ class TurnAccess:
     mcp_url: str = ""
     services: list[HostService] = field(default_factory=list)
     redactor: Redactor = field(default_factory=Redactor)
+    metered: bool = False
+    revoke: Callable[[], None] = lambda: None
 
 
 @contextmanager
@@ -43,6 +49,8 @@ def turn_access(
     run_id: int,
     agent_kind: str,
     secrets: Iterable[str] = (),
+    budget: Budget | None = None,
+    prices: dict[str, ModelPrice] | None = None,
 ) -> Iterator[TurnAccess]:
     """Issue a credential for one turn, and revoke it when the turn is over.
 
@@ -56,6 +64,8 @@ def turn_access(
         run_id: The run the turn belongs to.
         agent_kind: The agent's kind, which decides the one provider it may reach.
         secrets: Secret values of the task, to redact with the credential.
+        budget: The task's budget, kept by the model proxy at every call.
+        prices: The template's model prices.
     """
     secrets = list(secrets)
     gateway = current_gateway()
@@ -65,8 +75,21 @@ def turn_access(
     provider = provider_for_agent(agent_kind)
     credential = new_credential()
     redactor = Redactor([*secrets, credential])
-    grant = Grant(task_id, task_key, org_id, run_id, provider.name if provider else "", redactor)
+    grant = Grant(
+        task_id,
+        task_key,
+        org_id,
+        run_id,
+        provider.name if provider else "",
+        redactor,
+        budget or Budget(),
+        prices or {},
+    )
     gateway.credentials.add(credential, grant)
+
+    def revoke() -> None:
+        gateway.credentials.revoke(credential)
+
     try:
         yield TurnAccess(
             credential=credential,
@@ -76,6 +99,8 @@ def turn_access(
             # and network policy (a sandbox sharing the host network uses it directly).
             services=[HostService(SERVICE_NAME, f"127.0.0.1:{gateway.port}", gateway.port)],
             redactor=redactor,
+            metered=provider is not None,
+            revoke=revoke,
         )
     finally:
         gateway.credentials.revoke(credential)

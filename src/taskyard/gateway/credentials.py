@@ -5,7 +5,9 @@ Only its SHA-256 hash is kept, in the memory of the worker process that runs the
 turn (the same process serves the gateway the agent talks to), mapped to a
 :class:`Grant`: the task, its organization and the one model provider it may use.
 A leaked credential is worth nothing once the turn is over, and nothing at all
-outside the worker's loopback, which only the task's sandbox is bridged to.
+outside the worker's loopback, which only the task's sandbox is bridged to. The
+store is this process's; what ends a credential across processes is its task's
+row (final, or a stop recorded), which the gateway reads at every model call.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from taskyard.services.redaction import Redactor
+from taskyard.services.template_spec import Budget, ModelPrice
 
 PREFIX = "tyc_"  # recognisable in an agent's environment; never a provider key's prefix
 
@@ -34,6 +37,8 @@ class Grant:
         provider: The model provider it may reach (``anthropic``, ``openai``), or
             ``""`` for none (agents that need no model still get status reporting).
         redactor: Masks the task's secrets in what the agent reports.
+        budget: The task's budget, which the proxy keeps at every model call.
+        prices: The template's model prices, over the built-in table.
     """
 
     task_id: int
@@ -42,6 +47,8 @@ class Grant:
     run_id: int
     provider: str = ""
     redactor: Redactor = field(default_factory=Redactor, compare=False)
+    budget: Budget = field(default_factory=Budget, compare=False)
+    prices: dict[str, ModelPrice] = field(default_factory=dict, compare=False)
 
 
 def new_credential() -> str:

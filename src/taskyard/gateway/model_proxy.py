@@ -6,7 +6,12 @@ to ``TASKYARD_GEMINI_BASE_URL/<path>``. A request must carry a live per-turn
 credential (``x-api-key``, ``x-goog-api-key`` or ``Authorization: Bearer``) granted
 for that provider; the proxy drops it, adds the real key in the header the
 provider expects, and streams the answer back as it arrives (server-sent events
-included), byte for byte, compression and all.
+included), byte for byte.
+
+Every call is metered as it streams (:mod:`~taskyard.gateway.metering`) and booked on
+its task when it ends, however it ends; a call is refused once the task has a stop
+recorded (a cancel, a budget reached), so a budget is overshot by at most the calls
+already under way when it was reached.
 
 Keys are never logged, and never sent anywhere but to the provider's upstream.
 """
@@ -14,9 +19,12 @@ Keys are never logged, and never sent anywhere but to the provider's upstream.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import anyio
 import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -25,7 +33,8 @@ from starlette.types import Receive, Scope, Send
 
 from taskyard.config import Settings
 from taskyard.gateway import records
-from taskyard.gateway.credentials import CredentialStore, presented_credential
+from taskyard.gateway.credentials import CredentialStore, Grant, presented_credential
+from taskyard.gateway.metering import CallMeter
 from taskyard.gateway.providers import PROVIDERS, Provider
 
 log = logging.getLogger(__name__)
@@ -50,11 +59,15 @@ REQUEST_DROP = frozenset(
         "x-goog-api-key",
         "authorization",
         "cookie",
+        # Answers come uncompressed so the meter can read their usage; they travel
+        # only over loopback to the agent.
+        "accept-encoding",
     }
 )
 RESPONSE_DROP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "trailer", "upgrade"}
 )
+GEMINI_MODEL = re.compile(r"models/([^/:]+)")
 
 
 def gateway_error(status: int, kind: str, message: str) -> JSONResponse:
@@ -121,11 +134,19 @@ class ModelProxy:
             return gateway_error(
                 403, "permission_error", f"This task's credential is for {allowed}."
             )
+        model = _requested_model(request.path_params["path"], await request.body())
         try:
-            key = await asyncio.to_thread(records.upstream_key, self.settings, grant, provider)
+            key = await asyncio.to_thread(
+                records.upstream_key, self.settings, grant, provider, model
+            )
+        except records.Stopped as exc:
+            self.store.revoke_task(grant.task_id)
+            return gateway_error(403, "permission_error", exc.stop.refusal)
         except records.TaskEnded:
             self.store.revoke_task(grant.task_id)
             return gateway_error(401, "authentication_error", "The task has ended.")
+        except records.Unpriced as exc:
+            return gateway_error(403, "permission_error", str(exc))
         if not key:
             return gateway_error(
                 401, "authentication_error", f"No {provider.label} API key is configured."
@@ -138,7 +159,21 @@ class ModelProxy:
         except httpx.HTTPError as exc:
             log.warning("%s: %s API unreachable: %r", grant.task_key, provider.label, exc)
             return gateway_error(502, "api_error", f"{provider.label} API unreachable: {exc!r}")
-        return _UpstreamResponse(upstream, grant.task_key)
+        streamed = upstream.headers.get("content-type", "").startswith("text/event-stream")
+        meter = CallMeter(provider.name, model, streamed=streamed)
+        return _UpstreamResponse(upstream, grant, meter, self._book)
+
+    async def _book(self, grant: Grant, meter: CallMeter) -> None:
+        """Book a call that has ended, cut short or not."""
+        usage = meter.usage()
+        if not meter.seen:
+            return  # not a model call (a model list, an error): nothing was billed
+        try:
+            await anyio.to_thread.run_sync(
+                records.record_call, self.settings, grant, usage, meter.model
+            )
+        except Exception:
+            log.exception("%s: could not book a model call", grant.task_key)
 
     async def _upstream_request(
         self, request: Request, provider: Provider, key: str
@@ -169,28 +204,53 @@ class _UpstreamResponse(StreamingResponse):
     """The upstream's answer, relayed as it arrives; its connection is released however
     the exchange ends (the agent may hang up before the body even starts)."""
 
-    def __init__(self, upstream: httpx.Response, task_key: str) -> None:
-        super().__init__(_body(upstream, task_key), status_code=upstream.status_code)
+    def __init__(
+        self,
+        upstream: httpx.Response,
+        grant: Grant,
+        meter: CallMeter,
+        book: Callable[[Grant, CallMeter], Awaitable[None]],
+    ) -> None:
+        super().__init__(_body(upstream, grant.task_key, meter), status_code=upstream.status_code)
         self.raw_headers = [
             (name, value)
             for name, value in upstream.headers.raw
             if name.decode("latin-1").lower() not in RESPONSE_DROP
         ]
         self.upstream = upstream
+        self.grant, self.meter, self.book = grant, meter, book
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
-            await self.upstream.aclose()
+            # Shielded: an agent hanging up (or killed) cancels the exchange, and its
+            # call must still be booked.
+            with anyio.CancelScope(shield=True):
+                await self.upstream.aclose()
+                await self.book(self.grant, self.meter)
 
 
-async def _body(upstream: httpx.Response, task_key: str) -> AsyncIterator[bytes]:
+def _requested_model(path: str, body: bytes) -> str:
+    """The model a call asks for: in the JSON body, or in the path (Gemini)."""
+    if found := GEMINI_MODEL.search(path):
+        return found.group(1)
+    try:
+        value = json.loads(body) if body.lstrip().startswith(b"{") else None
+    except ValueError:
+        return ""
+    model = value.get("model") if isinstance(value, dict) else None
+    return model if isinstance(model, str) else ""
+
+
+async def _body(upstream: httpx.Response, task_key: str, meter: CallMeter) -> AsyncIterator[bytes]:
     if upstream.is_stream_consumed:
-        yield upstream.content  # an in-memory response (a mock transport's) is read already
+        meter.feed(upstream.content)  # an in-memory response (a mock transport's) is read
+        yield upstream.content
         return
     try:
         async for chunk in upstream.aiter_raw():
+            meter.feed(chunk)
             yield chunk
     except httpx.HTTPError as exc:
         # The status line is out already; cutting the stream is all that is left to do.

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from taskyard.db.models import Task, Workflow
 from taskyard.engine.types import Signal
 from taskyard.errors import Conflict, InvalidInput
-from taskyard.services import events, tasks
+from taskyard.services import events, stops, tasks
 from taskyard.services.tasks import FINAL, TaskCreate
 from taskyard.services.tokens import Principal
 
@@ -128,13 +128,21 @@ def request_changes(
 
 
 def cancel(session: Session, engine: EngineLike, principal: Principal, ref: str) -> Task:
-    """Stop the task wherever it is; its agent's processes are killed."""
+    """Stop the task wherever it is; its agent's processes are killed.
+
+    The stop recorded here, committed before the answer goes out, is what makes the
+    cancel immediate: the gateway refuses the task's next model call and the running
+    turn kills its sandbox within a fraction of a second, in whichever worker they
+    run. The workflow's signal then winds the task up.
+    """
     principal.require("tasks:write")
     task = tasks.get_task(session, principal, ref)
     if task.status in FINAL:
         raise Conflict(f"Task {task.key} is already {task.status}.")
+    reason = f"Cancelled by {principal.username}"
     if not task.run_requested:
-        tasks.set_status(session, task, "cancelled", f"Cancelled by {principal.username}")
+        tasks.set_status(session, task, "cancelled", reason)
         return task
     engine.signal(task, Signal("cancel", by=principal.username))
+    stops.request_stop(session, task, stops.Stop("cancel", reason))
     return task

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import Run, Task, Template, utcnow
@@ -68,7 +68,21 @@ def record_turn(session: Session, run_id: int, session_id: str, seconds: float) 
         task.agent_seconds += seconds
 
 
-def add_usage(session: Session, task: Task, usage: dict[str, Any]) -> None:
-    task.input_tokens += int(usage.get("input_tokens") or 0)
-    task.output_tokens += int(usage.get("output_tokens") or 0)
-    task.cost_usd += float(usage.get("cost_usd") or 0.0)
+def add_usage(session: Session, task_id: int, usage: dict[str, Any]) -> tuple[int, float]:
+    """Add ``usage`` to the task's totals; returns its tokens and cost now.
+
+    One UPDATE adding to the stored values: model calls of one task are booked
+    concurrently (from the gateway's threads), and none may lose another's count.
+    """
+    row = session.execute(
+        update(Task)
+        .where(Task.id == task_id)
+        .values(
+            input_tokens=Task.input_tokens + int(usage.get("input_tokens") or 0),
+            output_tokens=Task.output_tokens + int(usage.get("output_tokens") or 0),
+            cost_usd=Task.cost_usd + float(usage.get("cost_usd") or 0.0),
+        )
+        .returning(Task.input_tokens + Task.output_tokens, Task.cost_usd)
+        .execution_options(synchronize_session=False)
+    ).one()
+    return int(row[0]), float(row[1])

@@ -237,22 +237,36 @@ def set_status(
         task.status_message = message
         if status in FINAL:
             task.ended_at = utcnow()
-            _settle_agent_state(task, status)
+            _settle_agent_state(session, task, status, message)
         events.append(session, task.id, "status", {"status": status, "message": message})
 
 
-# An agent cannot still be working once its task ended, whatever it last reported.
-_AGENT_END_STATE = {"completed": "complete", "failed": "failure", "cancelled": "idle"}
+# Agent states that say the agent is still at it: a final task cannot keep them.
+UNSETTLED = frozenset({"working", "idle"})
 
 
-def _settle_agent_state(task: Task, status: str) -> None:
-    if task.agent_state == "working":
-        task.agent_state = _AGENT_END_STATE[status]
-        task.agent_message = "" if status == "completed" else f"Stopped: the task was {status}."
+def _settle_agent_state(session: Session, task: Task, status: str, message: str) -> None:
+    """Make the agent's state agree with the task's final status.
+
+    A turn that carried out its stop has said so already; this covers what ended
+    without a turn to say it (a cancel at a gate, an abandoned turn): a cancelled
+    task's agent is ``cancelled`` unless it had failed, a failed task's agent that
+    still reads as working is ``failure`` with the task's reason.
+    """
+    state = task.agent_state
+    if status == "cancelled" and state not in ("", "cancelled", "failure"):
+        settled = "cancelled"
+    elif status == "failed" and state in UNSETTLED:
+        settled = "failure"
+    else:
+        return
+    task.agent_state, task.agent_message = settled, message
+    data = {"type": "state", "state": settled, "message": message}
+    events.append(session, task.id, "agent", data)
 
 
 def set_agent_state(task: Task, state: str, message: str) -> None:
     """Record what the agent says it is doing; a late report cannot revive an ended task."""
-    if task.status in FINAL and state == "working":
+    if task.status in FINAL and state in UNSETTLED:
         return
     task.agent_state, task.agent_message = state, message

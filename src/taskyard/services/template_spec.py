@@ -58,6 +58,19 @@ class Budget(Strict):
     max_minutes: float | None = Field(None, gt=0)
 
 
+class ModelPrice(Strict):
+    """What one model costs, in US dollars per million tokens."""
+
+    input: float = Field(ge=0, description="Uncached input tokens.")
+    output: float = Field(ge=0, description="Output tokens, reasoning included.")
+    cached_input: float | None = Field(
+        None, ge=0, description="Input read from the prompt cache; the input price if unset."
+    )
+    cache_write: float | None = Field(
+        None, ge=0, description="Input written to the prompt cache; the input price if unset."
+    )
+
+
 class Network(Strict):
     policy: Literal["none", "allowlist", "full"] = "allowlist"
     allow: list[str] = Field(default_factory=list, description="Hosts reachable under allowlist.")
@@ -151,6 +164,11 @@ class TemplateSpec(Strict):
     secrets: list[str] = Field(default_factory=list, description="Org secrets passed inside.")
     limits: Limits = Field(default_factory=Limits)
     budget: Budget = Field(default_factory=Budget)
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="Model (or model name prefix) → price, over the built-in price table.",
+    )
     network: Network = Field(default_factory=Network)
     prompts: dict[str, str] = Field(
         default_factory=dict, description="Stage key → prompt overriding the default."

@@ -132,6 +132,10 @@ class Bridge:
         self.shared_network = shared_network
         self.python = python
         self._servers: list[asyncio.AbstractServer] = []
+        # Connections in flight, held here: asyncio keeps only weak references to a
+        # server's handler tasks, and one whose socket the sandbox's death closed could
+        # be collected while pending. close() ends them.
+        self._relays: set[asyncio.Task[None]] = set()
         self._sockets: dict[str, Path] = {}  # service name -> host unix socket
         self._urls: dict[str, str] = {}  # service name -> URL inside the sandbox
 
@@ -145,7 +149,9 @@ class Bridge:
         for service in self.services:
             if isinstance(service.target, Path):
                 if self.shared_network:
-                    server = await asyncio.start_server(_connector(service.target), "127.0.0.1", 0)
+                    server = await asyncio.start_server(
+                        _connector(service.target, self._relays), "127.0.0.1", 0
+                    )
                     self._servers.append(server)
                     port = server.sockets[0].getsockname()[1]
                     self._urls[service.name] = f"http://127.0.0.1:{port}"
@@ -156,7 +162,9 @@ class Bridge:
                 self._urls[service.name] = f"http://{service.target}"
             else:
                 path = self.runtime_dir / f"{service.name}.sock"
-                server = await asyncio.start_unix_server(_connector(service.target), path)
+                server = await asyncio.start_unix_server(
+                    _connector(service.target, self._relays), path
+                )
                 # Reached from inside by the sandbox's unprivileged user; on the
                 # host, the private runtime directory keeps everyone else out.
                 os.chmod(path, 0o666)
@@ -205,19 +213,28 @@ class Bridge:
         """Stop the host relays (connections in flight are dropped)."""
         for server in self._servers:
             server.close()
+        relays = list(self._relays)
+        for relay_task in relays:
+            relay_task.cancel()
+        await asyncio.gather(*relays, return_exceptions=True)
         for server in self._servers:
             await server.wait_closed()
         self._servers.clear()
 
 
-def _connector(target: str | Path) -> _Handler:
-    """A connection handler that relays to ``target``.
+def _connector(target: str | Path, relays: set[asyncio.Task[None]] | None = None) -> _Handler:
+    """A connection handler that relays to ``target``, its task held in ``relays``.
 
-    Cancellation (a loop shutting down) ends the relay quietly: asyncio in
-    Python 3.11 logs a spurious error for connection handlers that end cancelled.
+    Cancellation (a loop shutting down, the bridge closing) ends the relay quietly:
+    asyncio in Python 3.11 logs a spurious error for connection handlers that end
+    cancelled.
     """
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if relays is not None and task is not None:
+            relays.add(task)
+            task.add_done_callback(relays.discard)
         try:
             if isinstance(target, Path):
                 upstream = await asyncio.open_unix_connection(target)
