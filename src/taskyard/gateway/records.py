@@ -14,7 +14,7 @@ from taskyard.db.session import session_scope
 from taskyard.gateway.credentials import Grant
 from taskyard.gateway.providers import Provider, real_key
 from taskyard.services import events, prices, runs, stops
-from taskyard.services.tasks import FINAL
+from taskyard.services.tasks import FINAL, set_agent_state
 
 MESSAGE_LIMIT = 500  # a status line, not a report
 
@@ -117,4 +117,4 @@ def report_state(settings: Settings, grant: Grant, state: str, message: str) -> 
         task = _live_task(session.get(Task, grant.task_id))
         data = {"type": "state", "state": state, "message": message, "reported": True}
         events.append(session, task.id, "agent", data, run_id=grant.run_id or None)
-        task.agent_state, task.agent_message = state, message
+        set_agent_state(task, state, message)

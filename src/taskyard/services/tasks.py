@@ -258,6 +258,8 @@ def _settle_agent_state(session: Session, task: Task, status: str, message: str)
         settled = "cancelled"
     elif status == "failed" and state in UNSETTLED:
         settled = "failure"
+    elif status == "completed" and state in UNSETTLED:
+        settled = "complete"
     else:
         return
     task.agent_state, task.agent_message = settled, message
