@@ -65,6 +65,7 @@ def settings(tmp_path: Path, database_url: str, temporal_address: str) -> Settin
         admin_token=ADMIN_TOKEN,
         heartbeat_timeout=5.0,
         secret_key="test-secret-key",
+        local_repository_roots=[tmp_path],
     )
 
 

@@ -20,7 +20,10 @@ from tests.support.server import serve_app
 @pytest.fixture
 def api_settings(tmp_path: Path, database_url: str) -> Settings:
     settings = Settings(
-        data_dir=tmp_path / "data", database_url=database_url, secret_key="test-secret-key"
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        secret_key="test-secret-key",
+        local_repository_roots=[tmp_path],
     )
     migrate(settings.resolved_database_url)
     with session_scope(settings.resolved_database_url) as session:

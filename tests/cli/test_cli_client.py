@@ -249,6 +249,7 @@ def live_server(tmp_path: Path) -> Iterator[str]:
         "TASKYARD_DATA_DIR": str(tmp_path / "data"),
         "TASKYARD_ADMIN_TOKEN": TOKEN,
         "TASKYARD_SECRET_KEY": "test-secret-key",
+        "TASKYARD_LOCAL_REPOSITORY_ROOTS": str(tmp_path),
     }
     env.pop("TASKYARD_URL", None)
     proc = subprocess.Popen(

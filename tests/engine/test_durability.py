@@ -36,6 +36,7 @@ def serve(tmp_path: Path, database_url: str) -> Iterator[ServeProcess]:
             "TASKYARD_ADMIN_TOKEN": ADMIN_TOKEN,
             "TASKYARD_HEARTBEAT_TIMEOUT": "2",
             "TASKYARD_TEMPORAL_ADDRESS": "",
+            "TASKYARD_LOCAL_REPOSITORY_ROOTS": str(tmp_path),
         },
     )
     yield process

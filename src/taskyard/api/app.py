@@ -9,9 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from taskyard import __version__
-from taskyard.api import errors
-from taskyard.api.deps import WRITE_SLOTS, limit_writers
-from taskyard.api.routes import events, health, tasks, templates, users, workflows
+from taskyard.api import errors, openapi
+from taskyard.api.deps import WRITE_SLOTS, get_engine, get_principal, limit_writers
+from taskyard.api.limits import InputLimits
+from taskyard.api.routes import events, health, organizations, tasks, templates, users, workflows
 from taskyard.config import Settings, get_settings
 from taskyard.engine.client import Engine
 from taskyard.runtime import Runtime
@@ -44,6 +45,8 @@ def create_app(
     app.state.engine = engine
     app.state.write_slots = asyncio.Semaphore(WRITE_SLOTS)
     errors.install(app)
-    for module in (tasks, events, workflows, users, templates, health):
+    app.add_middleware(InputLimits, settings=settings)
+    for module in (tasks, events, workflows, users, templates, organizations, health):
         app.include_router(module.router)
+    openapi.document(app, get_principal, get_engine)
     return app

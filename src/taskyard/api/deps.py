@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
 
 from taskyard.api.bridge import EngineBridge
+from taskyard.api.openapi import bearer
 from taskyard.config import Settings
 from taskyard.db.session import get_sessionmaker, session_scope
 from taskyard.errors import Unauthenticated
@@ -70,10 +72,12 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    token = credentials.credentials if credentials else ""
+    if not token.strip():
         raise Unauthenticated("Send an API token as 'Authorization: Bearer <token>'.")
     # Its own short read: the request's session may write, and must not hold
     # a write transaction from authentication onwards.

@@ -17,7 +17,7 @@ from sqlalchemy import Table, Text, cast, insert, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from taskyard.db.models import Event, utcnow
+from taskyard.db.models import Event, iso_utc, utcnow
 
 KINDS = frozenset(
     {
@@ -155,7 +155,7 @@ def sse_frames(
         frames.append(
             f"id: {event_id}\nevent: {kind}\ndata: "
             f'{{"id": {event_id}, "kind": "{kind}", "run_id": {run}, "data": {data}, '
-            f'"created_at": "{created_at.isoformat()}"}}\n\n'
+            f'"created_at": "{iso_utc(created_at)}"}}\n\n'
         )
         last = event_id
     return frames, last
@@ -167,5 +167,5 @@ def as_dict(event: Event) -> dict[str, Any]:
         "kind": event.kind,
         "run_id": event.run_id,
         "data": event.data,
-        "created_at": event.created_at.isoformat(),
+        "created_at": iso_utc(event.created_at),
     }

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from taskyard.errors import InvalidInput
-from taskyard.services.template_spec import Parameter, TemplateSpec
+from taskyard.services.template_spec import Parameter, TemplateSpec, compile_regex
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -24,7 +23,11 @@ def _check(param: Parameter, value: Any) -> None:
         raise InvalidInput(f"Parameter '{name}' must be of type {param.type}.")
     if param.options and value not in param.options:
         raise InvalidInput(f"Parameter '{name}' must be one of {param.options}.")
-    if param.regex is not None and isinstance(value, str) and not re.fullmatch(param.regex, value):
+    if (
+        param.regex is not None
+        and isinstance(value, str)
+        and not compile_regex(param.regex).fullmatch(value)
+    ):
         raise InvalidInput(f"Parameter '{name}' must match {param.regex}.")
     if isinstance(value, int | float) and not isinstance(value, bool):
         if param.min is not None and value < param.min:
