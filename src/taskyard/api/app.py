@@ -47,6 +47,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(InputLimits, settings=settings)
     for module in (tasks, events, workflows, users, templates, organizations, health):
+        openapi.declare_errors(module.router, get_principal, get_engine)
         app.include_router(module.router)
-    openapi.document(app, get_principal, get_engine)
+    openapi.describe(app)
     return app

@@ -18,7 +18,7 @@ from starlette.types import Message as AsgiMessage
 from taskyard.api.errors import error_response
 from taskyard.config import Settings
 from taskyard.errors import InvalidInput
-from taskyard.services.inputs import check_tree
+from taskyard.services.inputs import MAX_DEPTH, check_tree
 
 TEMPLATE_PUSH = ("POST", "/api/v1/templates")
 
@@ -53,7 +53,9 @@ def check_json_body(raw: bytes, content_type: str | None) -> None:
         document = json.loads(raw, parse_constant=_refuse_constant)
     except InvalidInput:
         raise
-    except (ValueError, RecursionError) as exc:
+    except RecursionError as exc:
+        raise InvalidInput(f"Request body is nested deeper than {MAX_DEPTH} levels.") from exc
+    except ValueError as exc:
         if not declared:
             return
         raise InvalidInput("Request body is not valid JSON.") from exc

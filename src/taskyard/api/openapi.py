@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
@@ -60,12 +60,18 @@ def _statuses(
     return statuses
 
 
-def document(app: FastAPI, principal: Callable[..., Any], engine: Callable[..., Any]) -> None:
-    """Declare each route's errors, and describe the API without FastAPI's 422."""
-    for route in app.routes:
+def declare_errors(
+    router: APIRouter, principal: Callable[..., Any], engine: Callable[..., Any]
+) -> None:
+    """Declare the errors of each of ``router``'s routes (before it is included)."""
+    for route in router.routes:
         if isinstance(route, APIRoute):
             declared = errors(*_statuses(route, principal, engine))
             route.responses = {**declared, **route.responses}
+
+
+def describe(app: FastAPI) -> None:
+    """Describe the API without FastAPI's 422: validation errors are answered 400."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -75,9 +81,15 @@ def document(app: FastAPI, principal: Callable[..., Any], engine: Callable[..., 
                 description=app.description,
                 routes=app.routes,
             )
+            error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
             for path in schema["paths"].values():
                 for operation in path.values():
-                    operation.get("responses", {}).pop("422", None)
+                    responses = operation.get("responses", {})
+                    responses.pop("422", None)
+                    # Errors are JSON even where the route answers text (metrics, diff).
+                    for status, response in responses.items():
+                        if int(status) >= 400:
+                            response["content"] = error
             for name in ("HTTPValidationError", "ValidationError"):
                 schema.get("components", {}).get("schemas", {}).pop(name, None)
             app.openapi_schema = schema

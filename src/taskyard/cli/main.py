@@ -7,10 +7,11 @@ import click
 from taskyard import __version__
 from taskyard.cli import admin
 from taskyard.cli.mcp import mcp
+from taskyard.cli.orgs import orgs
 from taskyard.cli.serve import serve, worker
 from taskyard.cli.tasks import tasks
 
-COMMANDS: list[click.Command] = [serve, worker, tasks, *admin.COMMANDS, mcp]
+COMMANDS: list[click.Command] = [serve, worker, tasks, *admin.COMMANDS, orgs, mcp]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -27,6 +27,7 @@ and ``tasks.wait(..., timeout=...)`` raises :class:`TimeoutError`.
 
 from taskyard.sdk._async import AsyncClient, AsyncTasks
 from taskyard.sdk._async_admin import (
+    AsyncOrganizations,
     AsyncSecrets,
     AsyncTeams,
     AsyncTemplates,
@@ -41,6 +42,8 @@ from taskyard.sdk._models import (
     Event,
     EventPage,
     Identity,
+    NewOrganization,
+    Organization,
     Secret,
     StatusEntry,
     Task,
@@ -53,7 +56,15 @@ from taskyard.sdk._models import (
     Workflow,
 )
 from taskyard.sdk._sync import Client, Tasks
-from taskyard.sdk._sync_admin import Secrets, Teams, Templates, Tokens, Users, Workflows
+from taskyard.sdk._sync_admin import (
+    Organizations,
+    Secrets,
+    Teams,
+    Templates,
+    Tokens,
+    Users,
+    Workflows,
+)
 from taskyard.sdk._wire import TaskyardAPIError, TaskyardConnectionError
 
 __all__ = [
@@ -61,6 +72,7 @@ __all__ = [
     "AgentKind",
     "AgentOptions",
     "AsyncClient",
+    "AsyncOrganizations",
     "AsyncSecrets",
     "AsyncTasks",
     "AsyncTeams",
@@ -72,6 +84,9 @@ __all__ = [
     "Event",
     "EventPage",
     "Identity",
+    "NewOrganization",
+    "Organization",
+    "Organizations",
     "Secret",
     "Secrets",
     "StatusEntry",

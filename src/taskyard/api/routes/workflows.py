@@ -86,7 +86,12 @@ def create_workflow(
     )
 
 
-@router.post("/workflows/{name}/default", response_model=WorkflowOut, responses=errors(409))
+@router.post(
+    "/workflows/{name}/default",
+    response_model=WorkflowOut,
+    response_model_exclude_none=True,
+    responses=errors(409),
+)
 def set_default(
     name: str, session: SessionDep, principal: PrincipalDep, team: str | None = None
 ) -> dict[str, Any]:
