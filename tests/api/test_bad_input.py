@@ -119,7 +119,9 @@ def test_integers_too_big_for_the_database_are_refused(
     assert response.status_code == 400, response.text
 
 
-@pytest.mark.parametrize("ref", ["99999999999999999999999", "²", "TY-²", "TY-\u0661", "\u0663", "TY-1²"])
+@pytest.mark.parametrize(
+    "ref", ["99999999999999999999999", "²", "TY-²", "TY-\u0661", "\u0663", "TY-1²"]
+)
 def test_task_references_are_ascii_digits_only(api: httpx.Client, ref: str) -> None:
     create(api, title="t")
     response = api.get(f"/api/v1/tasks/{ref}")
