@@ -24,6 +24,12 @@ NEW_UNIQUE = "uq_linked_identities_org_provider_external_id"
 INSTALLATION_ADMIN = "installation:admin"
 
 
+def _old_unique() -> str:
+    """The name the global constraint has (a downgrade names it the same way)."""
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    return SQLITE_OLD_UNIQUE if sqlite else POSTGRES_OLD_UNIQUE
+
+
 def _drop_global_unique() -> None:
     if op.get_bind().dialect.name == "sqlite":
         with op.batch_alter_table("linked_identities", naming_convention=UNNAMED) as batch:
@@ -91,4 +97,4 @@ def downgrade() -> None:
         batch.drop_constraint(NEW_UNIQUE, type_="unique")
         batch.drop_constraint("fk_linked_identities_org_id", type_="foreignkey")
         batch.drop_column("org_id")
-        batch.create_unique_constraint(POSTGRES_OLD_UNIQUE, ["provider", "external_id"])
+        batch.create_unique_constraint(_old_unique(), ["provider", "external_id"])
