@@ -108,11 +108,15 @@ def test_nan_and_infinity_are_refused(api: httpx.Client, constant: str) -> None:
         ("GET", "/api/v1/tasks/TY-1/events?after=99999999999999999999", None),
         ("GET", "/api/v1/templates/x?version=2147483648", None),
         ("DELETE", "/api/v1/tokens/99999999999999999999", None),
+        ("DELETE", "/api/v1/tokens/%20%2B1", None),
+        ("DELETE", "/api/v1/tokens/1_0", None),
+        ("GET", "/api/v1/tasks?before=1_0", None),
+        ("GET", "/api/v1/templates/x?version=%C2%B2", None),
         ("POST", "/api/v1/tasks", {"title": "t", "repository": "a/b", "template_version": 2**40}),
         ("POST", "/api/v1/tasks", {"title": "t", "repository": "a/b", "parameters": {"n": 2**64}}),
     ],
 )
-def test_integers_too_big_for_the_database_are_refused(
+def test_integers_too_big_for_the_database_or_not_ascii_digits_are_refused(
     api: httpx.Client, method: str, path: str, body: object
 ) -> None:
     response = api.request(method, path, json=body)

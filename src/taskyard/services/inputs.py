@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from taskyard.errors import InvalidInput
 
@@ -82,6 +82,16 @@ def parse_id(text: str) -> int | None:
     ``str.isdigit`` accepts '²' and '٣', which ``int`` then refuses or reads as another number.
     """
     return int(text) if ID.fullmatch(text) else None
+
+
+def _ascii_digits(value: Any) -> Any:
+    if isinstance(value, str) and not ID.fullmatch(value):
+        raise ValueError("must be written in ASCII digits (at most 18)")
+    return value
+
+
+# For ids in paths and queries, where pydantic would also take ' 1', '+1' or '1_0'.
+Digits = BeforeValidator(_ascii_digits)
 
 
 def _clean_text(value: str) -> str:

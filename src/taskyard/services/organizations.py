@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import Organization, User
-from taskyard.errors import NotFound
+from taskyard.errors import InvalidInput, NotFound
 from taskyard.services import teams, tokens, users
 from taskyard.services.tokens import INSTALLATION_ADMIN, Principal
 
@@ -67,7 +67,9 @@ def rename_organization(
     session: Session, principal: Principal, slug: str, name: str
 ) -> Organization:
     org = get_organization(session, principal, slug)
-    org.name = name
+    if not name.strip():
+        raise InvalidInput("An organization's name must not be empty.")
+    org.name = name.strip()
     return org
 
 

@@ -16,7 +16,7 @@ import yaml
 from taskyard.services.inputs import check_tree
 
 MAX_DEPTH = 32
-MAX_NODES = 20_000
+MAX_NODES = 10_000
 
 
 class BoundedLoader(yaml.SafeLoader):

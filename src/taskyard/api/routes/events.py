@@ -18,7 +18,7 @@ from taskyard.db.session import session_scope
 from taskyard.engine.context import checkout_dir
 from taskyard.forges.delivery import working_diff
 from taskyard.services import events, pulls, tasks
-from taskyard.services.inputs import MAX_INT64, Name, parse_id
+from taskyard.services.inputs import MAX_INT64, Digits, Name, parse_id
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["events"])
 
@@ -41,7 +41,7 @@ def list_events(
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
-    after: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
+    after: Annotated[int, Digits, Query(ge=0, le=MAX_INT64)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
     kind: Annotated[list[Name] | None, Query(max_length=50)] = None,
     stream: bool = False,

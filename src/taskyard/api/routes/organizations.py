@@ -72,5 +72,5 @@ def show_organization(slug: str, session: SessionDep, principal: PrincipalDep) -
 def rename_organization(
     slug: str, body: RenameIn, session: SessionDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    org = organizations.rename_organization(session, principal, slug, body.name.strip())
+    org = organizations.rename_organization(session, principal, slug, body.name)
     return _out(session, org)

@@ -11,7 +11,7 @@ from taskyard.api.deps import EngineDep, PrincipalDep, SessionDep, SettingsDep
 from taskyard.api.openapi import errors
 from taskyard.api.schemas import TaskOut, TaskPage, task_out
 from taskyard.services import actions, tasks
-from taskyard.services.inputs import MAX_INT64, Body, Location, Name
+from taskyard.services.inputs import MAX_INT64, Body, Digits, Location, Name
 from taskyard.services.tasks import TaskCreate
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
@@ -60,7 +60,7 @@ def list_tasks(
     repository: Location | None = None,
     creator: Name | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
+    before: Annotated[int | None, Digits, Query(ge=1, le=MAX_INT64)] = None,
 ) -> TaskPage:
     """Newest first; pass ``before=<next_before>`` for the next page."""
     rows = tasks.list_tasks(

@@ -13,7 +13,7 @@ from taskyard.api.outputs import SecretOut, TemplateOut, TemplateSummary
 from taskyard.db.models import Template
 from taskyard.errors import InvalidInput
 from taskyard.services import secrets, templates
-from taskyard.services.inputs import MAX_INT32, Body
+from taskyard.services.inputs import MAX_INT32, Body, Digits
 
 router = APIRouter(prefix="/api/v1", tags=["templates"])
 
@@ -94,7 +94,7 @@ def show_template(
     name: str,
     session: SessionDep,
     principal: PrincipalDep,
-    version: Annotated[int | None, Query(ge=1, le=MAX_INT32)] = None,
+    version: Annotated[int | None, Digits, Query(ge=1, le=MAX_INT32)] = None,
 ) -> dict[str, Any]:
     principal.require("templates:read")
     return _out(templates.get_template(session, principal.org_id, name, version), source=True)

@@ -13,7 +13,7 @@ from taskyard.api.outputs import IdentityOut, TokenCreated, TokenOut, UserOut
 from taskyard.db.models import ApiToken, User
 from taskyard.errors import Forbidden
 from taskyard.services import tokens, users
-from taskyard.services.inputs import MAX_INT64, Label, Name
+from taskyard.services.inputs import MAX_INT64, Digits, Label, Name
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -40,7 +40,7 @@ class TokenIn(BaseModel):
     user: Name | None = None
 
 
-TokenId = Annotated[int, Path(ge=1, le=MAX_INT64)]
+TokenId = Annotated[int, Digits, Path(ge=1, le=MAX_INT64)]
 
 
 def _user_out(user: User) -> dict[str, Any]:
