@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
@@ -52,9 +52,9 @@ class TaskCreate(BaseModel):
     """What a caller gives to create a task."""
 
     model_config = ConfigDict(extra="forbid")
-    title: Title
+    title: Annotated[Title, Field(examples=["Fix the login redirect"])]
     description: Body = ""
-    repository: Location
+    repository: Annotated[Location, Field(examples=["acme/shop"])]
     base_branch: Label = ""
     team: Name | None = Field(None, description="Team key or slug; the first team when absent.")
     origin: Literal[ORIGINS] = "api"  # type: ignore[valid-type]
@@ -65,7 +65,7 @@ class TaskCreate(BaseModel):
     agent: AgentSpec | None = None
     parameters: JsonObject = Field(default_factory=dict)
     workflow: Name | None = None
-    run: bool = True
+    run: Annotated[bool, Field(examples=[False])] = True
 
 
 def slugify(text: str, limit: int = 48) -> str:
