@@ -4,6 +4,7 @@ A body larger than its limit is answered 413 as soon as the count passes the lim
 (or at once, from ``Content-Length``), never read in full. A JSON body is parsed once
 here and refused with 400 if it holds what could not be stored and read back (see
 ``taskyard.services.inputs.check_tree``): one check for every route, present and future.
+It runs on the event loop, which the body limit keeps to milliseconds.
 """
 
 from __future__ import annotations
@@ -51,8 +52,6 @@ def check_json_body(raw: bytes, content_type: str | None) -> None:
         return
     try:
         document = json.loads(raw, parse_constant=_refuse_constant)
-    except InvalidInput:
-        raise
     except RecursionError as exc:
         raise InvalidInput(f"Request body is nested deeper than {MAX_DEPTH} levels.") from exc
     except ValueError as exc:
