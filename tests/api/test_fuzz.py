@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -82,7 +83,8 @@ def fuzzer(tmp_path_factory: pytest.TempPathFactory, temporal_address: str) -> I
         )
         with start_server(settings, ADMIN_TOKEN) as server:
             yield Fuzzer(server.http, settings)
-    print(f"\nschemathesis sent {SENT.total()} requests over {len(SENT)} operations")
+    stateful = sum(n for label, n in SENT.items() if label.startswith("stateful "))
+    print(f"\nschemathesis sent {SENT.total()} requests ({stateful} in linked sequences)")
     print("answers by status:", dict(sorted(STATUSES.items())))
 
 
@@ -102,3 +104,31 @@ def test_every_operation_holds_under_fuzzing(case: schemathesis.Case, fuzzer: Fu
     case.validate_response(response, checks=CHECKS)
     if response.status_code == 401 or (case.method == "DELETE" and "tokens" in case.path):
         fuzzer.mint()
+
+
+def test_linked_operations_hold_in_sequence(fuzzer: Fuzzer) -> None:
+    """Schemathesis follows the description's links: what a creation returns is used next."""
+
+    class Machine(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+            return {"base_url": fuzzer.url, "headers": fuzzer.headers, "timeout": 30}
+
+        def validate_response(
+            self, response: Any, case: schemathesis.Case, *args: Any, **kwargs: Any
+        ) -> None:
+            SENT["stateful " + case.operation.label] += 1
+            STATUSES[response.status_code] += 1
+            case.validate_response(response, checks=CHECKS)
+            if response.status_code == 401 or (case.method == "DELETE" and "tokens" in case.path):
+                fuzzer.mint()
+
+    Machine.run(
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=8,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )

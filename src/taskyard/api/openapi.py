@@ -41,6 +41,23 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorOut, "description": MEANING[status]} for status in statuses}
 
 
+def links(status: int, field: str, *targets: tuple[str, str, str]) -> dict[int | str, Any]:
+    """``responses=`` linking what ``status`` returns to the operations it can be used with.
+
+    Each target is ``(method, path, parameter)``; the parameter gets the body's ``field``.
+    Clients (and Schemathesis' stateful tests) follow these from a creation onwards.
+    """
+    found = {}
+    for method, path, parameter in targets:
+        pointer = path.replace("~", "~0").replace("/", "~1")
+        name = f"{method.title()}{''.join(p.title() for p in path.split('/')[3:] if '{' not in p)}"
+        found[name] = {
+            "operationRef": f"#/paths/{pointer}/{method.lower()}",
+            "parameters": {parameter: f"$response.body#/{field}"},
+        }
+    return {status: {"links": found}}
+
+
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
     for dependency in dependant.dependencies:
         if dependency.call is not None:

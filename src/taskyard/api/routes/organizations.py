@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from taskyard.api.deps import PrincipalDep, SessionDep
-from taskyard.api.openapi import errors
+from taskyard.api.openapi import errors, links
 from taskyard.api.outputs import OrganizationCreated, OrganizationOut
 from taskyard.db.models import Organization
 from taskyard.services import organizations
@@ -44,7 +44,20 @@ def list_organizations(session: SessionDep, principal: PrincipalDep) -> list[dic
     return [_out(session, o) for o in organizations.list_organizations(session, principal)]
 
 
-@router.post("", status_code=201, response_model=OrganizationCreated, responses=errors(409))
+@router.post(
+    "",
+    status_code=201,
+    response_model=OrganizationCreated,
+    responses={
+        **errors(409),
+        **links(
+            201,
+            "organization/slug",
+            ("GET", "/api/v1/organizations/{slug}", "slug"),
+            ("PATCH", "/api/v1/organizations/{slug}", "slug"),
+        ),
+    },
+)
 def create_organization(
     body: OrganizationIn, session: SessionDep, principal: PrincipalDep
 ) -> dict[str, Any]:

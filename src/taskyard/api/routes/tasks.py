@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from taskyard.api.deps import EngineDep, PrincipalDep, SessionDep, SettingsDep
-from taskyard.api.openapi import errors
+from taskyard.api.openapi import errors, links
 from taskyard.api.schemas import TaskOut, TaskPage, task_out
 from taskyard.services import actions, tasks
 from taskyard.services.inputs import MAX_INT64, Body, Digits, Location, Name
@@ -34,9 +34,18 @@ class RequestChangesIn(BaseModel):
 
 
 CONFLICT = errors(409)
+TASK = "/api/v1/tasks/{ref}"
+CREATED = links(
+    201,
+    "key",
+    ("GET", TASK, "ref"),
+    *(("POST", f"{TASK}/{action}", "ref") for action in ("start", "messages", "cancel")),
+    *(("POST", f"{TASK}/{action}", "ref") for action in ("approve", "request-changes")),
+    *(("GET", f"{TASK}/{view}", "ref") for view in ("events", "diff", "pulls")),
+)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=CREATED)
 def create_task(
     body: TaskCreate,
     session: SessionDep,

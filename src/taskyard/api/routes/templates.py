@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from taskyard.api.deps import PrincipalDep, SessionDep, SettingsDep
+from taskyard.api.openapi import links
 from taskyard.api.outputs import SecretOut, TemplateOut, TemplateSummary
 from taskyard.db.models import Template
 from taskyard.errors import InvalidInput
@@ -74,6 +75,12 @@ async def template_source(request: Request) -> str:
     status_code=201,
     response_model=TemplateSummary,
     openapi_extra=TEMPLATE_BODY,
+    responses=links(
+        201,
+        "name",
+        ("GET", "/api/v1/templates/{name}", "name"),
+        ("GET", "/api/v1/templates/{name}/versions", "name"),
+    ),
 )
 def push_template(
     source: Annotated[str, Depends(template_source)], session: SessionDep, principal: PrincipalDep

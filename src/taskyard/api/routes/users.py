@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from taskyard.api.deps import PrincipalDep, SessionDep
-from taskyard.api.openapi import errors
+from taskyard.api.openapi import errors, links
 from taskyard.api.outputs import IdentityOut, TokenCreated, TokenOut, UserOut
 from taskyard.db.models import ApiToken, User
 from taskyard.errors import Forbidden
@@ -70,7 +70,20 @@ def list_users(session: SessionDep, principal: PrincipalDep) -> list[dict[str, A
     return [_user_out(u) for u in users.list_users(session, principal)]
 
 
-@router.post("/users", status_code=201, response_model=UserOut, responses=errors(409))
+@router.post(
+    "/users",
+    status_code=201,
+    response_model=UserOut,
+    responses={
+        **errors(409),
+        **links(
+            201,
+            "username",
+            ("GET", "/api/v1/users/{username}", "username"),
+            ("POST", "/api/v1/users/{username}/identities", "username"),
+        ),
+    },
+)
 def create_user(body: UserIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     principal.require("users:write")
     if body.admin:
@@ -121,7 +134,12 @@ def list_tokens(session: SessionDep, principal: PrincipalDep) -> list[dict[str, 
     return [_token_out(t) for t in tokens.list_tokens(session, principal)]
 
 
-@router.post("/tokens", status_code=201, response_model=TokenCreated)
+@router.post(
+    "/tokens",
+    status_code=201,
+    response_model=TokenCreated,
+    responses=links(201, "id", ("DELETE", "/api/v1/tokens/{token_id}", "token_id")),
+)
 def create_token(body: TokenIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     """Create a token; its value is shown once. Scopes cannot exceed the caller's own.
 

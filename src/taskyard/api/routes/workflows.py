@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from taskyard.api.deps import PrincipalDep, SessionDep
-from taskyard.api.openapi import errors
+from taskyard.api.openapi import errors, links
 from taskyard.api.outputs import TeamOut, WorkflowOut
 from taskyard.db.models import Team, Workflow
 from taskyard.services import teams, workflows
@@ -74,7 +74,22 @@ def list_workflows(
     ]
 
 
-@router.post("/workflows", status_code=201, response_model=WorkflowOut, responses=errors(409))
+@router.post(
+    "/workflows",
+    status_code=201,
+    response_model=WorkflowOut,
+    response_model_exclude_none=True,
+    responses={
+        **errors(409),
+        **links(
+            201,
+            "name",
+            ("POST", "/api/v1/workflows/{name}/default", "name"),
+            ("POST", "/api/v1/workflows/{name}/archive", "name"),
+            ("DELETE", "/api/v1/workflows/{name}", "name"),
+        ),
+    },
+)
 def create_workflow(
     body: WorkflowIn, session: SessionDep, principal: PrincipalDep
 ) -> dict[str, Any]:
