@@ -9,7 +9,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from taskyard.config import Settings
+from taskyard.db.models import Task
+from taskyard.db.session import session_scope
+from taskyard.services import events, tasks
 from tests.api.conftest import token_with
 
 JSON = {"Content-Type": "application/json"}
@@ -300,3 +305,26 @@ def test_json_bodies_are_checked_whatever_the_content_type_says(api: httpx.Clien
         response = api.post("/api/v1/tasks", content=body, headers=headers)
         assert response.status_code == 400, content_type
     assert json.loads(api.get("/healthz").text)["status"] == "ok"
+
+
+def test_what_an_agent_writes_is_stored_so_that_it_reads_back(
+    api: httpx.Client, api_settings: Settings
+) -> None:
+    """An agent's output is recorded, not refused: what JSON or PostgreSQL cannot carry is
+    mended on the way in, so the task's pages never answer 500 because of it."""
+    key = str(create(api, title="t")["key"])
+    with session_scope(api_settings.resolved_database_url) as session:
+        task = session.scalar(select(Task).where(Task.key == key))
+        assert task is not None
+        events.append(session, task.id, "output", {"text": "a\ud800b\x00", "n": float("nan")})
+        events.append_many(session, task.id, [("output", {"text": "\udfff"})])
+        tasks.set_status(session, task, "failed", "agent crashed: \ud83d\x00")
+    shown = api.get(f"/api/v1/tasks/{key}")
+    assert shown.status_code == 200 and shown.json()["status_message"] == "agent crashed: \ufffd\ufffd"
+    items = api.get(f"/api/v1/tasks/{key}/events").json()["items"]
+    assert items[-3]["data"] == {"text": "a\ufffdb\ufffd", "n": None}
+    assert items[-2]["data"] == {"text": "\ufffd"}
+    with api.stream(
+        "GET", f"/api/v1/tasks/{key}/events", headers={"Accept": "text/event-stream"}
+    ) as stream:
+        assert "event: end" in stream.read().decode()

@@ -12,6 +12,7 @@ from taskyard.db.session import session_scope
 from taskyard.gateway.credentials import Grant
 from taskyard.gateway.providers import Provider, real_key
 from taskyard.services import events
+from taskyard.services.inputs import mend_text
 from taskyard.services.tasks import FINAL
 
 MESSAGE_LIMIT = 500  # a status line, not a report
@@ -48,7 +49,7 @@ def report_state(settings: Settings, grant: Grant, state: str, message: str) -> 
     Raises:
         TaskEnded: the task is gone or finished.
     """
-    message = grant.redactor.text(message)[:MESSAGE_LIMIT]
+    message = mend_text(grant.redactor.text(message)[:MESSAGE_LIMIT])
     with session_scope(settings.resolved_database_url) as session:
         task = _live_task(session.get(Task, grant.task_id))
         data = {"type": "state", "state": state, "message": message, "reported": True}

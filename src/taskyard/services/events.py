@@ -18,6 +18,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import Event, iso_utc, utcnow
+from taskyard.services.inputs import storable
 
 KINDS = frozenset(
     {
@@ -78,7 +79,9 @@ bus = EventBus()
 def append(
     session: Session, task_id: int, kind: str, data: dict[str, Any], *, run_id: int | None = None
 ) -> Event:
-    event = Event(task_id=task_id, run_id=run_id, kind=kind, data=data, created_at=utcnow())
+    event = Event(
+        task_id=task_id, run_id=run_id, kind=kind, data=storable(data), created_at=utcnow()
+    )
     session.add(event)
     session.flush()
     session.info.setdefault("published", set()).add(task_id)
@@ -95,7 +98,13 @@ def append_many(
     """Insert many events in one statement (agent output arrives in bursts)."""
     now = utcnow()
     rows = [
-        {"task_id": task_id, "run_id": run_id, "kind": kind, "data": data, "created_at": now}
+        {
+            "task_id": task_id,
+            "run_id": run_id,
+            "kind": kind,
+            "data": storable(data),
+            "created_at": now,
+        }
         for kind, data in items
     ]
     if rows:

@@ -24,6 +24,7 @@ MAX_INT32 = 2**31 - 1
 MAX_INT64 = 2**63 - 1
 MAX_DEPTH = 32  # any parsed document
 ID = re.compile(r"[0-9]{1,18}")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def text_problem(value: str) -> str | None:
@@ -74,6 +75,37 @@ def _check_text(value: str, where: str) -> None:
     problem = text_problem(value)
     if problem:
         raise InvalidInput(f"{where} {problem}.")
+
+
+def storable(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` made safe to store and read back, for what the server must record
+    rather than refuse (an agent's output): lone surrogates and NUL become U+FFFD,
+    NaN and Infinity null. Unchanged, and cheap, when there is nothing to mend."""
+    try:
+        text = json.dumps(document, ensure_ascii=False, allow_nan=False)
+        text.encode("utf-8")
+        if "\\u0000" not in text:
+            return document
+    except (ValueError, UnicodeEncodeError):
+        pass
+    return dict(_mend(document))
+
+
+def mend_text(value: str) -> str:
+    """Text from an agent or a tool, stored as it is but for what could not be read back."""
+    return UNSTORABLE.sub("\ufffd", value)
+
+
+def _mend(value: Any) -> Any:
+    if isinstance(value, str):
+        return mend_text(value)
+    if isinstance(value, dict):
+        return {_mend(str(k)): _mend(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mend(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def parse_id(text: str) -> int | None:

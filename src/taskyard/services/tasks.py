@@ -22,6 +22,7 @@ from taskyard.services.inputs import (
     Location,
     Name,
     Title,
+    mend_text,
     parse_id,
 )
 from taskyard.services.parameters import resolve_parameters
@@ -234,6 +235,7 @@ def set_status(
     if stage is not None and stage != task.stage:
         task.stage = stage
         events.append(session, task.id, "stage", {"stage": stage})
+    message = mend_text(message)  # often an error's text, which may quote anything
     if status != task.status or message != task.status_message:
         task.status = status
         task.status_message = message
