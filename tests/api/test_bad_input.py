@@ -320,7 +320,8 @@ def test_what_an_agent_writes_is_stored_so_that_it_reads_back(
         events.append_many(session, task.id, [("output", {"text": "\udfff"})])
         tasks.set_status(session, task, "failed", "agent crashed: \ud83d\x00")
     shown = api.get(f"/api/v1/tasks/{key}")
-    assert shown.status_code == 200 and shown.json()["status_message"] == "agent crashed: \ufffd\ufffd"
+    assert shown.status_code == 200
+    assert shown.json()["status_message"] == "agent crashed: \ufffd\ufffd"
     items = api.get(f"/api/v1/tasks/{key}/events").json()["items"]
     assert items[-3]["data"] == {"text": "a\ufffdb\ufffd", "n": None}
     assert items[-2]["data"] == {"text": "\ufffd"}

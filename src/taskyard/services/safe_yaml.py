@@ -4,7 +4,8 @@ An alias lets a few hundred bytes expand to gigabytes ("billion laughs") or refe
 to itself; no template needs one, so an alias is refused where it appears. Nodes
 are counted and nested at most ``MAX_DEPTH`` deep while composing, before anything
 is built. Timestamps stay strings and binary or set tags are refused, so what is
-loaded can be stored as JSON and read back.
+loaded can be stored as JSON and read back. libyaml scans (PyYAML's own scanner
+takes seconds on a few hundred kB of open brackets).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 from taskyard.services.inputs import check_tree
 
@@ -19,20 +22,18 @@ MAX_DEPTH = 32
 MAX_NODES = 10_000
 
 
-class BoundedLoader(yaml.SafeLoader):
-    """A safe loader whose composer refuses aliases and counts depth and nodes."""
+class _Bounds:
+    """The composer's bounds, ahead of PyYAML's composer in a loader's bases."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-        self._nodes = 0
+    _depth = 0
+    _nodes = 0
 
     def _refuse(self, problem: str) -> yaml.composer.ComposerError:
-        mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        mark = self.peek_event().start_mark  # type: ignore[attr-defined]
         return yaml.composer.ComposerError(None, None, problem, mark)
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        if self.check_event(yaml.AliasEvent):
+        if self.check_event(yaml.AliasEvent):  # type: ignore[attr-defined]
             raise self._refuse("aliases (*name) are not allowed")
         self._nodes += 1
         if self._nodes > MAX_NODES:
@@ -41,12 +42,29 @@ class BoundedLoader(yaml.SafeLoader):
         try:
             if self._depth > MAX_DEPTH:
                 raise self._refuse(f"nested deeper than {MAX_DEPTH}")
-            return super().compose_node(parent, index)
+            return yaml.composer.Composer.compose_node(self, parent, index)  # type: ignore[arg-type]
         finally:
             self._depth -= 1
 
 
-def _refuse(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+if yaml.__with_libyaml__:
+    # libyaml's scanner: PyYAML's own is quadratic in open brackets ('[[[[...' costs seconds).
+    from yaml._yaml import CParser
+
+    class BoundedLoader(_Bounds, yaml.composer.Composer, CParser, SafeConstructor, Resolver):
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            yaml.composer.Composer.__init__(self)
+
+else:  # pragma: no cover - PyYAML's wheels ship libyaml
+
+    class BoundedLoader(_Bounds, yaml.SafeLoader):  # type: ignore[no-redef]
+        pass
+
+
+def _refuse_tag(loader: Any, node: yaml.Node) -> Any:
     raise yaml.constructor.ConstructorError(
         None, None, f"the tag {node.tag} is not allowed", node.start_mark
     )
@@ -58,7 +76,7 @@ BoundedLoader.add_constructor(
     yaml.SafeLoader.construct_yaml_str,  # type: ignore[type-var]
 )
 for _tag in ("binary", "set", "omap", "pairs"):
-    BoundedLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse)
+    BoundedLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
 
 
 def load(source: str) -> Any:
