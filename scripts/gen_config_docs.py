@@ -19,7 +19,7 @@ def table() -> str:
     rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
     for name, field in Settings.model_fields.items():
         default = SHOWN_DEFAULTS.get(name, field.default)
-        shown = f"`{default}`" if default not in ("", None) else "(empty)"
+        shown = f"`{default}`" if default not in ("", None, []) else "(empty)"
         rows.append(f"| `TASKYARD_{name.upper()}` | {shown} | {field.description} |")
     return "\n".join(rows)
 

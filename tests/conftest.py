@@ -7,6 +7,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,13 +33,13 @@ def temporal_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.stop()
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """SQLite in the test's directory, or a fresh PostgreSQL database when
+@contextmanager
+def fresh_database(directory: Path) -> Iterator[str]:
+    """SQLite in ``directory``, or a fresh PostgreSQL database when
     TASKYARD_TEST_POSTGRES_URL names a server (CI sets it)."""
     base = os.environ.get("TASKYARD_TEST_POSTGRES_URL")
     if not base:
-        yield f"sqlite:///{tmp_path / 'taskyard.db'}"
+        yield f"sqlite:///{directory / 'taskyard.db'}"
         return
     name = f"ty_{uuid.uuid4().hex[:12]}"
     admin = create_engine(
@@ -56,6 +57,12 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    with fresh_database(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
 def settings(tmp_path: Path, database_url: str, temporal_address: str) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
@@ -67,6 +74,7 @@ def settings(tmp_path: Path, database_url: str, temporal_address: str) -> Settin
         secret_key="test-secret-key",
         # Many engine tests run trusted `sandbox: none` templates for speed.
         allow_unsandboxed=True,
+        local_repository_roots=[tmp_path],
     )
 
 

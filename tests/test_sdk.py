@@ -278,6 +278,13 @@ def test_administration(api: Api, client: Client, tmp_path: Path) -> None:
     client.secrets.delete("NPM_TOKEN")
     assert client.secrets.list() == []
 
+    created = client.organizations.create("acme", name="Acme", admin="alice", team="AC")
+    assert (created["admin"], created["team"]) == ("alice", "AC")
+    with api.client(created["token"]) as alice:
+        assert [t["key"] for t in alice.teams.list()] == ["AC"]
+    assert client.organizations.rename("acme", "Acme Corp")["name"] == "Acme Corp"
+    assert [o["slug"] for o in client.organizations.list()] == ["default", "acme"]
+
 
 async def test_async_client_in_process(tmp_path: Path) -> None:
     """The async client through ``httpx.ASGITransport``: no sockets at all."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", ""}
 
@@ -107,6 +108,27 @@ class Settings(BaseSettings):
     gemini_api_key: str = Field(
         "", description="Gemini key for organizations without a GEMINI_API_KEY secret."
     )
+
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Largest request body accepted (413 beyond it)."
+    )
+    max_template_bytes: int = Field(
+        256_000, ge=1024, description="Largest template (YAML) accepted by `POST /templates`."
+    )
+    local_repository_roots: Annotated[list[Path], NoDecode] = Field(
+        [],
+        description=(
+            "Directories (separated by `:`) under which tasks may name a local repository "
+            "by path; empty refuses every local path."
+        ),
+    )
+
+    @field_validator("local_repository_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part for part in value.split(os.pathsep) if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _reject_placeholders(self) -> Settings:

@@ -17,15 +17,24 @@ from tests.conftest import ADMIN_TOKEN
 from tests.support.server import serve_app
 
 
-@pytest.fixture
-def api_settings(tmp_path: Path, database_url: str) -> Settings:
+def bootstrapped(directory: Path, database_url: str) -> Settings:
+    """Settings for a migrated database with the first organization; local repositories
+    may be anywhere under ``directory``."""
     settings = Settings(
-        data_dir=tmp_path / "data", database_url=database_url, secret_key="test-secret-key"
+        data_dir=directory / "data",
+        database_url=database_url,
+        secret_key="test-secret-key",
+        local_repository_roots=[directory],
     )
     migrate(settings.resolved_database_url)
     with session_scope(settings.resolved_database_url) as session:
         ensure_bootstrapped(session, ADMIN_TOKEN)
     return settings
+
+
+@pytest.fixture
+def api_settings(tmp_path: Path, database_url: str) -> Settings:
+    return bootstrapped(tmp_path, database_url)
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ def test_create_numbers_and_slugs(api: httpx.Client) -> None:
         ({"title": "", "repository": "acme/shop"}, 400, "Title must not be empty"),
         ({"title": "   ", "repository": "acme/shop"}, 400, "Title must not be empty"),
         ({"title": "t", "repository": "not a repo"}, 400, "must be 'org/repo'"),
-        ({"title": "t", "repository": "/no/such/dir"}, 400, "does not exist"),
+        ({"title": "t", "repository": "/no/such/dir"}, 400, "outside the directories"),
         (
             {"title": "t", "repository": "acme/shop", "creator": "ghost"},
             400,

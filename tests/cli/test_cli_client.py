@@ -261,6 +261,7 @@ def live_server(tmp_path: Path) -> Iterator[str]:
         "TASKYARD_ADMIN_TOKEN": TOKEN,
         "TASKYARD_SECRET_KEY": "test-secret-key",
         "TASKYARD_ALLOW_UNSANDBOXED": "true",
+        "TASKYARD_LOCAL_REPOSITORY_ROOTS": str(tmp_path),
     }
     env.pop("TASKYARD_URL", None)
     proc = subprocess.Popen(

@@ -235,7 +235,7 @@ def spending(
         principal = tokens.authenticate(session, ADMIN_TOKEN)
         templates.push_template(session, principal.org_id, source)
         body = TaskCreate(title="Spend", repository="acme/shop", template="spend", run=False)
-        task = create_task(session, principal, body)
+        task = create_task(session, principal, body, local_roots=())
         task.input_tokens, task.cost_usd = used, cost
         return Spending(settings, task.id, runs.start_run(session, task.id, "code").id)
 

@@ -37,6 +37,7 @@ def serve(tmp_path: Path, database_url: str) -> Iterator[ServeProcess]:
             "TASKYARD_HEARTBEAT_TIMEOUT": "2",
             "TASKYARD_ALLOW_UNSANDBOXED": "true",
             "TASKYARD_TEMPORAL_ADDRESS": "",
+            "TASKYARD_LOCAL_REPOSITORY_ROOTS": str(tmp_path),
         },
     )
     yield process

@@ -67,7 +67,7 @@ def task(gw_settings: Settings) -> Task:
     with session_scope(gw_settings.resolved_database_url) as session:
         principal = tokens.authenticate(session, ADMIN_TOKEN)
         body = tasks.TaskCreate(title="Gateway", repository="acme/shop", run=False)
-        created = tasks.create_task(session, principal, body)
+        created = tasks.create_task(session, principal, body, local_roots=())
         tasks.set_status(session, created, "working", "agent working")
         return created
 

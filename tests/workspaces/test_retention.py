@@ -36,7 +36,9 @@ def add_task(
     """A task with ``status`` that ended that long before ``NOW``; its workspace's name."""
     with session_scope(settings.resolved_database_url) as session:
         principal = tokens.authenticate(session, token)
-        task = tasks.create_task(session, principal, tasks.TaskCreate(title="t", repository="a/b"))
+        task = tasks.create_task(
+            session, principal, tasks.TaskCreate(title="t", repository="a/b"), local_roots=()
+        )
         task.status = status
         if ended_hours_ago is not None:
             task.ended_at = NOW - dt.timedelta(hours=ended_hours_ago)

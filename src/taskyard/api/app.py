@@ -9,9 +9,19 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from taskyard import __version__
-from taskyard.api import errors
-from taskyard.api.deps import WRITE_SLOTS, limit_writers
-from taskyard.api.routes import events, health, pages, tasks, templates, users, workflows
+from taskyard.api import errors, openapi
+from taskyard.api.deps import WRITE_SLOTS, get_engine, get_principal, limit_writers
+from taskyard.api.limits import InputLimits
+from taskyard.api.routes import (
+    events,
+    health,
+    organizations,
+    pages,
+    tasks,
+    templates,
+    users,
+    workflows,
+)
 from taskyard.config import Settings, get_settings
 from taskyard.engine.client import Engine
 from taskyard.runtime import Runtime
@@ -44,6 +54,10 @@ def create_app(
     app.state.engine = engine
     app.state.write_slots = asyncio.Semaphore(WRITE_SLOTS)
     errors.install(app)
-    for module in (tasks, events, workflows, users, templates, health, pages):
+    app.add_middleware(InputLimits, settings=settings)
+    for module in (tasks, events, workflows, users, templates, organizations, health):
+        openapi.declare_errors(module.router, get_principal, get_engine)
         app.include_router(module.router)
+    app.include_router(pages.router)  # HTML for people, not part of the API's description
+    openapi.describe(app)
     return app

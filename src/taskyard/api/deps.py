@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
 
 from taskyard.api.bridge import EngineBridge
+from taskyard.api.openapi import bearer
 from taskyard.config import Settings
 from taskyard.db.session import get_sessionmaker, session_scope
 from taskyard.errors import Unauthenticated
@@ -83,8 +85,11 @@ def principal_of(request: Request, token: str) -> Principal:
         return authenticate(session, token)
 
 
-def get_principal(request: Request) -> Principal:
-    token = bearer_token(request)
+def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    token = credentials.credentials.strip() if credentials else ""
     if not token:
         raise Unauthenticated("Send an API token as 'Authorization: Bearer <token>'.")
     return principal_of(request, token)

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from taskyard.api.outputs import PullOut
 from taskyard.db.models import Event, Task, Team, Template, User, Workflow
 from taskyard.services import pulls
 
@@ -49,7 +50,7 @@ class TaskOut(BaseModel):
     updated_at: dt.datetime
     ended_at: dt.datetime | None
     status_history: list[StatusEntry] | None = None
-    pull_requests: list[dict[str, Any]] | None = None
+    pull_requests: list[PullOut] | None = None
     live: dict[str, Any] | None = None
 
 
@@ -105,5 +106,7 @@ def task_out(session: Session, task: Task, *, detail: bool = False) -> TaskOut:
             StatusEntry(status=e.data["status"], message=e.data.get("message", ""), at=e.created_at)
             for e in rows
         ]
-        out.pull_requests = [pulls.as_dict(p) for p in pulls.pulls_of(session, task.id)]
+        out.pull_requests = [
+            PullOut.model_validate(pulls.as_dict(p)) for p in pulls.pulls_of(session, task.id)
+        ]
     return out

@@ -10,6 +10,7 @@ from taskyard.cli.account import login, logout
 from taskyard.cli.completion import completion
 from taskyard.cli.context import RootGroup, add_global_options
 from taskyard.cli.mcp import mcp
+from taskyard.cli.orgs import orgs
 from taskyard.cli.quickstart import quickstart
 from taskyard.cli.serve import serve, worker
 from taskyard.cli.tasks import tasks
@@ -20,6 +21,7 @@ COMMANDS: list[click.Command] = [
     logout,
     tasks,
     *admin.COMMANDS,
+    orgs,
     mcp,
     completion,
     serve,

@@ -17,8 +17,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -26,11 +28,31 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def iso_utc(value: dt.datetime) -> str:
+    """``2026-12-02T11:20:00.123456Z``: how every time leaves the server."""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A time stored with its zone and always read back as UTC.
+
+    SQLite keeps no zone and returns naive values; they were written as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {
         dict[str, Any]: JSON,
         list[Any]: JSON,
-        dt.datetime: DateTime(timezone=True),
+        dt.datetime: UtcDateTime(),
     }
 
 
@@ -76,8 +98,19 @@ class User(Base):
 
 class LinkedIdentity(Base):
     __tablename__ = "linked_identities"
-    __table_args__ = (UniqueConstraint("provider", "external_id"),)
+    # Per organization: one installation's organizations know nothing of each other.
+    __table_args__ = (
+        UniqueConstraint(
+            "org_id",
+            "provider",
+            "external_id",
+            name="uq_linked_identities_org_provider_external_id",
+        ),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", name="fk_linked_identities_org_id")
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(32))
     external_id: Mapped[str] = mapped_column(String(100))
@@ -88,6 +121,11 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # The token that created this one: revoking a token revokes what it minted.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_tokens.id", name="fk_api_tokens_parent_id", ondelete="SET NULL"),
+        default=None,
+    )
     name: Mapped[str] = mapped_column(String(100))
     prefix: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -14,6 +15,9 @@ from taskyard.config import Settings
 from taskyard.engine.types import Signal, TaskInput
 from taskyard.engine.workflow import TaskWorkflow
 from taskyard.errors import Conflict, Unavailable
+
+# A query waits for a worker to answer it: with none up, a task's page would hang 30 s.
+QUERY_TIMEOUT = timedelta(seconds=2)
 
 
 def workflow_id(uid: str) -> str:
@@ -56,7 +60,7 @@ class Engine:
             description = await handle.describe()
             if description.status != WorkflowExecutionStatus.RUNNING:
                 return None
-            state: dict[str, Any] = await handle.query("state")
+            state: dict[str, Any] = await handle.query("state", rpc_timeout=QUERY_TIMEOUT)
             return state
         except RPCError:
             return None

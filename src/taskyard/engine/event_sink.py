@@ -21,6 +21,7 @@ from taskyard.agents.base import AgentEvent
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.services import events, runs, tasks
+from taskyard.services.inputs import mend_text
 from taskyard.services.redaction import Redactor
 
 
@@ -106,7 +107,7 @@ class EventSink:
                 for key in usage:
                     usage[key] += event.data.get(key) or 0
             elif event.type == "state":
-                state = (str(data.get("state", "")), str(data.get("message", "")))
+                state = (str(data.get("state", "")), mend_text(str(data.get("message", ""))))
         with session_scope(self._url) as session:
             events.append_many(session, self._task_id, items, run_id=self._run_id)
             if any(usage.values()):

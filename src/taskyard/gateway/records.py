@@ -14,6 +14,7 @@ from taskyard.db.session import session_scope
 from taskyard.gateway.credentials import Grant
 from taskyard.gateway.providers import Provider, real_key
 from taskyard.services import events, prices, runs, stops
+from taskyard.services.inputs import mend_text
 from taskyard.services.tasks import FINAL, set_agent_state
 
 MESSAGE_LIMIT = 500  # a status line, not a report
@@ -112,7 +113,7 @@ def report_state(settings: Settings, grant: Grant, state: str, message: str) -> 
     Raises:
         TaskEnded: the task is gone, finished or stopped.
     """
-    message = grant.redactor.text(message)[:MESSAGE_LIMIT]
+    message = mend_text(grant.redactor.text(message)[:MESSAGE_LIMIT])
     with session_scope(settings.resolved_database_url) as session:
         task = _live_task(session.get(Task, grant.task_id))
         data = {"type": "state", "state": state, "message": message, "reported": True}

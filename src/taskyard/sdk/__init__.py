@@ -34,6 +34,8 @@ from taskyard.sdk._models import (
     Event,
     EventPage,
     Identity,
+    NewOrganization,
+    Organization,
     Secret,
     StatusEntry,
     Task,
@@ -46,12 +48,21 @@ from taskyard.sdk._models import (
     Workflow,
 )
 from taskyard.sdk._sync import Client, Tasks
-from taskyard.sdk._sync_admin import Secrets, Teams, Templates, Tokens, Users, Workflows
+from taskyard.sdk._sync_admin import (
+    Organizations,
+    Secrets,
+    Teams,
+    Templates,
+    Tokens,
+    Users,
+    Workflows,
+)
 from taskyard.sdk._wire import TaskyardAPIError, TaskyardConnectionError
 
 if TYPE_CHECKING:
     from taskyard.sdk._async import AsyncClient, AsyncTasks
     from taskyard.sdk._async_admin import (
+        AsyncOrganizations,
         AsyncSecrets,
         AsyncTeams,
         AsyncTemplates,
@@ -62,6 +73,7 @@ if TYPE_CHECKING:
 
 _ASYNC = {"AsyncClient", "AsyncTasks"}
 _ASYNC_ADMIN = {
+    "AsyncOrganizations",
     "AsyncSecrets",
     "AsyncTeams",
     "AsyncTemplates",
@@ -90,6 +102,7 @@ __all__ = [
     "AgentKind",
     "AgentOptions",
     "AsyncClient",
+    "AsyncOrganizations",
     "AsyncSecrets",
     "AsyncTasks",
     "AsyncTeams",
@@ -101,6 +114,9 @@ __all__ = [
     "Event",
     "EventPage",
     "Identity",
+    "NewOrganization",
+    "Organization",
+    "Organizations",
     "Secret",
     "Secrets",
     "StatusEntry",

@@ -11,6 +11,7 @@ import httpx
 
 from taskyard.sdk import _calls as calls
 from taskyard.sdk._async_admin import (
+    AsyncOrganizations,
     AsyncSecrets,
     AsyncTeams,
     AsyncTemplates,
@@ -71,6 +72,7 @@ class AsyncClient:
         self.tokens = AsyncTokens(self)
         self.secrets = AsyncSecrets(self)
         self.teams = AsyncTeams(self)
+        self.organizations = AsyncOrganizations(self)
 
     async def _send(self, call: Call[T]) -> T:
         """Send one prepared call; raise :class:`TaskyardAPIError` on 4xx/5xx."""

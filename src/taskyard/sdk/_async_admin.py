@@ -8,7 +8,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from taskyard.sdk import _calls as calls
-from taskyard.sdk._models import Identity, Secret, Team, Template, Token, User, Workflow
+from taskyard.sdk._models import (
+    Identity,
+    NewOrganization,
+    Organization,
+    Secret,
+    Team,
+    Template,
+    Token,
+    User,
+    Workflow,
+)
 
 if TYPE_CHECKING:
     from taskyard.sdk._async import AsyncClient
@@ -137,3 +147,20 @@ class AsyncTeams(_AsyncNamespace):
     async def create(self, key: str, *, name: str = "", slug: str = "") -> Team:
         """Create a team (admin); it starts with the default workflow."""
         return await self._client._send(calls.create_team(key, name, slug))
+
+
+class AsyncOrganizations(_AsyncNamespace):
+    """``client.organizations``: the installation's organizations (``installation:admin``)."""
+
+    async def list(self) -> list[Organization]:
+        return await self._client._send(calls.list_organizations())
+
+    async def create(
+        self, slug: str, *, name: str = "", admin: str = "admin", team: str = "TY"
+    ) -> NewOrganization:
+        """Create an organization with its first team and admin; the admin's token is in
+        ``["token"]``, shown this once."""
+        return await self._client._send(calls.create_organization(slug, name, admin, team))
+
+    async def rename(self, slug: str, name: str) -> Organization:
+        return await self._client._send(calls.rename_organization(slug, name))

@@ -14,6 +14,8 @@ from taskyard.sdk._models import (
     Event,
     EventPage,
     Identity,
+    NewOrganization,
+    Organization,
     Secret,
     Task,
     TaskOptions,
@@ -253,3 +255,19 @@ def list_tokens() -> Call[list[Token]]:
 
 def revoke_token(token_id: int) -> Call[None]:
     return Call("DELETE", f"{API}/tokens/{_seg(token_id)}", parse_nothing)
+
+
+# Organizations (the installation admin's) ----------------------------------------
+
+
+def list_organizations() -> Call[list[Organization]]:
+    return Call("GET", f"{API}/organizations", parse_json)
+
+
+def create_organization(slug: str, name: str, admin: str, team: str) -> Call[NewOrganization]:
+    body = {"slug": slug, "name": name, "admin": admin, "team": team}
+    return Call("POST", f"{API}/organizations", parse_json, json=body)
+
+
+def rename_organization(slug: str, name: str) -> Call[Organization]:
+    return Call("PATCH", f"{API}/organizations/{_seg(slug)}", parse_json, json={"name": name})

@@ -186,3 +186,19 @@ class Secret(TypedDict):
 
     name: str
     updated_at: str
+
+
+class Organization(TypedDict):
+    slug: str
+    name: str
+    users: int
+    created_at: str
+
+
+class NewOrganization(TypedDict):
+    """A created organization with its first admin and team; ``token`` is shown this once."""
+
+    organization: Organization
+    admin: str
+    team: str
+    token: str

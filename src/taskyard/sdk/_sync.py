@@ -11,7 +11,15 @@ import httpx
 
 from taskyard.sdk import _calls as calls
 from taskyard.sdk._models import FINAL_STATUSES, Event, EventPage, Task, TaskOptions, TaskPage
-from taskyard.sdk._sync_admin import Secrets, Teams, Templates, Tokens, Users, Workflows
+from taskyard.sdk._sync_admin import (
+    Organizations,
+    Secrets,
+    Teams,
+    Templates,
+    Tokens,
+    Users,
+    Workflows,
+)
 from taskyard.sdk._wire import (
     RECONNECT_ATTEMPTS,
     STREAM_READ_TIMEOUT,
@@ -65,6 +73,7 @@ class Client:
         self.tokens = Tokens(self)
         self.secrets = Secrets(self)
         self.teams = Teams(self)
+        self.organizations = Organizations(self)
 
     def _send(self, call: Call[T]) -> T:
         """Send one prepared call; raise :class:`TaskyardAPIError` on 4xx/5xx."""

@@ -9,7 +9,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from taskyard.sdk import _calls as calls
-from taskyard.sdk._models import Identity, Secret, Team, Template, Token, User, Workflow
+from taskyard.sdk._models import (
+    Identity,
+    NewOrganization,
+    Organization,
+    Secret,
+    Team,
+    Template,
+    Token,
+    User,
+    Workflow,
+)
 
 if TYPE_CHECKING:
     from taskyard.sdk._sync import Client
@@ -138,3 +148,20 @@ class Teams(_Namespace):
     def create(self, key: str, *, name: str = "", slug: str = "") -> Team:
         """Create a team (admin); it starts with the default workflow."""
         return self._client._send(calls.create_team(key, name, slug))
+
+
+class Organizations(_Namespace):
+    """``client.organizations``: the installation's organizations (``installation:admin``)."""
+
+    def list(self) -> list[Organization]:
+        return self._client._send(calls.list_organizations())
+
+    def create(
+        self, slug: str, *, name: str = "", admin: str = "admin", team: str = "TY"
+    ) -> NewOrganization:
+        """Create an organization with its first team and admin; the admin's token is in
+        ``["token"]``, shown this once."""
+        return self._client._send(calls.create_organization(slug, name, admin, team))
+
+    def rename(self, slug: str, name: str) -> Organization:
+        return self._client._send(calls.rename_organization(slug, name))

@@ -6,6 +6,8 @@ input as an event, and signals the task's workflow through ``engine``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -27,9 +29,16 @@ class EngineLike(Protocol):
     def state(self, task: Task) -> dict[str, Any] | None: ...
 
 
-def create(session: Session, engine: EngineLike, principal: Principal, body: TaskCreate) -> Task:
+def create(
+    session: Session,
+    engine: EngineLike,
+    principal: Principal,
+    body: TaskCreate,
+    *,
+    local_roots: Sequence[Path],
+) -> Task:
     """Create a task and, unless ``run`` is false, start its workflow."""
-    task = tasks.create_task(session, principal, body)
+    task = tasks.create_task(session, principal, body, local_roots=local_roots)
     if body.run:
         engine.check()  # refuse before commit: the request rolls back, nothing is left behind
     # The workflow's first activity reads the task: it must be committed first.

@@ -18,13 +18,16 @@ class Bootstrap:
 
 
 def ensure_bootstrapped(session: Session, admin_token: str = "") -> Bootstrap:
-    """Create the first organization, team ``TY``, user ``admin`` and its token, once."""
+    """Create the first organization, team ``TY``, user ``admin`` and its token, once.
+
+    That token is the installation admin's: it alone can create more organizations.
+    """
     if session.scalar(select(Organization).limit(1)) is not None:
         return Bootstrap(created=False, admin_token="")
     org = teams.create_organization(session, "default", "Default organization")
     teams.create_team(session, org.id, "TY", "Default team", "default")
     admin = users.create_user(session, org.id, "admin", name="Administrator", is_admin=True)
     _, value = tokens.create_token(
-        session, admin, "first admin token", ["admin"], value=admin_token
+        session, admin, "first admin token", ["admin", tokens.INSTALLATION_ADMIN], value=admin_token
     )
     return Bootstrap(created=True, admin_token=value)

@@ -17,7 +17,8 @@ from sqlalchemy import Table, Text, cast, insert, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from taskyard.db.models import Event, utcnow
+from taskyard.db.models import Event, iso_utc, utcnow
+from taskyard.services.inputs import storable
 
 KINDS = frozenset(
     {
@@ -78,7 +79,9 @@ bus = EventBus()
 def append(
     session: Session, task_id: int, kind: str, data: dict[str, Any], *, run_id: int | None = None
 ) -> Event:
-    event = Event(task_id=task_id, run_id=run_id, kind=kind, data=data, created_at=utcnow())
+    event = Event(
+        task_id=task_id, run_id=run_id, kind=kind, data=storable(data), created_at=utcnow()
+    )
     session.add(event)
     session.flush()
     session.info.setdefault("published", set()).add(task_id)
@@ -95,7 +98,13 @@ def append_many(
     """Insert many events in one statement (agent output arrives in bursts)."""
     now = utcnow()
     rows = [
-        {"task_id": task_id, "run_id": run_id, "kind": kind, "data": data, "created_at": now}
+        {
+            "task_id": task_id,
+            "run_id": run_id,
+            "kind": kind,
+            "data": storable(data),
+            "created_at": now,
+        }
         for kind, data in items
     ]
     if rows:
@@ -155,7 +164,7 @@ def sse_frames(
         frames.append(
             f"id: {event_id}\nevent: {kind}\ndata: "
             f'{{"id": {event_id}, "kind": "{kind}", "run_id": {run}, "data": {data}, '
-            f'"created_at": "{created_at.isoformat()}"}}\n\n'
+            f'"created_at": "{iso_utc(created_at)}"}}\n\n'
         )
         last = event_id
     return frames, last
@@ -167,5 +176,5 @@ def as_dict(event: Event) -> dict[str, Any]:
         "kind": event.kind,
         "run_id": event.run_id,
         "data": event.data,
-        "created_at": event.created_at.isoformat(),
+        "created_at": iso_utc(event.created_at),
     }

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
@@ -13,7 +14,19 @@ from sqlalchemy.orm import Session
 from taskyard.db.models import Task, Team, Template, User, utcnow
 from taskyard.errors import InvalidInput, NotFound
 from taskyard.services import events, teams, templates, workflows
+from taskyard.services.inputs import (
+    Body,
+    Int32,
+    JsonObject,
+    Label,
+    Location,
+    Name,
+    Title,
+    mend_text,
+    parse_id,
+)
 from taskyard.services.parameters import resolve_parameters
+from taskyard.services.repositories import validate_branch, validate_repository
 from taskyard.services.template_spec import BUILTIN_DEFAULT, AgentSpec, TemplateSpec
 from taskyard.services.tokens import Principal
 from taskyard.services.users import find_user
@@ -33,49 +46,32 @@ ORIGINS = (
 )
 STATUSES = ("queued", "provisioning", "working", "waiting", "completed", "failed", "cancelled")
 FINAL = frozenset({"completed", "failed", "cancelled"})
-REPO_SLUG = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-KEY = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-(\d+)$")
+KEY = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([0-9]{1,9})$")
 
 
 class TaskCreate(BaseModel):
     """What a caller gives to create a task."""
 
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(max_length=300)
-    description: str = ""
-    repository: str
-    base_branch: str = ""
-    team: str | None = Field(None, description="Team key or slug; the first team when absent.")
+    title: Annotated[Title, Field(examples=["Fix the login redirect"])]
+    description: Body = ""
+    repository: Annotated[Location, Field(examples=["acme/shop"])]
+    base_branch: Label = ""
+    team: Name | None = Field(None, description="Team key or slug; the first team when absent.")
     origin: Literal[ORIGINS] = "api"  # type: ignore[valid-type]
-    origin_context: dict[str, Any] = Field(default_factory=dict)
-    creator: str | None = Field(None, description="Username the task is for; the caller's own.")
-    template: str | None = None
-    template_version: int | None = None
+    origin_context: JsonObject = Field(default_factory=dict)
+    creator: Name | None = Field(None, description="Username the task is for; the caller's own.")
+    template: Name | None = None
+    template_version: Int32 | None = None
     agent: AgentSpec | None = None
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    workflow: str | None = None
-    run: bool = True
+    parameters: JsonObject = Field(default_factory=dict)
+    workflow: Name | None = None
+    run: Annotated[bool, Field(examples=[False])] = True
 
 
 def slugify(text: str, limit: int = 48) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug[:limit].rstrip("-") or "task"
-
-
-def validate_repository(repository: str) -> str:
-    """Accept ``org/repo`` or a local git repository (absolute path or file:// URL)."""
-    repository = repository.strip()
-    if REPO_SLUG.match(repository):
-        return repository
-    path = repository.removeprefix("file://")
-    if path.startswith("/"):
-        if not Path(path).is_dir():
-            raise InvalidInput(f"Repository path '{path}' does not exist or is not a directory.")
-        return repository
-    raise InvalidInput(
-        f"Repository '{repository}' must be 'org/repo', or an absolute path or file:// URL "
-        "of a local git repository."
-    )
 
 
 def _resolve_template(
@@ -89,13 +85,19 @@ def _resolve_template(
     return row, spec
 
 
-def create_task(session: Session, principal: Principal, body: TaskCreate) -> Task:
-    """Validate, number and store a task with its first event (not yet started)."""
+def create_task(
+    session: Session, principal: Principal, body: TaskCreate, *, local_roots: Sequence[Path]
+) -> Task:
+    """Validate, number and store a task with its first event (not yet started).
+
+    ``local_roots``: where a repository given as a local path may be.
+    """
     principal.require("tasks:write")
     title = body.title.strip()
     if not title:
         raise InvalidInput("Title must not be empty.")
-    repository = validate_repository(body.repository)
+    repository = validate_repository(body.repository, local_roots)
+    base_branch = validate_branch(body.base_branch)
     team = teams.resolve_team(session, principal.org_id, body.team)
     creator = _resolve_creator(session, principal, body.creator)
     workflow = (
@@ -128,7 +130,7 @@ def create_task(session: Session, principal: Principal, body: TaskCreate) -> Tas
         title=title,
         description=body.description,
         repository=repository,
-        base_branch=body.base_branch,
+        base_branch=base_branch,
         origin=body.origin,
         origin_context=body.origin_context,
         creator_id=creator.id,
@@ -178,8 +180,9 @@ def get_task(session: Session, principal: Principal, ref: str) -> Task:
     """Find a task by key (``TY-42``) or id, within the caller's organization only."""
     principal.require("tasks:read")
     query = select(Task).where(Task.org_id == principal.org_id)
-    if ref.isdigit():
-        query = query.where(Task.id == int(ref))
+    task_id = parse_id(ref)
+    if task_id is not None:
+        query = query.where(Task.id == task_id)
     elif KEY.match(ref):
         query = query.where(Task.key == ref.upper())
     else:
@@ -232,6 +235,7 @@ def set_status(
     if stage is not None and stage != task.stage:
         task.stage = stage
         events.append(session, task.id, "stage", {"stage": stage})
+    message = mend_text(message)  # often an error's text, which may quote anything
     if status != task.status or message != task.status_message:
         task.status = status
         task.status_message = message

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
+import re2
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -13,6 +15,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from taskyard.services.inputs import MAX_INT64, Body, Label, Name, bounded_json
 
 AgentKind = Literal["claude-code", "codex", "gemini", "aider", "command"]
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
@@ -24,6 +28,25 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "bool": (bool,),
     "list": (list,),
 }
+MAX_MINUTES = 7 * 24 * 60
+MAX_ITEMS = 200
+# A parameter's regex runs in RE2: linear in the value's length whatever the pattern,
+# so no pattern can stall the server (Python's `re` backtracks: `(a+)+b` takes ages).
+RE2_OPTIONS = re2.Options()
+RE2_OPTIONS.log_errors = False
+RE2_OPTIONS.max_mem = 1 << 20
+
+
+def compile_regex(pattern: str) -> Any:
+    """``pattern`` compiled by RE2; ``ValueError`` if RE2 cannot run it."""
+    try:
+        return re2.compile(pattern, RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0].decode(errors="replace") if exc.args else "invalid"
+        raise ValueError(f"bad regex (RE2 syntax, no backreferences): {reason}") from exc
+
+
+Value = Annotated[Any, AfterValidator(bounded_json(4, 16_000))]
 
 
 class Strict(BaseModel):
@@ -32,10 +55,12 @@ class Strict(BaseModel):
 
 class AgentSpec(Strict):
     kind: AgentKind = "claude-code"
-    version: str = Field("", description="Package version of the agent CLI; empty means latest.")
-    model: str = ""
-    command: str = Field("", description="Shell command for the `command` agent.")
-    args: list[str] = Field(default_factory=list, description="Extra CLI arguments.")
+    version: Name = Field("", description="Package version of the agent CLI; empty means latest.")
+    model: Name = ""
+    command: Body = Field("", description="Shell command for the `command` agent.")
+    args: list[Label] = Field(
+        default_factory=list, max_length=MAX_ITEMS, description="Extra CLI arguments."
+    )
 
     @model_validator(mode="after")
     def _command_needs_command(self) -> AgentSpec:
@@ -45,17 +70,21 @@ class AgentSpec(Strict):
 
 
 class Limits(Strict):
-    timeout_minutes: float = Field(60, gt=0, description="Wall-clock limit of one agent turn.")
-    idle_minutes: float = Field(15, gt=0, description="Limit on a turn printing nothing.")
-    memory_mb: int = Field(4096, ge=16)
-    processes: int = Field(512, ge=4)
+    timeout_minutes: float = Field(
+        60, gt=0, le=MAX_MINUTES, description="Wall-clock limit of one agent turn."
+    )
+    idle_minutes: float = Field(
+        15, gt=0, le=MAX_MINUTES, description="Limit on a turn printing nothing."
+    )
+    memory_mb: int = Field(4096, ge=16, le=1 << 24)
+    processes: int = Field(512, ge=4, le=1 << 22)
 
 
 class Budget(Strict):
-    max_turns: int | None = Field(None, ge=1)
-    max_tokens: int | None = Field(None, ge=1)
-    max_cost_usd: float | None = Field(None, gt=0)
-    max_minutes: float | None = Field(None, gt=0)
+    max_turns: int | None = Field(None, ge=1, le=1_000_000)
+    max_tokens: int | None = Field(None, ge=1, le=MAX_INT64)
+    max_cost_usd: float | None = Field(None, gt=0, le=1e9)
+    max_minutes: float | None = Field(None, gt=0, le=1e9)
 
 
 class ModelPrice(Strict):
@@ -73,7 +102,9 @@ class ModelPrice(Strict):
 
 class Network(Strict):
     policy: Literal["none", "allowlist", "full"] = "allowlist"
-    allow: list[str] = Field(default_factory=list, description="Hosts reachable under allowlist.")
+    allow: list[Label] = Field(
+        default_factory=list, max_length=MAX_ITEMS, description="Hosts reachable under allowlist."
+    )
     ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
         default_factory=lambda: [80, 443],
         max_length=64,
@@ -82,17 +113,17 @@ class Network(Strict):
 
 
 class Parameter(Strict):
-    name: str
+    name: Name
     type: Literal["string", "number", "bool", "list"] = "string"
-    default: Any = None
+    default: Value = None
     mutable: bool = True
     form: Literal["input", "textarea", "select"] = "input"
-    options: list[Any] = Field(default_factory=list)
-    description: str = ""
+    options: list[Value] = Field(default_factory=list, max_length=MAX_ITEMS)
+    description: Body = ""
     required: bool = False
-    regex: str | None = None
-    min: float | None = None
-    max: float | None = None
+    regex: str | None = Field(None, max_length=1000)
+    min: float | None = Field(None, allow_inf_nan=False)
+    max: float | None = Field(None, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _check(self, info: ValidationInfo) -> Parameter:
@@ -101,9 +132,9 @@ class Parameter(Strict):
             problems.append("form 'select' needs options")
         if self.regex is not None:
             try:
-                re.compile(self.regex)
-            except re.error as exc:
-                problems.append(f"bad regex: {exc}")
+                compile_regex(self.regex)
+            except ValueError as exc:
+                problems.append(str(exc))
         # Checked when a template is pushed, not when a stored one is read back: a
         # version accepted before these checks existed must stay readable.
         if (info.context or {}).get(NEW_TEMPLATE):
@@ -142,7 +173,7 @@ class Parameter(Strict):
         if (
             self.regex is not None
             and isinstance(value, str)
-            and not re.fullmatch(self.regex, value)
+            and not compile_regex(self.regex).fullmatch(value)
         ):
             return f"must match {self.regex}"
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -155,13 +186,15 @@ class Parameter(Strict):
 
 class TemplateSpec(Strict):
     name: str
-    description: str = ""
+    description: Body = ""
     agent: AgentSpec = Field(default_factory=AgentSpec)
     sandbox: Literal["bubblewrap", "docker", "none"] = "bubblewrap"
-    image: str = Field("", description="Container image for the docker sandbox.")
-    setup: str = ""
-    env: dict[str, str] = Field(default_factory=dict)
-    secrets: list[str] = Field(default_factory=list, description="Org secrets passed inside.")
+    image: Label = Field("", description="Container image for the docker sandbox.")
+    setup: Body = ""
+    env: dict[Name, Body] = Field(default_factory=dict, max_length=MAX_ITEMS)
+    secrets: list[Name] = Field(
+        default_factory=list, max_length=MAX_ITEMS, description="Org secrets passed inside."
+    )
     limits: Limits = Field(default_factory=Limits)
     budget: Budget = Field(default_factory=Budget)
     prices: dict[str, ModelPrice] = Field(
@@ -170,10 +203,12 @@ class TemplateSpec(Strict):
         description="Model (or model name prefix) → price, over the built-in price table.",
     )
     network: Network = Field(default_factory=Network)
-    prompts: dict[str, str] = Field(
-        default_factory=dict, description="Stage key → prompt overriding the default."
+    prompts: dict[Name, Body] = Field(
+        default_factory=dict,
+        max_length=MAX_ITEMS,
+        description="Stage key → prompt overriding the default.",
     )
-    parameters: list[Parameter] = Field(default_factory=list)
+    parameters: list[Parameter] = Field(default_factory=list, max_length=MAX_ITEMS)
 
     @field_validator("name")
     @classmethod

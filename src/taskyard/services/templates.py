@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import Template
 from taskyard.errors import InvalidInput, NotFound
+from taskyard.services import safe_yaml
 from taskyard.services.template_spec import NEW_TEMPLATE, TemplateSpec
 
 
 def _line_of(source: str, loc: tuple[int | str, ...]) -> int | None:
     """Line (1-based) of the YAML node at ``loc``, for errors a person can find."""
     try:
-        node = yaml.compose(source)
+        node = safe_yaml.compose(source)
     except yaml.YAMLError:
         return None
     line = None
@@ -41,7 +42,7 @@ def _line_of(source: str, loc: tuple[int | str, ...]) -> int | None:
 def parse_template(source: str) -> TemplateSpec:
     """Parse and validate template YAML; errors name the line and the field."""
     try:
-        data = yaml.safe_load(source)
+        data = safe_yaml.load(source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

@@ -1,4 +1,10 @@
-"""API tokens: generated once, stored as a SHA-256 hash, carrying scopes."""
+"""API tokens: generated once, stored as a SHA-256 hash, carrying scopes.
+
+``admin`` holds every scope of its organization; ``installation:admin`` is apart
+from it (an organization's admin does not hold it): it manages the organizations
+themselves. A token created by a token is its child: revoking a token revokes its
+children and theirs, so whatever a leaked token minted dies with it.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +29,13 @@ SCOPES = frozenset(
         "templates:write",
         "workflows:write",
         "secrets:write",
+        "tokens:read",
+        "tokens:write",
         "admin",
+        "installation:admin",
     }
 )
+INSTALLATION_ADMIN = "installation:admin"
 DEFAULT_SCOPES = ["tasks:read", "tasks:write", "users:read", "templates:read"]
 TOKEN_PREFIX = "ty_"
 
@@ -42,8 +52,11 @@ class Principal:
     org_id: int
     username: str
     scopes: frozenset[str]
+    token_id: int | None = None
 
     def has(self, scope: str) -> bool:
+        if scope == INSTALLATION_ADMIN:
+            return scope in self.scopes
         return "admin" in self.scopes or scope in self.scopes
 
     def require(self, scope: str) -> None:
@@ -52,9 +65,18 @@ class Principal:
 
 
 def create_token(
-    session: Session, user: User, name: str, scopes: list[str], *, value: str = ""
+    session: Session,
+    user: User,
+    name: str,
+    scopes: list[str],
+    *,
+    value: str = "",
+    parent_id: int | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token for ``user``; returns the row and the only copy of its secret."""
+    """Create a token for ``user``; returns the row and the only copy of its secret.
+
+    ``parent_id``: the token that asked for this one, which takes it along when revoked.
+    """
     unknown = sorted(set(scopes) - SCOPES)
     if unknown:
         raise InvalidInput(
@@ -69,6 +91,7 @@ def create_token(
         prefix=value[:10],
         token_hash=hash_token(value),
         scopes=sorted(set(scopes)),
+        parent_id=parent_id,
     )
     session.add(token)
     session.flush()
@@ -86,11 +109,16 @@ def authenticate(session: Session, value: str) -> Principal:
         raise Unauthenticated("Invalid or revoked API token.")
     token, user = row
     return Principal(
-        user_id=user.id, org_id=user.org_id, username=user.username, scopes=frozenset(token.scopes)
+        user_id=user.id,
+        org_id=user.org_id,
+        username=user.username,
+        scopes=frozenset(token.scopes),
+        token_id=token.id,
     )
 
 
 def list_tokens(session: Session, principal: Principal) -> list[ApiToken]:
+    principal.require("tokens:read")
     return list(
         session.scalars(
             select(ApiToken).where(ApiToken.user_id == principal.user_id).order_by(ApiToken.id)
@@ -99,7 +127,11 @@ def list_tokens(session: Session, principal: Principal) -> list[ApiToken]:
 
 
 def revoke_token(session: Session, principal: Principal, token_id: int) -> None:
-    """Revoke one of the caller's tokens; an admin may revoke any in the organization."""
+    """Revoke one of the caller's tokens, and every token it minted, at any depth.
+
+    An admin may revoke any token of the organization.
+    """
+    principal.require("tokens:write")
     row = session.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
@@ -110,4 +142,11 @@ def revoke_token(session: Session, principal: Principal, token_id: int) -> None:
     token, owner = row
     if owner.id != principal.user_id and not principal.has("admin"):
         raise NotFound(f"Token {token_id} not found.")
-    token.revoked_at = utcnow()
+    now = utcnow()
+    token.revoked_at = now
+    parents = [token.id]
+    while parents:
+        children = list(session.scalars(select(ApiToken).where(ApiToken.parent_id.in_(parents))))
+        for child in children:
+            child.revoked_at = child.revoked_at or now
+        parents = [child.id for child in children]

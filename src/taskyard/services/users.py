@@ -59,22 +59,34 @@ def link_identity(
         raise InvalidInput("Only 'github' identities can be linked.")
     existing = session.scalar(
         select(LinkedIdentity).where(
-            LinkedIdentity.provider == provider, LinkedIdentity.external_id == external_id
+            LinkedIdentity.org_id == user.org_id,
+            LinkedIdentity.provider == provider,
+            LinkedIdentity.external_id == external_id,
         )
     )
     if existing is not None:
         raise Conflict(f"{provider} account {external_id} is already linked to a user.")
     identity = LinkedIdentity(
-        user_id=user.id, provider=provider, external_id=external_id, login=login
+        org_id=user.org_id,
+        user_id=user.id,
+        provider=provider,
+        external_id=external_id,
+        login=login,
     )
     session.add(identity)
     session.flush()
     return identity
 
 
-def user_for_identity(session: Session, provider: str, external_id: str) -> User | None:
+def user_for_identity(
+    session: Session, org_id: int, provider: str, external_id: str
+) -> User | None:
     return session.scalar(
         select(User)
         .join(LinkedIdentity, LinkedIdentity.user_id == User.id)
-        .where(LinkedIdentity.provider == provider, LinkedIdentity.external_id == external_id)
+        .where(
+            LinkedIdentity.org_id == org_id,
+            LinkedIdentity.provider == provider,
+            LinkedIdentity.external_id == external_id,
+        )
     )

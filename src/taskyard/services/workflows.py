@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import Task, Team, Workflow, utcnow
 from taskyard.errors import Conflict, InvalidInput, NotFound
+from taskyard.services.inputs import Body, Label, Name
 
 STAGE_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 ACTIVE = ("queued", "provisioning", "working", "waiting")
@@ -20,20 +21,20 @@ class StageAgent(BaseModel):
     """The agent a stage runs: a template (the task's when absent) and a prompt."""
 
     model_config = ConfigDict(extra="forbid")
-    template: str | None = None
-    prompt: str = ""
+    template: Name | None = None
+    prompt: Body = ""
 
 
 class Stage(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    key: str
-    name: str = ""
+    key: Name
+    name: Label = ""
     agent: StageAgent | None = None
     gate: Literal["auto", "approval"] = "auto"
     deliver: bool = Field(
         False, description="Commit, push and open a pull request after the agent."
     )
-    request_changes_to: str | None = Field(
+    request_changes_to: Name | None = Field(
         None, description="Stage that request-changes sends the task back to (default: this one)."
     )
 
@@ -49,8 +50,8 @@ class Stage(BaseModel):
 
 class WorkflowSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
-    stages: list[Stage] = Field(min_length=1)
+    name: Name = Field(min_length=1)
+    stages: list[Stage] = Field(min_length=1, max_length=50)
 
     @model_validator(mode="after")
     def _check(self) -> WorkflowSpec:

@@ -12,11 +12,14 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from sqlalchemy import select
 
 from taskyard.api.deps import PrincipalDep, SessionDep, SettingsDep
+from taskyard.api.openapi import errors
+from taskyard.api.outputs import EventPage, PullOut
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.engine.work import live_patch
 from taskyard.errors import Conflict, InvalidInput
 from taskyard.services import events, pulls, runs, secrets, tasks
+from taskyard.services.inputs import MAX_INT64, Digits, Name, parse_id
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["events"])
 
@@ -28,23 +31,28 @@ def _wants_stream(request: Request, stream: bool) -> bool:
     return stream or "text/event-stream" in request.headers.get("accept", "")
 
 
-@router.get("/{ref}/events", response_model=None)
+@router.get(
+    "/{ref}/events",
+    response_model=EventPage,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+)
 def list_events(
     ref: str,
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Digits, Query(ge=0, le=MAX_INT64)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-    kind: Annotated[list[str] | None, Query()] = None,
+    kind: Annotated[list[Name] | None, Query(max_length=50)] = None,
     stream: bool = False,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> dict[str, Any] | StreamingResponse:
+) -> Any:
     """The task's events after ``after``; with ``Accept: text/event-stream``, live."""
     task = tasks.get_task(session, principal, ref)
     if _wants_stream(request, stream):
-        start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+        resumed = parse_id(last_event_id or "")
+        start = after if resumed is None else resumed
         session.commit()  # hold no transaction open for the life of the stream
         return StreamingResponse(
             _stream(settings.resolved_database_url, task.id, start, kind, request),
@@ -99,7 +107,7 @@ async def _stream(
         idle += POLL
 
 
-@router.get("/{ref}/diff", response_class=PlainTextResponse)
+@router.get("/{ref}/diff", response_class=PlainTextResponse, responses=errors(409))
 def diff(ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> str:
     """The branch's changes against its base: live from the checkout, else as delivered."""
     task = tasks.get_task(session, principal, ref)
@@ -116,7 +124,7 @@ def diff(ref: str, session: SessionDep, principal: PrincipalDep, settings: Setti
     return delivered[-1].patch if delivered else ""
 
 
-@router.get("/{ref}/pulls")
+@router.get("/{ref}/pulls", response_model=list[PullOut])
 def task_pulls(ref: str, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     task = tasks.get_task(session, principal, ref)
     return [pulls.as_dict(p) for p in pulls.pulls_of(session, task.id)]

@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from taskyard.api.deps import EngineDep, PrincipalDep, SessionDep
+from taskyard.api.deps import EngineDep, PrincipalDep, SessionDep, SettingsDep
+from taskyard.api.openapi import errors, links
 from taskyard.api.schemas import TaskOut, TaskPage, task_out
 from taskyard.services import actions, tasks
+from taskyard.services.inputs import MAX_INT64, Body, Digits, Location, Name
 from taskyard.services.tasks import TaskCreate
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
@@ -17,26 +19,43 @@ router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str
+    text: Body
 
 
 class ApproveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    comment: str = ""
+    comment: Body = ""
 
 
 class RequestChangesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str
-    stage: str = ""
+    text: Body
+    stage: Name = ""
 
 
-@router.post("", status_code=201)
+CONFLICT = errors(409)
+TASK = "/api/v1/tasks/{ref}"
+CREATED = links(
+    201,
+    "key",
+    ("GET", TASK, "ref"),
+    *(("POST", f"{TASK}/{action}", "ref") for action in ("start", "messages", "cancel")),
+    *(("POST", f"{TASK}/{action}", "ref") for action in ("approve", "request-changes")),
+    *(("GET", f"{TASK}/{view}", "ref") for view in ("events", "diff", "pulls")),
+)
+
+
+@router.post("", status_code=201, responses=CREATED)
 def create_task(
-    body: TaskCreate, session: SessionDep, principal: PrincipalDep, engine: EngineDep
+    body: TaskCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    engine: EngineDep,
+    settings: SettingsDep,
 ) -> TaskOut:
     """Create a task; it starts running at once unless ``run`` is false."""
-    task = actions.create(session, engine, principal, body)
+    roots = settings.local_repository_roots
+    task = actions.create(session, engine, principal, body, local_roots=roots)
     return task_out(session, task)
 
 
@@ -44,13 +63,13 @@ def create_task(
 def list_tasks(
     session: SessionDep,
     principal: PrincipalDep,
-    status: str | None = None,
-    team: str | None = None,
-    origin: str | None = None,
-    repository: str | None = None,
-    creator: str | None = None,
+    status: Name | None = None,
+    team: Name | None = None,
+    origin: Name | None = None,
+    repository: Location | None = None,
+    creator: Name | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: int | None = None,
+    before: Annotated[int | None, Digits, Query(ge=1, le=MAX_INT64)] = None,
 ) -> TaskPage:
     """Newest first; pass ``before=<next_before>`` for the next page."""
     rows = tasks.list_tasks(
@@ -79,14 +98,14 @@ def show_task(ref: str, session: SessionDep, principal: PrincipalDep, engine: En
     return out
 
 
-@router.post("/{ref}/start")
+@router.post("/{ref}/start", responses=CONFLICT)
 def start_task(
     ref: str, session: SessionDep, principal: PrincipalDep, engine: EngineDep
 ) -> TaskOut:
     return task_out(session, actions.start(session, engine, principal, ref))
 
 
-@router.post("/{ref}/messages", status_code=202)
+@router.post("/{ref}/messages", responses=CONFLICT, status_code=202)
 def send_message(
     ref: str, body: MessageIn, session: SessionDep, principal: PrincipalDep, engine: EngineDep
 ) -> TaskOut:
@@ -94,7 +113,7 @@ def send_message(
     return task_out(session, actions.message(session, engine, principal, ref, body.text))
 
 
-@router.post("/{ref}/approve", status_code=202)
+@router.post("/{ref}/approve", responses=CONFLICT, status_code=202)
 def approve(
     ref: str,
     session: SessionDep,
@@ -106,7 +125,7 @@ def approve(
     return task_out(session, actions.approve(session, engine, principal, ref, comment))
 
 
-@router.post("/{ref}/request-changes", status_code=202)
+@router.post("/{ref}/request-changes", responses=CONFLICT, status_code=202)
 def request_changes(
     ref: str,
     body: RequestChangesIn,
@@ -118,6 +137,6 @@ def request_changes(
     return task_out(session, task)
 
 
-@router.post("/{ref}/cancel", status_code=202)
+@router.post("/{ref}/cancel", responses=CONFLICT, status_code=202)
 def cancel(ref: str, session: SessionDep, principal: PrincipalDep, engine: EngineDep) -> TaskOut:
     return task_out(session, actions.cancel(session, engine, principal, ref))

@@ -5,21 +5,41 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from taskyard.api.deps import PrincipalDep, SessionDep, SettingsDep
+from taskyard.api.openapi import links
+from taskyard.api.outputs import SecretOut, TemplateOut, TemplateSummary
 from taskyard.db.models import Template
 from taskyard.errors import InvalidInput
 from taskyard.services import secrets, templates
+from taskyard.services.inputs import MAX_INT32, Body, Digits
 
 router = APIRouter(prefix="/api/v1", tags=["templates"])
-MAX_TEMPLATE = 256_000
+
+# The body is read by ``template_source``, so OpenAPI is told its two forms here.
+TEMPLATE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/yaml": {"schema": {"type": "string"}},
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"source": {"type": "string"}},
+                    "required": ["source"],
+                    "additionalProperties": False,
+                }
+            },
+        },
+    }
+}
 
 
 class SecretIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    value: str
+    value: Body
 
 
 def _out(row: Template, *, source: bool = False) -> dict[str, Any]:
@@ -30,20 +50,38 @@ def _out(row: Template, *, source: bool = False) -> dict[str, Any]:
 
 
 async def template_source(request: Request) -> str:
-    """The pushed YAML: the raw body, or ``{"source": ...}`` when sent as JSON."""
+    """The pushed YAML: the raw body, or ``{"source": ...}`` when sent as JSON.
+
+    Its size was bounded at the edge (``TASKYARD_MAX_TEMPLATE_BYTES``).
+    """
     raw = await request.body()
-    if len(raw) > MAX_TEMPLATE:
-        raise InvalidInput("Template is larger than 256 kB.")
-    text = raw.decode(errors="replace")
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("Template must be UTF-8 text.") from exc
     if "json" not in request.headers.get("content-type", ""):
         return text
     try:
-        return str(json.loads(text)["source"])
+        source = json.loads(text)["source"]
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidInput('JSON body must be {"source": "<template YAML>"}.') from exc
+    if not isinstance(source, str):
+        raise InvalidInput('JSON body must be {"source": "<template YAML>"}.')
+    return source
 
 
-@router.post("/templates", status_code=201)
+@router.post(
+    "/templates",
+    status_code=201,
+    response_model=TemplateSummary,
+    openapi_extra=TEMPLATE_BODY,
+    responses=links(
+        201,
+        "name",
+        ("GET", "/api/v1/templates/{name}", "name"),
+        ("GET", "/api/v1/templates/{name}/versions", "name"),
+    ),
+)
 def push_template(
     source: Annotated[str, Depends(template_source)], session: SessionDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -52,27 +90,30 @@ def push_template(
     return _out(templates.push_template(session, principal.org_id, source))
 
 
-@router.get("/templates")
+@router.get("/templates", response_model=list[TemplateSummary])
 def list_templates(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     principal.require("templates:read")
     return [_out(r) for r in templates.list_templates(session, principal.org_id)]
 
 
-@router.get("/templates/{name}")
+@router.get("/templates/{name}", response_model=TemplateOut)
 def show_template(
-    name: str, session: SessionDep, principal: PrincipalDep, version: int | None = None
+    name: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    version: Annotated[int | None, Digits, Query(ge=1, le=MAX_INT32)] = None,
 ) -> dict[str, Any]:
     principal.require("templates:read")
     return _out(templates.get_template(session, principal.org_id, name, version), source=True)
 
 
-@router.get("/templates/{name}/versions")
+@router.get("/templates/{name}/versions", response_model=list[TemplateSummary])
 def versions(name: str, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     principal.require("templates:read")
     return [_out(r) for r in templates.template_versions(session, principal.org_id, name)]
 
 
-@router.get("/secrets")
+@router.get("/secrets", response_model=list[SecretOut])
 def list_secrets(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     """Names and dates only: a secret's value is never returned once set."""
     principal.require("secrets:write")
@@ -82,7 +123,7 @@ def list_secrets(session: SessionDep, principal: PrincipalDep) -> list[dict[str,
     ]
 
 
-@router.put("/secrets/{name}")
+@router.put("/secrets/{name}", response_model=SecretOut)
 def set_secret(
     name: str, body: SecretIn, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> dict[str, Any]:

@@ -5,27 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from taskyard.api.deps import PrincipalDep, SessionDep
+from taskyard.api.openapi import errors, links
+from taskyard.api.outputs import TeamOut, WorkflowOut
 from taskyard.db.models import Team, Workflow
 from taskyard.services import teams, workflows
+from taskyard.services.inputs import Label, Name
 
 router = APIRouter(prefix="/api/v1", tags=["workflows"])
 
 
 class TeamIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    key: str
-    name: str = ""
-    slug: str = ""
+    key: Name
+    name: Label = ""
+    slug: Name = ""
 
 
 class WorkflowIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    team: str | None = None
-    name: str
-    stages: list[dict[str, Any]]
+    team: Name | None = None
+    name: Name
+    stages: list[dict[str, Any]] = Field(max_length=50)
     default: bool = False
 
 
@@ -46,19 +49,20 @@ def _workflow_out(team: Team, workflow: Workflow, active: int | None = None) -> 
     return out
 
 
-@router.get("/teams")
+@router.get("/teams", response_model=list[TeamOut])
 def list_teams(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    principal.require("tasks:read")
     return [_team_out(t) for t in teams.list_teams(session, principal.org_id)]
 
 
-@router.post("/teams", status_code=201)
+@router.post("/teams", status_code=201, response_model=TeamOut, responses=errors(409))
 def create_team(body: TeamIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     """Create a team (admin); it gets the default workflow Plan → Code → Review → Done."""
     principal.require("admin")
     return _team_out(teams.create_team(session, principal.org_id, body.key, body.name, body.slug))
 
 
-@router.get("/workflows")
+@router.get("/workflows", response_model=list[WorkflowOut])
 def list_workflows(
     session: SessionDep, principal: PrincipalDep, team: str | None = None, archived: bool = False
 ) -> list[dict[str, Any]]:
@@ -70,7 +74,22 @@ def list_workflows(
     ]
 
 
-@router.post("/workflows", status_code=201)
+@router.post(
+    "/workflows",
+    status_code=201,
+    response_model=WorkflowOut,
+    response_model_exclude_none=True,
+    responses={
+        **errors(409),
+        **links(
+            201,
+            "name",
+            ("POST", "/api/v1/workflows/{name}/default", "name"),
+            ("POST", "/api/v1/workflows/{name}/archive", "name"),
+            ("DELETE", "/api/v1/workflows/{name}", "name"),
+        ),
+    },
+)
 def create_workflow(
     body: WorkflowIn, session: SessionDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -82,7 +101,12 @@ def create_workflow(
     )
 
 
-@router.post("/workflows/{name}/default")
+@router.post(
+    "/workflows/{name}/default",
+    response_model=WorkflowOut,
+    response_model_exclude_none=True,
+    responses=errors(409),
+)
 def set_default(
     name: str, session: SessionDep, principal: PrincipalDep, team: str | None = None
 ) -> dict[str, Any]:
@@ -93,7 +117,7 @@ def set_default(
     return _workflow_out(found, workflow)
 
 
-@router.post("/workflows/{name}/archive")
+@router.post("/workflows/{name}/archive", response_model=WorkflowOut, responses=errors(409))
 def archive(
     name: str, session: SessionDep, principal: PrincipalDep, team: str | None = None
 ) -> dict[str, Any]:
@@ -105,7 +129,7 @@ def archive(
     return _workflow_out(found, workflow, workflows.active_tasks_on(session, workflow))
 
 
-@router.delete("/workflows/{name}", status_code=204)
+@router.delete("/workflows/{name}", status_code=204, responses=errors(409))
 def delete(
     name: str, session: SessionDep, principal: PrincipalDep, team: str | None = None
 ) -> None:

@@ -1,0 +1,137 @@
+"""Response shapes of everything but tasks (see ``schemas``): what OpenAPI promises.
+
+Times are ``datetime`` values read back as UTC (``taskyard.db.models.UtcDateTime``),
+which pydantic writes with a ``Z``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorOut(BaseModel):
+    """Every error: a machine-readable ``code`` and a ``message`` saying what to fix."""
+
+    error: ErrorBody
+
+
+class HealthOut(BaseModel):
+    status: str
+    engine: str
+
+
+class UserOut(BaseModel):
+    username: str
+    name: str
+    email: str
+    admin: bool
+    created_at: dt.datetime
+
+
+class IdentityOut(BaseModel):
+    user: str
+    provider: str
+    external_id: str
+    login: str
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: dt.datetime
+    revoked: bool
+
+
+class TokenCreated(TokenOut):
+    token: str
+    user: str
+
+
+class TemplateSummary(BaseModel):
+    name: str
+    version: int
+    agent: str | None
+    description: str
+    created_at: dt.datetime
+
+
+class TemplateOut(TemplateSummary):
+    source: str
+    spec: dict[str, Any]
+
+
+class SecretOut(BaseModel):
+    name: str
+    updated_at: dt.datetime
+
+
+class TeamOut(BaseModel):
+    key: str
+    slug: str
+    name: str
+    tasks: int
+
+
+class WorkflowOut(BaseModel):
+    team: str
+    name: str
+    default: bool
+    archived: bool
+    stages: list[dict[str, Any]]
+    active_tasks: int | None = None
+
+
+class EventOut(BaseModel):
+    id: int
+    kind: str
+    run_id: int | None
+    data: dict[str, Any]
+    created_at: dt.datetime
+
+
+class EventPage(BaseModel):
+    items: list[EventOut]
+    next_after: int
+
+
+class PullOut(BaseModel):
+    number: int
+    forge: str
+    repository: str
+    url: str
+    title: str
+    body: str
+    head: str
+    base: str
+    state: str
+    head_sha: str
+    files_changed: int
+    additions: int
+    deletions: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class OrganizationOut(BaseModel):
+    slug: str
+    name: str
+    users: int
+    created_at: dt.datetime
+
+
+class OrganizationCreated(BaseModel):
+    organization: OrganizationOut
+    admin: str
+    team: str
+    token: str

@@ -1,0 +1,103 @@
+"""Organizations made by the installation admin: through the API, the SDK and the CLI."""
+
+from __future__ import annotations
+
+import httpx
+from click.testing import CliRunner
+
+from taskyard.cli.main import cli
+from tests.api.conftest import token_with
+from tests.conftest import ADMIN_TOKEN
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def new_org(api: httpx.Client, slug: str, **body: str) -> dict[str, object]:
+    response = api.post("/api/v1/organizations", json={"slug": slug, **body})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def test_the_installation_admin_creates_lists_and_renames_organizations(
+    api: httpx.Client,
+) -> None:
+    created = new_org(api, "acme", name="Acme Inc", admin="alice", team="AC")
+    assert created["admin"] == "alice" and created["team"] == "AC"
+    token = str(created["token"])
+    as_alice = bearer(token)
+    assert api.get("/api/v1/users", headers=as_alice).json()[0]["username"] == "alice"
+    assert [t["key"] for t in api.get("/api/v1/teams", headers=as_alice).json()] == ["AC"]
+    task = api.post(
+        "/api/v1/tasks", json={"title": "t", "repository": "a/b", "run": False}, headers=as_alice
+    )
+    assert task.status_code == 201 and task.json()["key"] == "AC-1"
+
+    slugs = [o["slug"] for o in api.get("/api/v1/organizations").json()]
+    assert slugs == ["default", "acme"]
+    renamed = api.patch("/api/v1/organizations/acme", json={"name": "Acme Corp"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Acme Corp"
+    assert renamed.json()["users"] == 1 and renamed.json()["created_at"].endswith("Z")
+
+    again = api.post("/api/v1/organizations", json={"slug": "acme"})
+    assert again.status_code == 409
+    assert api.patch("/api/v1/organizations/nope", json={"name": "x"}).status_code == 404
+    assert api.patch("/api/v1/organizations/acme", json={"name": ""}).status_code == 400
+
+
+def test_organization_admins_are_not_installation_admins(api: httpx.Client) -> None:
+    alice = bearer(str(new_org(api, "acme", admin="alice")["token"]))
+    local_admin = bearer(token_with(api, "admin"))
+    for headers in (alice, local_admin):
+        assert api.get("/api/v1/organizations", headers=headers).status_code == 403
+        assert (
+            api.post("/api/v1/organizations", json={"slug": "x"}, headers=headers).status_code
+            == 403
+        )
+        assert (
+            api.patch(
+                "/api/v1/organizations/default", json={"name": "x"}, headers=headers
+            ).status_code
+            == 403
+        )
+    # Nor can they grant themselves the scope.
+    response = api.post(
+        "/api/v1/tokens", json={"name": "up", "scopes": ["installation:admin"]}, headers=alice
+    )
+    assert response.status_code == 403
+
+
+def test_github_identities_are_per_organization(api: httpx.Client) -> None:
+    alice = bearer(str(new_org(api, "acme", admin="alice")["token"]))
+    body = {"external_id": "4242", "login": "octo"}
+    assert api.post("/api/v1/users/admin/identities", json=body).status_code == 201
+    # Another organization linking the same account learns nothing of the first.
+    assert api.post("/api/v1/users/alice/identities", json=body, headers=alice).status_code == 201
+    assert api.post("/api/v1/users/alice/identities", json=body, headers=alice).status_code == 409
+
+
+def test_metrics_need_a_token_and_count_only_the_callers_organization(api: httpx.Client) -> None:
+    alice = bearer(str(new_org(api, "acme", admin="alice")["token"]))
+    api.post("/api/v1/tasks", json={"title": "t", "repository": "a/b", "run": False})
+    assert httpx.get(f"{api.base_url}/metrics").status_code == 401
+    mine = api.get("/metrics").text
+    theirs = api.get("/metrics", headers=alice).text
+    assert 'taskyard_tasks{status="queued"} 1' in mine and "taskyard_events_total 2" in mine
+    assert "taskyard_tasks{" not in theirs and "taskyard_events_total 0" in theirs
+
+
+def test_orgs_from_the_cli(api: httpx.Client) -> None:
+    env = {"TASKYARD_URL": str(api.base_url), "TASKYARD_TOKEN": ADMIN_TOKEN}
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(cli, ["orgs", *args], env=env, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    token = run("create", "acme", "--name", "Acme", "--admin", "alice", "--team", "AC").strip()
+    assert token.startswith("ty_")
+    assert api.get("/api/v1/users", headers=bearer(token)).json()[0]["username"] == "alice"
+    run("rename", "acme", "Acme Corp")
+    listing = run("list")
+    assert "acme" in listing and "Acme Corp" in listing
