@@ -59,7 +59,15 @@ def make_repo(root: Path) -> Path:
 
 def start_server(data_dir: Path) -> tuple[subprocess.Popen[str], str, Path]:
     """``taskyard serve`` on a free port; its output goes to a log file beside its data."""
-    env = {**os.environ, "TASKYARD_DATA_DIR": str(data_dir), "TASKYARD_ADMIN_TOKEN": TOKEN}
+    env = {
+        **os.environ,
+        "TASKYARD_DATA_DIR": str(data_dir),
+        "TASKYARD_ADMIN_TOKEN": TOKEN,
+        # The benchmarks' repositories sit beside the data directory; their templates are
+        # trusted `sandbox: none` ones where the sandbox is not what is measured.
+        "TASKYARD_LOCAL_REPOSITORY_ROOTS": str(data_dir.parent),
+        "TASKYARD_ALLOW_UNSANDBOXED": "true",
+    }
     env.pop("TASKYARD_TEMPORAL_ADDRESS", None)
     env.pop("TASKYARD_DATABASE_URL", None)
     data_dir.mkdir(parents=True, exist_ok=True)
