@@ -10,17 +10,19 @@ __version__ = "0.1.0"
 
 from typing import TYPE_CHECKING, Any
 
-from taskyard.sdk import Client, TaskyardAPIError, TaskyardConnectionError
-
 if TYPE_CHECKING:
-    from taskyard.sdk import AsyncClient
+    from taskyard.sdk import AsyncClient, Client, TaskyardAPIError, TaskyardConnectionError
+
+_SDK = {"AsyncClient", "Client", "TaskyardAPIError", "TaskyardConnectionError"}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "AsyncClient":  # loaded on first use, as in taskyard.sdk
-        from taskyard.sdk import AsyncClient
+    # Loaded on first use: the server and the command line import this package
+    # without needing the SDK (and its HTTP client) right away.
+    if name in _SDK:
+        from taskyard import sdk
 
-        return AsyncClient
+        return getattr(sdk, name)
     raise AttributeError(f"module 'taskyard' has no attribute {name!r}")
 
 
