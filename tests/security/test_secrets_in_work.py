@@ -74,4 +74,6 @@ def test_log_lines_and_tracebacks_are_masked(caplog: pytest.LogCaptureFixture) -
     finally:
         logging.getLogger().removeHandler(handler)
     text = "\n".join(records)
-    assert SECRET not in text and text.count(MASK) == 2
+    # (Other tests of this process may have taught the filter more values to mask.)
+    assert SECRET not in text
+    assert f"calling with {MASK}" in text and f"upstream said {MASK}" in text
