@@ -59,12 +59,28 @@ class TaskPage(BaseModel):
     next_before: int | None
 
 
-def task_out(session: Session, task: Task, *, detail: bool = False) -> TaskOut:
-    team = session.get(Team, task.team_id)
-    creator = session.get(User, task.creator_id)
-    requester = session.get(User, task.requested_by_id)
-    workflow = session.get(Workflow, task.workflow_id)
-    template = session.get(Template, task.template_id) if task.template_id else None
+def task_out(
+    session: Session, task: Task, *, detail: bool = False, seen: dict[Any, Any] | None = None
+) -> TaskOut:
+    """``task`` as the API shows it.
+
+    Args:
+        seen: Rows already loaded, shared by the calls for one page: the session's
+            identity map holds rows only weakly, so without it every task of a page
+            would load its team, users and workflow again.
+    """
+    seen = {} if seen is None else seen
+
+    def get(model: type[Any], key: int) -> Any:
+        if (model, key) not in seen:
+            seen[model, key] = session.get(model, key)
+        return seen[model, key]
+
+    team = get(Team, task.team_id)
+    creator = get(User, task.creator_id)
+    requester = get(User, task.requested_by_id)
+    workflow = get(Workflow, task.workflow_id)
+    template = get(Template, task.template_id) if task.template_id else None
     agent = task.agent.get("kind") or (
         template.spec["agent"]["kind"] if template else "claude-code"
     )

@@ -30,6 +30,7 @@ from taskyard.sdk._wire import (
     backoff,
     connection_error,
     default_headers,
+    needs_tls,
     resolve_token,
     resolve_url,
 )
@@ -64,6 +65,7 @@ class AsyncClient:
             headers=default_headers(resolve_token(token)),
             transport=transport,
             timeout=timeout,
+            verify=needs_tls(self.url),
         )
         self.tasks = AsyncTasks(self)
         self.workflows = AsyncWorkflows(self)

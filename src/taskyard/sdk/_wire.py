@@ -72,6 +72,16 @@ def resolve_token(token: str | None) -> str:
     return token or os.environ.get("TASKYARD_TOKEN", "")
 
 
+def needs_tls(url: str) -> bool:
+    """Whether requests to ``url`` use TLS, so the client must load CA certificates.
+
+    Loading them takes about 40 ms, a sixth of a CLI command's life; a plain
+    ``http://`` server needs none (requests stay on the base URL, and redirects
+    are not followed).
+    """
+    return not url.lower().startswith("http://")
+
+
 def default_headers(token: str) -> dict[str, str]:
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     if token:

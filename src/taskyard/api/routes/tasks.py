@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
@@ -83,8 +83,9 @@ def list_tasks(
         limit=limit,
         before=before,
     )
+    seen: dict[Any, Any] = {}
     return TaskPage(
-        items=[task_out(session, t) for t in rows],
+        items=[task_out(session, t, seen=seen) for t in rows],
         next_before=rows[-1].id if len(rows) == limit else None,
     )
 
