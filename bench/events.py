@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from overhead import TOKEN, make_repo, percentile, start_server
+from overhead import TOKEN, make_repo, percentile, serving
 
 WORKFLOW = {"name": "stream", "stages": [{"key": "code", "agent": {}}, {"key": "done"}]}
 BURST = """\
@@ -200,9 +200,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="taskyard-bench-") as tmp:
         root = Path(tmp)
         repo = make_repo(root)
-        proc, url, log = start_server(root / "data")
-        print(f"server pid {proc.pid} (py-spy record -p {proc.pid})", flush=True)
-        try:
+        with serving(root / "data") as (proc, url):
+            print(f"server pid {proc.pid} (py-spy record -p {proc.pid})", flush=True)
             with httpx.Client(
                 base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=300
             ) as http:
@@ -221,12 +220,6 @@ def main() -> None:
                 burst(f"{args.viewers} viewers", run(http, repo, "burst", args.n, args.viewers))
                 print(f"  steady    {args.rate} lines/s for {args.seconds:g} s")
                 latencies("steady", run(http, repo, "steady", steady_lines))
-        except BaseException:
-            print("server log (tail):\n" + "".join(log.read_text().splitlines(True)[-40:]))
-            raise
-        finally:
-            proc.terminate()
-            proc.wait(30)
 
 
 if __name__ == "__main__":

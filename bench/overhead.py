@@ -14,12 +14,14 @@ Usage: python bench/overhead.py [-n 50]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -55,6 +57,21 @@ def make_repo(root: Path) -> Path:
     run("git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "init", cwd=seed)
     run("git", "push", "-q", str(bare), "main", cwd=seed)
     return bare
+
+
+@contextlib.contextmanager
+def serving(data_dir: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """A benchmark's ``taskyard serve`` and its URL; its log's tail is shown if the
+    benchmark fails, and it is stopped either way."""
+    proc, url, log = start_server(data_dir)
+    try:
+        yield proc, url
+    except BaseException:
+        print("server log (tail):\n" + "".join(log.read_text().splitlines(True)[-40:]))
+        raise
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def start_server(data_dir: Path) -> tuple[subprocess.Popen[str], str, Path]:
@@ -149,8 +166,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="taskyard-bench-") as tmp:
         root = Path(tmp)
         repo = make_repo(root)
-        proc, url, log = start_server(root / "data")
-        try:
+        with serving(root / "data") as (_, url):
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
                 http.post("/api/v1/templates", content=TEMPLATE).raise_for_status()
                 http.post("/api/v1/workflows", json=WORKFLOW).raise_for_status()
@@ -167,12 +183,6 @@ def main() -> None:
                 f"  all at once throughput {args.n / elapsed:.1f} tasks/s "
                 f"({args.n} tasks in {elapsed:.2f} s)"
             )
-        except BaseException:
-            print("server log (tail):\n" + "".join(log.read_text().splitlines(True)[-40:]))
-            raise
-        finally:
-            proc.terminate()
-            proc.wait(30)
 
 
 if __name__ == "__main__":

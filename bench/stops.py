@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from overhead import TOKEN, make_repo, percentile, start_server
+from overhead import TOKEN, make_repo, percentile, serving
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests/
 from tests.support.process import descendants
@@ -110,8 +110,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="taskyard-bench-") as tmp:
         root = Path(tmp)
         repo = make_repo(root)
-        proc, url, log = start_server(root / "data")
-        try:
+        with serving(root / "data") as (proc, url):
             with httpx.Client(
                 base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
             ) as http:
@@ -130,12 +129,6 @@ def main() -> None:
                     f"   p95 {percentile(values, 0.95) * 1000:7.0f} ms"
                     f"   max {max(values) * 1000:7.0f} ms"
                 )
-        except BaseException:
-            print("server log (tail):\n" + "".join(log.read_text().splitlines(True)[-40:]))
-            raise
-        finally:
-            proc.terminate()
-            proc.wait(30)
 
 
 if __name__ == "__main__":
