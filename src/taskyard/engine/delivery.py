@@ -16,6 +16,7 @@ from taskyard.services import events, pulls, runs, secrets
 from taskyard.services.redaction import Redactor
 from taskyard.services.template_spec import TemplateSpec
 from taskyard.workspaces import vault
+from taskyard.workspaces.git import GitError
 from taskyard.workspaces.repos import auth_config, remote_url
 from taskyard.workspaces.vault import DiffStats
 
@@ -55,6 +56,18 @@ async def deliver(settings: Settings, task_id: int, stage: str) -> DeliveryResul
     """Commit the checkout's changes (in the sandbox), check them, push the branch
     from the vault, open or update the pull request."""
     task, spec, known = await asyncio.to_thread(_load, settings, task_id)
+    try:
+        return await _deliver(settings, task, spec, known, stage)
+    except (GitError, InvalidInput) as exc:
+        # The message becomes the task's status: it may quote what the agent wrote
+        # (a file name, git's complaint about it), so secrets are masked here too.
+        raise InvalidInput(Redactor(known.values()).text(exc.message)) from exc
+
+
+async def _deliver(
+    settings: Settings, task: Task, spec: TemplateSpec, known: dict[str, str], stage: str
+) -> DeliveryResult:
+    task_id = task.id
     work = await collect_work(
         settings, task, spec, mode="commit", message=f"{task.key}: {task.title}"
     )

@@ -99,16 +99,17 @@ async def diff_stats(vault: Path, base: str, head: str) -> tuple[DiffStats, str]
     """Stats and patch of ``head`` against ``base`` (the patch cut at ``MAX_PATCH``)."""
     if head == base:
         return DiffStats(0, 0, 0), ""
-    numstat = await git(
-        "diff", "--no-ext-diff", "--no-textconv", "--numstat", base, head, cwd=vault
+    # One process: the numstat lines, a blank line, then the patch.
+    both = await git(
+        "diff", "--no-ext-diff", "--no-textconv", "--numstat", "--patch", base, head, cwd=vault
     )
+    numstat, _, patch = both.partition("\n\n")
     files = additions = deletions = 0
     for line in numstat.splitlines():
         added, deleted, _ = line.split("\t", 2)
         files += 1
         additions += int(added) if added.isdigit() else 0
         deletions += int(deleted) if deleted.isdigit() else 0
-    patch = await git("diff", "--no-ext-diff", "--no-textconv", base, head, cwd=vault)
     return DiffStats(files, additions, deletions), patch[:MAX_PATCH]
 
 
@@ -122,9 +123,9 @@ async def find_secret(vault: Path, base: str, head: str, known: dict[str, str]) 
     values = {name: value.encode() for name, value in known.items() if len(value) >= 4}
     if head == base or not values:
         return ""
-    log = await git("log", "--format=%H%n%B", f"{base}..{head}", cwd=vault)
+    log = (await git("log", "--format=%H%n%B", f"{base}..{head}", cwd=vault)).encode()
     for name, value in values.items():
-        if value in log.encode():
+        if value in log:
             return f"secret {name} is in a commit message"
     listing = await git("rev-list", "--objects", f"{base}..{head}", cwd=vault)
     paths: dict[str, str] = {}

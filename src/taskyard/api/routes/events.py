@@ -20,6 +20,7 @@ from taskyard.engine.work import live_patch
 from taskyard.errors import Conflict, InvalidInput
 from taskyard.services import events, pulls, runs, secrets, tasks
 from taskyard.services.inputs import MAX_INT64, Digits, Name, parse_id
+from taskyard.services.redaction import Redactor
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["events"])
 
@@ -117,7 +118,8 @@ def diff(ref: str, session: SessionDep, principal: PrincipalDep, settings: Setti
         try:
             live = anyio.from_thread.run(live_patch, settings, task, spec, known)
         except InvalidInput as exc:  # the export failed or was refused: say why
-            raise Conflict(f"The live diff cannot be read: {exc}") from exc
+            said = Redactor(known.values()).text(exc.message)  # it may quote agent output
+            raise Conflict(f"The live diff cannot be read: {said}") from exc
         if live is not None:
             return live
     delivered = pulls.pulls_of(session, task.id)
