@@ -26,6 +26,7 @@ from taskyard.engine.client import Engine
 from taskyard.engine.devserver import DevServer
 from taskyard.engine.worker import build_worker
 from taskyard.gateway import Gateway, reset_gateway, use_gateway
+from taskyard.model.status import TaskStatus
 from taskyard.services.bootstrap import Bootstrap, ensure_bootstrapped
 from taskyard.workspaces import retention
 
@@ -90,7 +91,7 @@ class Runtime:
             with session_scope(self.settings.resolved_database_url, write=False) as session:
                 rows = session.execute(
                     select(Task.uid, Task.id, Task.key).where(
-                        Task.status == "queued", Task.run_requested
+                        Task.status == TaskStatus.QUEUED, Task.run_requested
                     )
                 )
                 return [(r[0], r[1], r[2]) for r in rows]

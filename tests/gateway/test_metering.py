@@ -18,9 +18,10 @@ from taskyard.db.models import Event, Task
 from taskyard.db.session import session_scope
 from taskyard.gateway import Gateway
 from taskyard.gateway.metering import CallMeter
-from taskyard.services import prices, stops
-from taskyard.services.prices import Usage, cost_of, price_of
-from taskyard.services.template_spec import Budget, ModelPrice
+from taskyard.model import prices
+from taskyard.model.prices import Usage, cost_of, price_of
+from taskyard.model.template import Budget, ModelPrice
+from taskyard.services import stops
 from tests.fakes import say
 from tests.gateway.conftest import Upstreams, issue
 from tests.gateway.test_model_proxy import post_message

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from taskyard.config import Settings
 from taskyard.db.models import Secret
-from taskyard.errors import InvalidInput
+from taskyard.model.errors import InvalidInput
 from taskyard.services import secrets
 
 

@@ -13,9 +13,11 @@ from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.gateway.credentials import Grant
 from taskyard.gateway.providers import Provider, real_key
-from taskyard.services import events, prices, runs, stops
-from taskyard.services.inputs import mend_text
-from taskyard.services.tasks import FINAL, set_agent_state
+from taskyard.model import prices
+from taskyard.model.inputs import mend_text
+from taskyard.model.status import FINAL
+from taskyard.services import events, runs, stops
+from taskyard.services.tasks import set_agent_state
 
 MESSAGE_LIMIT = 500  # a status line, not a report
 

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from taskyard.config import Settings
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
-from taskyard.services.tasks import FINAL
+from taskyard.model.status import FINAL
 from taskyard.workspaces import pool, vault
 
 log = logging.getLogger(__name__)
