@@ -23,9 +23,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from taskyard import __version__
-from taskyard.config import Settings
-from taskyard.gateway import records
 from taskyard.gateway.credentials import CredentialStore, Grant, presented_credential
+from taskyard.gateway.ledger import Ledger, TaskEnded
 
 PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
 """Revisions spoken, newest first; the tools part this endpoint uses is the same in all."""
@@ -82,9 +81,9 @@ def _tool_result(text: str, *, error: bool = False) -> dict[str, Any]:
 class StatusMcp:
     """Serves the status tool to the turns whose credentials are in ``store``."""
 
-    def __init__(self, settings: Settings, store: CredentialStore) -> None:
-        self.settings = settings
+    def __init__(self, store: CredentialStore, ledger: Ledger) -> None:
         self.store = store
+        self.ledger = ledger
 
     def routes(self) -> list[Route]:
         """``/mcp`` (credential in a header) and ``/mcp/<credential>``."""
@@ -167,10 +166,8 @@ class StatusMcp:
         if not isinstance(summary, str) or not summary.strip():
             return _tool_result("summary must be a non-empty string.", error=True)
         try:
-            await asyncio.to_thread(
-                records.report_state, self.settings, grant, state, summary.strip()
-            )
-        except records.TaskEnded:
+            await asyncio.to_thread(self.ledger.report_state, grant, state, summary.strip())
+        except TaskEnded:
             self.store.revoke_task(grant.task_id)
             return _tool_result("This task has ended; nothing was recorded.", error=True)
         return _tool_result(f"Reported {state}.")
