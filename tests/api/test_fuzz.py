@@ -27,6 +27,7 @@ from taskyard.config import Settings
 from taskyard.db.models import User
 from taskyard.db.session import session_scope
 from taskyard.services import tokens
+from taskyard.services.access import INSTALLATION_ADMIN
 from tests.api.conftest import bootstrapped
 from tests.conftest import ADMIN_TOKEN, fresh_database
 from tests.support.server import start_server
@@ -57,7 +58,7 @@ class Fuzzer:
             admin = session.get(User, 1)
             assert admin is not None
             _, self.token = tokens.create_token(
-                session, admin, "fuzz", ["admin", tokens.INSTALLATION_ADMIN]
+                session, admin, "fuzz", ["admin", INSTALLATION_ADMIN]
             )
 
     @property

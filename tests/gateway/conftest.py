@@ -58,7 +58,8 @@ def gw_settings(tmp_path: Path, database_url: str, upstreams: Upstreams) -> Sett
     migrate(settings.resolved_database_url)
     with session_scope(settings.resolved_database_url) as session:
         ensure_bootstrapped(session, ADMIN_TOKEN)
-        secrets.set_secret(session, settings, 1, "ANTHROPIC_API_KEY", REAL_ANTHROPIC_KEY)
+        admin = tokens.authenticate(session, ADMIN_TOKEN)
+        secrets.set_secret(session, settings, admin, "ANTHROPIC_API_KEY", REAL_ANTHROPIC_KEY)
     return settings
 
 

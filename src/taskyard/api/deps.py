@@ -15,7 +15,8 @@ from taskyard.api.openapi import bearer
 from taskyard.config import Settings
 from taskyard.db.session import get_sessionmaker, session_scope
 from taskyard.model.errors import Unauthenticated
-from taskyard.services.tokens import Principal, authenticate
+from taskyard.services.access import Principal
+from taskyard.services.tokens import authenticate
 
 
 def get_settings(request: Request) -> Settings:

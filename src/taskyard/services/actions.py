@@ -17,8 +17,8 @@ from taskyard.model.errors import Conflict, InvalidInput
 from taskyard.model.signals import Signal
 from taskyard.model.status import FINAL, TaskStatus
 from taskyard.services import events, stops, tasks
+from taskyard.services.access import Principal, require
 from taskyard.services.tasks import TaskCreate
-from taskyard.services.tokens import Principal
 
 MAX_MESSAGE = 100_000
 
@@ -52,7 +52,7 @@ def create(
 
 
 def start(session: Session, engine: EngineLike, principal: Principal, ref: str) -> Task:
-    principal.require("tasks:write")
+    require(principal, "tasks:write")
     task = tasks.get_task(session, principal, ref)
     if task.status != TaskStatus.QUEUED:
         raise Conflict(f"Task {task.key} has already started ({task.status}).")
@@ -74,7 +74,7 @@ def message(
     session: Session, engine: EngineLike, principal: Principal, ref: str, text: str
 ) -> Task:
     """Queue a message for the agent: delivered as its next turn, never rejected."""
-    principal.require("tasks:write")
+    require(principal, "tasks:write")
     task = tasks.get_task(session, principal, ref)
     if not text.strip():
         raise InvalidInput("Message text must not be empty.")
@@ -89,7 +89,7 @@ def message(
 def approve(
     session: Session, engine: EngineLike, principal: Principal, ref: str, comment: str = ""
 ) -> Task:
-    principal.require("tasks:write")
+    require(principal, "tasks:write")
     task = tasks.get_task(session, principal, ref)
     _active(task, "an approval")
     if task.status != TaskStatus.WAITING:
@@ -113,7 +113,7 @@ def request_changes(
     stage: str = "",
 ) -> Task:
     """Send the task back (to ``stage`` or the gate's default) with ``text`` as the prompt."""
-    principal.require("tasks:write")
+    require(principal, "tasks:write")
     task = tasks.get_task(session, principal, ref)
     if not text.strip():
         raise InvalidInput("Say what should change: 'text' must not be empty.")
@@ -145,7 +145,7 @@ def cancel(session: Session, engine: EngineLike, principal: Principal, ref: str)
     turn kills its sandbox within a fraction of a second, in whichever worker they
     run. The workflow's signal then winds the task up.
     """
-    principal.require("tasks:write")
+    require(principal, "tasks:write")
     task = tasks.get_task(session, principal, ref)
     if task.status in FINAL:
         raise Conflict(f"Task {task.key} is already {task.status}.")

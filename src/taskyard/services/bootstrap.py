@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import Organization
 from taskyard.services import teams, tokens, users
+from taskyard.services.access import INSTALLATION_ADMIN
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,6 @@ def ensure_bootstrapped(session: Session, admin_token: str = "") -> Bootstrap:
     teams.create_team(session, org.id, "TY", "Default team", "default")
     admin = users.create_user(session, org.id, "admin", name="Administrator", is_admin=True)
     _, value = tokens.create_token(
-        session, admin, "first admin token", ["admin", tokens.INSTALLATION_ADMIN], value=admin_token
+        session, admin, "first admin token", ["admin", INSTALLATION_ADMIN], value=admin_token
     )
     return Bootstrap(created=True, admin_token=value)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from taskyard.db.models import Organization, User
 from taskyard.model.errors import InvalidInput, NotFound
 from taskyard.services import teams, tokens, users
-from taskyard.services.tokens import INSTALLATION_ADMIN, Principal
+from taskyard.services.access import INSTALLATION_ADMIN, Principal, require
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,12 @@ class CreatedOrganization:
 
 
 def list_organizations(session: Session, principal: Principal) -> list[Organization]:
-    principal.require(INSTALLATION_ADMIN)
+    require(principal, INSTALLATION_ADMIN)
     return list(session.scalars(select(Organization).order_by(Organization.id)))
 
 
 def get_organization(session: Session, principal: Principal, slug: str) -> Organization:
-    principal.require(INSTALLATION_ADMIN)
+    require(principal, INSTALLATION_ADMIN)
     org = session.scalar(select(Organization).where(Organization.slug == slug))
     if org is None:
         raise NotFound(f"Organization '{slug}' not found.")
@@ -53,7 +53,7 @@ def create_organization(
 
     The token is a child of the caller's: it is revoked with it (see ``tokens``).
     """
-    principal.require(INSTALLATION_ADMIN)
+    require(principal, INSTALLATION_ADMIN)
     org = teams.create_organization(session, slug, name)
     teams.create_team(session, org.id, team_key, "Default team", "default")
     admin = users.create_user(session, org.id, admin_username, is_admin=True)

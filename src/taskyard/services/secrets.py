@@ -16,6 +16,7 @@ from taskyard.config import Settings
 from taskyard.db.models import Secret
 from taskyard.model import redaction
 from taskyard.model.errors import InvalidInput, NotFound, TaskyardError
+from taskyard.services.access import Principal, require
 
 NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
 
@@ -34,7 +35,11 @@ def _fernet(settings: Settings) -> Fernet:
     return Fernet(path.read_bytes().strip())
 
 
-def set_secret(session: Session, settings: Settings, org_id: int, name: str, value: str) -> Secret:
+def set_secret(
+    session: Session, settings: Settings, principal: Principal, name: str, value: str
+) -> Secret:
+    require(principal, "secrets:write")
+    org_id = principal.org_id
     if not NAME.match(name):
         raise InvalidInput("Secret names are UPPER_SNAKE_CASE, e.g. NPM_TOKEN.")
     if not value:
@@ -50,14 +55,21 @@ def set_secret(session: Session, settings: Settings, org_id: int, name: str, val
     return secret
 
 
-def list_secrets(session: Session, org_id: int) -> list[Secret]:
+def _secrets_of(session: Session, org_id: int) -> list[Secret]:
     return list(
         session.scalars(select(Secret).where(Secret.org_id == org_id).order_by(Secret.name))
     )
 
 
-def delete_secret(session: Session, org_id: int, name: str) -> None:
-    secret = session.scalar(select(Secret).where(Secret.org_id == org_id, Secret.name == name))
+def list_secrets(session: Session, principal: Principal) -> list[Secret]:
+    require(principal, "secrets:write")  # even names are for those who may set them
+    return _secrets_of(session, principal.org_id)
+
+
+def delete_secret(session: Session, principal: Principal, name: str) -> None:
+    require(principal, "secrets:write")
+    mine = Secret.org_id == principal.org_id
+    secret = session.scalar(select(Secret).where(mine, Secret.name == name))
     if secret is None:
         raise NotFound(f"Secret '{name}' not found.")
     session.delete(secret)
@@ -102,7 +114,7 @@ def known_values(session: Session, settings: Settings, org_id: int) -> dict[str,
     """
     values = server_values(settings)
     fernet = _fernet(settings)
-    for secret in list_secrets(session, org_id):
+    for secret in _secrets_of(session, org_id):
         try:
             values[secret.name] = fernet.decrypt(secret.ciphertext.encode()).decode()
         except InvalidToken as exc:

@@ -27,9 +27,9 @@ from taskyard.model.inputs import (
 from taskyard.model.status import FINAL, UNSETTLED, AgentState, TaskStatus
 from taskyard.model.template import BUILTIN_DEFAULT, AgentSpec, TemplateSpec
 from taskyard.services import events, teams, templates, workflows
+from taskyard.services.access import Principal, require
 from taskyard.services.parameters import resolve_parameters
 from taskyard.services.repositories import validate_branch, validate_repository
-from taskyard.services.tokens import Principal
 from taskyard.services.users import find_user
 
 ORIGINS = (
@@ -91,7 +91,7 @@ def create_task(
 
     ``local_roots``: where a repository given as a local path may be.
     """
-    principal.require("tasks:write")
+    require(principal, "tasks:write")
     title = body.title.strip()
     if not title:
         raise InvalidInput("Title must not be empty.")
@@ -154,7 +154,7 @@ def _resolve_creator(session: Session, principal: Principal, username: str | Non
         user = session.get(User, principal.user_id)
         assert user is not None
         return user
-    principal.require("tasks:create-for-others")
+    require(principal, "tasks:create-for-others")
     user = find_user(session, principal.org_id, username)
     if user is None:
         raise InvalidInput(f"Unknown user '{username}'.")
@@ -177,7 +177,7 @@ def _unique_slug(session: Session, team_id: int, base: str) -> str:
 
 def get_task(session: Session, principal: Principal, ref: str) -> Task:
     """Find a task by key (``TY-42``) or id, within the caller's organization only."""
-    principal.require("tasks:read")
+    require(principal, "tasks:read")
     query = select(Task).where(Task.org_id == principal.org_id)
     task_id = parse_id(ref)
     if task_id is not None:
@@ -205,7 +205,7 @@ def list_tasks(
     before: int | None = None,
 ) -> list[Task]:
     """Newest first; ``before`` is the id of the last task of the previous page."""
-    principal.require("tasks:read")
+    require(principal, "tasks:read")
     if status is not None and status not in tuple(TaskStatus):
         known = ", ".join(TaskStatus)
         raise InvalidInput(f"Unknown status '{status}'. Known: {known}.")

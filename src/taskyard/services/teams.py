@@ -1,4 +1,9 @@
-"""Organizations and teams (a team numbers its tasks under its key prefix)."""
+"""Organizations and teams (a team numbers its tasks under its key prefix).
+
+``create_organization``, ``create_team`` and ``resolve_team`` serve the system (the
+first start, a new organization) and other services that checked their caller;
+a request goes through the functions that take its ``Principal``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from sqlalchemy.orm import Session
 from taskyard.db.models import Organization, Team
 from taskyard.model.errors import Conflict, InvalidInput, NotFound
 from taskyard.model.workflow import DEFAULT_WORKFLOW
+from taskyard.services.access import Principal, require, require_admin
 
 TEAM_KEY = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -28,7 +34,7 @@ def create_organization(session: Session, slug: str, name: str) -> Organization:
 
 def create_team(session: Session, org_id: int, key: str, name: str, slug: str = "") -> Team:
     """Create a team and give it the default workflow."""
-    from taskyard.services.workflows import create_workflow
+    from taskyard.services.workflows import store_workflow
 
     key = key.upper()
     slug = slug or key.lower()
@@ -44,12 +50,20 @@ def create_team(session: Session, org_id: int, key: str, name: str, slug: str = 
     team = Team(org_id=org_id, key=key, slug=slug, name=name or key, next_number=0)
     session.add(team)
     session.flush()
-    create_workflow(session, team, DEFAULT_WORKFLOW, make_default=True)
+    store_workflow(session, team, DEFAULT_WORKFLOW, make_default=True)
     return team
 
 
-def list_teams(session: Session, org_id: int) -> list[Team]:
-    return list(session.scalars(select(Team).where(Team.org_id == org_id).order_by(Team.id)))
+def add_team(session: Session, principal: Principal, key: str, name: str, slug: str) -> Team:
+    """A new team of the caller's organization (admins only)."""
+    require_admin(principal)
+    return create_team(session, principal.org_id, key, name, slug)
+
+
+def list_teams(session: Session, principal: Principal) -> list[Team]:
+    require(principal, "tasks:read")
+    mine = Team.org_id == principal.org_id
+    return list(session.scalars(select(Team).where(mine).order_by(Team.id)))
 
 
 def resolve_team(session: Session, org_id: int, ref: str | None) -> Team:

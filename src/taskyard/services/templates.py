@@ -1,4 +1,8 @@
-"""Templates: versioned YAML pushed by people, pinned by tasks at creation."""
+"""Templates: versioned YAML pushed by people, pinned by tasks at creation.
+
+``get_template`` serves the engine and task creation (whose caller was checked);
+a request goes through the functions that take its ``Principal``.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from taskyard.db.models import Template
 from taskyard.model.errors import InvalidInput, NotFound
 from taskyard.model.template import NEW_TEMPLATE, TemplateSpec
 from taskyard.services import safe_yaml
+from taskyard.services.access import Principal, require
 
 
 def _line_of(source: str, loc: tuple[int | str, ...]) -> int | None:
@@ -82,8 +87,10 @@ def _problem(source: str, error: Any) -> dict[str, Any]:
     }
 
 
-def push_template(session: Session, org_id: int, source: str) -> Template:
+def push_template(session: Session, principal: Principal, source: str) -> Template:
     """Store a new version of a template (version 1 for a new name)."""
+    require(principal, "templates:write")
+    org_id = principal.org_id
     spec = parse_template(source)
     latest = session.scalar(
         select(func.max(Template.version)).where(
@@ -113,8 +120,17 @@ def get_template(session: Session, org_id: int, name: str, version: int | None =
     return row
 
 
-def list_templates(session: Session, org_id: int) -> list[Template]:
+def show_template(
+    session: Session, principal: Principal, name: str, version: int | None = None
+) -> Template:
+    require(principal, "templates:read")
+    return get_template(session, principal.org_id, name, version)
+
+
+def list_templates(session: Session, principal: Principal) -> list[Template]:
     """The newest version of each template."""
+    require(principal, "templates:read")
+    org_id = principal.org_id
     newest = (
         select(Template.name, func.max(Template.version).label("v"))
         .where(Template.org_id == org_id)
@@ -131,7 +147,9 @@ def list_templates(session: Session, org_id: int) -> list[Template]:
     )
 
 
-def template_versions(session: Session, org_id: int, name: str) -> list[Template]:
+def template_versions(session: Session, principal: Principal, name: str) -> list[Template]:
+    require(principal, "templates:read")
+    org_id = principal.org_id
     rows = list(
         session.scalars(
             select(Template)
@@ -146,13 +164,3 @@ def template_versions(session: Session, org_id: int, name: str) -> list[Template
 
 def spec_of(row: Template) -> TemplateSpec:
     return TemplateSpec.model_validate(row.spec)
-
-
-def summary(row: Template) -> dict[str, Any]:
-    return {
-        "name": row.name,
-        "version": row.version,
-        "agent": row.spec.get("agent", {}).get("kind"),
-        "description": row.spec.get("description", ""),
-        "created_at": row.created_at,
-    }

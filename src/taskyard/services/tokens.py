@@ -1,67 +1,27 @@
 """API tokens: generated once, stored as a SHA-256 hash, carrying scopes.
 
-``admin`` holds every scope of its organization; ``installation:admin`` is apart
-from it (an organization's admin does not hold it): it manages the organizations
-themselves. A token created by a token is its child: revoking a token revokes its
-children and theirs, so whatever a leaked token minted dies with it.
+A token created by a token is its child: revoking a token revokes its children
+and theirs, so whatever a leaked token minted dies with it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import ApiToken, User, utcnow
 from taskyard.model.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from taskyard.services import users
+from taskyard.services.access import ADMIN, SCOPES, Principal, require, require_admin, same_org
 
-SCOPES = frozenset(
-    {
-        "tasks:read",
-        "tasks:write",
-        "tasks:create-for-others",
-        "users:read",
-        "users:write",
-        "templates:read",
-        "templates:write",
-        "workflows:write",
-        "secrets:write",
-        "tokens:read",
-        "tokens:write",
-        "admin",
-        "installation:admin",
-    }
-)
-INSTALLATION_ADMIN = "installation:admin"
-DEFAULT_SCOPES = ["tasks:read", "tasks:write", "users:read", "templates:read"]
 TOKEN_PREFIX = "ty_"
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the user behind a token and what the token may do."""
-
-    user_id: int
-    org_id: int
-    username: str
-    scopes: frozenset[str]
-    token_id: int | None = None
-
-    def has(self, scope: str) -> bool:
-        if scope == INSTALLATION_ADMIN:
-            return scope in self.scopes
-        return "admin" in self.scopes or scope in self.scopes
-
-    def require(self, scope: str) -> None:
-        if not self.has(scope):
-            raise Forbidden(f"This token lacks the '{scope}' scope.")
 
 
 def create_token(
@@ -98,6 +58,29 @@ def create_token(
     return token, value
 
 
+def mint_token(
+    session: Session, principal: Principal, name: str, scopes: list[str], username: str | None
+) -> tuple[ApiToken, str, User]:
+    """A token for the caller, or (an admin) for ``username``, as a child of the caller's.
+
+    Its scopes cannot exceed the caller's own. Returns the row, the only copy of its
+    secret, and whose it is.
+    """
+    require(principal, "tokens:write")
+    if username and username != principal.username:
+        require_admin(principal)
+        target = users.get_user(session, principal, username)
+    else:
+        found = session.get(User, principal.user_id)
+        assert found is not None  # the principal was just read with its user
+        target = found
+    beyond = sorted(s for s in scopes if not principal.has(s))
+    if beyond:
+        raise Forbidden(f"You cannot grant scopes you do not hold: {', '.join(beyond)}.")
+    token, value = create_token(session, target, name, scopes, parent_id=principal.token_id)
+    return token, value, target
+
+
 def authenticate(session: Session, value: str) -> Principal:
     """Resolve a bearer token into a principal, or raise ``Unauthenticated``."""
     row = session.execute(
@@ -118,7 +101,7 @@ def authenticate(session: Session, value: str) -> Principal:
 
 
 def list_tokens(session: Session, principal: Principal) -> list[ApiToken]:
-    principal.require("tokens:read")
+    require(principal, "tokens:read")
     return list(
         session.scalars(
             select(ApiToken).where(ApiToken.user_id == principal.user_id).order_by(ApiToken.id)
@@ -131,17 +114,19 @@ def revoke_token(session: Session, principal: Principal, token_id: int) -> None:
 
     An admin may revoke any token of the organization.
     """
-    principal.require("tokens:write")
+    require(principal, "tokens:write")
     row = session.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.id == token_id)
     ).first()
-    if row is None or row[1].org_id != principal.org_id:
-        raise NotFound(f"Token {token_id} not found.")
+    missing = f"Token {token_id} not found."
+    if row is None:
+        raise NotFound(missing)
     token, owner = row
-    if owner.id != principal.user_id and not principal.has("admin"):
-        raise NotFound(f"Token {token_id} not found.")
+    same_org(principal, owner.org_id, missing)
+    if owner.id != principal.user_id and not principal.has(ADMIN):
+        raise NotFound(missing)
     now = utcnow()
     token.revoked_at = now
     parents = [token.id]

@@ -1,4 +1,9 @@
-"""Users of an organization and their linked identities (e.g. a GitHub account)."""
+"""Users of an organization and their linked identities (e.g. a GitHub account).
+
+``create_user`` and ``find_user`` serve the system (the first start, a new
+organization, the engine); a request goes through the functions that take its
+``Principal``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import LinkedIdentity, User
 from taskyard.model.errors import Conflict, InvalidInput, NotFound
-from taskyard.services.tokens import Principal
+from taskyard.services.access import Principal, require, require_admin
 
 USERNAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$")
 
@@ -35,26 +40,50 @@ def create_user(
     return user
 
 
+def add_user(
+    session: Session, principal: Principal, username: str, *, name: str, email: str, admin: bool
+) -> User:
+    """A new user of the caller's organization; only an admin may make an admin."""
+    require(principal, "users:write")
+    if admin:
+        require_admin(principal)
+    return create_user(session, principal.org_id, username, name=name, email=email, is_admin=admin)
+
+
 def find_user(session: Session, org_id: int, username: str) -> User | None:
     return session.scalar(select(User).where(User.org_id == org_id, User.username == username))
 
 
-def get_user(session: Session, principal: Principal, username: str) -> User:
-    user = find_user(session, principal.org_id, username)
+def _existing(session: Session, org_id: int, username: str) -> User:
+    user = find_user(session, org_id, username)
     if user is None:
         raise NotFound(f"User '{username}' not found.")
     return user
 
 
+def get_user(session: Session, principal: Principal, username: str) -> User:
+    require(principal, "users:read")
+    return _existing(session, principal.org_id, username)
+
+
 def list_users(session: Session, principal: Principal) -> list[User]:
+    require(principal, "users:read")
     return list(
         session.scalars(select(User).where(User.org_id == principal.org_id).order_by(User.id))
     )
 
 
 def link_identity(
-    session: Session, user: User, provider: str, external_id: str, login: str
+    session: Session,
+    principal: Principal,
+    username: str,
+    provider: str,
+    external_id: str,
+    login: str,
 ) -> LinkedIdentity:
+    """Link an account (one user per organization) to ``username``."""
+    require(principal, "users:write")
+    user = _existing(session, principal.org_id, username)
     if provider not in {"github"}:
         raise InvalidInput("Only 'github' identities can be linked.")
     existing = session.scalar(

@@ -1,6 +1,14 @@
-"""Workflows of a team: stored, listed, made default, archived."""
+"""Workflows of a team: stored, listed, made default, archived.
+
+A request names the team (key or slug; the organization's first team when absent)
+and goes through the functions that take its ``Principal``; the rest serve the
+system and other services that checked their caller.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -8,10 +16,89 @@ from sqlalchemy.orm import Session
 from taskyard.db.models import Task, Team, Workflow, utcnow
 from taskyard.model.errors import Conflict, InvalidInput, NotFound
 from taskyard.model.status import ACTIVE
-from taskyard.model.workflow import WorkflowSpec
+from taskyard.model.workflow import WorkflowSpec, parse_spec
+from taskyard.services.access import Principal, require
+from taskyard.services.teams import resolve_team
+
+WRITE = "workflows:write"
+
+
+@dataclass(frozen=True)
+class TeamWorkflow:
+    """A workflow with its team, and how many tasks still run on it where that is asked."""
+
+    team: Team
+    workflow: Workflow
+    active: int | None = None
+
+
+def workflows_of(
+    session: Session, principal: Principal, team_ref: str | None, *, archived: bool = False
+) -> list[TeamWorkflow]:
+    require(principal, "tasks:read")
+    team = resolve_team(session, principal.org_id, team_ref)
+    return [
+        TeamWorkflow(team, w, active_tasks_on(session, w))
+        for w in list_workflows(session, team, archived=archived)
+    ]
 
 
 def create_workflow(
+    session: Session,
+    principal: Principal,
+    team_ref: str | None,
+    name: str,
+    stages: list[dict[str, Any]],
+    *,
+    make_default: bool = False,
+) -> TeamWorkflow:
+    require(principal, WRITE)
+    team = resolve_team(session, principal.org_id, team_ref)
+    spec = parse_spec({"name": name, "stages": stages})
+    return TeamWorkflow(team, store_workflow(session, team, spec, make_default=make_default))
+
+
+def _named(
+    session: Session, principal: Principal, team_ref: str | None, name: str
+) -> tuple[Team, Workflow]:
+    require(principal, WRITE)
+    team = resolve_team(session, principal.org_id, team_ref)
+    return team, get_workflow(session, team, name)
+
+
+def make_default(
+    session: Session, principal: Principal, team_ref: str | None, name: str
+) -> TeamWorkflow:
+    team, workflow = _named(session, principal, team_ref, name)
+    set_default(session, team, workflow)
+    return TeamWorkflow(team, workflow)
+
+
+def archive(
+    session: Session, principal: Principal, team_ref: str | None, name: str
+) -> TeamWorkflow:
+    """Archive a workflow: new tasks cannot use it; tasks already on it finish on it."""
+    team, workflow = _named(session, principal, team_ref, name)
+    if workflow.is_default:
+        raise Conflict(
+            f"Workflow '{workflow.name}' is the team's default; set another default first."
+        )
+    workflow.archived_at = utcnow()
+    return TeamWorkflow(team, workflow, active_tasks_on(session, workflow))
+
+
+def delete(session: Session, principal: Principal, team_ref: str | None, name: str) -> None:
+    """Delete a workflow no task has ever used; otherwise refuse and say to archive it."""
+    _, workflow = _named(session, principal, team_ref, name)
+    used = session.scalar(select(func.count()).where(Task.workflow_id == workflow.id))
+    if used:
+        raise Conflict(f"Workflow '{workflow.name}' is used by {used} task(s); archive it instead.")
+    if workflow.is_default:
+        raise Conflict(f"Workflow '{workflow.name}' is the team's default; set another first.")
+    session.delete(workflow)
+
+
+def store_workflow(
     session: Session, team: Team, spec: WorkflowSpec, *, make_default: bool = False
 ) -> Workflow:
     exists = session.scalar(
@@ -64,25 +151,6 @@ def set_default(session: Session, team: Team, workflow: Workflow) -> None:
         raise Conflict(f"Workflow '{workflow.name}' is archived and cannot be the default.")
     for other in list_workflows(session, team):
         other.is_default = other.id == workflow.id
-
-
-def archive_workflow(session: Session, team: Team, workflow: Workflow) -> None:
-    """Archive a workflow: new tasks cannot use it; tasks already on it finish on it."""
-    if workflow.is_default:
-        raise Conflict(
-            f"Workflow '{workflow.name}' is the team's default; set another default first."
-        )
-    workflow.archived_at = utcnow()
-
-
-def delete_workflow(session: Session, team: Team, workflow: Workflow) -> None:
-    """Delete a workflow no task has ever used; otherwise refuse and say to archive it."""
-    used = session.scalar(select(func.count()).where(Task.workflow_id == workflow.id))
-    if used:
-        raise Conflict(f"Workflow '{workflow.name}' is used by {used} task(s); archive it instead.")
-    if workflow.is_default:
-        raise Conflict(f"Workflow '{workflow.name}' is the team's default; set another first.")
-    session.delete(workflow)
 
 
 def active_tasks_on(session: Session, workflow: Workflow) -> int:

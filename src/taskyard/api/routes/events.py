@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio.from_thread
 from fastapi import APIRouter, Header, Query, Request
@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from taskyard.api.deps import PrincipalDep, SessionDep, SettingsDep
 from taskyard.api.openapi import errors
-from taskyard.api.outputs import EventPage, PullOut
+from taskyard.api.outputs import EventOut, EventPage, PullOut
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.engine.work import live_patch
@@ -49,7 +49,7 @@ def list_events(
     kind: Annotated[list[Name] | None, Query(max_length=50)] = None,
     stream: bool = False,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> Any:
+) -> EventPage | StreamingResponse:
     """The task's events after ``after``; with ``Accept: text/event-stream``, live."""
     task = tasks.get_task(session, principal, ref)
     if _wants_stream(request, stream):
@@ -62,10 +62,10 @@ def list_events(
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     rows = events.list_events(session, task.id, after=after, limit=limit, kinds=kind)
-    return {
-        "items": [events.as_dict(e) for e in rows],
-        "next_after": rows[-1].id if rows else after,
-    }
+    return EventPage(
+        items=[EventOut.model_validate(events.as_dict(e)) for e in rows],
+        next_after=rows[-1].id if rows else after,
+    )
 
 
 def _fetch(
@@ -128,6 +128,6 @@ def diff(ref: str, session: SessionDep, principal: PrincipalDep, settings: Setti
 
 
 @router.get("/{ref}/pulls", response_model=list[PullOut])
-def task_pulls(ref: str, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+def task_pulls(ref: str, session: SessionDep, principal: PrincipalDep) -> list[PullOut]:
     task = tasks.get_task(session, principal, ref)
-    return [pulls.as_dict(p) for p in pulls.pulls_of(session, task.id)]
+    return [PullOut.model_validate(pulls.as_dict(p)) for p in pulls.pulls_of(session, task.id)]

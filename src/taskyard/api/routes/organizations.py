@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,17 +28,17 @@ class RenameIn(BaseModel):
     name: Label = Field(min_length=1)
 
 
-def _out(session: SessionDep, org: Organization) -> dict[str, Any]:
-    return {
-        "slug": org.slug,
-        "name": org.name,
-        "users": organizations.member_count(session, org),
-        "created_at": org.created_at,
-    }
+def _out(session: SessionDep, org: Organization) -> OrganizationOut:
+    return OrganizationOut(
+        slug=org.slug,
+        name=org.name,
+        users=organizations.member_count(session, org),
+        created_at=org.created_at,
+    )
 
 
 @router.get("", response_model=list[OrganizationOut])
-def list_organizations(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+def list_organizations(session: SessionDep, principal: PrincipalDep) -> list[OrganizationOut]:
     return [_out(session, o) for o in organizations.list_organizations(session, principal)]
 
 
@@ -60,7 +58,7 @@ def list_organizations(session: SessionDep, principal: PrincipalDep) -> list[dic
 )
 def create_organization(
     body: OrganizationIn, session: SessionDep, principal: PrincipalDep
-) -> dict[str, Any]:
+) -> OrganizationCreated:
     """Create an organization, its first team and admin; the admin's token is shown once.
 
     That token is a child of the caller's, revoked with it.
@@ -68,22 +66,22 @@ def create_organization(
     created = organizations.create_organization(
         session, principal, body.slug, body.name, admin_username=body.admin, team_key=body.team
     )
-    return {
-        "organization": _out(session, created.organization),
-        "admin": created.admin.username,
-        "team": body.team.upper(),
-        "token": created.admin_token,
-    }
+    return OrganizationCreated(
+        organization=_out(session, created.organization),
+        admin=created.admin.username,
+        team=body.team.upper(),
+        token=created.admin_token,
+    )
 
 
 @router.get("/{slug}", response_model=OrganizationOut)
-def show_organization(slug: str, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def show_organization(slug: str, session: SessionDep, principal: PrincipalDep) -> OrganizationOut:
     return _out(session, organizations.get_organization(session, principal, slug))
 
 
 @router.patch("/{slug}", response_model=OrganizationOut)
 def rename_organization(
     slug: str, body: RenameIn, session: SessionDep, principal: PrincipalDep
-) -> dict[str, Any]:
+) -> OrganizationOut:
     org = organizations.rename_organization(session, principal, slug, body.name)
     return _out(session, org)

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from taskyard.api.deps import SessionDep, bearer_token, principal_of
 from taskyard.model.errors import TaskyardError, Unauthenticated
 from taskyard.services import pulls, tasks
-from taskyard.services.tokens import Principal
+from taskyard.services.access import Principal
 from taskyard.web.task_page import render_problem, render_sign_in, render_task
 
 router = APIRouter(include_in_schema=False)

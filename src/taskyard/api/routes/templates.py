@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from taskyard.api.deps import PrincipalDep, SessionDep, SettingsDep
 from taskyard.api.openapi import links
 from taskyard.api.outputs import SecretOut, TemplateOut, TemplateSummary
-from taskyard.db.models import Template
+from taskyard.db.models import Secret, Template
 from taskyard.model.errors import InvalidInput
 from taskyard.model.inputs import MAX_INT32, Body, Digits
 from taskyard.services import secrets, templates
@@ -42,11 +42,18 @@ class SecretIn(BaseModel):
     value: Body
 
 
-def _out(row: Template, *, source: bool = False) -> dict[str, Any]:
-    out = templates.summary(row)
-    if source:
-        out |= {"source": row.source, "spec": row.spec}
-    return out
+def _fields(row: Template) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "version": row.version,
+        "agent": row.spec.get("agent", {}).get("kind"),
+        "description": row.spec.get("description", ""),
+        "created_at": row.created_at,
+    }
+
+
+def _summary(row: Template) -> TemplateSummary:
+    return TemplateSummary(**_fields(row))
 
 
 async def template_source(request: Request) -> str:
@@ -84,16 +91,14 @@ async def template_source(request: Request) -> str:
 )
 def push_template(
     source: Annotated[str, Depends(template_source)], session: SessionDep, principal: PrincipalDep
-) -> dict[str, Any]:
+) -> TemplateSummary:
     """Push a template as YAML (``Content-Type: application/yaml``) or ``{"source": ...}``."""
-    principal.require("templates:write")
-    return _out(templates.push_template(session, principal.org_id, source))
+    return _summary(templates.push_template(session, principal, source))
 
 
 @router.get("/templates", response_model=list[TemplateSummary])
-def list_templates(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
-    principal.require("templates:read")
-    return [_out(r) for r in templates.list_templates(session, principal.org_id)]
+def list_templates(session: SessionDep, principal: PrincipalDep) -> list[TemplateSummary]:
+    return [_summary(r) for r in templates.list_templates(session, principal)]
 
 
 @router.get("/templates/{name}", response_model=TemplateOut)
@@ -102,37 +107,33 @@ def show_template(
     session: SessionDep,
     principal: PrincipalDep,
     version: Annotated[int | None, Digits, Query(ge=1, le=MAX_INT32)] = None,
-) -> dict[str, Any]:
-    principal.require("templates:read")
-    return _out(templates.get_template(session, principal.org_id, name, version), source=True)
+) -> TemplateOut:
+    row = templates.show_template(session, principal, name, version)
+    return TemplateOut(**_fields(row), source=row.source, spec=row.spec)
 
 
 @router.get("/templates/{name}/versions", response_model=list[TemplateSummary])
-def versions(name: str, session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
-    principal.require("templates:read")
-    return [_out(r) for r in templates.template_versions(session, principal.org_id, name)]
+def versions(name: str, session: SessionDep, principal: PrincipalDep) -> list[TemplateSummary]:
+    return [_summary(r) for r in templates.template_versions(session, principal, name)]
+
+
+def _secret_out(secret: Secret) -> SecretOut:
+    return SecretOut(name=secret.name, updated_at=secret.updated_at)
 
 
 @router.get("/secrets", response_model=list[SecretOut])
-def list_secrets(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+def list_secrets(session: SessionDep, principal: PrincipalDep) -> list[SecretOut]:
     """Names and dates only: a secret's value is never returned once set."""
-    principal.require("secrets:write")
-    return [
-        {"name": s.name, "updated_at": s.updated_at}
-        for s in secrets.list_secrets(session, principal.org_id)
-    ]
+    return [_secret_out(s) for s in secrets.list_secrets(session, principal)]
 
 
 @router.put("/secrets/{name}", response_model=SecretOut)
 def set_secret(
     name: str, body: SecretIn, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
-) -> dict[str, Any]:
-    principal.require("secrets:write")
-    secret = secrets.set_secret(session, settings, principal.org_id, name, body.value)
-    return {"name": secret.name, "updated_at": secret.updated_at}
+) -> SecretOut:
+    return _secret_out(secrets.set_secret(session, settings, principal, name, body.value))
 
 
 @router.delete("/secrets/{name}", status_code=204)
 def delete_secret(name: str, session: SessionDep, principal: PrincipalDep) -> None:
-    principal.require("secrets:write")
-    secrets.delete_secret(session, principal.org_id, name)
+    secrets.delete_secret(session, principal, name)

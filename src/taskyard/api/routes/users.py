@@ -11,9 +11,8 @@ from taskyard.api.deps import PrincipalDep, SessionDep
 from taskyard.api.openapi import errors, links
 from taskyard.api.outputs import IdentityOut, TokenCreated, TokenOut, UserOut
 from taskyard.db.models import ApiToken, User
-from taskyard.model.errors import Forbidden
 from taskyard.model.inputs import MAX_INT64, Digits, Label, Name
-from taskyard.services import tokens, users
+from taskyard.services import access, tokens, users
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -36,24 +35,24 @@ class IdentityIn(BaseModel):
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name
-    scopes: list[Name] = Field(list(tokens.DEFAULT_SCOPES), max_length=len(tokens.SCOPES))
+    scopes: list[Name] = Field(list(access.DEFAULT_SCOPES), max_length=len(access.SCOPES))
     user: Name | None = None
 
 
 TokenId = Annotated[int, Digits, Path(ge=1, le=MAX_INT64)]
 
 
-def _user_out(user: User) -> dict[str, Any]:
-    return {
-        "username": user.username,
-        "name": user.name,
-        "email": user.email,
-        "admin": user.is_admin,
-        "created_at": user.created_at,
-    }
+def _user_out(user: User) -> UserOut:
+    return UserOut(
+        username=user.username,
+        name=user.name,
+        email=user.email,
+        admin=user.is_admin,
+        created_at=user.created_at,
+    )
 
 
-def _token_out(token: ApiToken) -> dict[str, Any]:
+def _token_fields(token: ApiToken) -> dict[str, Any]:
     return {
         "id": token.id,
         "name": token.name,
@@ -65,8 +64,7 @@ def _token_out(token: ApiToken) -> dict[str, Any]:
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
-    principal.require("users:read")
+def list_users(session: SessionDep, principal: PrincipalDep) -> list[UserOut]:
     return [_user_out(u) for u in users.list_users(session, principal)]
 
 
@@ -84,24 +82,16 @@ def list_users(session: SessionDep, principal: PrincipalDep) -> list[dict[str, A
         ),
     },
 )
-def create_user(body: UserIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
-    principal.require("users:write")
-    if body.admin:
-        principal.require("admin")
-    user = users.create_user(
-        session,
-        principal.org_id,
-        body.username,
-        name=body.name,
-        email=body.email,
-        is_admin=body.admin,
+def create_user(body: UserIn, session: SessionDep, principal: PrincipalDep) -> UserOut:
+    """Create a user of the caller's organization (``admin`` to make an admin)."""
+    user = users.add_user(
+        session, principal, body.username, name=body.name, email=body.email, admin=body.admin
     )
     return _user_out(user)
 
 
 @router.get("/users/{username}", response_model=UserOut)
-def show_user(username: str, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
-    principal.require("users:read")
+def show_user(username: str, session: SessionDep, principal: PrincipalDep) -> UserOut:
     return _user_out(users.get_user(session, principal, username))
 
 
@@ -113,25 +103,25 @@ def show_user(username: str, session: SessionDep, principal: PrincipalDep) -> di
 )
 def link_identity(
     username: str, body: IdentityIn, session: SessionDep, principal: PrincipalDep
-) -> dict[str, Any]:
+) -> IdentityOut:
     """Link a GitHub account, so tasks from its issues and comments are created for this user.
 
     An account is linked to one user per organization.
     """
-    principal.require("users:write")
-    user = users.get_user(session, principal, username)
-    identity = users.link_identity(session, user, body.provider, body.external_id, body.login)
-    return {
-        "user": user.username,
-        "provider": identity.provider,
-        "external_id": identity.external_id,
-        "login": identity.login,
-    }
+    identity = users.link_identity(
+        session, principal, username, body.provider, body.external_id, body.login
+    )
+    return IdentityOut(
+        user=username,
+        provider=identity.provider,
+        external_id=identity.external_id,
+        login=identity.login,
+    )
 
 
 @router.get("/tokens", response_model=list[TokenOut])
-def list_tokens(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
-    return [_token_out(t) for t in tokens.list_tokens(session, principal)]
+def list_tokens(session: SessionDep, principal: PrincipalDep) -> list[TokenOut]:
+    return [TokenOut(**_token_fields(t)) for t in tokens.list_tokens(session, principal)]
 
 
 @router.post(
@@ -140,24 +130,13 @@ def list_tokens(session: SessionDep, principal: PrincipalDep) -> list[dict[str, 
     response_model=TokenCreated,
     responses=links(201, "id", ("DELETE", "/api/v1/tokens/{token_id}", "token_id")),
 )
-def create_token(body: TokenIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def create_token(body: TokenIn, session: SessionDep, principal: PrincipalDep) -> TokenCreated:
     """Create a token; its value is shown once. Scopes cannot exceed the caller's own.
 
     The new token is a child of the caller's: revoking the caller's revokes it too.
     """
-    principal.require("tokens:write")
-    target = session.get(User, principal.user_id)
-    if body.user and body.user != principal.username:
-        principal.require("admin")
-        target = users.get_user(session, principal, body.user)
-    assert target is not None
-    beyond = sorted(s for s in body.scopes if not principal.has(s))
-    if beyond:
-        raise Forbidden(f"You cannot grant scopes you do not hold: {', '.join(beyond)}.")
-    token, value = tokens.create_token(
-        session, target, body.name, body.scopes, parent_id=principal.token_id
-    )
-    return {**_token_out(token), "token": value, "user": target.username}
+    token, value, user = tokens.mint_token(session, principal, body.name, body.scopes, body.user)
+    return TokenCreated(**_token_fields(token), token=value, user=user.username)
 
 
 @router.delete("/tokens/{token_id}", status_code=204)

@@ -10,9 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from taskyard.api.deps import PrincipalDep, SessionDep
 from taskyard.api.openapi import errors, links
 from taskyard.api.outputs import TeamOut, WorkflowOut
-from taskyard.db.models import Team, Workflow
+from taskyard.db.models import Team
 from taskyard.model.inputs import Label, Name
-from taskyard.model.workflow import parse_spec
 from taskyard.services import teams, workflows
 
 router = APIRouter(prefix="/api/v1", tags=["workflows"])
@@ -33,46 +32,39 @@ class WorkflowIn(BaseModel):
     default: bool = False
 
 
-def _team_out(team: Team) -> dict[str, Any]:
-    return {"key": team.key, "slug": team.slug, "name": team.name, "tasks": team.next_number}
+def _team_out(team: Team) -> TeamOut:
+    return TeamOut(key=team.key, slug=team.slug, name=team.name, tasks=team.next_number)
 
 
-def _workflow_out(team: Team, workflow: Workflow, active: int | None = None) -> dict[str, Any]:
-    out = {
-        "team": team.key,
-        "name": workflow.name,
-        "default": workflow.is_default,
-        "archived": workflow.archived_at is not None,
-        "stages": workflow.stages,
-    }
-    if active is not None:
-        out["active_tasks"] = active
-    return out
+def _workflow_out(found: workflows.TeamWorkflow) -> WorkflowOut:
+    workflow = found.workflow
+    return WorkflowOut(
+        team=found.team.key,
+        name=workflow.name,
+        default=workflow.is_default,
+        archived=workflow.archived_at is not None,
+        stages=workflow.stages,
+        active_tasks=found.active,
+    )
 
 
 @router.get("/teams", response_model=list[TeamOut])
-def list_teams(session: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
-    principal.require("tasks:read")
-    return [_team_out(t) for t in teams.list_teams(session, principal.org_id)]
+def list_teams(session: SessionDep, principal: PrincipalDep) -> list[TeamOut]:
+    return [_team_out(t) for t in teams.list_teams(session, principal)]
 
 
 @router.post("/teams", status_code=201, response_model=TeamOut, responses=errors(409))
-def create_team(body: TeamIn, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
+def create_team(body: TeamIn, session: SessionDep, principal: PrincipalDep) -> TeamOut:
     """Create a team (admin); it gets the default workflow Plan → Code → Review → Done."""
-    principal.require("admin")
-    return _team_out(teams.create_team(session, principal.org_id, body.key, body.name, body.slug))
+    return _team_out(teams.add_team(session, principal, body.key, body.name, body.slug))
 
 
 @router.get("/workflows", response_model=list[WorkflowOut])
 def list_workflows(
     session: SessionDep, principal: PrincipalDep, team: str | None = None, archived: bool = False
-) -> list[dict[str, Any]]:
-    principal.require("tasks:read")
-    found = teams.resolve_team(session, principal.org_id, team)
-    return [
-        _workflow_out(found, w, workflows.active_tasks_on(session, w))
-        for w in workflows.list_workflows(session, found, archived=archived)
-    ]
+) -> list[WorkflowOut]:
+    found = workflows.workflows_of(session, principal, team, archived=archived)
+    return [_workflow_out(w) for w in found]
 
 
 @router.post(
@@ -91,15 +83,11 @@ def list_workflows(
         ),
     },
 )
-def create_workflow(
-    body: WorkflowIn, session: SessionDep, principal: PrincipalDep
-) -> dict[str, Any]:
-    principal.require("workflows:write")
-    team = teams.resolve_team(session, principal.org_id, body.team)
-    spec = parse_spec({"name": body.name, "stages": body.stages})
-    return _workflow_out(
-        team, workflows.create_workflow(session, team, spec, make_default=body.default)
+def create_workflow(body: WorkflowIn, session: SessionDep, principal: PrincipalDep) -> WorkflowOut:
+    created = workflows.create_workflow(
+        session, principal, body.team, body.name, body.stages, make_default=body.default
     )
+    return _workflow_out(created)
 
 
 @router.post(
@@ -110,24 +98,16 @@ def create_workflow(
 )
 def set_default(
     name: str, session: SessionDep, principal: PrincipalDep, team: str | None = None
-) -> dict[str, Any]:
-    principal.require("workflows:write")
-    found = teams.resolve_team(session, principal.org_id, team)
-    workflow = workflows.get_workflow(session, found, name)
-    workflows.set_default(session, found, workflow)
-    return _workflow_out(found, workflow)
+) -> WorkflowOut:
+    return _workflow_out(workflows.make_default(session, principal, team, name))
 
 
 @router.post("/workflows/{name}/archive", response_model=WorkflowOut, responses=errors(409))
 def archive(
     name: str, session: SessionDep, principal: PrincipalDep, team: str | None = None
-) -> dict[str, Any]:
+) -> WorkflowOut:
     """Archive: no new tasks on it; tasks already on it finish on it."""
-    principal.require("workflows:write")
-    found = teams.resolve_team(session, principal.org_id, team)
-    workflow = workflows.get_workflow(session, found, name)
-    workflows.archive_workflow(session, found, workflow)
-    return _workflow_out(found, workflow, workflows.active_tasks_on(session, workflow))
+    return _workflow_out(workflows.archive(session, principal, team, name))
 
 
 @router.delete("/workflows/{name}", status_code=204, responses=errors(409))
@@ -135,6 +115,4 @@ def delete(
     name: str, session: SessionDep, principal: PrincipalDep, team: str | None = None
 ) -> None:
     """Delete a workflow no task ever used (409 otherwise: archive it instead)."""
-    principal.require("workflows:write")
-    found = teams.resolve_team(session, principal.org_id, team)
-    workflows.delete_workflow(session, found, workflows.get_workflow(session, found, name))
+    workflows.delete(session, principal, team, name)
