@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -58,3 +59,17 @@ def token_with(api: httpx.Client, *scopes: str, user: str = "admin") -> str:
     response = api.post("/api/v1/tokens", json={"name": "t", "scopes": list(scopes), "user": user})
     assert response.status_code == 201, response.text
     return str(response.json()["token"])
+
+
+def minimal_body(operation: dict[str, Any], components: dict[str, Any], text: str) -> dict[str, Any]:
+    """A JSON body with only the required fields of ``operation``'s, strings set to ``text``."""
+    content = operation.get("requestBody", {}).get("content", {})
+    schema = content.get("application/json", {}).get("schema", {})
+    if "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[1]]
+    examples = {"string": text, "integer": 1, "boolean": False, "array": [], "object": {}}
+    body = {}
+    for name in schema.get("required", []):
+        kind = schema["properties"][name].get("type", "string")
+        body[name] = examples.get(kind, text)
+    return body

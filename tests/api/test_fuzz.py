@@ -1,7 +1,10 @@
 """Schemathesis over the whole OpenAPI description, against the real server on loopback.
 
 Every operation gets generated requests, valid and not; each answer must be no 5xx,
-a status the description lists, the content type it lists, and a body its schema fits.
+a status the description lists, the content type and headers it lists, and a body its
+schema fits. Besides: invalid data is refused, the token is enforced (the request again
+without it, or with a wrong one, is refused), and in linked sequences what was created
+can be read and what was deleted is gone.
 """
 
 from __future__ import annotations
@@ -17,9 +20,14 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import (
     content_type_conformance,
+    ensure_resource_availability,
+    ignored_auth,
+    negative_data_rejection,
     not_a_server_error,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    use_after_free,
 )
 
 from taskyard.api.app import create_app
@@ -37,6 +45,11 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    response_headers_conformance,
+    ignored_auth,
+    negative_data_rejection,
+    use_after_free,
+    ensure_resource_availability,
 ]
 SENT: Counter[str] = Counter()
 STATUSES: Counter[int] = Counter()

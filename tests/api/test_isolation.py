@@ -14,6 +14,7 @@ import pytest
 
 from taskyard.api.app import create_app
 from taskyard.config import Settings
+from tests.api.conftest import minimal_body
 
 MARK = "southmark"  # in everything the victim owns that has a name or a text
 FILLER = "northval"  # what the intruder writes
@@ -107,19 +108,6 @@ def fill(path: str, operation: dict[str, Any], ids: dict[str, str]) -> list[str]
     return paths
 
 
-def minimal_body(operation: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
-    content = operation.get("requestBody", {}).get("content", {})
-    schema = content.get("application/json", {}).get("schema", {})
-    if "$ref" in schema:
-        schema = components[schema["$ref"].rsplit("/", 1)[1]]
-    examples = {"string": FILLER, "integer": 1, "boolean": False, "array": [], "object": {}}
-    body = {}
-    for name in schema.get("required", []):
-        kind = schema["properties"][name].get("type", "string")
-        body[name] = examples.get(kind, FILLER)
-    return body
-
-
 @pytest.fixture
 def south_and_north(api: httpx.Client) -> tuple[Org, Org, dict[str, str]]:
     south = organization(api, "south", "SO")
@@ -135,7 +123,7 @@ def test_every_route_keeps_organizations_apart(
     components = north.api.get("/openapi.json").json()["components"]["schemas"]
     probed = 0
     for method, template, operation in OPERATIONS:
-        body = minimal_body(operation, components)
+        body = minimal_body(operation, components, FILLER)
         for path in fill(template, operation, ids):
             kwargs: dict[str, Any] = {"params": {"team": "SO"}}
             if "requestBody" in operation:
