@@ -61,7 +61,9 @@ def token_with(api: httpx.Client, *scopes: str, user: str = "admin") -> str:
     return str(response.json()["token"])
 
 
-def minimal_body(operation: dict[str, Any], components: dict[str, Any], text: str) -> dict[str, Any]:
+def minimal_body(
+    operation: dict[str, Any], components: dict[str, Any], text: str
+) -> dict[str, Any]:
     """A JSON body with only the required fields of ``operation``'s, strings set to ``text``."""
     content = operation.get("requestBody", {}).get("content", {})
     schema = content.get("application/json", {}).get("schema", {})
