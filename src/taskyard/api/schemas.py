@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskyard.api.outputs import PullOut
-from taskyard.db.models import Event, Task, Team, Template, User, Workflow
+from taskyard.db.models import Event, PullRequest, Task, Team, Template, User, Workflow
 from taskyard.services import pulls
 
 
@@ -57,6 +57,10 @@ class TaskOut(BaseModel):
 class TaskPage(BaseModel):
     items: list[TaskOut]
     next_before: int | None
+
+
+def pull_out(pull: PullRequest) -> PullOut:
+    return PullOut.model_validate(pulls.as_dict(pull))
 
 
 def task_out(
@@ -122,7 +126,5 @@ def task_out(
             StatusEntry(status=e.data["status"], message=e.data.get("message", ""), at=e.created_at)
             for e in rows
         ]
-        out.pull_requests = [
-            PullOut.model_validate(pulls.as_dict(p)) for p in pulls.pulls_of(session, task.id)
-        ]
+        out.pull_requests = [pull_out(p) for p in pulls.pulls_of(session, task.id)]
     return out

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from taskyard.api.deps import PrincipalDep, SessionDep, SettingsDep
 from taskyard.api.openapi import errors
 from taskyard.api.outputs import EventOut, EventPage, PullOut
+from taskyard.api.schemas import pull_out
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.engine.work import live_patch
@@ -130,4 +131,4 @@ def diff(ref: str, session: SessionDep, principal: PrincipalDep, settings: Setti
 @router.get("/{ref}/pulls", response_model=list[PullOut])
 def task_pulls(ref: str, session: SessionDep, principal: PrincipalDep) -> list[PullOut]:
     task = tasks.get_task(session, principal, ref)
-    return [PullOut.model_validate(pulls.as_dict(p)) for p in pulls.pulls_of(session, task.id)]
+    return [pull_out(p) for p in pulls.pulls_of(session, task.id)]
