@@ -134,7 +134,7 @@ def start_server(settings: Settings, token: str) -> Iterator[RunningServer]:
     async def main() -> None:
         try:
             async with Runtime(settings) as runtime:
-                app = create_app(settings, engine=runtime.engine, runtime=False)
+                app = create_app(settings, engine=runtime.engine)
                 server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
                 holder.update(server=server, runtime=runtime, loop=asyncio.get_running_loop())
                 serving = asyncio.create_task(server.serve(sockets=[sock]))
