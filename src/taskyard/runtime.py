@@ -50,6 +50,7 @@ class Runtime:
         self._worker_task: asyncio.Task[None] | None = None
         self.gateway: Gateway | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._activities: TaskActivities | None = None
 
     @property
     def engine(self) -> Engine:
@@ -78,6 +79,7 @@ class Runtime:
             self.gateway = Gateway(self.settings, DatabaseLedger(self.settings))
             await self.gateway.start()
             activities = TaskActivities(self.settings, TaskStore(self.settings), self.gateway)
+            self._activities = activities
             self.worker = build_worker(self.client, self.settings, activities)
             self._worker_task = asyncio.create_task(self.worker.run())
             # Each worker machine has its own data dir: each sweeps its own workspaces.
@@ -114,6 +116,8 @@ class Runtime:
                 await self.worker.shutdown()
             with contextlib.suppress(BaseException):
                 await self._worker_task
+            if self._activities is not None:
+                await self._activities.diffs.drain()
         if self.gateway is not None:
             await self.gateway.stop()
         if self.devserver is not None:

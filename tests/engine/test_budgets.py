@@ -79,7 +79,7 @@ def run_until_stopped(
 def assert_work_kept(server: RunningServer, key: str) -> None:
     checkout = server.settings.checkouts_dir / "1" / key
     assert (checkout / "progress.txt").read_text() == "half done\n"
-    assert "+half done" in server.http.get(f"/api/v1/tasks/{key}/diff").text
+    assert "+half done" in server.published_diff(key)
 
 
 def test_max_minutes_stops_a_runaway_agent_and_keeps_its_work(

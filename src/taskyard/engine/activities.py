@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio import activity
@@ -51,6 +51,10 @@ class TaskActivities:
     settings: Settings
     store: TaskStore
     gateway: Gateway | None = None
+    diffs: work.DiffPublisher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.diffs = work.DiffPublisher(self.settings, self.store)
 
     @activity.defn(name="load_plan")
     async def load_plan(self, inp: TaskInput) -> TaskPlan:
@@ -104,22 +108,8 @@ class TaskActivities:
             result = await runner.run(inp, activity.heartbeat)
         except InvalidInput as exc:
             raise _permanent(exc) from exc
-        await self._publish_diff(inp.task_id)
+        self.diffs.schedule(inp.task_id)  # the API shows the work as of this turn's end
         return result
-
-    async def _publish_diff(self, task_id: int) -> None:
-        """The task's diff as of this turn's end, for the API to show.
-
-        A failed export (the agent left something the checks refuse) is no reason
-        to fail the turn: it says so in the task's events, and delivery will refuse
-        the same work with the same reason.
-        """
-        try:
-            await work.publish_live_diff(self.settings, self.store, task_id)
-        except (GitError, InvalidInput) as exc:
-            log.warning("task %s: the diff could not be published: %s", task_id, exc)
-            data = {"type": "error", "message": f"The diff could not be published: {exc}"}
-            await asyncio.to_thread(self.store.append_event, task_id, "agent", data)
 
     @activity.defn(name="deliver")
     async def deliver(self, inp: DeliverInput) -> DeliveryResult:

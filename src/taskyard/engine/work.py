@@ -8,19 +8,24 @@ imported and checked in the vault (:mod:`taskyard.workspaces.vault`).
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from taskyard.config import Settings
 from taskyard.engine.layout import Workspace
 from taskyard.model.diff import DiffStats
+from taskyard.model.errors import InvalidInput
 from taskyard.model.redaction import Redactor
 from taskyard.services.task_store import TaskFacts, TaskStore
 from taskyard.workspaces import pool, vault
+from taskyard.workspaces.git import GitError
 from taskyard.workspaces.providers import provider_for
 from taskyard.workspaces.repos import ensure_mirror
 from taskyard.workspaces.sandbox import SandboxRequest
 from taskyard.workspaces.snapshot import Mode, take_snapshot
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -86,11 +91,61 @@ async def publish_live_diff(settings: Settings, store: TaskStore, task_id: int) 
     """Publish everything on the task's branch so far, committed or not, against its
     base, with known secrets masked: what the API shows as the task's diff.
 
-    Run on the worker that holds the checkout, after each turn; the API never reads
-    a checkout. Nothing is published for a task with no checkout here.
+    Run on the worker that holds the checkout; the API never reads a checkout.
+    Nothing is published for a task with no checkout here.
     """
     task = await asyncio.to_thread(store.facts, task_id)
     work = await collect_work(settings, task, mode="peek", message="work in progress")
     if work is not None:
         patch = Redactor(task.known.values()).text(work.patch)
         await asyncio.to_thread(store.publish_diff, task_id, work.head, work.stats, patch)
+
+
+class DiffPublisher:
+    """Publishes tasks' diffs after their turns, beside the workflow rather than in its way.
+
+    A turn's result goes back to the workflow at once; its diff follows a moment
+    later (an export starts a sandbox). A few run at once per worker; a task asked
+    for again while its diff is being published gets one more run after it, never
+    two at once. A failed export (work the checks refuse) is said in the task's
+    events: delivery will refuse the same work with the same reason.
+    """
+
+    def __init__(self, settings: Settings, store: TaskStore, at_once: int = 4) -> None:
+        self.settings = settings
+        self.store = store
+        self._gate = asyncio.Semaphore(at_once)
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._again: set[int] = set()
+
+    def schedule(self, task_id: int) -> None:
+        if task_id in self._running:
+            self._again.add(task_id)
+            return
+        self._running[task_id] = asyncio.create_task(self._publish(task_id))
+
+    async def _publish(self, task_id: int) -> None:
+        try:
+            while True:
+                self._again.discard(task_id)
+                async with self._gate:
+                    await self._publish_once(task_id)
+                if task_id not in self._again:
+                    return
+        finally:
+            del self._running[task_id]
+
+    async def _publish_once(self, task_id: int) -> None:
+        try:
+            await publish_live_diff(self.settings, self.store, task_id)
+        except (GitError, InvalidInput) as exc:
+            log.warning("task %s: the diff could not be published: %s", task_id, exc)
+            data = {"type": "error", "message": f"The diff could not be published: {exc}"}
+            await asyncio.to_thread(self.store.append_event, task_id, "agent", data)
+        except Exception:
+            log.exception("task %s: publishing its diff failed", task_id)
+
+    async def drain(self) -> None:
+        """Wait for the diffs being published (a stopping worker)."""
+        while self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)

@@ -8,14 +8,19 @@ the secrets known now (one may have been added since).
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import PublishedDiff, PullRequest, utcnow
 from taskyard.model.diff import DiffStats
+from taskyard.services import events
 
 
 def publish(session: Session, task_id: int, head: str, stats: DiffStats, patch: str) -> None:
+    """Keep ``patch`` as the task's diff, and say so with a ``diff`` event (a page
+    showing the diff reloads it then)."""
     row = session.get(PublishedDiff, task_id)
     if row is None:
         row = PublishedDiff(task_id=task_id)
@@ -26,6 +31,7 @@ def publish(session: Session, task_id: int, head: str, stats: DiffStats, patch: 
     row.deletions = stats.deletions
     row.patch = patch
     row.published_at = utcnow()
+    events.append(session, task_id, "diff", {"head": head, **asdict(stats)})
 
 
 def latest_patch(session: Session, task_id: int) -> str:
