@@ -179,3 +179,13 @@ async def test_sync_and_async_clients_give_the_same_answers(tmp_path: Path) -> N
     assert synced["tasks.approve queued"][1] is Conflict
     assert [t["key"] for t in synced["tasks.iter_all"]] == ["TY-2", "TY-1"]
     assert [t["key"] for t in synced["tasks.list filtered"]["items"]] == ["TY-2"]
+
+
+def test_a_misspelt_task_filter_is_refused() -> None:
+    # The server would ignore it and list every task.
+    transport = httpx.MockTransport(lambda _: httpx.Response(200, json={"items": []}))
+    with (
+        Client("http://x", TOKEN, transport=transport) as client,
+        pytest.raises(TypeError, match="Unknown task filter 'stauts'"),
+    ):
+        client.tasks.list(stauts="failed")

@@ -64,6 +64,13 @@ def create_task(title: str, repository: str, run: bool, options: TaskOptions) ->
 
 
 def list_tasks(filters: TaskFilters, limit: int, before: int | None) -> Call[TaskPage]:
+    # The server ignores a query parameter it does not know, so a misspelt filter would
+    # list everything: refuse it here, as a keyword argument of its own would be.
+    unknown = sorted(set(filters) - set(TaskFilters.__annotations__))
+    if unknown:
+        raise TypeError(
+            f"Unknown task filter {unknown[0]!r}; use {', '.join(TaskFilters.__annotations__)}."
+        )
     params = _drop_none({**filters, "limit": limit, "before": before})
     return Call("GET", f"{API}/tasks", parse_json, params=params)
 
