@@ -29,6 +29,7 @@ lint:
 	$(UV) run --frozen ruff check src tests bench scripts
 	$(UV) run --frozen ruff format --check src tests bench scripts
 	$(UV) run --frozen lint-imports --no-cache
+	$(UV) run --frozen scripts/unasync --check
 
 format:
 	$(UV) run --frozen ruff check --fix src tests bench scripts
