@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from taskyard.model.errors import TaskyardError
+from taskyard.sdk.errors import TaskyardError
 
 log = logging.getLogger(__name__)
 
