@@ -145,6 +145,12 @@ class DiffPublisher:
         except Exception:
             log.exception("task %s: publishing its diff failed", task_id)
 
+    async def settle(self, task_id: int) -> None:
+        """Wait for the task's diff being published, if it is: a task reads as ended only
+        once nothing of it runs."""
+        while (running := self._running.get(task_id)) is not None:
+            await asyncio.wait({running})
+
     async def drain(self) -> None:
         """Wait for the diffs being published (a stopping worker)."""
         while self._running:
