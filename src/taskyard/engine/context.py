@@ -10,6 +10,7 @@ from taskyard.config import Settings
 from taskyard.db.models import Task, Workflow
 from taskyard.db.session import session_scope
 from taskyard.engine.types import TurnInput
+from taskyard.forges.base import git_remote
 from taskyard.gateway.providers import provider_for_agent
 from taskyard.model.redaction import Redactor
 from taskyard.model.template import TemplateSpec
@@ -121,7 +122,9 @@ def load_turn_context(settings: Settings, inp: TurnInput) -> TurnContext:
             prompt=prompt,
             checkout=checkout_dir(settings, task),
             home=home_dir(settings, task),
-            shared_objects=mirror_objects(task.repository, settings),
+            shared_objects=mirror_objects(
+                git_remote(task.forge_site, task.repository, settings), settings
+            ),
             env={**spec.env, **passed},
             redactor=Redactor(hidden),
             secret_values=hidden,

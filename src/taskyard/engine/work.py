@@ -14,6 +14,7 @@ from pathlib import Path
 
 from taskyard.config import Settings
 from taskyard.db.models import Task
+from taskyard.forges.base import git_remote
 from taskyard.model.diff import DiffStats
 from taskyard.model.redaction import Redactor
 from taskyard.model.template import TemplateSpec
@@ -50,7 +51,9 @@ async def base_commit(settings: Settings, task: Task) -> str:
     """
     if task.base_commit:
         return task.base_commit
-    mirror = await ensure_mirror(task.repository, settings, not_before=0)
+    mirror = await ensure_mirror(
+        git_remote(task.forge_site, task.repository, settings), settings, not_before=0
+    )
     tip, _ = await pool.mirror_refs(mirror, task.base_branch)
     return tip
 
@@ -71,7 +74,9 @@ async def collect_work(
         task_key=task.key,
         limits=spec.limits,
         image=spec.image,
-        shared_objects=mirror_objects(task.repository, settings),
+        shared_objects=mirror_objects(
+            git_remote(task.forge_site, task.repository, settings), settings
+        ),
     )
     snapshot = await take_snapshot(
         provider_for(spec.sandbox, settings),
@@ -82,7 +87,7 @@ async def collect_work(
         author=(settings.git_author_name, settings.git_author_email),
         max_bytes=settings.snapshot_max_mb << 20,
     )
-    mirror = mirror_objects(task.repository, settings).parent
+    mirror = mirror_objects(git_remote(task.forge_site, task.repository, settings), settings).parent
     store = await vault.open_vault(mirror, settings)
     ref = f"refs/taskyard/{workspace_name(task)}/{'work' if mode == 'commit' else 'live'}"
     head = await vault.import_snapshot(store, snapshot, base, ref)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from taskyard.config import Settings
 from taskyard.db.models import Task, utcnow
 from taskyard.db.session import session_scope
+from taskyard.forges.base import git_remote
 from taskyard.model.errors import InvalidInput
 from taskyard.model.redaction import Redactor
 from taskyard.model.template import TemplateSpec
@@ -65,7 +66,7 @@ async def prepare_workspace(
     # SQLite hands back naive datetimes; they are UTC.
     created = task.created_at.replace(tzinfo=task.created_at.tzinfo or dt.UTC)
     base, start = await create_checkout(
-        task.repository,
+        git_remote(task.forge_site, task.repository, settings),
         task.branch,
         task.base_branch,
         checkout,
@@ -87,7 +88,9 @@ async def prepare_workspace(
             task_key=task.key,
             limits=spec.limits,
             network=spec.network,
-            shared_objects=mirror_objects(task.repository, settings),
+            shared_objects=mirror_objects(
+                git_remote(task.forge_site, task.repository, settings), settings
+            ),
         )
     )
     tail: list[str] = []
