@@ -70,19 +70,19 @@ def set_default(body: ForgeIn, session: SessionDep, principal: PrincipalDep) -> 
     return _out(forge_settings.set_site(session, principal, "", site))
 
 
-@router.put("/repositories/{owner}/{name}", response_model=RepositoryForgeOut)
+@router.put("/repositories/{owner}/{repo}", response_model=RepositoryForgeOut)
 def set_repository(
-    owner: Segment, name: Segment, body: ForgeIn, session: SessionDep, principal: PrincipalDep
+    owner: Segment, repo: Segment, body: ForgeIn, session: SessionDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    """Put repository ``owner/name`` on this forge, whatever the organization's default."""
-    repository = f"{owner}/{name}"
+    """Put repository ``owner/repo`` on this forge, whatever the organization's default."""
+    repository = f"{owner}/{repo}"
     site = ForgeSite(body.kind, body.url, body.api_url)
     return _out(forge_settings.set_site(session, principal, repository, site), repository)
 
 
-@router.delete("/repositories/{owner}/{name}", status_code=204)
+@router.delete("/repositories/{owner}/{repo}", status_code=204)
 def unset_repository(
-    owner: Segment, name: Segment, session: SessionDep, principal: PrincipalDep
+    owner: Segment, repo: Segment, session: SessionDep, principal: PrincipalDep
 ) -> None:
-    """Put repository ``owner/name`` back on the organization's default forge."""
-    forge_settings.remove_site(session, principal, f"{owner}/{name}")
+    """Put repository ``owner/repo`` back on the organization's default forge."""
+    forge_settings.remove_site(session, principal, f"{owner}/{repo}")
