@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.api.conftest import api, api_settings
 from tests.conftest import git
 from tests.forges.github_standin import GitHubStandIn
 from tests.support.server import serve_app
+
+__all__ = ["api", "api_settings", "github"]  # the API fixtures serve the forge settings tests
 
 TOKEN = "ghs_standin0123456789abcdefSECRET"
 

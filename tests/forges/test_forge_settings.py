@@ -3,38 +3,23 @@ local paths on the local forge; set through the API, recorded on each task."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from taskyard.api.app import create_app
 from taskyard.config import Settings
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.model.forge import ForgeSite
 from taskyard.services import forge_settings
-from tests.api.conftest import bootstrapped, token_with
-from tests.conftest import ADMIN_TOKEN
-from tests.support.server import serve_app
+from tests.api.conftest import token_with
 
 GHE = {
     "kind": "github",
     "url": "https://git.example.com",
     "api_url": "https://git.example.com/api/v3",
 }
-
-
-@pytest.fixture
-def api_settings(tmp_path: Path, database_url: str) -> Settings:
-    return bootstrapped(tmp_path, database_url)
-
-
-@pytest.fixture
-def api(api_settings: Settings) -> Iterator[httpx.Client]:
-    with serve_app(create_app(api_settings, runtime=False), ADMIN_TOKEN) as client:
-        yield client
 
 
 def forge_of(settings: Settings, key: str) -> ForgeSite:

@@ -30,8 +30,10 @@ MAX_URL = 500
 
 @dataclass(frozen=True)
 class ForgeSettings:
-    """An organization's default forge and its repositories' own."""
+    """An organization's default forge and its repositories' own, and every forge kind
+    the server knows."""
 
+    kinds: list[str]
     default: ForgeSite
     repositories: dict[str, ForgeSite]
 
@@ -57,7 +59,7 @@ def settings_of(session: Session, principal: Principal) -> ForgeSettings:
         .order_by(ForgeSetting.repository)
     ).all()
     sites = {row.repository: _site(row) for row in rows}
-    return ForgeSettings(sites.pop("", DEFAULT), sites)
+    return ForgeSettings(FORGES.kinds(), sites.pop("", DEFAULT), sites)
 
 
 def set_site(session: Session, principal: Principal, repository: str, site: ForgeSite) -> ForgeSite:

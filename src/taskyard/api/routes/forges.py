@@ -12,7 +12,6 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from taskyard.api.deps import PrincipalDep, SessionDep
-from taskyard.forges.base import FORGES
 from taskyard.model.forge import ForgeSite
 from taskyard.model.inputs import Location
 from taskyard.services import forge_settings
@@ -54,7 +53,7 @@ def _out(site: ForgeSite, repository: str | None = None) -> dict[str, Any]:
 def show_forges(session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
     configured = forge_settings.settings_of(session, principal)
     return {
-        "kinds": FORGES.kinds(),
+        "kinds": configured.kinds,
         "default": _out(configured.default),
         "repositories": [_out(site, name) for name, site in configured.repositories.items()],
     }
