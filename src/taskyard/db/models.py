@@ -180,7 +180,7 @@ class Task(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     repository: Mapped[str] = mapped_column(String(500))
     # The repository's forge as configured when the task was created: a task keeps
-    # its mirror, remote and pull request where they started (services/forges.py).
+    # its mirror, remote and pull request where they started (services/forge_settings.py).
     forge: Mapped[str] = mapped_column(String(40), default="")
     forge_url: Mapped[str] = mapped_column(String(500), default="")
     forge_api_url: Mapped[str] = mapped_column(String(500), default="")
@@ -220,12 +220,11 @@ class Task(Base):
     setup_done_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     @property
     def forge_site(self) -> ForgeSite:
         return ForgeSite(self.forge, self.forge_url, self.forge_api_url)
-
-    ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class Run(Base):

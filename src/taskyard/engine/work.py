@@ -66,6 +66,7 @@ async def collect_work(
     if not checkout.exists():
         return None
     base = await base_commit(settings, task)
+    objects = mirror_objects(git_remote(task.forge_site, task.repository, settings), settings)
     request = SandboxRequest(
         argv=[],
         env={},
@@ -74,9 +75,7 @@ async def collect_work(
         task_key=task.key,
         limits=spec.limits,
         image=spec.image,
-        shared_objects=mirror_objects(
-            git_remote(task.forge_site, task.repository, settings), settings
-        ),
+        shared_objects=objects,
     )
     snapshot = await take_snapshot(
         provider_for(spec.sandbox, settings),
@@ -87,8 +86,7 @@ async def collect_work(
         author=(settings.git_author_name, settings.git_author_email),
         max_bytes=settings.snapshot_max_mb << 20,
     )
-    mirror = mirror_objects(git_remote(task.forge_site, task.repository, settings), settings).parent
-    store = await vault.open_vault(mirror, settings)
+    store = await vault.open_vault(objects.parent, settings)
     ref = f"refs/taskyard/{workspace_name(task)}/{'work' if mode == 'commit' else 'live'}"
     head = await vault.import_snapshot(store, snapshot, base, ref)
     stats, patch = await vault.diff_stats(store, base, head)
