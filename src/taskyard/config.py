@@ -58,8 +58,14 @@ class Settings(BaseSettings):
     git_author_email: str = Field(
         "taskyard@localhost", description="Author email of delivered commits."
     )
-    github_token: str = Field("", description="Token used to push and open pull requests.")
-    github_api_url: str = Field("https://api.github.com", description="GitHub REST API base.")
+    github_token: str = Field(
+        "", description="Token used to fetch, push and open pull requests on GitHub forges."
+    )
+    github_api_url: str = Field(
+        "https://api.github.com",
+        description="GitHub REST API base, for GitHub forges whose setting names none "
+        "(see docs/forges.md).",
+    )
     secret_key: str = Field(
         "", description="Key that encrypts stored secrets; generated in the data dir if empty."
     )

@@ -39,7 +39,7 @@ class Work:
     patch: str
 
 
-async def base_commit(settings: Settings, task: TaskFacts) -> str:
+async def base_commit(settings: Settings, task: TaskFacts, workspace: Workspace) -> str:
     """The commit the task's branch started at: recorded when the checkout was made.
 
     Tasks whose checkout predates that record fall back to the base branch's tip
@@ -47,7 +47,7 @@ async def base_commit(settings: Settings, task: TaskFacts) -> str:
     """
     if task.base_commit:
         return task.base_commit
-    mirror = await ensure_mirror(task.repository, settings, not_before=0)
+    mirror = await ensure_mirror(workspace.remote, settings, not_before=0)
     tip, _ = await pool.mirror_refs(mirror, task.base_branch)
     return tip
 
@@ -56,10 +56,10 @@ async def collect_work(
     settings: Settings, task: TaskFacts, *, mode: Mode, message: str
 ) -> Work | None:
     """Export, check and import the task's work; ``None`` if it has no checkout here."""
-    workspace = Workspace.of(settings, task.workspace_name, task.repository)
+    workspace = Workspace.of(settings, task.workspace_name, task.forge_site, task.repository)
     if not workspace.checkout.exists():
         return None
-    base = await base_commit(settings, task)
+    base = await base_commit(settings, task, workspace)
     spec = task.spec
     request = SandboxRequest(
         argv=[],

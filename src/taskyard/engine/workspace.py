@@ -27,9 +27,9 @@ async def prepare_workspace(
 ) -> None:
     """Check out the task's branch (once) and run the template's setup script (once)."""
     task = await asyncio.to_thread(store.facts, task_id)
-    workspace = Workspace.of(settings, task.workspace_name, task.repository)
+    workspace = Workspace.of(settings, task.workspace_name, task.forge_site, task.repository)
     base, start = await create_checkout(
-        task.repository,
+        workspace.remote,
         task.branch,
         task.base_branch,
         workspace.checkout,

@@ -26,7 +26,7 @@ from taskyard.model.inputs import (
 )
 from taskyard.model.status import FINAL, UNSETTLED, AgentState, TaskStatus
 from taskyard.model.template import BUILTIN_DEFAULT, AgentSpec, TemplateSpec
-from taskyard.services import events, teams, templates, workflows
+from taskyard.services import events, forge_settings, teams, templates, workflows
 from taskyard.services.parameters import resolve_parameters
 from taskyard.services.repositories import validate_branch, validate_repository
 from taskyard.services.tokens import Principal
@@ -120,6 +120,7 @@ def create_task(
     ).scalar_one()
     key = f"{team.key}-{number}"
     slug = _unique_slug(session, team.id, slugify(title))
+    forge = forge_settings.site_for(session, principal.org_id, repository)
     task = Task(
         org_id=principal.org_id,
         team_id=team.id,
@@ -129,6 +130,9 @@ def create_task(
         title=title,
         description=body.description,
         repository=repository,
+        forge=forge.kind,
+        forge_url=forge.url,
+        forge_api_url=forge.api_url,
         base_branch=base_branch,
         origin=body.origin,
         origin_context=body.origin_context,
