@@ -12,6 +12,7 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
+from taskyard.agents.registry import private_files
 from taskyard.config import Settings
 from taskyard.db.models import Task
 from taskyard.model.diff import DiffStats
@@ -81,6 +82,7 @@ async def collect_work(
         message=message,
         author=(settings.git_author_name, settings.git_author_email),
         max_bytes=settings.snapshot_max_mb << 20,
+        private_files=private_files(),
     )
     mirror = mirror_objects(task.repository, settings).parent
     store = await vault.open_vault(mirror, settings)

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable
 
+from taskyard.agents.registry import private_files
 from taskyard.config import Settings
 from taskyard.db.models import Task, utcnow
 from taskyard.db.session import session_scope
@@ -71,6 +72,7 @@ async def prepare_workspace(
         checkout,
         settings,
         not_before=created.timestamp(),  # a fetch started after the task was made will do
+        private_files=private_files(),
     )
     await asyncio.to_thread(_set_base, settings, task_id, base, start)
     home = home_dir(settings, task)
