@@ -133,10 +133,10 @@ def test_the_fake_streams_and_leaves_side_prompts_out_of_the_script() -> None:
 
 def test_invocation_starts_a_new_chat_unless_resuming_one(tmp_path: Path) -> None:
     req = turn_request(
+        SPEC.model_copy(update={"args": ["--edit-format", "whole"]}),
         tmp_path / "home",
         model_base_url="http://proxy:9/openai/",
         env={"OPENAI_BASE_URL": "https://api.openai.com/v1", "FOO": "bar"},
-        spec=SPEC.model_copy(update={"args": ["--edit-format", "whole"]}),
     )
     first = AGENT.start_turn(req)
     assert isinstance(first, AiderTurn)

@@ -121,7 +121,7 @@ async def test_a_rejected_credential_fails_the_turn(
     with OpenAIServer([say("unreachable")], api_key="another-key") as server:
         outcome = await run_turn(
             AGENT,
-            turn_request(SPEC, home, model_base_url=server.url, prompt="Hi", spec=spec),
+            turn_request(spec, home, model_base_url=server.url, prompt="Hi"),
             tool_paths,
         )
     assert outcome.state == "failure", outcome
