@@ -28,7 +28,7 @@ import pytest
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.model.prices import Usage, cost_of, price_of
-from tests.agents.harness import CLAUDE_CODE_VERSION, CODEX_VERSION
+from tests.agents.harness import pinned
 from tests.fakes import ScriptedServer, Step, call, say
 from tests.fakes.anthropic_server import AnthropicServer
 from tests.fakes.openai_server import OpenAIServer
@@ -58,12 +58,12 @@ class Cli:
 CLIS = {
     "claude-code": Cli(
         "claude-code",
-        CLAUDE_CODE_VERSION,
+        pinned("claude-code"),
         "claude-sonnet-4-5",
         "anthropic",
         call("Bash", command=TICK, description="Tick"),
     ),
-    "codex": Cli("codex", CODEX_VERSION, "gpt-4.1", "openai", call("exec_command", cmd=TICK)),
+    "codex": Cli("codex", pinned("codex"), "gpt-4.1", "openai", call("exec_command", cmd=TICK)),
 }
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from tests.conftest import git
 
+from taskyard.agents.registry import private_files
 from taskyard.config import Settings
 from taskyard.model.forge import GitRemote
 from taskyard.workspaces import pool
 from taskyard.workspaces.files import sandbox_ids
 from taskyard.workspaces.git import GitError
+from taskyard.workspaces.pool import PRIVATE_FILES
 from taskyard.workspaces.repos import (
-    PRIVATE_FILES,
     create_checkout,
     ensure_mirror,
     mirror_path,
@@ -87,7 +88,12 @@ async def test_a_checkout_is_on_its_branch_at_the_base_tip(
     settings = make_settings(tmp_path)
     dest = settings.checkouts_dir / "TY-1"
     base, start = await create_checkout(
-        GitRemote(str(remote_repo)), "taskyard/ty-1", "", dest, settings
+        GitRemote(str(remote_repo)),
+        "taskyard/ty-1",
+        "",
+        dest,
+        settings,
+        private_files=private_files(),
     )
     assert (base, start) == ("main", tip(remote_repo))
     # The agent owns its checkout from here on; the server runs no git in it.
@@ -98,8 +104,9 @@ async def test_a_checkout_is_on_its_branch_at_the_base_tip(
     assert git("rev-parse", "HEAD", "main", cwd=dest).split() == [tip(remote_repo)] * 2
     assert git("rev-parse", "--abbrev-ref", "@{upstream}", cwd=dest).strip() == "origin/main"
     assert git("status", "--porcelain", "--ignored", cwd=dest) == ""
+    # The plan and every agent's own files (Aider's repository map) are never committed.
     assert (dest / ".git" / "info" / "exclude").read_text() == "".join(
-        f"/{name}\n" for name in PRIVATE_FILES
+        f"/{name}\n" for name in [*PRIVATE_FILES, ".aider.tags.cache.v4"]
     )
     mirror = mirror_path(str(remote_repo), settings)
     assert git("remote", "get-url", "origin", cwd=dest).strip() == str(mirror)

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from taskyard.agents.registry import private_files
 from taskyard.config import Settings
 from taskyard.engine.layout import Workspace
 from taskyard.model.diff import DiffStats
@@ -79,6 +80,7 @@ async def collect_work(
         message=message,
         author=(settings.git_author_name, settings.git_author_email),
         max_bytes=settings.snapshot_max_mb << 20,
+        private_files=private_files(),
     )
     store = await vault.open_vault(workspace.shared_objects.parent, settings)
     ref = f"refs/taskyard/{task.workspace_name}/{'work' if mode == 'commit' else 'live'}"

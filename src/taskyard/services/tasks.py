@@ -24,6 +24,7 @@ from taskyard.model.inputs import (
     mend_text,
     parse_id,
 )
+from taskyard.model.registry import AGENTS, require_kind
 from taskyard.model.status import FINAL, UNSETTLED, AgentState, TaskStatus
 from taskyard.model.template import BUILTIN_DEFAULT, AgentSpec, TemplateSpec
 from taskyard.services import events, forge_settings, teams, templates, workflows
@@ -80,6 +81,7 @@ def _resolve_template(
     row = templates.get_template(session, org_id, name, body.template_version) if name else None
     spec = templates.spec_of(row) if row else BUILTIN_DEFAULT
     if body.agent is not None:
+        require_kind(AGENTS, "agent kind", body.agent.kind)
         spec = spec.model_copy(update={"agent": body.agent})
     return row, spec
 

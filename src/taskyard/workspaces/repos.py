@@ -20,6 +20,7 @@ import hashlib
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from taskyard.config import Settings
@@ -27,7 +28,6 @@ from taskyard.model.forge import GitRemote
 from taskyard.workspaces import pool
 from taskyard.workspaces.files import hand_over
 from taskyard.workspaces.git import SERVER_MADE, GitError, git
-from taskyard.workspaces.pool import PRIVATE_FILES as PRIVATE_FILES
 
 
 def mirror_path(url: str, settings: Settings) -> Path:
@@ -91,8 +91,12 @@ async def create_checkout(
     dest: Path,
     settings: Settings,
     not_before: float | None = None,
+    private_files: Sequence[str] = (),
 ) -> tuple[str, str]:
     """Make ``dest`` a checkout of the repository at ``remote`` on ``branch``.
+
+    ``private_files`` are those every agent kind keeps in a checkout for itself
+    (see :func:`.pool.populate`), for this checkout and the pool's.
 
     Returns the base branch, and the commit the new branch starts at (``""`` when
     ``dest`` existed already: the server recorded that commit when it made it).
@@ -118,7 +122,7 @@ async def create_checkout(
     try:
         changed = await _claim(mirror, base, tip, refs, default, branch, partial, settings)
         if changed is None:
-            await pool.populate(mirror, base, partial)
+            await pool.populate(mirror, base, partial, private_files)
             await _start_branch(partial, branch, base, at_base=True)
             changed = partial
         start = (await git(*SERVER_MADE, "rev-parse", "HEAD", cwd=partial)).strip()
@@ -129,7 +133,7 @@ async def create_checkout(
         await asyncio.to_thread(shutil.rmtree, partial, ignore_errors=True)
         raise
     partial.rename(dest)
-    pool.schedule_refill(mirror, base, settings)
+    pool.schedule_refill(mirror, base, settings, private_files)
     return base, start
 
 
