@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from taskyard.config import get_settings
-from taskyard.services.template_spec import Network
+from taskyard.model.template import Network
 from taskyard.workspaces import pool, vault
 from taskyard.workspaces.bubblewrap import BubblewrapProvider
 from taskyard.workspaces.repos import create_checkout, mirror_objects

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from taskyard.services.template_spec import AgentKind
+from taskyard.model.template import AgentKind
 from taskyard.services.templates import parse_template
 from tests.agents.harness import AIDER_VERSION, CLAUDE_CODE_VERSION, CODEX_VERSION, GEMINI_VERSION
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from types import TracebackType
 
 from sqlalchemy import select
@@ -26,7 +27,10 @@ from taskyard.engine.client import Engine
 from taskyard.engine.devserver import DevServer
 from taskyard.engine.worker import build_worker
 from taskyard.gateway import Gateway, reset_gateway, use_gateway
+from taskyard.model.status import TaskStatus
+from taskyard.services import ended
 from taskyard.services.bootstrap import Bootstrap, ensure_bootstrapped
+from taskyard.services.gateway_ledger import DatabaseLedger
 from taskyard.workspaces import retention
 
 log = logging.getLogger(__name__)
@@ -71,13 +75,17 @@ class Runtime:
         self.client = await Client.connect(address, namespace=self.settings.temporal_namespace)
         if self.run_worker:
             # Before the worker starts, so its activities inherit it as their gateway.
-            self.gateway = Gateway(self.settings)
+            self.gateway = Gateway(self.settings, DatabaseLedger(self.settings))
             await self.gateway.start()
             self._gateway_token = use_gateway(self.gateway)
             self.worker = build_worker(self.client, self.settings)
             self._worker_task = asyncio.create_task(self.worker.run())
             # Each worker machine has its own data dir: each sweeps its own workspaces.
-            self._sweeper = asyncio.create_task(retention.sweep_forever(self.settings))
+            self._sweeper = asyncio.create_task(
+                retention.sweep_forever(
+                    self.settings, partial(ended.expired_workspaces, self.settings)
+                )
+            )
             await self._resume_unstarted()
         return self
 
@@ -90,7 +98,7 @@ class Runtime:
             with session_scope(self.settings.resolved_database_url, write=False) as session:
                 rows = session.execute(
                     select(Task.uid, Task.id, Task.key).where(
-                        Task.status == "queued", Task.run_requested
+                        Task.status == TaskStatus.QUEUED, Task.run_requested
                     )
                 )
                 return [(r[0], r[1], r[2]) for r in rows]

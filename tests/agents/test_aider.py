@@ -13,7 +13,7 @@ import pytest
 from taskyard.agents.aider import MESSAGE_FILE, PRICES, AiderAgent, AiderTurn
 from taskyard.agents.base import AgentEvent, TurnRequest
 from taskyard.agents.registry import adapter_for
-from taskyard.services.template_spec import AgentSpec
+from taskyard.model.template import AgentSpec
 from tests.agents.harness import AIDER_VERSION, TASK_KEY, run_turn
 from tests.fakes import say
 from tests.fakes.chat_completions_server import ChatCompletionsServer

@@ -12,7 +12,7 @@ import pytest
 from taskyard.agents.base import TurnRequest
 from taskyard.agents.claude_code import ClaudeCodeAgent
 from taskyard.agents.registry import adapter_for
-from taskyard.services.template_spec import AgentSpec
+from taskyard.model.template import AgentSpec
 from tests.agents.harness import CLAUDE_CODE_VERSION, TASK_KEY, run_turn
 from tests.fakes import call, say
 from tests.fakes.anthropic_server import AnthropicServer

@@ -13,7 +13,7 @@ import pytest
 from taskyard.agents.base import TurnRequest
 from taskyard.agents.codex import KEY_VAR, CodexAgent, split_token
 from taskyard.agents.registry import adapter_for
-from taskyard.services.template_spec import AgentSpec
+from taskyard.model.template import AgentSpec
 from tests.agents.harness import CODEX_VERSION, TASK_KEY, run_turn
 from tests.fakes import call, call_freeform, say
 from tests.fakes.openai_server import OpenAIServer

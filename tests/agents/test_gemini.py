@@ -13,7 +13,7 @@ import pytest
 from taskyard.agents.base import AgentEvent, TurnRequest
 from taskyard.agents.gemini import SETTINGS, GeminiAgent, GeminiTurn
 from taskyard.agents.registry import adapter_for
-from taskyard.services.template_spec import AgentSpec
+from taskyard.model.template import AgentSpec
 from tests.agents.harness import GEMINI_VERSION, TASK_KEY, run_turn
 from tests.fakes import call, say
 from tests.fakes.gemini_server import GeminiServer

@@ -15,7 +15,7 @@ import pytest
 
 from taskyard.agents import toolcache
 from taskyard.agents.toolcache import MARKER, ToolInstallError, ensure_npm_tool, ensure_pip_tool
-from taskyard.errors import InvalidInput
+from taskyard.model.errors import InvalidInput
 
 # Like Claude Code's package: the bin is a placeholder until postinstall replaces it.
 PLACEHOLDER = "#!/bin/sh\necho 'placeholder: the postinstall step did not run' >&2\nexit 1\n"

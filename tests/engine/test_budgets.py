@@ -28,9 +28,9 @@ from taskyard.engine.context import load_turn_context
 from taskyard.engine.event_sink import EventSink
 from taskyard.engine.turns import _pump
 from taskyard.engine.types import TurnInput
+from taskyard.model.redaction import Redactor
 from taskyard.services import runs, templates, tokens
 from taskyard.services.bootstrap import ensure_bootstrapped
-from taskyard.services.redaction import Redactor
 from taskyard.services.tasks import TaskCreate, create_task
 from taskyard.workspaces.sandbox import start_process
 from tests.conftest import ADMIN_TOKEN

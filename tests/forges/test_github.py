@@ -7,9 +7,9 @@ import json
 import httpx
 import pytest
 
-from taskyard.errors import InvalidInput
 from taskyard.forges.base import PullRequestDraft
 from taskyard.forges.github import GitHubForge
+from taskyard.model.errors import InvalidInput
 
 DRAFT = PullRequestDraft("acme/shop", "TY-1: Fix", "body", "taskyard/TY-1-fix", "main")
 

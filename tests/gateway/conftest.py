@@ -12,9 +12,10 @@ from taskyard.config import Settings
 from taskyard.db.models import Task
 from taskyard.db.session import migrate, session_scope
 from taskyard.gateway import Gateway, Grant, new_credential
+from taskyard.model.template import Budget
 from taskyard.services import secrets, tasks, tokens
 from taskyard.services.bootstrap import ensure_bootstrapped
-from taskyard.services.template_spec import Budget
+from taskyard.services.gateway_ledger import DatabaseLedger
 from tests.agents.conftest import tool_cache
 from tests.conftest import ADMIN_TOKEN
 from tests.fakes.anthropic_server import AnthropicServer
@@ -82,7 +83,7 @@ def finish(settings: Settings, task_id: int, status: str = "completed") -> None:
 
 @pytest.fixture
 async def gateway(gw_settings: Settings) -> AsyncIterator[Gateway]:
-    running = Gateway(gw_settings)
+    running = Gateway(gw_settings, DatabaseLedger(gw_settings))
     await running.start()
     try:
         yield running

@@ -145,7 +145,6 @@ def test_public_names_are_pinned() -> None:
         "current_gateway",
         "new_credential",
         "provider_for_agent",
-        "require_key",
         "reset_gateway",
         "turn_access",
         "use_gateway",

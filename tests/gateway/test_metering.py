@@ -18,9 +18,11 @@ from taskyard.db.models import Event, Task
 from taskyard.db.session import session_scope
 from taskyard.gateway import Gateway
 from taskyard.gateway.metering import CallMeter
-from taskyard.services import prices, stops
-from taskyard.services.prices import Usage, cost_of, price_of
-from taskyard.services.template_spec import Budget, ModelPrice
+from taskyard.model import prices
+from taskyard.model.prices import Usage, cost_of, price_of
+from taskyard.model.template import Budget, ModelPrice
+from taskyard.services import stops
+from taskyard.services.gateway_ledger import DatabaseLedger
 from tests.fakes import say
 from tests.gateway.conftest import Upstreams, issue
 from tests.gateway.test_model_proxy import post_message
@@ -235,7 +237,9 @@ async def test_a_call_the_agent_hangs_up_on_is_booked(gw_settings: Settings, tas
     def upstream(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Endless())
 
-    gateway = Gateway(gw_settings, transport=httpx.MockTransport(upstream))
+    gateway = Gateway(
+        gw_settings, DatabaseLedger(gw_settings), transport=httpx.MockTransport(upstream)
+    )
     await gateway.start()
     try:
         async with (

@@ -14,6 +14,7 @@ import pytest
 from taskyard.config import Settings
 from taskyard.db.models import Task
 from taskyard.gateway import Gateway
+from taskyard.services.gateway_ledger import DatabaseLedger
 from tests.gateway.conftest import (
     REAL_ANTHROPIC_KEY,
     REAL_OPENAI_KEY,
@@ -89,7 +90,7 @@ async def test_gemini_calls_take_a_goog_api_key(gw_settings: Settings, task: Tas
     settings = gw_settings.model_copy(
         update={"gemini_base_url": "https://gemini.example", "gemini_api_key": "AIza-real"}
     )
-    gateway = Gateway(settings, transport=httpx.MockTransport(upstream))
+    gateway = Gateway(settings, DatabaseLedger(settings), transport=httpx.MockTransport(upstream))
     await gateway.start()
     try:
         async with httpx.AsyncClient(base_url=gateway.url) as client:
@@ -117,7 +118,9 @@ async def test_nothing_is_added_or_carried_over_between_requests(
         seen.append(request)
         return httpx.Response(200, headers={"set-cookie": "session=abc"}, json={})
 
-    gateway = Gateway(gw_settings, transport=httpx.MockTransport(upstream))
+    gateway = Gateway(
+        gw_settings, DatabaseLedger(gw_settings), transport=httpx.MockTransport(upstream)
+    )
     await gateway.start()
     try:
         credential = issue(gateway, task)
@@ -202,7 +205,7 @@ async def test_pages_of_other_origins_are_refused(gateway: Gateway, task: Task) 
 
 async def test_an_unreachable_upstream_is_a_502(gw_settings: Settings, task: Task) -> None:
     closed = gw_settings.model_copy(update={"anthropic_base_url": "http://127.0.0.1:9"})
-    gateway = Gateway(closed)
+    gateway = Gateway(closed, DatabaseLedger(closed))
     await gateway.start()
     try:
         response, body = await post_message(gateway, issue(gateway, task))
@@ -225,7 +228,9 @@ async def test_streams_pass_through_as_they_arrive(gw_settings: Settings, task: 
         assert request.headers["x-api-key"] == REAL_ANTHROPIC_KEY
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=events())
 
-    gateway = Gateway(gw_settings, transport=httpx.MockTransport(upstream))
+    gateway = Gateway(
+        gw_settings, DatabaseLedger(gw_settings), transport=httpx.MockTransport(upstream)
+    )
     await gateway.start()
     try:
         async with (
@@ -262,7 +267,9 @@ async def test_an_agent_hanging_up_releases_the_upstream(gw_settings: Settings, 
     def upstream(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Endless())
 
-    gateway = Gateway(gw_settings, transport=httpx.MockTransport(upstream))
+    gateway = Gateway(
+        gw_settings, DatabaseLedger(gw_settings), transport=httpx.MockTransport(upstream)
+    )
     await gateway.start()
     try:
         async with (

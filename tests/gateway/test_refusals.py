@@ -13,8 +13,8 @@ from taskyard.config import Settings
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.gateway import PROVIDERS, Gateway
+from taskyard.model.template import AgentSpec
 from taskyard.services import stops
-from taskyard.services.template_spec import AgentSpec
 from tests.agents.harness import CLAUDE_CODE_VERSION, CODEX_VERSION, run_turn
 from tests.gateway.conftest import Upstreams, issue
 

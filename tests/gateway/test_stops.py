@@ -27,7 +27,7 @@ import pytest
 
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
-from taskyard.services.prices import Usage, cost_of, price_of
+from taskyard.model.prices import Usage, cost_of, price_of
 from tests.agents.harness import CLAUDE_CODE_VERSION, CODEX_VERSION
 from tests.fakes import ScriptedServer, Step, call, say
 from tests.fakes.anthropic_server import AnthropicServer

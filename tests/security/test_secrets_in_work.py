@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from taskyard.services.redaction import MASK, mask_logs
+from taskyard.model.redaction import MASK, mask_logs
 from tests.conftest import ADMIN_TOKEN, git
 from tests.support.server import RunningServer
 

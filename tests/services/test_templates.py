@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from taskyard.errors import InvalidInput
+from taskyard.model.errors import InvalidInput
+from taskyard.model.prices import price_of
+from taskyard.model.template import TemplateSpec
 from taskyard.services.parameters import resolve_parameters
-from taskyard.services.prices import price_of
-from taskyard.services.template_spec import TemplateSpec
 from taskyard.services.templates import parse_template
 
 GOOD = """

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from taskyard.config import Settings, get_settings
-from taskyard.errors import InvalidInput
-from taskyard.services.template_spec import Limits, Network
+from taskyard.model.errors import InvalidInput
+from taskyard.model.template import Limits, Network
 from taskyard.workspaces.bubblewrap import BubblewrapProcess, BubblewrapProvider
 from taskyard.workspaces.egress import EgressProxy
 from taskyard.workspaces.files import hand_over, sandbox_ids

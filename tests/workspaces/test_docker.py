@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from taskyard.errors import InvalidInput
-from taskyard.services.template_spec import Limits, Network
+from taskyard.model.errors import InvalidInput
+from taskyard.model.template import Limits, Network
 from taskyard.workspaces.docker import DockerProcess, DockerProvider
 from taskyard.workspaces.files import sandbox_ids
 from taskyard.workspaces.netbridge import Bridge

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from taskyard.services.template_spec import Network
+from taskyard.model.template import Network
 from taskyard.workspaces import netbridge
 from taskyard.workspaces.egress import EgressProxy, proxy_service
 from taskyard.workspaces.egress_policy import EgressPolicy, Target

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from taskyard.errors import InvalidInput
+from taskyard.model.errors import InvalidInput
 from taskyard.workspaces.files import hand_over, sandbox_ids, write_file
 
 

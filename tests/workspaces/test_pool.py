@@ -17,7 +17,7 @@ from tests.conftest import git
 from tests.workspaces.test_repos import make_settings, push_commit, tip
 
 from taskyard.config import Settings, get_settings
-from taskyard.services.template_spec import Network
+from taskyard.model.template import Network
 from taskyard.workspaces import pool
 from taskyard.workspaces.bubblewrap import BubblewrapProvider
 from taskyard.workspaces.repos import (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from taskyard.db.session import migrate, session_scope
 from taskyard.engine.context import workspace_name
 from taskyard.services import tasks, teams, tokens, users
 from taskyard.services.bootstrap import ensure_bootstrapped
+from taskyard.services.ended import expired_workspaces
 from taskyard.workspaces import retention
 
 NOW = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -28,6 +30,12 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     with session_scope(settings.resolved_database_url) as session:
         ensure_bootstrapped(session, TOKEN)
     return settings
+
+
+async def sweep(settings: Settings) -> list[str]:
+    return await retention.sweep(
+        settings, partial(expired_workspaces, settings), now=NOW.timestamp()
+    )
 
 
 def add_task(
@@ -71,7 +79,7 @@ async def test_only_workspaces_of_tasks_ended_long_ago_are_removed(settings: Set
     old_but_no_files = add_task(settings, "completed", 48)
     on_disk = {k: lay_out(settings, k) for k in (old_done, old_failed, recent, waiting)}
     unknown = lay_out(settings, "1/XX-404")  # no task has it: not ours to judge
-    removed = await retention.sweep(settings, now=NOW.timestamp())
+    removed = await sweep(settings)
     assert removed == sorted([old_done, old_failed])
     assert old_but_no_files not in removed
     for key, paths in on_disk.items():
@@ -85,7 +93,7 @@ async def test_the_same_key_in_another_org_has_its_own_workspace(settings: Setti
     live = add_task(settings, "working", None, token=rival_token(settings))
     assert ended.split("/")[1] == live.split("/")[1] == "TY-1" and ended != live
     ended_paths, live_paths = lay_out(settings, ended), lay_out(settings, live)
-    assert await retention.sweep(settings, now=NOW.timestamp()) == [ended]
+    assert await sweep(settings) == [ended]
     assert not any(p.exists() for p in ended_paths)
     assert all(p.exists() for p in live_paths)
 
@@ -94,8 +102,8 @@ async def test_the_retention_period_is_a_setting(settings: Settings) -> None:
     key = add_task(settings, "completed", 48)
     paths = lay_out(settings, key)
     week = settings.model_copy(update={"workspace_retention_hours": 24 * 7})
-    assert await retention.sweep(week, now=NOW.timestamp()) == []
-    assert await retention.sweep(settings, now=NOW.timestamp()) == [key]
+    assert await sweep(week) == []
+    assert await sweep(settings) == [key]
     assert not any(p.exists() for p in paths)
 
 
@@ -133,7 +141,7 @@ async def test_the_vault_forgets_removed_tasks(settings: Settings, tmp_path: Pat
             subprocess.run(
                 ["git", "update-ref", f"refs/taskyard/{key}/{kind}", commit], cwd=store, check=True
             )
-    await retention.sweep(settings, now=NOW.timestamp())
+    await sweep(settings)
     refs = subprocess.run(
         ["git", "for-each-ref", "--format=%(refname)"], cwd=store, capture_output=True, text=True
     ).stdout.split()

@@ -28,7 +28,8 @@ from typing import Any
 from taskyard.agents import toolcache
 from taskyard.agents.base import AgentAdapter, AgentEvent, AgentTurn, Invocation, TurnRequest
 from taskyard.agents.streams import json_line, truncate
-from taskyard.services.template_spec import AgentSpec
+from taskyard.model.status import AgentState
+from taskyard.model.template import AgentSpec
 
 PACKAGE = "aider-chat"
 MESSAGE_FILE = ".taskyard/aider-message.md"  # relative to the agent's home
@@ -151,7 +152,7 @@ class AiderTurn(AgentTurn):
         self.started = True
         return [
             AgentEvent("session", {"session_id": self.session_id}),
-            AgentEvent("state", {"state": "working", "message": "Aider started"}),
+            AgentEvent("state", {"state": AgentState.WORKING, "message": "Aider started"}),
         ]
 
     def _analytics(self, record: dict[str, Any]) -> list[AgentEvent]:
@@ -217,12 +218,12 @@ class AiderTurn(AgentTurn):
     def finish(self, exit_code: int) -> list[AgentEvent]:
         events = [*self._end_error(fatal=True), *self._end_reply(), *self._usage()]
         if self.failure:
-            state = {"state": "failure", "message": truncate(self.failure, 500)}
+            state = {"state": AgentState.FAILURE, "message": truncate(self.failure, 500)}
         elif exit_code != 0:
             reason = self.exit_reason or f"Aider exited with code {exit_code}."
-            state = {"state": "failure", "message": truncate(reason, 500)}
+            state = {"state": AgentState.FAILURE, "message": truncate(reason, 500)}
         else:
-            state = {"state": "complete", "message": truncate(self.last_text, 500)}
+            state = {"state": AgentState.COMPLETE, "message": truncate(self.last_text, 500)}
         return [*events, AgentEvent("state", state)]
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from taskyard.services.template_spec import AgentSpec
+from taskyard.model.status import AgentState
+from taskyard.model.template import AgentSpec
 
 EventType = Literal[
     "text",  # assistant text: {"text"}
@@ -27,7 +28,6 @@ EventType = Literal[
     "session",  # {"session_id"}: the id to resume for follow-ups
     "output",  # {"line"}: raw output that is not structured
 ]
-AgentState = Literal["working", "idle", "complete", "failure", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -76,10 +76,13 @@ class AgentTurn(ABC):
     def finish(self, exit_code: int) -> list[AgentEvent]:
         """Events once the process has exited; by default its state from the exit code."""
         if exit_code == 0:
-            return [AgentEvent("state", {"state": "complete", "message": "Agent finished."})]
+            return [
+                AgentEvent("state", {"state": AgentState.COMPLETE, "message": "Agent finished."})
+            ]
         return [
             AgentEvent(
-                "state", {"state": "failure", "message": f"Agent exited with code {exit_code}."}
+                "state",
+                {"state": AgentState.FAILURE, "message": f"Agent exited with code {exit_code}."},
             )
         ]
 

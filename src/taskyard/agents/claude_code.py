@@ -20,7 +20,8 @@ from typing import Any
 from taskyard.agents import toolcache
 from taskyard.agents.base import AgentAdapter, AgentEvent, AgentTurn, Invocation, TurnRequest
 from taskyard.agents.streams import OpenCalls, json_line, text_of, truncate
-from taskyard.services.template_spec import AgentSpec
+from taskyard.model.status import AgentState
+from taskyard.model.template import AgentSpec
 
 PACKAGE = "@anthropic-ai/claude-code"
 MCP_CONFIG = ".taskyard/claude-mcp.json"  # relative to the agent's home
@@ -50,7 +51,7 @@ class ClaudeCodeTurn(AgentTurn):
                 AgentEvent(
                     "state",
                     {
-                        "state": "working",
+                        "state": AgentState.WORKING,
                         "message": f"Claude Code {message.get('claude_code_version', '')} "
                         f"on {message.get('model', 'its default model')}",
                     },
@@ -147,12 +148,12 @@ class ClaudeCodeTurn(AgentTurn):
         ]
         text = str(message.get("result") or "")
         if message.get("subtype") == "success" and not message.get("is_error"):
-            self.outcome = "complete"
+            self.outcome = AgentState.COMPLETE
             events.append(
-                AgentEvent("state", {"state": "complete", "message": truncate(text, 500)})
+                AgentEvent("state", {"state": AgentState.COMPLETE, "message": truncate(text, 500)})
             )
         else:
-            self.outcome = "failure"
+            self.outcome = AgentState.FAILURE
             errors = message.get("errors") or []
             reason = text or "; ".join(map(str, errors)) or str(message.get("subtype", "error"))
             error: dict[str, Any] = {"message": truncate(reason, 2000), "fatal": True}
@@ -160,14 +161,14 @@ class ClaudeCodeTurn(AgentTurn):
                 error["status"] = message["api_error_status"]
             events.append(AgentEvent("error", error))
             events.append(
-                AgentEvent("state", {"state": "failure", "message": truncate(reason, 500)})
+                AgentEvent("state", {"state": AgentState.FAILURE, "message": truncate(reason, 500)})
             )
         return events
 
     def finish(self, exit_code: int) -> list[AgentEvent]:
         if self.outcome is None:
             return super().finish(exit_code)  # it died before reporting a result
-        if exit_code != 0 and self.outcome == "complete":
+        if exit_code != 0 and self.outcome == AgentState.COMPLETE:
             return super().finish(exit_code)
         return []
 

@@ -24,7 +24,8 @@ from typing import Any
 from taskyard.agents import toolcache
 from taskyard.agents.base import AgentAdapter, AgentEvent, AgentTurn, Invocation, TurnRequest
 from taskyard.agents.streams import OpenCalls, json_line, truncate
-from taskyard.services.template_spec import AgentSpec
+from taskyard.model.status import AgentState
+from taskyard.model.template import AgentSpec
 
 PACKAGE = "@openai/codex"
 KEY_VAR = "TASKYARD_MODEL_API_KEY"
@@ -67,7 +68,7 @@ class CodexTurn(AgentTurn):
             self.thread = str(event.get("thread_id", ""))
             return [
                 AgentEvent("session", {"session_id": _token(self.thread, self.baseline)}),
-                AgentEvent("state", {"state": "working", "message": "Codex started"}),
+                AgentEvent("state", {"state": AgentState.WORKING, "message": "Codex started"}),
             ]
         if kind == "item.started":
             return self._started(event.get("item") or {})
@@ -79,11 +80,13 @@ class CodexTurn(AgentTurn):
             message = truncate(str(event.get("message") or "Codex error"), 2000)
             return [AgentEvent("error", {"message": message, "fatal": False})]
         if kind == "turn.failed":
-            self.outcome = "failure"
+            self.outcome = AgentState.FAILURE
             message = str((event.get("error") or {}).get("message") or "Codex failed")
             return [
                 AgentEvent("error", {"message": truncate(message, 2000), "fatal": True}),
-                AgentEvent("state", {"state": "failure", "message": truncate(message, 500)}),
+                AgentEvent(
+                    "state", {"state": AgentState.FAILURE, "message": truncate(message, 500)}
+                ),
             ]
         return []
 
@@ -139,7 +142,7 @@ class CodexTurn(AgentTurn):
             else (0, 0, 0)
         )
         delta = [t - b for t, b in zip(totals, base, strict=True)]
-        self.baseline, self.outcome = totals, "complete"
+        self.baseline, self.outcome = totals, AgentState.COMPLETE
         share = {
             "input_tokens": delta[0],
             "output_tokens": delta[2],
@@ -149,10 +152,10 @@ class CodexTurn(AgentTurn):
         if self.thread:
             events.append(AgentEvent("session", {"session_id": _token(self.thread, totals)}))
         message = truncate(self.last_message, 500)
-        return [*events, AgentEvent("state", {"state": "complete", "message": message})]
+        return [*events, AgentEvent("state", {"state": AgentState.COMPLETE, "message": message})]
 
     def finish(self, exit_code: int) -> list[AgentEvent]:
-        if self.outcome is None or (exit_code != 0 and self.outcome == "complete"):
+        if self.outcome is None or (exit_code != 0 and self.outcome == AgentState.COMPLETE):
             return super().finish(exit_code)
         return []
 

@@ -24,7 +24,8 @@ from typing import Any
 from taskyard.agents import toolcache
 from taskyard.agents.base import AgentAdapter, AgentEvent, AgentTurn, Invocation, TurnRequest
 from taskyard.agents.streams import OpenCalls, json_line, truncate
-from taskyard.services.template_spec import AgentSpec
+from taskyard.model.status import AgentState
+from taskyard.model.template import AgentSpec
 
 PACKAGE = "@google/gemini-cli"
 SETTINGS = ".gemini/settings.json"  # relative to the agent's home
@@ -60,7 +61,9 @@ class GeminiTurn(AgentTurn):
             model = event.get("model") or "its default model"
             events += [
                 AgentEvent("session", {"session_id": str(event.get("session_id", ""))}),
-                AgentEvent("state", {"state": "working", "message": f"Gemini CLI on {model}"}),
+                AgentEvent(
+                    "state", {"state": AgentState.WORKING, "message": f"Gemini CLI on {model}"}
+                ),
             ]
         elif kind == "tool_use":
             call = {
@@ -122,10 +125,13 @@ class GeminiTurn(AgentTurn):
         }
         events = [AgentEvent("usage", usage)]
         if event.get("status") == "success":
-            self.outcome = "complete"
+            self.outcome = AgentState.COMPLETE
             message = truncate(self.last_text, 500)
-            return [*events, AgentEvent("state", {"state": "complete", "message": message})]
-        self.outcome = "failure"
+            return [
+                *events,
+                AgentEvent("state", {"state": AgentState.COMPLETE, "message": message}),
+            ]
+        self.outcome = AgentState.FAILURE
         reason = str(
             (event.get("error") or {}).get("message") or self.last_error or "Gemini failed"
         )
@@ -133,12 +139,12 @@ class GeminiTurn(AgentTurn):
         status = API_STATUS.search(reason)
         if status:
             error["status"] = int(status.group(1))
-        state = {"state": "failure", "message": truncate(reason, 500)}
+        state = {"state": AgentState.FAILURE, "message": truncate(reason, 500)}
         return [*events, AgentEvent("error", error), AgentEvent("state", state)]
 
     def finish(self, exit_code: int) -> list[AgentEvent]:
         events = self._flush()
-        if self.outcome is None or (exit_code != 0 and self.outcome == "complete"):
+        if self.outcome is None or (exit_code != 0 and self.outcome == AgentState.COMPLETE):
             return events + super().finish(exit_code)
         return events
 

@@ -8,7 +8,7 @@ from taskyard.agents.claude_code import ClaudeCodeAgent
 from taskyard.agents.codex import CodexAgent
 from taskyard.agents.command import CommandAgent
 from taskyard.agents.gemini import GeminiAgent
-from taskyard.errors import InvalidInput
+from taskyard.model.errors import InvalidInput
 
 _ADAPTERS: dict[str, AgentAdapter] = {
     a.kind: a

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from taskyard.config import get_settings
-from taskyard.errors import InvalidInput, Unavailable
+from taskyard.model.errors import InvalidInput, Unavailable
 
 MARKER = ".taskyard-tool.json"
 LATEST_TTL = 3600.0

@@ -8,8 +8,8 @@ import anyio.from_thread
 
 from taskyard.db.models import Task
 from taskyard.engine.client import Engine
-from taskyard.engine.types import Signal
-from taskyard.errors import Unavailable
+from taskyard.model.errors import Unavailable
+from taskyard.model.signals import Signal
 
 
 class EngineBridge:

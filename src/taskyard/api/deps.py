@@ -14,7 +14,7 @@ from taskyard.api.bridge import EngineBridge
 from taskyard.api.openapi import bearer
 from taskyard.config import Settings
 from taskyard.db.session import get_sessionmaker, session_scope
-from taskyard.errors import Unauthenticated
+from taskyard.model.errors import Unauthenticated
 from taskyard.services.tokens import Principal, authenticate
 
 

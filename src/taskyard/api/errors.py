@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
-from taskyard.errors import TaskyardError
+from taskyard.model.errors import TaskyardError
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 A body larger than its limit is answered 413 as soon as the count passes the limit
 (or at once, from ``Content-Length``), never read in full. A JSON body is parsed once
 here and refused with 400 if it holds what could not be stored and read back (see
-``taskyard.services.inputs.check_tree``): one check for every route, present and future.
+``taskyard.model.inputs.check_tree``): one check for every route, present and future.
 It runs on the event loop, which the body limit keeps to milliseconds.
 """
 
@@ -18,8 +18,8 @@ from starlette.types import Message as AsgiMessage
 
 from taskyard.api.errors import error_response
 from taskyard.config import Settings
-from taskyard.errors import InvalidInput
-from taskyard.services.inputs import MAX_DEPTH, check_tree
+from taskyard.model.errors import InvalidInput
+from taskyard.model.inputs import MAX_DEPTH, check_tree
 
 TEMPLATE_PUSH = ("POST", "/api/v1/templates")
 

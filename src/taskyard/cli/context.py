@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import click
 
 from taskyard.cli import config
-from taskyard.errors import TaskyardError
+from taskyard.model.errors import TaskyardError
 from taskyard.sdk import Client, TaskyardAPIError
 
 ClientFactory = Callable[[str | None, str | None], Client]

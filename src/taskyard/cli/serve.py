@@ -10,7 +10,7 @@ import logging
 
 import click
 
-from taskyard.errors import InvalidInput
+from taskyard.model.errors import InvalidInput
 
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
@@ -24,8 +24,8 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     import asyncio
 
     from taskyard.config import get_settings
+    from taskyard.model.redaction import mask_logs
     from taskyard.server import serve as run_server
-    from taskyard.services.redaction import mask_logs
     from taskyard.services.secrets import server_values
 
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
@@ -41,7 +41,7 @@ def worker() -> None:
     import asyncio
 
     from taskyard.config import get_settings
-    from taskyard.services.redaction import mask_logs
+    from taskyard.model.redaction import mask_logs
     from taskyard.services.secrets import server_values
 
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)

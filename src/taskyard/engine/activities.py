@@ -25,9 +25,9 @@ from taskyard.engine.types import (
     TurnResult,
     WorkspaceInput,
 )
-from taskyard.errors import InvalidInput
+from taskyard.model.errors import InvalidInput
+from taskyard.model.workflow import Stage
 from taskyard.services import runs, tasks
-from taskyard.services.workflows import Stage
 from taskyard.workspaces.git import GitError
 
 

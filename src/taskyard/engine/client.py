@@ -12,9 +12,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from taskyard.config import Settings
-from taskyard.engine.types import Signal, TaskInput
+from taskyard.engine.types import TaskInput
 from taskyard.engine.workflow import TaskWorkflow
-from taskyard.errors import Conflict, Unavailable
+from taskyard.model.errors import Conflict, Unavailable
+from taskyard.model.signals import Signal
 
 # A query waits for a worker to answer it: with none up, a task's page would hang 30 s.
 QUERY_TIMEOUT = timedelta(seconds=2)

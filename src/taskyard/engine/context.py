@@ -10,12 +10,13 @@ from taskyard.config import Settings
 from taskyard.db.models import Task, Workflow
 from taskyard.db.session import session_scope
 from taskyard.engine.types import TurnInput
-from taskyard.gateway.providers import provider_for_agent, require_key
+from taskyard.gateway.providers import provider_for_agent
+from taskyard.model.redaction import Redactor
+from taskyard.model.template import TemplateSpec
+from taskyard.model.workflow import Stage
 from taskyard.services import runs, secrets, stops, templates
+from taskyard.services.model_keys import require_key
 from taskyard.services.prompts import compose_prompt, stage_prompt
-from taskyard.services.redaction import Redactor
-from taskyard.services.template_spec import TemplateSpec
-from taskyard.services.workflows import Stage
 from taskyard.workspaces.repos import mirror_objects
 
 

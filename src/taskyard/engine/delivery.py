@@ -9,16 +9,16 @@ from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.engine.types import DeliveryResult
 from taskyard.engine.work import collect_work
-from taskyard.errors import InvalidInput
 from taskyard.forges.base import PullRequestDraft, RemotePullRequest
 from taskyard.forges.delivery import forge_for
+from taskyard.model.diff import DiffStats
+from taskyard.model.errors import InvalidInput
+from taskyard.model.redaction import Redactor
+from taskyard.model.template import TemplateSpec
 from taskyard.services import events, pulls, runs, secrets
-from taskyard.services.redaction import Redactor
-from taskyard.services.template_spec import TemplateSpec
 from taskyard.workspaces import vault
 from taskyard.workspaces.git import GitError
 from taskyard.workspaces.repos import auth_config, remote_url
-from taskyard.workspaces.vault import DiffStats
 
 
 class SecretInWork(InvalidInput):

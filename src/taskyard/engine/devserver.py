@@ -11,7 +11,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from taskyard.errors import Unavailable
+from taskyard.model.errors import Unavailable
 from taskyard.workspaces.sandbox import die_with_parent
 
 

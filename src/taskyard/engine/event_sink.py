@@ -20,9 +20,10 @@ from typing import Any
 from taskyard.agents.base import AgentEvent
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
+from taskyard.model.inputs import mend_text
+from taskyard.model.redaction import Redactor
+from taskyard.model.status import AgentState
 from taskyard.services import events, runs, tasks
-from taskyard.services.inputs import mend_text
-from taskyard.services.redaction import Redactor
 
 
 class EventSink:
@@ -46,7 +47,7 @@ class EventSink:
         self._writer: asyncio.Task[None] | None = None
         self.usage = {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
         self.session_id = ""
-        self.state = ("working", "")
+        self.state: tuple[str, str] = (AgentState.WORKING, "")
 
     def __enter__(self) -> EventSink:
         self._writer = asyncio.create_task(self._run())

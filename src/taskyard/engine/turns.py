@@ -28,8 +28,9 @@ from taskyard.engine.context import TurnContext, load_turn_context
 from taskyard.engine.event_sink import EventSink
 from taskyard.engine.types import TurnInput, TurnResult
 from taskyard.gateway import TurnAccess, turn_access
+from taskyard.model.redaction import Redactor
+from taskyard.model.status import AgentState
 from taskyard.services import runs, stops
-from taskyard.services.redaction import Redactor
 from taskyard.services.stops import Stop
 from taskyard.workspaces.files import make_owned_dir, write_file
 from taskyard.workspaces.providers import provider_for
@@ -213,7 +214,11 @@ async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], N
         with EventSink(
             url, inp.task_id, inp.run_id, access.redactor, count_usage=not access.metered
         ) as sink:
-            sink.add(AgentEvent("state", {"state": "working", "message": f"Turn {inp.turn + 1}"}))
+            sink.add(
+                AgentEvent(
+                    "state", {"state": AgentState.WORKING, "message": f"Turn {inp.turn + 1}"}
+                )
+            )
             started = time.monotonic()
             process = await provider.spawn(
                 SandboxRequest(
@@ -257,7 +262,10 @@ async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], N
             if process.limit_message and stop is None:
                 # The sandbox knows which limit was hit; an exit code (137) does not say.
                 if exit_code != 0:
-                    note = {"state": "failure", "message": f"Stopped: {process.limit_message}"}
+                    note = {
+                        "state": AgentState.FAILURE,
+                        "message": f"Stopped: {process.limit_message}",
+                    }
                     sink.add(AgentEvent("state", note))
                 else:  # a child was killed, and the agent carried on
                     sink.add(AgentEvent("error", {"message": process.limit_message}))

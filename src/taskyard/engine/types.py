@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 
 @dataclass
@@ -85,14 +84,3 @@ class DeliveryResult:
     changed: bool
     pull_request_url: str = ""
     pull_request_number: int = 0
-
-
-@dataclass
-class Signal:
-    """A person's input to a running task, as sent to the workflow."""
-
-    kind: str  # message | approve | request_changes | cancel
-    text: str = ""
-    by: str = ""
-    target: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)

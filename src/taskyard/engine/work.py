@@ -14,14 +14,14 @@ from pathlib import Path
 
 from taskyard.config import Settings
 from taskyard.db.models import Task
-from taskyard.services.redaction import Redactor
-from taskyard.services.template_spec import TemplateSpec
+from taskyard.model.diff import DiffStats
+from taskyard.model.redaction import Redactor
+from taskyard.model.template import TemplateSpec
 from taskyard.workspaces import pool, vault
 from taskyard.workspaces.providers import provider_for
 from taskyard.workspaces.repos import ensure_mirror, mirror_objects
 from taskyard.workspaces.sandbox import SandboxRequest
 from taskyard.workspaces.snapshot import Mode, take_snapshot
-from taskyard.workspaces.vault import DiffStats
 
 from .context import checkout_dir, home_dir, workspace_name
 

@@ -22,7 +22,6 @@ with workflow.unsafe.imports_passed_through():
         DeliveryResult,
         RunEnd,
         RunInput,
-        Signal,
         StagePlan,
         StatusInput,
         TaskInput,
@@ -31,6 +30,8 @@ with workflow.unsafe.imports_passed_through():
         TurnResult,
         WorkspaceInput,
     )
+    from taskyard.model.signals import Signal
+    from taskyard.model.status import AgentState, TaskStatus
 
 SHORT = timedelta(seconds=30)
 LOCAL = frozenset({"load_plan", "set_status", "start_run", "finish_run"})
@@ -49,7 +50,7 @@ class TaskWorkflow:
         self._inbox: list[Signal] = []  # approve / request-changes / cancel, in order
         self._messages: list[Signal] = []  # people's messages for the agent
         self._cancel: Signal | None = None
-        self._status = "queued"
+        self._status: str = TaskStatus.QUEUED
         self._stage = ""
         self._turn_running = False
         self._heartbeat_timeout = timedelta(seconds=10)
@@ -155,7 +156,9 @@ class TaskWorkflow:
         or ``follow_up``, a person's message to the agent's resumed session; then one
         turn per message that arrived meanwhile.
         """
-        await self._status_to(task, "provisioning", f"Preparing workspace for {stage.name}")
+        await self._status_to(
+            task, TaskStatus.PROVISIONING, f"Preparing workspace for {stage.name}"
+        )
         await self._act(
             "prepare_workspace",
             WorkspaceInput(task.task_id),
@@ -165,14 +168,14 @@ class TaskWorkflow:
         run_id: int = await self._act(
             "start_run", RunInput(task.task_id, stage.key), result_type=int
         )
-        await self._status_to(task, "working", f"{stage.name}: agent working")
+        await self._status_to(task, TaskStatus.WORKING, f"{stage.name}: agent working")
         timeout = timedelta(hours=24)
         result = await self._turn(
             TurnInput(task.task_id, stage.key, run_id, 0, feedback=feedback, message=follow_up),
             timeout,
         )
         turn = 1
-        while self._messages and not result.stopped_by and result.state != "cancelled":
+        while self._messages and not result.stopped_by and result.state != AgentState.CANCELLED:
             message = self._messages.pop(0)
             result = await self._turn(
                 TurnInput(
@@ -186,10 +189,12 @@ class TaskWorkflow:
                 timeout,
             )
             turn += 1
-        if result.state == "cancelled":  # the turn saw the cancel before the signal came
+        if result.state == AgentState.CANCELLED:  # the turn saw the cancel before the signal came
             raise TaskCancelled()
-        ok = result.state != "failure" and not result.stopped_by
-        await self._act("finish_run", RunEnd(run_id, "completed" if ok else "failed"))
+        ok = result.state != AgentState.FAILURE and not result.stopped_by
+        await self._act(
+            "finish_run", RunEnd(run_id, TaskStatus.COMPLETED if ok else TaskStatus.FAILED)
+        )
         if result.stopped_by:
             raise ApplicationError(f"Budget reached: {result.stopped_by}")
         if not ok:
@@ -206,7 +211,7 @@ class TaskWorkflow:
     async def _await_decision(self, task: TaskInput, stage: StagePlan) -> Signal:
         """Wait for approve or request-changes; messages meanwhile start new turns."""
         while True:
-            await self._status_to(task, "waiting", f"{stage.name}: waiting for approval")
+            await self._status_to(task, TaskStatus.WAITING, f"{stage.name}: waiting for approval")
             await workflow.wait_condition(
                 lambda: bool(self._inbox) or bool(self._messages) or self._cancel is not None
             )
@@ -228,15 +233,17 @@ class TaskWorkflow:
             return await self._run_stages(task)
         except TaskCancelled:
             by = self._cancel.by if self._cancel else ""
-            await self._finish(task, "cancelled", f"Cancelled by {by}" if by else "Cancelled")
-            return "cancelled"
+            await self._finish(
+                task, TaskStatus.CANCELLED, f"Cancelled by {by}" if by else "Cancelled"
+            )
+            return TaskStatus.CANCELLED
         except asyncio.CancelledError:
-            await asyncio.shield(self._finish(task, "cancelled", "Workflow cancelled"))
+            await asyncio.shield(self._finish(task, TaskStatus.CANCELLED, "Workflow cancelled"))
             raise
         except (ActivityError, ApplicationError) as exc:
             cause = exc.cause if isinstance(exc, ActivityError) and exc.cause else exc
-            await self._finish(task, "failed", str(getattr(cause, "message", cause)))
-            return "failed"
+            await self._finish(task, TaskStatus.FAILED, str(getattr(cause, "message", cause)))
+            return TaskStatus.FAILED
 
     async def _finish(self, task: TaskInput, status: str, message: str) -> None:
         self._status = status
@@ -253,7 +260,9 @@ class TaskWorkflow:
         i, feedback = 0, ""
         while i < len(plan.stages):
             stage = plan.stages[i]
-            await self._status_to(task, "working", f"Entered {stage.name}", stage=stage.key)
+            await self._status_to(
+                task, TaskStatus.WORKING, f"Entered {stage.name}", stage=stage.key
+            )
             if stage.has_agent:
                 await self._run_agent(task, stage, feedback)
             feedback = ""
@@ -264,5 +273,5 @@ class TaskWorkflow:
                     i, feedback = index.get(target, i), decision.text
                     continue
             i += 1
-        await self._finish(task, "completed", "All stages done")
-        return "completed"
+        await self._finish(task, TaskStatus.COMPLETED, "All stages done")
+        return TaskStatus.COMPLETED

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from taskyard.config import Settings
 from taskyard.db.models import Task, utcnow
 from taskyard.db.session import session_scope
-from taskyard.errors import InvalidInput
+from taskyard.model.errors import InvalidInput
+from taskyard.model.redaction import Redactor
+from taskyard.model.template import TemplateSpec
 from taskyard.services import events, runs, secrets
-from taskyard.services.redaction import Redactor
-from taskyard.services.template_spec import TemplateSpec
 from taskyard.workspaces.files import make_owned_dir
 from taskyard.workspaces.providers import provider_for
 from taskyard.workspaces.repos import create_checkout, mirror_objects

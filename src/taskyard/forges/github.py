@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from taskyard.errors import InvalidInput, Unavailable
 from taskyard.forges.base import Forge, PullRequestDraft, RemotePullRequest
+from taskyard.model.errors import InvalidInput, Unavailable
 
 API_VERSION = "2022-11-28"
 

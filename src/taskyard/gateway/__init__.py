@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from taskyard.gateway.access import TurnAccess, turn_access
 from taskyard.gateway.credentials import CredentialStore, Grant, new_credential
-from taskyard.gateway.providers import PROVIDERS, Provider, provider_for_agent, require_key
+from taskyard.gateway.providers import PROVIDERS, Provider, provider_for_agent
 from taskyard.gateway.server import Gateway, current_gateway, reset_gateway, use_gateway
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "current_gateway",
     "new_credential",
     "provider_for_agent",
-    "require_key",
     "reset_gateway",
     "turn_access",
     "use_gateway",

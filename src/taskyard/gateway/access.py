@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from taskyard.gateway.credentials import Grant, new_credential
 from taskyard.gateway.providers import provider_for_agent
 from taskyard.gateway.server import current_gateway
-from taskyard.services.redaction import Redactor
-from taskyard.services.template_spec import Budget, ModelPrice
+from taskyard.model.redaction import Redactor
+from taskyard.model.template import Budget, ModelPrice
 from taskyard.workspaces.netbridge import HostService
 
 SERVICE_NAME = "gateway"

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from taskyard.services.redaction import Redactor
-from taskyard.services.template_spec import Budget, ModelPrice
+from taskyard.model.redaction import Redactor
+from taskyard.model.template import Budget, ModelPrice
 
 PREFIX = "tyc_"  # recognisable in an agent's environment; never a provider key's prefix
 

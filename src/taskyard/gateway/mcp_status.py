@@ -21,9 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from taskyard.config import Settings
-from taskyard.gateway import records
 from taskyard.gateway.credentials import CredentialStore, Grant, presented_credential
+from taskyard.gateway.ledger import Ledger, TaskEnded
 from taskyard.mcp import MAX_MESSAGE_BYTES, McpServer, Tool, ToolError, error_reply, obj, text
 
 STATES = ("working", "idle", "complete", "failure")
@@ -39,9 +38,9 @@ INSTRUCTIONS = (
 class StatusMcp:
     """Serves the status tool to the turns whose credentials are in ``store``."""
 
-    def __init__(self, settings: Settings, store: CredentialStore) -> None:
-        self.settings = settings
+    def __init__(self, store: CredentialStore, ledger: Ledger) -> None:
         self.store = store
+        self.ledger = ledger
         report_status = Tool(
             "report_status",
             "Report task status",
@@ -88,8 +87,8 @@ class StatusMcp:
         if not summary:
             raise ToolError("summary must not be empty.")
         try:
-            records.report_state(self.settings, grant, state, summary)
-        except records.TaskEnded:
+            self.ledger.report_state(grant, state, summary)
+        except TaskEnded:
             self.store.revoke_task(grant.task_id)
             raise ToolError("This task has ended; nothing was recorded.") from None
         return f"Reported {state}."

@@ -15,7 +15,7 @@ import contextlib
 import json
 from typing import Any
 
-from taskyard.services.prices import Usage
+from taskyard.model.prices import Usage
 
 MAX_BODY = 8 << 20  # a JSON answer longer than this is not metered (no model sends one)
 

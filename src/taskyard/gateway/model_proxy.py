@@ -32,8 +32,8 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from taskyard.config import Settings
-from taskyard.gateway import records
 from taskyard.gateway.credentials import CredentialStore, Grant, presented_credential
+from taskyard.gateway.ledger import Ledger, Stopped, TaskEnded, Unpriced
 from taskyard.gateway.metering import CallMeter
 from taskyard.gateway.providers import PROVIDERS, Provider
 
@@ -90,10 +90,12 @@ class ModelProxy:
         self,
         settings: Settings,
         store: CredentialStore,
+        ledger: Ledger,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
+        self.ledger = ledger
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
 
@@ -136,16 +138,14 @@ class ModelProxy:
             )
         model = _requested_model(request.path_params["path"], await request.body())
         try:
-            key = await asyncio.to_thread(
-                records.upstream_key, self.settings, grant, provider, model
-            )
-        except records.Stopped as exc:
+            key = await asyncio.to_thread(self.ledger.upstream_key, grant, provider, model)
+        except Stopped as exc:
             self.store.revoke_task(grant.task_id)
-            return gateway_error(403, "permission_error", exc.stop.refusal)
-        except records.TaskEnded:
+            return gateway_error(403, "permission_error", str(exc))
+        except TaskEnded:
             self.store.revoke_task(grant.task_id)
             return gateway_error(401, "authentication_error", "The task has ended.")
-        except records.Unpriced as exc:
+        except Unpriced as exc:
             return gateway_error(403, "permission_error", str(exc))
         if not key:
             return gateway_error(
@@ -169,9 +169,7 @@ class ModelProxy:
         if not meter.seen:
             return  # not a model call (a model list, an error): nothing was billed
         try:
-            await anyio.to_thread.run_sync(
-                records.record_call, self.settings, grant, usage, meter.model
-            )
+            await anyio.to_thread.run_sync(self.ledger.record_call, grant, usage, meter.model)
         except Exception:
             log.exception("%s: could not book a model call", grant.task_key)
 

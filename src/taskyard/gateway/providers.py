@@ -2,8 +2,8 @@
 
 Each provider has a path prefix on the gateway, an upstream base URL (a setting),
 the header its API takes the key in, and the organization secret that holds the
-key. An organization without that secret falls back to the server-wide setting,
-so one operator key can serve every organization of a small installation.
+key (read by :mod:`taskyard.services.model_keys`, which falls back to the
+server-wide setting).
 """
 
 from __future__ import annotations
@@ -11,13 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from taskyard.config import Settings
-from taskyard.db.models import Secret
-from taskyard.errors import InvalidInput
-from taskyard.services import secrets
 
 
 @dataclass(frozen=True)
@@ -92,25 +86,3 @@ def provider_for_agent(kind: str) -> Provider | None:
     """The provider an agent kind talks to, if it talks to one through the proxy."""
     name = AGENT_PROVIDERS.get(kind)
     return PROVIDERS[name] if name else None
-
-
-def real_key(session: Session, settings: Settings, org_id: int, provider: Provider) -> str:
-    """The organization's key for ``provider``, else the server-wide one, else ``""``."""
-    stored = session.scalar(
-        select(Secret.id).where(Secret.org_id == org_id, Secret.name == provider.secret)
-    )
-    if stored is not None:
-        return secrets.reveal(session, settings, org_id, [provider.secret])[provider.secret]
-    return provider.fallback_key(settings)
-
-
-def require_key(session: Session, settings: Settings, org_id: int, provider: Provider) -> str:
-    """:func:`real_key`, or ``InvalidInput`` saying how to provide one."""
-    key = real_key(session, settings, org_id, provider)
-    if not key:
-        raise InvalidInput(
-            f"No {provider.label} API key: set the organization secret {provider.secret} "
-            f"(PUT /api/v1/secrets/{provider.secret}) or the server setting "
-            f"{provider.setting_name()}."
-        )
-    return key

@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from taskyard.config import Settings
 from taskyard.gateway.credentials import CredentialStore
+from taskyard.gateway.ledger import Ledger
 from taskyard.gateway.mcp_status import StatusMcp
 from taskyard.gateway.model_proxy import ModelProxy, gateway_error
 
@@ -90,17 +91,22 @@ class Gateway:
     """The per-worker gateway. ``await start()``, issue credentials, ``await stop()``.
 
     Args:
-        settings: The worker's settings (database, upstreams, fallback keys).
+        settings: The worker's settings (upstreams, limits).
+        ledger: Where the gateway asks whether a task may call, and books what it did.
         transport: httpx transport for upstream calls; tests pass a mock.
     """
 
     def __init__(
-        self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        settings: Settings,
+        ledger: Ledger,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
         self.credentials = CredentialStore()
-        self.proxy = ModelProxy(settings, self.credentials, transport)
-        self.mcp = StatusMcp(settings, self.credentials)
+        self.proxy = ModelProxy(settings, self.credentials, ledger, transport)
+        self.mcp = StatusMcp(self.credentials, ledger)
         self.port = 0
         self._server: _Server | None = None
         self._serving: asyncio.Task[None] | None = None

@@ -16,7 +16,7 @@ Synchronous::
 Async: the same with :class:`AsyncClient`, ``await`` and ``async for``.
 
 Results are plain dicts, described by the ``TypedDict`` classes exported here. Every
-failure is a :class:`taskyard.errors.TaskyardError`::
+failure is a :class:`taskyard.model.errors.TaskyardError`::
 
     TaskyardError
     ├── TaskyardAPIError          the server answered 4xx/5xx: .status, .code, .message

@@ -5,7 +5,7 @@ I/O, so each operation is written once (in ``_calls``) and both clients run it.
 
 Errors raised by the SDK::
 
-    TaskyardError (taskyard.errors)
+    TaskyardError (taskyard.model.errors)
     ├── TaskyardAPIError          the server answered 4xx/5xx: .status, .code, .message
     └── TaskyardConnectionError   the server could not be reached, or a stream broke for good
 
@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 
 from taskyard import __version__
-from taskyard.errors import TaskyardError
+from taskyard.model.errors import TaskyardError
 
 T = TypeVar("T")
 

@@ -13,10 +13,11 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import Task, Workflow
-from taskyard.engine.types import Signal
-from taskyard.errors import Conflict, InvalidInput
+from taskyard.model.errors import Conflict, InvalidInput
+from taskyard.model.signals import Signal
+from taskyard.model.status import FINAL, TaskStatus
 from taskyard.services import events, stops, tasks
-from taskyard.services.tasks import FINAL, TaskCreate
+from taskyard.services.tasks import TaskCreate
 from taskyard.services.tokens import Principal
 
 MAX_MESSAGE = 100_000
@@ -53,7 +54,7 @@ def create(
 def start(session: Session, engine: EngineLike, principal: Principal, ref: str) -> Task:
     principal.require("tasks:write")
     task = tasks.get_task(session, principal, ref)
-    if task.status != "queued":
+    if task.status != TaskStatus.QUEUED:
         raise Conflict(f"Task {task.key} has already started ({task.status}).")
     engine.check()
     task.run_requested = True
@@ -91,7 +92,7 @@ def approve(
     principal.require("tasks:write")
     task = tasks.get_task(session, principal, ref)
     _active(task, "an approval")
-    if task.status != "waiting":
+    if task.status != TaskStatus.WAITING:
         raise Conflict(f"Task {task.key} is {task.status}, not waiting for approval.")
     engine.signal(task, Signal("approve", text=comment, by=principal.username))
     events.append(
@@ -117,7 +118,7 @@ def request_changes(
     if not text.strip():
         raise InvalidInput("Say what should change: 'text' must not be empty.")
     _active(task, "change requests")
-    if task.status != "waiting":
+    if task.status != TaskStatus.WAITING:
         raise Conflict(f"Task {task.key} is {task.status}, not waiting for approval.")
     workflow = session.get(Workflow, task.workflow_id)
     stages = {s["key"]: s for s in workflow.stages} if workflow else {}
@@ -150,7 +151,7 @@ def cancel(session: Session, engine: EngineLike, principal: Principal, ref: str)
         raise Conflict(f"Task {task.key} is already {task.status}.")
     reason = f"Cancelled by {principal.username}"
     if not task.run_requested:
-        tasks.set_status(session, task, "cancelled", reason)
+        tasks.set_status(session, task, TaskStatus.CANCELLED, reason)
         return task
     engine.signal(task, Signal("cancel", by=principal.username))
     stops.request_stop(session, task, stops.Stop("cancel", reason))

@@ -18,7 +18,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import Event, iso_utc, utcnow
-from taskyard.services.inputs import storable
+from taskyard.model.inputs import storable
 
 KINDS = frozenset(
     {

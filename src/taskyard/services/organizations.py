@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import Organization, User
-from taskyard.errors import InvalidInput, NotFound
+from taskyard.model.errors import InvalidInput, NotFound
 from taskyard.services import teams, tokens, users
 from taskyard.services.tokens import INSTALLATION_ADMIN, Principal
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskyard.errors import InvalidInput
-from taskyard.services.template_spec import Parameter, TemplateSpec
+from taskyard.model.errors import InvalidInput
+from taskyard.model.template import Parameter, TemplateSpec
 
 
 def _check(param: Parameter, value: Any) -> None:

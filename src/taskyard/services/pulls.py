@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import PullRequest, Task
 from taskyard.forges.base import PullRequestDraft, RemotePullRequest
-from taskyard.workspaces.vault import DiffStats
+from taskyard.model.diff import DiffStats
 
 
 def record_pull_request(

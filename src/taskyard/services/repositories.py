@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from taskyard.errors import InvalidInput
+from taskyard.model.errors import InvalidInput
 
 # owner/name as GitHub spells them: never '-' first, and a name is never '.' or '..'.
 REPO_SLUG = re.compile(

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import Run, Task, Template, utcnow
-from taskyard.services.template_spec import BUILTIN_DEFAULT, AgentSpec, TemplateSpec
+from taskyard.model.template import BUILTIN_DEFAULT, AgentSpec, TemplateSpec
 
 
 def task_spec(session: Session, task: Task) -> TemplateSpec:

@@ -16,7 +16,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-from taskyard.services.inputs import check_tree
+from taskyard.model.inputs import check_tree
 
 MAX_DEPTH = 32
 MAX_NODES = 10_000

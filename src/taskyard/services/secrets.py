@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from taskyard.config import Settings
 from taskyard.db.models import Secret
-from taskyard.errors import InvalidInput, NotFound, TaskyardError
-from taskyard.services import redaction
+from taskyard.model import redaction
+from taskyard.model.errors import InvalidInput, NotFound, TaskyardError
 
 NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
 

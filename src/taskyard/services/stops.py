@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import Task, utcnow
 from taskyard.db.session import session_scope
-from taskyard.services.template_spec import Budget
+from taskyard.model.status import AgentState
+from taskyard.model.template import Budget
 
 StopKind = Literal["cancel", "budget"]
 
@@ -38,8 +39,8 @@ class Stop:
     def agent_state(self) -> tuple[str, str]:
         """The agent's state and message once the stop is carried out."""
         if self.kind == "cancel":
-            return "cancelled", self.reason
-        return "failure", f"Stopped: {self.reason}"
+            return AgentState.CANCELLED, self.reason
+        return AgentState.FAILURE, f"Stopped: {self.reason}"
 
     @property
     def refusal(self) -> str:

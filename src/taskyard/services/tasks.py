@@ -12,9 +12,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import Task, Team, Template, User, utcnow
-from taskyard.errors import InvalidInput, NotFound
-from taskyard.services import events, teams, templates, workflows
-from taskyard.services.inputs import (
+from taskyard.model.errors import InvalidInput, NotFound
+from taskyard.model.inputs import (
     Body,
     Int32,
     JsonObject,
@@ -25,9 +24,11 @@ from taskyard.services.inputs import (
     mend_text,
     parse_id,
 )
+from taskyard.model.status import FINAL, UNSETTLED, AgentState, TaskStatus
+from taskyard.model.template import BUILTIN_DEFAULT, AgentSpec, TemplateSpec
+from taskyard.services import events, teams, templates, workflows
 from taskyard.services.parameters import resolve_parameters
 from taskyard.services.repositories import validate_branch, validate_repository
-from taskyard.services.template_spec import BUILTIN_DEFAULT, AgentSpec, TemplateSpec
 from taskyard.services.tokens import Principal
 from taskyard.services.users import find_user
 
@@ -44,8 +45,6 @@ ORIGINS = (
     "support_queue",
     "mcp",
 )
-STATUSES = ("queued", "provisioning", "working", "waiting", "completed", "failed", "cancelled")
-FINAL = frozenset({"completed", "failed", "cancelled"})
 KEY = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([0-9]{1,9})$")
 
 
@@ -139,14 +138,14 @@ def create_task(
         agent=body.agent.model_dump() if body.agent else {},
         parameters=parameters,
         workflow_id=workflow.id,
-        status="queued",
+        status=TaskStatus.QUEUED,
         branch=f"taskyard/{key}-{slug}",
         run_requested=body.run,
     )
     session.add(task)
     session.flush()
     events.append(session, task.id, "created", {"by": principal.username, "origin": body.origin})
-    events.append(session, task.id, "status", {"status": "queued", "message": ""})
+    events.append(session, task.id, "status", {"status": TaskStatus.QUEUED, "message": ""})
     return task
 
 
@@ -207,8 +206,9 @@ def list_tasks(
 ) -> list[Task]:
     """Newest first; ``before`` is the id of the last task of the previous page."""
     principal.require("tasks:read")
-    if status is not None and status not in STATUSES:
-        raise InvalidInput(f"Unknown status '{status}'. Known: {', '.join(STATUSES)}.")
+    if status is not None and status not in tuple(TaskStatus):
+        known = ", ".join(TaskStatus)
+        raise InvalidInput(f"Unknown status '{status}'. Known: {known}.")
     if not 1 <= limit <= 200:
         raise InvalidInput("limit must be between 1 and 200.")
     query = select(Task).where(Task.org_id == principal.org_id)
@@ -245,10 +245,6 @@ def set_status(
         events.append(session, task.id, "status", {"status": status, "message": message})
 
 
-# Agent states that say the agent is still at it: a final task cannot keep them.
-UNSETTLED = frozenset({"working", "idle"})
-
-
 def _settle_agent_state(session: Session, task: Task, status: str, message: str) -> None:
     """Make the agent's state agree with the task's final status.
 
@@ -258,12 +254,16 @@ def _settle_agent_state(session: Session, task: Task, status: str, message: str)
     still reads as working is ``failure`` with the task's reason.
     """
     state = task.agent_state
-    if status == "cancelled" and state not in ("", "cancelled", "failure"):
-        settled = "cancelled"
-    elif status == "failed" and state in UNSETTLED:
-        settled = "failure"
-    elif status == "completed" and state in UNSETTLED:
-        settled = "complete"
+    if status == TaskStatus.CANCELLED and state not in (
+        "",
+        AgentState.CANCELLED,
+        AgentState.FAILURE,
+    ):
+        settled = AgentState.CANCELLED
+    elif status == TaskStatus.FAILED and state in UNSETTLED:
+        settled = AgentState.FAILURE
+    elif status == TaskStatus.COMPLETED and state in UNSETTLED:
+        settled = AgentState.COMPLETE
     else:
         return
     task.agent_state, task.agent_message = settled, message

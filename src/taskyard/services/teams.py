@@ -8,7 +8,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import Organization, Team
-from taskyard.errors import Conflict, InvalidInput, NotFound
+from taskyard.model.errors import Conflict, InvalidInput, NotFound
+from taskyard.model.workflow import DEFAULT_WORKFLOW
 
 TEAM_KEY = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -27,7 +28,7 @@ def create_organization(session: Session, slug: str, name: str) -> Organization:
 
 def create_team(session: Session, org_id: int, key: str, name: str, slug: str = "") -> Team:
     """Create a team and give it the default workflow."""
-    from taskyard.services.workflows import DEFAULT_WORKFLOW, create_workflow
+    from taskyard.services.workflows import create_workflow
 
     key = key.upper()
     slug = slug or key.lower()

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import Template
-from taskyard.errors import InvalidInput, NotFound
+from taskyard.model.errors import InvalidInput, NotFound
+from taskyard.model.template import NEW_TEMPLATE, TemplateSpec
 from taskyard.services import safe_yaml
-from taskyard.services.template_spec import NEW_TEMPLATE, TemplateSpec
 
 
 def _line_of(source: str, loc: tuple[int | str, ...]) -> int | None:

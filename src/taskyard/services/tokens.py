@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import ApiToken, User, utcnow
-from taskyard.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from taskyard.model.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 
 SCOPES = frozenset(
     {

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import LinkedIdentity, User
-from taskyard.errors import Conflict, InvalidInput, NotFound
+from taskyard.model.errors import Conflict, InvalidInput, NotFound
 from taskyard.services.tokens import Principal
 
 USERNAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$")

@@ -48,8 +48,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from taskyard.errors import InvalidInput
-from taskyard.services.template_spec import Limits
+from taskyard.model.errors import InvalidInput
+from taskyard.model.template import Limits
 from taskyard.workspaces.bwrap_layout import (
     REAPER,
     SETPRIV,

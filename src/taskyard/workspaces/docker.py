@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from taskyard.errors import InvalidInput, Unavailable
+from taskyard.model.errors import InvalidInput, Unavailable
 from taskyard.workspaces.egress import EgressProxy, proxy_service
 from taskyard.workspaces.files import make_owned_dir, sandbox_ids
 from taskyard.workspaces.netbridge import SANDBOX_RUN_DIR, Bridge, HostService

@@ -16,7 +16,7 @@ import secrets
 from pathlib import Path
 
 from taskyard.config import get_settings
-from taskyard.errors import InvalidInput
+from taskyard.model.errors import InvalidInput
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 

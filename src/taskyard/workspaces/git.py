@@ -15,7 +15,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from taskyard.errors import TaskyardError
+from taskyard.model.errors import TaskyardError
 
 
 class GitError(TaskyardError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from taskyard.config import Settings, get_settings
-from taskyard.errors import InvalidInput
+from taskyard.model.errors import InvalidInput
 from taskyard.workspaces.bubblewrap import BubblewrapProvider
 from taskyard.workspaces.docker import DockerProvider
 from taskyard.workspaces.host import HostProvider

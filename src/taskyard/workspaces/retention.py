@@ -4,7 +4,8 @@ A task's checkout and its agent's home stay for as long as the task lives (waiti
 for a person included: nothing runs then, but its files are its state) and for
 ``workspace_retention_hours`` after it ended, so that people can still read its
 live diff. :func:`sweep` then removes them, and the checkout pools of repositories
-nobody worked on for as long. The database decides what has ended; a directory
+nobody worked on for as long. The task store decides what has ended (the caller
+passes it in, :func:`taskyard.services.ended.expired_workspaces`); a directory
 whose task cannot be found is left alone, since deleting is the one thing that
 cannot be undone.
 
@@ -15,24 +16,17 @@ machine has its own data directory).
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from sqlalchemy import select
-
 from taskyard.config import Settings
-from taskyard.db.models import Task
-from taskyard.db.session import session_scope
-from taskyard.services.tasks import FINAL
 from taskyard.workspaces import pool, vault
 
 log = logging.getLogger(__name__)
 
 PARTIAL = ".partial"  # a checkout being made (see repos.create_checkout)
-BATCH = 500  # keys per query: well under every database's limit on parameters
 
 
 def task_dirs(settings: Settings, name: str) -> list[Path]:
@@ -58,40 +52,14 @@ def _keys_on_disk(settings: Settings) -> set[str]:
     return names
 
 
-def _as_utc(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; they are UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+#: Which of the given workspace names (``<org id>/<key>``) belong to tasks that ended
+#: before the given moment (epoch seconds); names no task has are not expired.
+ExpiredWorkspaces = Callable[[Iterable[str], float], set[str]]
 
 
-def expired_keys(settings: Settings, names: Iterable[str], ended_before: float) -> set[str]:
-    """The workspace ``names`` whose tasks ended before ``ended_before`` (epoch seconds).
-
-    A name is ``<org id>/<key>``, one task's. Names no task has are not expired.
-    """
-    by_org: dict[int, list[str]] = {}
-    for name in names:
-        org, _, key = name.partition("/")
-        by_org.setdefault(int(org), []).append(key)
-    expired: set[str] = set()
-    with session_scope(settings.resolved_database_url, write=False) as session:
-        for org_id, keys in by_org.items():
-            for start in range(0, len(keys), BATCH):
-                rows = session.execute(
-                    select(Task.key, Task.status, Task.ended_at).where(
-                        Task.org_id == org_id, Task.key.in_(keys[start : start + BATCH])
-                    )
-                )
-                for key, status, ended_at in rows:
-                    if (
-                        status in FINAL
-                        and ended_at is not None
-                        and _as_utc(ended_at).timestamp() < ended_before
-                    ):
-                        expired.add(f"{org_id}/{key}")
-    return expired
-
-
-async def sweep(settings: Settings, now: float | None = None) -> list[str]:
+async def sweep(
+    settings: Settings, expired_of: ExpiredWorkspaces, now: float | None = None
+) -> list[str]:
     """Remove the checkouts and homes of tasks that ended over the retention ago.
 
     Also removes checkout pools unused for as long and finishes deletions a stopped
@@ -100,7 +68,7 @@ async def sweep(settings: Settings, now: float | None = None) -> list[str]:
     now = time.time() if now is None else now
     cutoff = now - settings.workspace_retention_hours * 3600
     keys = _keys_on_disk(settings)
-    expired = await asyncio.to_thread(expired_keys, settings, keys, cutoff) if keys else set()
+    expired = await asyncio.to_thread(expired_of, keys, cutoff) if keys else set()
     removed: list[str] = []
     for key in sorted(expired):
         results = [
@@ -117,14 +85,16 @@ async def sweep(settings: Settings, now: float | None = None) -> list[str]:
     return removed
 
 
-async def sweep_forever(settings: Settings, interval: float = 3600.0) -> None:
+async def sweep_forever(
+    settings: Settings, expired_of: ExpiredWorkspaces, interval: float = 3600.0
+) -> None:
     """Sweep now and then every ``interval`` seconds, until cancelled.
 
     A failed sweep is logged and tried again at the next interval.
     """
     while True:
         try:
-            await sweep(settings)
+            await sweep(settings, expired_of)
         except Exception:
             log.exception("sweeping ended tasks' workspaces failed")
         await asyncio.sleep(interval)

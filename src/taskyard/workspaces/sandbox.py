@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from taskyard.services.template_spec import Limits, Network
+from taskyard.model.template import Limits, Network
 from taskyard.workspaces.netbridge import HostService
 
 PR_SET_PDEATHSIG = 1

@@ -31,7 +31,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from taskyard.errors import InvalidInput
+from taskyard.model.errors import InvalidInput
 
 DENIED: tuple[str, ...] = (
     # io_uring: a second syscall interface that bypasses seccomp for the

@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from taskyard.errors import InvalidInput
-from taskyard.services.template_spec import Network
+from taskyard.model.errors import InvalidInput
+from taskyard.model.template import Network
 from taskyard.workspaces.pool import PRIVATE_FILES
 from taskyard.workspaces.sandbox import SandboxProvider, SandboxRequest
 

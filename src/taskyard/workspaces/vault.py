@@ -14,11 +14,11 @@ the last live snapshot of each task.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from taskyard.config import Settings
-from taskyard.errors import InvalidInput
+from taskyard.model.diff import DiffStats
+from taskyard.model.errors import InvalidInput
 from taskyard.workspaces import pool
 from taskyard.workspaces.git import GitError, git, git_bytes
 from taskyard.workspaces.snapshot import Snapshot
@@ -28,13 +28,6 @@ MAX_PATCH = 2_000_000
 
 class WorkRejected(InvalidInput):
     """The agent's exported work failed the vault's checks."""
-
-
-@dataclass(frozen=True)
-class DiffStats:
-    files_changed: int
-    additions: int
-    deletions: int
 
 
 def vault_path(mirror: Path, settings: Settings) -> Path:

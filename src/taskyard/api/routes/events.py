@@ -17,10 +17,11 @@ from taskyard.api.outputs import EventPage, PullOut
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.engine.work import live_patch
-from taskyard.errors import Conflict, InvalidInput
+from taskyard.model.errors import Conflict, InvalidInput
+from taskyard.model.inputs import MAX_INT64, Digits, Name, parse_id
+from taskyard.model.redaction import Redactor
+from taskyard.model.status import FINAL
 from taskyard.services import events, pulls, runs, secrets, tasks
-from taskyard.services.inputs import MAX_INT64, Digits, Name, parse_id
-from taskyard.services.redaction import Redactor
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["events"])
 
@@ -76,7 +77,7 @@ def _fetch(
         final = False
         if not frames:
             status = session.scalar(select(Task.status).where(Task.id == task_id))
-            final = status is None or status in tasks.FINAL
+            final = status is None or status in FINAL
             if final:
                 # Each statement may see a newer snapshot (PostgreSQL's READ COMMITTED):
                 # events committed with the final status, after the first read, are

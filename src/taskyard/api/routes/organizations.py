@@ -11,8 +11,8 @@ from taskyard.api.deps import PrincipalDep, SessionDep
 from taskyard.api.openapi import errors, links
 from taskyard.api.outputs import OrganizationCreated, OrganizationOut
 from taskyard.db.models import Organization
+from taskyard.model.inputs import Label, Name
 from taskyard.services import organizations
-from taskyard.services.inputs import Label, Name
 
 router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
 

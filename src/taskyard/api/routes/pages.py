@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from taskyard.api.deps import SessionDep, bearer_token, principal_of
-from taskyard.errors import TaskyardError, Unauthenticated
+from taskyard.model.errors import TaskyardError, Unauthenticated
 from taskyard.services import pulls, tasks
 from taskyard.services.tokens import Principal
 from taskyard.web.task_page import render_problem, render_sign_in, render_task

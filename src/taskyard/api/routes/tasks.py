@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict
 from taskyard.api.deps import EngineDep, PrincipalDep, SessionDep, SettingsDep
 from taskyard.api.openapi import errors, links
 from taskyard.api.schemas import TaskOut, TaskPage, task_out
+from taskyard.model.inputs import MAX_INT64, Body, Digits, Location, Name
+from taskyard.model.status import FINAL
 from taskyard.services import actions, tasks
-from taskyard.services.inputs import MAX_INT64, Body, Digits, Location, Name
 from taskyard.services.tasks import TaskCreate
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
@@ -94,7 +95,7 @@ def list_tasks(
 def show_task(ref: str, session: SessionDep, principal: PrincipalDep, engine: EngineDep) -> TaskOut:
     task = tasks.get_task(session, principal, ref)
     out = task_out(session, task, detail=True)
-    if task.status not in tasks.FINAL and task.run_requested:
+    if task.status not in FINAL and task.run_requested:
         out.live = engine.state(task)
     return out
 

@@ -12,9 +12,9 @@ from taskyard.api.deps import PrincipalDep, SessionDep, SettingsDep
 from taskyard.api.openapi import links
 from taskyard.api.outputs import SecretOut, TemplateOut, TemplateSummary
 from taskyard.db.models import Template
-from taskyard.errors import InvalidInput
+from taskyard.model.errors import InvalidInput
+from taskyard.model.inputs import MAX_INT32, Body, Digits
 from taskyard.services import secrets, templates
-from taskyard.services.inputs import MAX_INT32, Body, Digits
 
 router = APIRouter(prefix="/api/v1", tags=["templates"])
 

@@ -11,9 +11,9 @@ from taskyard.api.deps import PrincipalDep, SessionDep
 from taskyard.api.openapi import errors, links
 from taskyard.api.outputs import IdentityOut, TokenCreated, TokenOut, UserOut
 from taskyard.db.models import ApiToken, User
-from taskyard.errors import Forbidden
+from taskyard.model.errors import Forbidden
+from taskyard.model.inputs import MAX_INT64, Digits, Label, Name
 from taskyard.services import tokens, users
-from taskyard.services.inputs import MAX_INT64, Digits, Label, Name
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 

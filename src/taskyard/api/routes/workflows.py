@@ -11,8 +11,9 @@ from taskyard.api.deps import PrincipalDep, SessionDep
 from taskyard.api.openapi import errors, links
 from taskyard.api.outputs import TeamOut, WorkflowOut
 from taskyard.db.models import Team, Workflow
+from taskyard.model.inputs import Label, Name
+from taskyard.model.workflow import parse_spec
 from taskyard.services import teams, workflows
-from taskyard.services.inputs import Label, Name
 
 router = APIRouter(prefix="/api/v1", tags=["workflows"])
 
@@ -95,7 +96,7 @@ def create_workflow(
 ) -> dict[str, Any]:
     principal.require("workflows:write")
     team = teams.resolve_team(session, principal.org_id, body.team)
-    spec = workflows.parse_spec({"name": body.name, "stages": body.stages})
+    spec = parse_spec({"name": body.name, "stages": body.stages})
     return _workflow_out(
         team, workflows.create_workflow(session, team, spec, make_default=body.default)
     )

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from taskyard.errors import InvalidInput
+from taskyard.model.errors import InvalidInput
 
 MAX_INT32 = 2**31 - 1
 MAX_INT64 = 2**63 - 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from taskyard.services.template_spec import ModelPrice
+from taskyard.model.template import ModelPrice
 
 PER_TOKEN = 1e-6  # prices are per million tokens
 

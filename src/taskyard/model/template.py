@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from taskyard.services.inputs import MAX_INT64, Body, Label, Name, bounded_json
+from taskyard.model.inputs import MAX_INT64, Body, Label, Name, bounded_json
 
 AgentKind = Literal["claude-code", "codex", "gemini", "aider", "command"]
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")

@@ -1,0 +1,25 @@
+"""What a person sends a running task: a message for its agent, or a decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class SignalKind(StrEnum):
+    MESSAGE = "message"
+    APPROVE = "approve"
+    REQUEST_CHANGES = "request_changes"
+    CANCEL = "cancel"
+
+
+@dataclass
+class Signal:
+    """A person's input to a running task, as sent to the workflow."""
+
+    kind: str  # message | approve | request_changes | cancel
+    text: str = ""
+    by: str = ""
+    target: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
