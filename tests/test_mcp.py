@@ -40,6 +40,7 @@ BAD_INPUT = [
     (b'{"jsonrpc":"1.0","id":1,"method":"ping"}', -32600, 400),
     (b'{"jsonrpc":"2.0","id":true,"method":"ping"}', -32600, 400),
     (b"[]", -32600, 400),  # an empty batch
+    (b"[" + b",".join([_PING + b"}"] * 101) + b"]", -32600, 400),
     (_PING + b',"params":{"pad":"' + b"x" * MAX_MESSAGE_BYTES + b'"}}', -32600, 413),
     (b'{"jsonrpc":"2.0","id":1,"method":"resources/list"}', -32601, 200),
     (_PING + b',"params":[1]}', -32602, 200),

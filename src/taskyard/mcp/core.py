@@ -39,6 +39,8 @@ PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
 #: The largest message either transport reads (a stdio line, a POST body): the API's own
 #: default body limit, so whatever a tool may send the API fits.
 MAX_MESSAGE_BYTES = 1_000_000
+#: The most messages a batch may hold: its replies stay as bounded as its requests.
+MAX_BATCH = 100
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -194,6 +196,10 @@ class McpServer:
             # Batches were part of the 2025-03-26 revision; answering them costs nothing.
             if not message:
                 return error_reply(None, INVALID_REQUEST, "Empty batch.")
+            if len(message) > MAX_BATCH:
+                return error_reply(
+                    None, INVALID_REQUEST, f"Batch too large: at most {MAX_BATCH} messages."
+                )
             replies = [r for item in message if (r := self._handle_one(item, context)) is not None]
             return replies or None
         return self._handle_one(message, context)
