@@ -28,6 +28,8 @@ test-postgres:  ## storage, API and engine tests on a real PostgreSQL server
 lint:
 	$(UV) run --frozen ruff check src tests bench scripts
 	$(UV) run --frozen ruff format --check src tests bench scripts
+	$(UV) run --frozen lint-imports --no-cache
+	$(UV) run --frozen scripts/unasync --check
 
 format:
 	$(UV) run --frozen ruff check --fix src tests bench scripts

@@ -1,6 +1,6 @@
 """The SDK against the real API: in-process on loopback, and through ``httpx.ASGITransport``.
 
-The app runs without the engine (``runtime=False``), so routes that start or signal a
+The app runs without an engine, so routes that start or signal a
 workflow answer 503; everything else, live event streams included, is real.
 """
 
@@ -51,7 +51,7 @@ def make_app(data_dir: Path) -> FastAPI:
     migrate(settings.resolved_database_url)
     with session_scope(settings.resolved_database_url) as session:
         ensure_bootstrapped(session, TOKEN)
-    return create_app(settings, engine=None, runtime=False)
+    return create_app(settings, engine=None)
 
 
 @contextmanager

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     heartbeat_timeout: float = Field(
         10.0, description="Seconds without a heartbeat before an agent run is retried elsewhere."
     )
+    worker_shutdown_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="Seconds a stopping worker gives running turns to finish before it "
+        "cancels them (their sandboxes are killed and the turns retried).",
+    )
     git_author_name: str = Field("taskyard", description="Author name of delivered commits.")
     git_author_email: str = Field(
         "taskyard@localhost", description="Author email of delivered commits."

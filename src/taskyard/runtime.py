@@ -16,21 +16,21 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from types import TracebackType
 
-from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from taskyard.config import Settings
-from taskyard.db.models import Task
 from taskyard.db.session import migrate, session_scope
+from taskyard.engine.activities import TaskActivities
 from taskyard.engine.client import Engine
 from taskyard.engine.devserver import DevServer
 from taskyard.engine.worker import build_worker
-from taskyard.gateway import Gateway, reset_gateway, use_gateway
+from taskyard.gateway import Gateway
 from taskyard.model.status import TaskStatus
 from taskyard.services import ended
 from taskyard.services.bootstrap import Bootstrap, ensure_bootstrapped
 from taskyard.services.gateway_ledger import DatabaseLedger
+from taskyard.services.task_store import TaskStore
 from taskyard.workspaces import retention
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class Runtime:
         self._worker_task: asyncio.Task[None] | None = None
         self.gateway: Gateway | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._activities: TaskActivities | None = None
 
     @property
     def engine(self) -> Engine:
@@ -77,8 +78,9 @@ class Runtime:
             # Before the worker starts, so its activities inherit it as their gateway.
             self.gateway = Gateway(self.settings, DatabaseLedger(self.settings))
             await self.gateway.start()
-            self._gateway_token = use_gateway(self.gateway)
-            self.worker = build_worker(self.client, self.settings)
+            activities = TaskActivities(self.settings, TaskStore(self.settings), self.gateway)
+            self._activities = activities
+            self.worker = build_worker(self.client, self.settings, activities)
             self._worker_task = asyncio.create_task(self.worker.run())
             # Each worker machine has its own data dir: each sweeps its own workspaces.
             self._sweeper = asyncio.create_task(
@@ -94,16 +96,9 @@ class Runtime:
             return ensure_bootstrapped(session, self.settings.admin_token)
 
     async def _resume_unstarted(self) -> None:
-        def queued() -> list[tuple[str, int, str]]:
-            with session_scope(self.settings.resolved_database_url, write=False) as session:
-                rows = session.execute(
-                    select(Task.uid, Task.id, Task.key).where(
-                        Task.status == TaskStatus.QUEUED, Task.run_requested
-                    )
-                )
-                return [(r[0], r[1], r[2]) for r in rows]
-
-        for uid, task_id, key in await asyncio.to_thread(queued):
+        store = TaskStore(self.settings)
+        queued = await asyncio.to_thread(store.active_task_ids, TaskStatus.QUEUED)
+        for uid, task_id, key in queued:
             await self.engine.start(uid, task_id, key)
 
     async def __aexit__(
@@ -121,8 +116,9 @@ class Runtime:
                 await self.worker.shutdown()
             with contextlib.suppress(BaseException):
                 await self._worker_task
+            if self._activities is not None:
+                await self._activities.diffs.drain()
         if self.gateway is not None:
-            reset_gateway(self._gateway_token)
             await self.gateway.stop()
         if self.devserver is not None:
             self.devserver.stop()

@@ -48,7 +48,7 @@ async def serve(host: str, port: int, worker: bool) -> None:
     if not settings.public_url:
         settings = settings.model_copy(update={"public_url": _public_url(host, bound)})
     async with Runtime(settings) as runtime:
-        app = create_app(settings, engine=runtime.engine, runtime=False)
+        app = create_app(settings, engine=runtime.engine)
         server = uvicorn.Server(
             uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
         )

@@ -39,7 +39,7 @@ def api_settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def api(api_settings: Settings) -> Iterator[httpx.Client]:
-    with serve_app(create_app(api_settings, runtime=False), ADMIN_TOKEN) as client:
+    with serve_app(create_app(api_settings), ADMIN_TOKEN) as client:
         yield client
 
 

@@ -19,7 +19,7 @@ MARK = "southmark"  # in everything the victim owns that has a name or a text
 FILLER = "northval"  # what the intruder writes
 OPERATIONS = [
     (method.upper(), path, operation)
-    for path, item in create_app(Settings(), runtime=False).openapi()["paths"].items()
+    for path, item in create_app(Settings()).openapi()["paths"].items()
     for method, operation in item.items()
 ]
 TEMPLATE = f"name: {MARK}-tpl\ndescription: {MARK}\n"

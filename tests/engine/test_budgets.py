@@ -24,14 +24,14 @@ from taskyard.agents.claude_code import ClaudeCodeTurn
 from taskyard.config import Settings
 from taskyard.db.models import Task
 from taskyard.db.session import migrate, session_scope
-from taskyard.engine.context import load_turn_context
 from taskyard.engine.event_sink import EventSink
 from taskyard.engine.turns import _pump
-from taskyard.engine.types import TurnInput
 from taskyard.model.redaction import Redactor
 from taskyard.services import runs, templates, tokens
 from taskyard.services.bootstrap import ensure_bootstrapped
+from taskyard.services.task_store import TaskStore
 from taskyard.services.tasks import TaskCreate, create_task
+from taskyard.services.turn_setup import prepare_turn
 from taskyard.workspaces.sandbox import start_process
 from tests.conftest import ADMIN_TOKEN
 from tests.engine.test_signals import alive, wait_output
@@ -79,7 +79,7 @@ def run_until_stopped(
 def assert_work_kept(server: RunningServer, key: str) -> None:
     checkout = server.settings.checkouts_dir / "1" / key
     assert (checkout / "progress.txt").read_text() == "half done\n"
-    assert "+half done" in server.http.get(f"/api/v1/tasks/{key}/diff").text
+    assert "+half done" in server.published_diff(key)
 
 
 def test_max_minutes_stops_a_runaway_agent_and_keeps_its_work(
@@ -266,13 +266,15 @@ def result(input_tokens: int, output_tokens: int, cost: float) -> dict[str, Any]
 
 async def pump(spend: Spending, argv: list[str], workdir: Path) -> tuple[str, int]:
     """Run ``argv`` through a turn's output pump as ``run_turn`` does: (stopped_by, exit)."""
-    turn = TurnInput(spend.task_id, "code", spend.run_id, 0)
-    ctx = await asyncio.to_thread(load_turn_context, spend.settings, turn)
+    setup = await asyncio.to_thread(
+        prepare_turn, spend.settings, spend.task_id, spend.run_id, "code"
+    )
     process = await start_process(argv, {"PATH": "/usr/bin:/bin"}, workdir, None)
-    with EventSink(spend.url, spend.task_id, spend.run_id, Redactor([])) as sink:
+    store = TaskStore(spend.settings)
+    with EventSink(store, spend.task_id, spend.run_id, Redactor([])) as sink:
         try:
             parser = ClaudeCodeTurn(Invocation([]))
-            stop = await asyncio.wait_for(_pump(process, parser, sink, ctx, _no_beat, poll), 30)
+            stop = await asyncio.wait_for(_pump(process, parser, sink, setup, _no_beat, poll), 30)
             if stop:
                 await process.kill()
             code = await process.wait()

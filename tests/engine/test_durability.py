@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,6 +81,11 @@ def test_task_completes_after_server_is_killed_mid_run(
         agent_pid = int(started.split()[-1])
 
     serve.kill()
+    # The kernel tears the sandbox down (its parent-death signal) as the server dies:
+    # soon, not in the same instant.
+    deadline = time.monotonic() + 10
+    while _pid_alive(agent_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert not _pid_alive(agent_pid), "the agent must die with the server"
 
     serve.start()

@@ -54,7 +54,7 @@ def test_task_runs_plan_code_review_done(
 
     waiting = server.wait_for(key, "waiting", stage="plan")
     assert waiting["stage"] == "plan"
-    assert server.http.get(f"/api/v1/tasks/{key}/diff").text == ""  # PLAN.md is never delivered
+    assert server.published_diff(key) == ""  # PLAN.md is never delivered
     assert server.http.post(f"/api/v1/tasks/{key}/approve", json={}).status_code == 202
 
     reviewed = server.wait_for(key, "waiting", stage="review")

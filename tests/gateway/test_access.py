@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -13,32 +12,18 @@ import pytest
 import taskyard.gateway
 from taskyard.config import Settings
 from taskyard.db.models import Task
-from taskyard.gateway import (
-    Gateway,
-    TurnAccess,
-    current_gateway,
-    reset_gateway,
-    turn_access,
-    use_gateway,
-)
+from taskyard.gateway import Gateway, TurnAccess, turn_access
 from taskyard.workspaces.host import HostProvider
 from taskyard.workspaces.netbridge import HostService
 from taskyard.workspaces.sandbox import SandboxRequest
 from tests.gateway.test_mcp_status import post, reported, rpc
 
 
-@pytest.fixture
-async def active(gateway: Gateway) -> AsyncIterator[Gateway]:
-    """The gateway, current for this test as the runtime makes it for its worker."""
-    token = use_gateway(gateway)
-    yield gateway
-    reset_gateway(token)
-
-
 def access_for(
-    task: Task, kind: str, secrets: tuple[str, ...] = ()
+    gateway: Gateway | None, task: Task, kind: str, secrets: tuple[str, ...] = ()
 ) -> AbstractContextManager[TurnAccess]:
     return turn_access(
+        gateway,
         task_id=task.id,
         task_key=task.key,
         org_id=task.org_id,
@@ -48,50 +33,51 @@ def access_for(
     )
 
 
-async def test_a_turn_credential_lives_as_long_as_the_turn(active: Gateway, task: Task) -> None:
-    with access_for(task, "claude-code") as access:
+async def test_a_turn_credential_lives_as_long_as_the_turn(gateway: Gateway, task: Task) -> None:
+    with access_for(gateway, task, "claude-code") as access:
         assert access.credential.startswith("tyc_")
-        assert access.model_base_url == f"http://127.0.0.1:{active.port}/anthropic"
-        assert access.mcp_url == f"http://127.0.0.1:{active.port}/mcp/{access.credential}"
-        assert access.services == [HostService("gateway", f"127.0.0.1:{active.port}", active.port)]
-        assert active.credentials.lookup(access.credential) is not None
+        assert access.model_base_url == f"http://127.0.0.1:{gateway.port}/anthropic"
+        assert access.mcp_url == f"http://127.0.0.1:{gateway.port}/mcp/{access.credential}"
+        assert access.services == [
+            HostService("gateway", f"127.0.0.1:{gateway.port}", gateway.port)
+        ]
+        assert gateway.credentials.lookup(access.credential) is not None
         assert access.redactor.text(f"key={access.credential}") == "key=[REDACTED]"
-    assert active.credentials.lookup(access.credential) is None
-    assert len(active.credentials) == 0
+    assert gateway.credentials.lookup(access.credential) is None
+    assert len(gateway.credentials) == 0
 
 
-async def test_each_agent_kind_gets_its_own_provider(active: Gateway, task: Task) -> None:
+async def test_each_agent_kind_gets_its_own_provider(gateway: Gateway, task: Task) -> None:
     with (
-        access_for(task, "codex") as codex,
-        access_for(task, "aider") as aider,
-        access_for(task, "gemini") as gemini,
-        access_for(task, "command") as command,
+        access_for(gateway, task, "codex") as codex,
+        access_for(gateway, task, "aider") as aider,
+        access_for(gateway, task, "gemini") as gemini,
+        access_for(gateway, task, "command") as command,
     ):
         assert codex.model_base_url.endswith("/openai/v1")
         assert aider.model_base_url.endswith("/openai/v1")  # chat completions
         assert gemini.model_base_url.endswith("/google")
-        assert active.credentials.lookup(codex.credential).provider == "openai"  # type: ignore[union-attr]
+        assert gateway.credentials.lookup(codex.credential).provider == "openai"  # type: ignore[union-attr]
         # An agent without a model still reports its state.
         assert command.model_base_url == "" and command.mcp_url.endswith(command.credential)
-    assert len(active.credentials) == 0
+    assert len(gateway.credentials) == 0
 
 
 async def test_without_a_gateway_a_turn_gets_nothing(task: Task) -> None:
-    assert current_gateway() is None
-    with access_for(task, "claude-code", ("s3cret-value",)) as access:
+    with access_for(None, task, "claude-code", ("s3cret-value",)) as access:
         assert access == TurnAccess(redactor=access.redactor)
         assert access.redactor.text("s3cret-value") == "[REDACTED]"
 
 
 async def test_reported_summaries_are_redacted(
-    active: Gateway, task: Task, gw_settings: Settings
+    gateway: Gateway, task: Task, gw_settings: Settings
 ) -> None:
-    with access_for(task, "claude-code", ("hunter2-password",)) as access:
+    with access_for(gateway, task, "claude-code", ("hunter2-password",)) as access:
         call = {
             "name": "report_status",
             "arguments": {"state": "failure", "summary": "login hunter2-password refused"},
         }
-        await post(active, f"/mcp/{access.credential}", rpc("tools/call", call))
+        await post(gateway, f"/mcp/{access.credential}", rpc("tools/call", call))
     _, fields = await asyncio.to_thread(reported, gw_settings, task.id)
     assert fields == ("failure", "login [REDACTED] refused")
 
@@ -142,10 +128,7 @@ def test_public_names_are_pinned() -> None:
         "Grant",
         "Provider",
         "TurnAccess",
-        "current_gateway",
         "new_credential",
         "provider_for_agent",
-        "reset_gateway",
         "turn_access",
-        "use_gateway",
     ]

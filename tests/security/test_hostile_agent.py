@@ -190,6 +190,7 @@ def test_git_vectors_plants_and_links_stay_inside_the_sandbox(
     # The diff view used to run git on the planted checkout, for any read-only token.
     reader = http.post("/api/v1/tokens", json={"name": "reader", "scopes": ["tasks:read"]})
     assert reader.status_code == 201, reader.text
+    server.published_diff(key)
     live = http.get(
         f"/api/v1/tasks/{key}/diff",
         headers={"Authorization": f"Bearer {reader.json()['token']}"},

@@ -53,6 +53,7 @@ def test_a_delivery_holding_a_known_secret_is_refused_and_masked(
     # Events and the live diff show the mask, never the value (nor the admin token).
     events = http.get(f"/api/v1/tasks/{key}/events").text
     assert SECRET not in events and ADMIN_TOKEN not in events and MASK in events
+    server.published_diff(key)
     diff = http.get(f"/api/v1/tasks/{key}/diff")
     assert diff.status_code == 200, diff.text
     assert "config.ini" in diff.text and SECRET not in diff.text and MASK in diff.text

@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +47,19 @@ class RunningServer:
 
     def last_event_id(self, key: str) -> int:
         return int(self.http.get(f"/api/v1/tasks/{key}/events").json()["next_after"])
+
+    def published_diff(self, key: str, after: int = 0, timeout: float = 60) -> str:
+        """The task's diff once its worker has published one after event id ``after``.
+
+        Diffs are published beside the workflow, a moment after the turn: poll for the
+        ``diff`` event that says so, then read what the API serves.
+        """
+        deadline = time.monotonic() + timeout
+        params: dict[str, Any] = {"kind": "diff", "after": after}
+        while not self.http.get(f"/api/v1/tasks/{key}/events", params=params).json()["items"]:
+            assert time.monotonic() < deadline, f"{key}: no diff published in {timeout} s"
+            time.sleep(0.05)
+        return self.http.get(f"/api/v1/tasks/{key}/diff").text
 
     def wait_for(
         self,
@@ -134,7 +148,7 @@ def start_server(settings: Settings, token: str) -> Iterator[RunningServer]:
     async def main() -> None:
         try:
             async with Runtime(settings) as runtime:
-                app = create_app(settings, engine=runtime.engine, runtime=False)
+                app = create_app(settings, engine=runtime.engine)
                 server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
                 holder.update(server=server, runtime=runtime, loop=asyncio.get_running_loop())
                 serving = asyncio.create_task(server.serve(sockets=[sock]))

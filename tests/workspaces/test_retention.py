@@ -11,7 +11,6 @@ import pytest
 
 from taskyard.config import Settings
 from taskyard.db.session import migrate, session_scope
-from taskyard.engine.context import workspace_name
 from taskyard.services import tasks, teams, tokens, users
 from taskyard.services.bootstrap import ensure_bootstrapped
 from taskyard.services.ended import expired_workspaces
@@ -50,7 +49,7 @@ def add_task(
         task.status = status
         if ended_hours_ago is not None:
             task.ended_at = NOW - dt.timedelta(hours=ended_hours_ago)
-        return workspace_name(task)
+        return f"{task.org_id}/{task.key}"
 
 
 def rival_token(settings: Settings) -> str:

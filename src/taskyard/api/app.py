@@ -1,10 +1,12 @@
-"""The ASGI application: routes, error handling, and the runtime's lifespan."""
+"""The ASGI application: routes and error handling.
+
+The app runs no engine of its own: ``taskyard serve`` enters a
+:class:`~taskyard.runtime.Runtime` and hands the app its engine handle.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
@@ -24,31 +26,16 @@ from taskyard.api.routes import (
 )
 from taskyard.config import Settings, get_settings
 from taskyard.engine.client import Engine
-from taskyard.runtime import Runtime
 
 
-def create_app(
-    settings: Settings | None = None, *, engine: Engine | None = None, runtime: bool = True
-) -> FastAPI:
-    """Build the app. With ``runtime`` it starts the database, Temporal and a worker itself."""
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the app on ``engine``; without one, routes that need it answer 503."""
     settings = settings or get_settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not runtime:
-            yield
-            return
-        async with Runtime(settings) as running:
-            app.state.engine = running.engine
-            app.state.runtime = running
-            yield
-
     app = FastAPI(
         dependencies=[Depends(limit_writers)],
         title="taskyard",
         version=__version__,
         description="Run AI coding agents on units of work.",
-        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine

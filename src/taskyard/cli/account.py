@@ -10,8 +10,7 @@ import click
 from taskyard.cli import config
 from taskyard.cli.context import Exit, globals_of
 from taskyard.cli.output import done, read_text
-from taskyard.model.errors import TaskyardError
-from taskyard.sdk import Client
+from taskyard.sdk import Client, TaskyardError
 
 
 @click.command()

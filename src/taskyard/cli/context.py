@@ -24,8 +24,7 @@ from typing import Any, TypeVar
 import click
 
 from taskyard.cli import config
-from taskyard.model.errors import TaskyardError
-from taskyard.sdk import Client, TaskyardAPIError
+from taskyard.sdk import Client, TaskyardAPIError, TaskyardError
 
 ClientFactory = Callable[[str | None, str | None], Client]
 F = TypeVar("F", bound=Callable[..., Any])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, cast, get_args
+from typing import Any
 
 import click
 
@@ -12,18 +12,14 @@ from taskyard.cli.completion import task_key
 from taskyard.cli.context import finish, pass_client
 from taskyard.cli.output import done, emit_event, hint, read_text
 from taskyard.cli.task_view import show_task
-from taskyard.sdk import AgentKind, AgentOptions, Client, TaskOptions
-
-AGENT_KINDS = get_args(AgentKind)
+from taskyard.sdk import AgentOptions, Client, TaskOptions
 
 
 def _agent(kind: str | None, command: str | None, model: str | None) -> AgentOptions | None:
     """The agent replacing the template's, if any option asks for one (the whole block)."""
     if not (kind or command or model):
         return None
-    agent: AgentOptions = {
-        "kind": cast(AgentKind, kind or ("command" if command else "claude-code"))
-    }
+    agent: AgentOptions = {"kind": kind or ("command" if command else "claude-code")}
     if command:
         agent["command"] = command
     if model:
@@ -55,8 +51,9 @@ def _parameters(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option(
     "--agent",
     "agent_kind",
-    type=click.Choice(AGENT_KINDS),
-    help="Agent replacing the template's (with --agent-command and --model).",
+    metavar="KIND",
+    help="Agent replacing the template's: any kind the server knows (claude-code, codex, "
+    "command...), with --agent-command and --model.",
 )
 @click.option(
     "--agent-command", help="Shell command of the command agent (implies --agent command)."

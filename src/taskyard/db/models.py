@@ -266,6 +266,25 @@ class PullRequest(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class PublishedDiff(Base):
+    """A task's diff as the worker holding its work last published it.
+
+    The API serves this, never a checkout: the checkout lives on a worker's disk,
+    which the API cannot (and must not) reach.
+    """
+
+    __tablename__ = "published_diffs"
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    head: Mapped[str] = mapped_column(String(64))
+    files_changed: Mapped[int] = mapped_column(Integer, default=0)
+    additions: Mapped[int] = mapped_column(Integer, default=0)
+    deletions: Mapped[int] = mapped_column(Integer, default=0)
+    patch: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class Secret(Base):
     __tablename__ = "secrets"
     __table_args__ = (UniqueConstraint("org_id", "name"),)

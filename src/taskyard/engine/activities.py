@@ -1,17 +1,25 @@
-"""Temporal activities: every piece of I/O the task workflow does."""
+"""Temporal activities: every piece of I/O the task workflow does.
+
+They are methods of :class:`TaskActivities`, which the runtime builds once per
+worker with what they use (the settings, the task store, the gateway), and the
+workflow calls them by reference (``workflow.execute_activity_method``): nothing
+is looked up from globals or context variables, and results are typed.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from taskyard.config import Settings
-from taskyard.db.models import Task, Workflow
-from taskyard.db.session import session_scope
-from taskyard.engine import delivery, turns, workspace
+from taskyard.engine import delivery, work, workspace
+from taskyard.engine.turns import TurnRunner
 from taskyard.engine.types import (
     DeliverInput,
     DeliveryResult,
@@ -25,10 +33,12 @@ from taskyard.engine.types import (
     TurnResult,
     WorkspaceInput,
 )
-from taskyard.model.errors import InvalidInput
-from taskyard.model.workflow import Stage
-from taskyard.services import runs, tasks
+from taskyard.gateway import Gateway
+from taskyard.model.errors import InvalidInput, NotFound
+from taskyard.services.task_store import TaskStore
 from taskyard.workspaces.git import GitError
+
+log = logging.getLogger(__name__)
 
 
 def _permanent(exc: Exception) -> ApplicationError:
@@ -39,85 +49,76 @@ def _permanent(exc: Exception) -> ApplicationError:
 @dataclass
 class TaskActivities:
     settings: Settings
+    store: TaskStore
+    gateway: Gateway | None = None
+    diffs: work.DiffPublisher = field(init=False)
 
-    @property
-    def _url(self) -> str:
-        return self.settings.resolved_database_url
+    def __post_init__(self) -> None:
+        self.diffs = work.DiffPublisher(self.settings, self.store)
 
     @activity.defn(name="load_plan")
     async def load_plan(self, inp: TaskInput) -> TaskPlan:
-        def load() -> TaskPlan:
-            with session_scope(self._url) as session:
-                task = session.get(Task, inp.task_id)
-                if task is None:
-                    raise _permanent(InvalidInput(f"Task {inp.task_id} no longer exists."))
-                workflow = session.get(Workflow, task.workflow_id)
-                assert workflow is not None
-                stages = [Stage.model_validate(s) for s in workflow.stages]
-                return TaskPlan(
-                    stages=[
-                        StagePlan(
-                            key=s.key,
-                            name=s.name,
-                            has_agent=s.agent is not None,
-                            gate=s.gate,
-                            deliver=s.deliver,
-                            request_changes_to=s.request_changes_to or s.key,
-                        )
-                        for s in stages
-                    ]
+        try:
+            stages = await asyncio.to_thread(self.store.stages, inp.task_id)
+        except NotFound as exc:
+            raise _permanent(exc) from exc
+        return TaskPlan(
+            stages=[
+                StagePlan(
+                    key=s.key,
+                    name=s.name,
+                    has_agent=s.agent is not None,
+                    gate=s.gate,
+                    deliver=s.deliver,
+                    request_changes_to=s.request_changes_to or s.key,
                 )
-
-        return await asyncio.to_thread(load)
+                for s in stages
+            ],
+            # A worker concern, read on the worker: how long a turn may go unheard.
+            heartbeat_timeout=self.settings.heartbeat_timeout,
+        )
 
     @activity.defn(name="set_status")
     async def set_status(self, inp: StatusInput) -> None:
-        def write() -> None:
-            with session_scope(self._url) as session:
-                task = session.get(Task, inp.task_id)
-                if task is not None:
-                    tasks.set_status(session, task, inp.status, inp.message, stage=inp.stage)
-
-        await asyncio.to_thread(write)
+        await asyncio.to_thread(
+            self.store.set_status, inp.task_id, inp.status, inp.message, inp.stage
+        )
 
     @activity.defn(name="prepare_workspace")
     async def prepare_workspace(self, inp: WorkspaceInput) -> None:
         try:
-            await workspace.prepare_workspace(self.settings, inp.task_id, activity.heartbeat)
+            await workspace.prepare_workspace(
+                self.settings, self.store, inp.task_id, activity.heartbeat
+            )
         except (GitError, InvalidInput) as exc:
             raise _permanent(exc) from exc
 
     @activity.defn(name="start_run")
     async def start_run(self, inp: RunInput) -> int:
-        def write() -> int:
-            with session_scope(self._url) as session:
-                return runs.start_run(session, inp.task_id, inp.stage).id
-
-        return await asyncio.to_thread(write)
+        return await asyncio.to_thread(self.store.start_run, inp.task_id, inp.stage)
 
     @activity.defn(name="finish_run")
     async def finish_run(self, inp: RunEnd) -> None:
-        def write() -> None:
-            with session_scope(self._url) as session:
-                runs.finish_run(session, inp.run_id, inp.status)
-
-        await asyncio.to_thread(write)
+        await asyncio.to_thread(self.store.finish_run, inp.run_id, inp.status)
 
     @activity.defn(name="run_turn")
     async def run_turn(self, inp: TurnInput) -> TurnResult:
+        runner = TurnRunner(self.settings, self.store, self.gateway)
         try:
-            return await turns.run_turn(self.settings, inp, activity.heartbeat)
+            result = await runner.run(inp, activity.heartbeat)
         except InvalidInput as exc:
             raise _permanent(exc) from exc
+        self.diffs.schedule(inp.task_id)  # the API shows the work as of this turn's end
+        return result
 
     @activity.defn(name="deliver")
     async def deliver(self, inp: DeliverInput) -> DeliveryResult:
         try:
-            return await delivery.deliver(self.settings, inp.task_id, inp.stage)
+            return await delivery.deliver(self.settings, self.store, inp.task_id, inp.stage)
         except (GitError, InvalidInput) as exc:
             raise _permanent(exc) from exc
 
-    def all(self) -> list[object]:
+    def all(self) -> list[Callable[..., Any]]:
         return [
             self.load_plan,
             self.set_status,

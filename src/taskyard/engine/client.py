@@ -38,7 +38,7 @@ class Engine:
         try:
             await self.client.start_workflow(
                 TaskWorkflow.run,
-                TaskInput(task_id, key, self.settings.heartbeat_timeout),
+                TaskInput(task_id, key),
                 id=workflow_id(uid),
                 task_queue=self.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

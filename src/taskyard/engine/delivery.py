@@ -14,8 +14,8 @@ from taskyard.forges.delivery import forge_for
 from taskyard.model.diff import DiffStats
 from taskyard.model.errors import InvalidInput
 from taskyard.model.redaction import Redactor
-from taskyard.model.template import TemplateSpec
-from taskyard.services import events, pulls, runs, secrets
+from taskyard.services import events, pulls
+from taskyard.services.task_store import TaskFacts, TaskStore
 from taskyard.workspaces import vault
 from taskyard.workspaces.git import GitError
 from taskyard.workspaces.repos import auth_config, remote_url
@@ -25,15 +25,7 @@ class SecretInWork(InvalidInput):
     """The work to deliver holds a known secret value; nothing was pushed."""
 
 
-def _load(settings: Settings, task_id: int) -> tuple[Task, TemplateSpec, dict[str, str]]:
-    with session_scope(settings.resolved_database_url) as session:
-        task = session.get(Task, task_id)
-        assert task is not None
-        known = secrets.known_values(session, settings, task.org_id)
-        return task, runs.task_spec(session, task), known
-
-
-def _body(task: Task, settings: Settings, stats: DiffStats) -> str:
+def _body(task: TaskFacts, settings: Settings, stats: DiffStats) -> str:
     link = (
         f"{settings.public_url.rstrip('/')}/tasks/{task.key}" if settings.public_url else task.key
     )
@@ -52,30 +44,28 @@ def _body(task: Task, settings: Settings, stats: DiffStats) -> str:
     return "\n".join(lines)
 
 
-async def deliver(settings: Settings, task_id: int, stage: str) -> DeliveryResult:
+async def deliver(settings: Settings, store: TaskStore, task_id: int, stage: str) -> DeliveryResult:
     """Commit the checkout's changes (in the sandbox), check them, push the branch
     from the vault, open or update the pull request."""
-    task, spec, known = await asyncio.to_thread(_load, settings, task_id)
+    task = await asyncio.to_thread(store.facts, task_id)
     try:
-        return await _deliver(settings, task, spec, known, stage)
+        return await _deliver(settings, store, task, stage)
     except (GitError, InvalidInput) as exc:
         # The message becomes the task's status: it may quote what the agent wrote
         # (a file name, git's complaint about it), so secrets are masked here too.
-        raise InvalidInput(Redactor(known.values()).text(exc.message)) from exc
+        raise InvalidInput(Redactor(task.known.values()).text(exc.message)) from exc
 
 
 async def _deliver(
-    settings: Settings, task: Task, spec: TemplateSpec, known: dict[str, str], stage: str
+    settings: Settings, store: TaskStore, task: TaskFacts, stage: str
 ) -> DeliveryResult:
-    task_id = task.id
-    work = await collect_work(
-        settings, task, spec, mode="commit", message=f"{task.key}: {task.title}"
-    )
+    task_id, known = task.id, task.known
+    work = await collect_work(settings, task, mode="commit", message=f"{task.key}: {task.title}")
     if work is None or work.stats.files_changed == 0:
         await asyncio.to_thread(
-            _event,
-            settings,
+            store.append_event,
             task_id,
+            "delivery",
             {
                 "stage": stage,
                 "changed": False,
@@ -102,6 +92,7 @@ async def _deliver(
     forge = forge_for(task.repository, settings)
     remote = await forge.open_or_update(draft)
     patch = Redactor(known.values()).text(work.patch)
+    await asyncio.to_thread(store.publish_diff, task_id, work.head, stats, patch)
     created = await asyncio.to_thread(
         _record, settings, task_id, forge.name, draft, remote, stats, work.head, patch, stage
     )
@@ -111,11 +102,6 @@ async def _deliver(
             task.repository, int(issue), f"taskyard opened {remote.url} for {task.key}."
         )
     return DeliveryResult(True, remote.url if remote else "", remote.number if remote else 0)
-
-
-def _event(settings: Settings, task_id: int, data: dict[str, object]) -> None:
-    with session_scope(settings.resolved_database_url) as session:
-        events.append(session, task_id, "delivery", data)
 
 
 def _record(

@@ -18,25 +18,23 @@ import asyncio
 from typing import Any
 
 from taskyard.agents.base import AgentEvent
-from taskyard.db.models import Task
-from taskyard.db.session import session_scope
 from taskyard.model.inputs import mend_text
 from taskyard.model.redaction import Redactor
 from taskyard.model.status import AgentState
-from taskyard.services import events, runs, tasks
+from taskyard.services.task_store import TaskStore
 
 
 class EventSink:
     def __init__(
         self,
-        database_url: str,
+        store: TaskStore,
         task_id: int,
         run_id: int,
         redactor: Redactor,
         *,
         count_usage: bool = True,
     ) -> None:
-        self._url = database_url
+        self._store = store
         self._count_usage = count_usage
         self._task_id = task_id
         self._run_id = run_id
@@ -109,10 +107,4 @@ class EventSink:
                     usage[key] += event.data.get(key) or 0
             elif event.type == "state":
                 state = (str(data.get("state", "")), mend_text(str(data.get("message", ""))))
-        with session_scope(self._url) as session:
-            events.append_many(session, self._task_id, items, run_id=self._run_id)
-            if any(usage.values()):
-                runs.add_usage(session, self._task_id, usage)
-            task = session.get(Task, self._task_id)
-            if task is not None and state is not None:
-                tasks.set_agent_state(task, *state)
+        self._store.record_agent_batch(self._task_id, self._run_id, items, usage, state)

@@ -18,20 +18,21 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from taskyard.agents.base import AgentEvent, AgentTurn, TurnRequest
 from taskyard.agents.registry import adapter_for
 from taskyard.config import Settings
-from taskyard.db.models import Task
-from taskyard.db.session import session_scope
-from taskyard.engine.context import TurnContext, load_turn_context
 from taskyard.engine.event_sink import EventSink
+from taskyard.engine.layout import Workspace
 from taskyard.engine.types import TurnInput, TurnResult
-from taskyard.gateway import TurnAccess, turn_access
+from taskyard.gateway import Gateway, TurnAccess, turn_access
 from taskyard.model.redaction import Redactor
 from taskyard.model.status import AgentState
-from taskyard.services import runs, stops
+from taskyard.services import stops
 from taskyard.services.stops import Stop
+from taskyard.services.task_store import TaskStore
+from taskyard.services.turn_setup import TurnSetup, prepare_turn
 from taskyard.workspaces.files import make_owned_dir, write_file
 from taskyard.workspaces.providers import provider_for
 from taskyard.workspaces.sandbox import SandboxProcess, SandboxRequest
@@ -42,13 +43,14 @@ HEARTBEAT_EVERY = 1.0
 STOP_POLL = 0.2  # seconds between reads of the task's stop: a cancel's worst-case delay
 
 Poll = Callable[[], Awaitable[Stop | None]]
+Record = Callable[[Stop], Awaitable[Stop]]
 
 
-def _unmetered_budget(ctx: TurnContext, sink: EventSink) -> str:
+def _unmetered_budget(setup: TurnSetup, sink: EventSink) -> str:
     """The token or cost budget reached by the agent's own usage reports, or ``""``."""
-    tokens = ctx.tokens_so_far + sink.usage["input_tokens"] + sink.usage["output_tokens"]
-    cost = ctx.cost_so_far + sink.usage["cost_usd"]
-    return stops.budget_reached(ctx.spec.budget, tokens, cost)
+    tokens = setup.tokens_so_far + sink.usage["input_tokens"] + sink.usage["output_tokens"]
+    cost = setup.cost_so_far + sink.usage["cost_usd"]
+    return stops.budget_reached(setup.spec.budget, tokens, cost)
 
 
 async def _watch(poll: Poll) -> Stop:
@@ -72,7 +74,7 @@ async def _pump(
     process: SandboxProcess,
     turn: AgentTurn,
     sink: EventSink,
-    ctx: TurnContext,
+    setup: TurnSetup,
     heartbeat: Callable[[], None],
     poll: Poll,
     *,
@@ -84,10 +86,10 @@ async def _pump(
     otherwise they are checked here, against the agent's own usage reports. The
     stop is watched alongside, so a slow database read never holds up a heartbeat.
     """
-    limits = ctx.spec.limits
+    limits = setup.spec.limits
     deadline = time.monotonic() + limits.timeout_minutes * 60
-    if ctx.deadline is not None:
-        deadline = min(deadline, time.monotonic() + ctx.deadline - time.time())
+    if setup.deadline is not None:
+        deadline = min(deadline, time.monotonic() + setup.deadline - time.time())
     idle = limits.idle_minutes * 60
     last_output = time.monotonic()
     last_beat = 0.0
@@ -100,7 +102,7 @@ async def _pump(
                 heartbeat()
                 last_beat = now
             if now >= deadline:
-                budget = "max_minutes" if ctx.deadline is not None else "timeout_minutes"
+                budget = "max_minutes" if setup.deadline is not None else "timeout_minutes"
                 return Stop("budget", f"{budget}: turn ran out of time")
             if now - last_output >= idle:
                 return Stop("budget", f"idle_minutes ({limits.idle_minutes:g}): no output")
@@ -118,7 +120,7 @@ async def _pump(
             last_output = time.monotonic()
             for event in turn.parse(raw.decode(errors="replace").rstrip("\n")):
                 sink.add(event)
-            if not metered and (spent := _unmetered_budget(ctx, sink)):
+            if not metered and (spent := _unmetered_budget(setup, sink)):
                 return Stop("budget", spent)
             reader = asyncio.ensure_future(process.stdout.readline())
     finally:
@@ -132,14 +134,8 @@ def stop_event(stop: Stop) -> AgentEvent:
     return AgentEvent("state", {"state": state, "message": message})
 
 
-def _record_stop(url: str, task_id: int, stop: Stop) -> Stop:
-    with session_scope(url) as session:
-        task = session.get(Task, task_id)
-        return stop if task is None else stops.request_stop(session, task, stop)
-
-
 async def _carry_out(
-    stop: Stop, process: SandboxProcess, access: TurnAccess, poll: Poll, url: str, task_id: int
+    stop: Stop, process: SandboxProcess, access: TurnAccess, poll: Poll, record: Record
 ) -> Stop:
     """Revoke, record, kill: returns the stop the task tells (the first one recorded)."""
     access.revoke()  # this worker's gateway refuses the very next call
@@ -147,7 +143,7 @@ async def _carry_out(
     if held is None:
         # The turn's own stop (its time is up) is recorded as it is decided, before the
         # kill: other workers' gateways and the task's next turn see the same stop.
-        held = await asyncio.to_thread(_record_stop, url, task_id, stop)
+        held = await record(stop)
     await process.kill()
     return held
 
@@ -159,126 +155,152 @@ def _result(stop: Stop, exit_code: int, session_id: str) -> TurnResult:
     return TurnResult(exit_code, state, message, session_id, stop.reason)
 
 
-async def _refuse(url: str, inp: TurnInput, stop: Stop) -> None:
+async def _refuse(store: TaskStore, inp: TurnInput, stop: Stop) -> None:
     """Tell why a turn does not even start, as a stopped one would."""
-    with EventSink(url, inp.task_id, inp.run_id, Redactor()) as sink:
+    with EventSink(store, inp.task_id, inp.run_id, Redactor()) as sink:
         sink.add(stop_event(stop))
         await sink.close()
 
 
-async def run_turn(settings: Settings, inp: TurnInput, heartbeat: Callable[[], None]) -> TurnResult:
-    ctx = await asyncio.to_thread(load_turn_context, settings, inp)
-    url = settings.resolved_database_url
-    if ctx.stop is not None:
-        await _refuse(url, inp, ctx.stop)
-        return _result(ctx.stop, -1, ctx.session_id)
-    adapter = adapter_for(ctx.spec.agent.kind)
-    provider = provider_for(ctx.spec.sandbox, settings)
-    tool_paths = await asyncio.to_thread(adapter.tool_paths, ctx.spec.agent)
-    await asyncio.to_thread(make_owned_dir, ctx.home)
+@dataclass
+class TurnRunner:
+    """Runs agent turns on this worker, with its store and its gateway (if it has one)."""
 
-    async def poll() -> Stop | None:
-        return await asyncio.to_thread(stops.read_stop, url, inp.task_id)
+    settings: Settings
+    store: TaskStore
+    gateway: Gateway | None
 
-    # The agent reaches its model and reports its state through the worker's gateway,
-    # with a credential that is revoked as soon as the turn is over or stopped.
-    with turn_access(
-        task_id=inp.task_id,
-        task_key=ctx.task_key,
-        org_id=ctx.org_id,
-        run_id=inp.run_id,
-        agent_kind=ctx.spec.agent.kind,
-        secrets=ctx.secret_values,
-        budget=ctx.spec.budget,
-        prices=ctx.spec.prices,
-    ) as access:
-        turn = adapter.start_turn(
-            TurnRequest(
-                prompt=ctx.prompt,
-                spec=ctx.spec.agent,
-                workdir=ctx.checkout,
-                home=ctx.home,
-                stage=inp.stage,
-                task_key=ctx.task_key,
-                turn=inp.turn,
-                session_id=ctx.session_id,
-                model_base_url=access.model_base_url,
-                model_api_key=access.credential,
-                mcp_url=access.mcp_url,
-                env=ctx.env,
-            )
+    async def run(self, inp: TurnInput, heartbeat: Callable[[], None]) -> TurnResult:
+        setup = await asyncio.to_thread(
+            prepare_turn,
+            self.settings,
+            inp.task_id,
+            inp.run_id,
+            inp.stage,
+            message=inp.message,
+            feedback=inp.feedback,
+            session_id=inp.session_id,
         )
-        for relative, content in turn.invocation.files.items():
-            # The home is the agent's: any name in it may be a planted link.
-            await asyncio.to_thread(write_file, ctx.home, relative, content)
-        with EventSink(
-            url, inp.task_id, inp.run_id, access.redactor, count_usage=not access.metered
-        ) as sink:
-            sink.add(
-                AgentEvent(
-                    "state", {"state": AgentState.WORKING, "message": f"Turn {inp.turn + 1}"}
+        if setup.stop is not None:
+            await _refuse(self.store, inp, setup.stop)
+            return _result(setup.stop, -1, setup.session_id)
+        return await self._run(inp, setup, heartbeat)
+
+    async def _run(
+        self, inp: TurnInput, setup: TurnSetup, heartbeat: Callable[[], None]
+    ) -> TurnResult:
+        store = self.store
+        workspace = Workspace.of(self.settings, setup.workspace_name, setup.repository)
+        adapter = adapter_for(setup.spec.agent.kind)
+        provider = provider_for(setup.spec.sandbox, self.settings)
+        tool_paths = await asyncio.to_thread(adapter.tool_paths, setup.spec.agent)
+        await asyncio.to_thread(make_owned_dir, workspace.home)
+
+        async def poll() -> Stop | None:
+            return await asyncio.to_thread(store.read_stop, inp.task_id)
+
+        async def record(stop: Stop) -> Stop:
+            return await asyncio.to_thread(store.record_stop, inp.task_id, stop)
+
+        # The agent reaches its model and reports its state through the worker's gateway,
+        # with a credential that is revoked as soon as the turn is over or stopped.
+        with turn_access(
+            self.gateway,
+            task_id=inp.task_id,
+            task_key=setup.task_key,
+            org_id=setup.org_id,
+            run_id=inp.run_id,
+            agent_kind=setup.spec.agent.kind,
+            secrets=setup.secret_values,
+            budget=setup.spec.budget,
+            prices=setup.spec.prices,
+        ) as access:
+            turn = adapter.start_turn(
+                TurnRequest(
+                    prompt=setup.prompt,
+                    spec=setup.spec.agent,
+                    workdir=workspace.checkout,
+                    home=workspace.home,
+                    stage=inp.stage,
+                    task_key=setup.task_key,
+                    turn=inp.turn,
+                    session_id=setup.session_id,
+                    model_base_url=access.model_base_url,
+                    model_api_key=access.credential,
+                    mcp_url=access.mcp_url,
+                    env=setup.env,
                 )
             )
-            started = time.monotonic()
-            process = await provider.spawn(
-                SandboxRequest(
-                    argv=turn.invocation.argv,
-                    env=turn.invocation.env,
-                    workdir=ctx.checkout,
-                    home=ctx.home,
-                    task_key=ctx.task_key,
-                    stdin=turn.invocation.stdin,
-                    limits=ctx.spec.limits,
-                    network=ctx.spec.network,
-                    readonly_paths=tool_paths,
-                    image=ctx.spec.image,
-                    shared_objects=ctx.shared_objects,
-                ),
-                services=access.services,
-            )
-            try:
-                metered = access.metered
-                stop = await _pump(process, turn, sink, ctx, heartbeat, poll, metered=metered)
-                if stop is None:
-                    await process.wait()
-                    # A stop recorded while the agent was on its way out (its last call
-                    # reached a budget, say) still ends the turn as a stop.
-                    stop = await poll()
-                if stop is not None:
-                    stop = await _carry_out(stop, process, access, poll, url, inp.task_id)
-                exit_code = await process.wait()
-            except BaseException:
-                # Cancelled, or the worker is shutting down: nothing of the turn may keep running.
-                access.revoke()
-                await process.kill()
-                with contextlib.suppress(Exception):
-                    if (held := await poll()) is not None:
-                        sink.add(stop_event(held))
+            for relative, content in turn.invocation.files.items():
+                # The home is the agent's: any name in it may be a planted link.
+                await asyncio.to_thread(write_file, workspace.home, relative, content)
+            with EventSink(
+                store, inp.task_id, inp.run_id, access.redactor, count_usage=not access.metered
+            ) as sink:
+                sink.add(
+                    AgentEvent(
+                        "state", {"state": AgentState.WORKING, "message": f"Turn {inp.turn + 1}"}
+                    )
+                )
+                started = time.monotonic()
+                process = await provider.spawn(
+                    SandboxRequest(
+                        argv=turn.invocation.argv,
+                        env=turn.invocation.env,
+                        workdir=workspace.checkout,
+                        home=workspace.home,
+                        task_key=setup.task_key,
+                        stdin=turn.invocation.stdin,
+                        limits=setup.spec.limits,
+                        network=setup.spec.network,
+                        readonly_paths=tool_paths,
+                        image=setup.spec.image,
+                        shared_objects=workspace.shared_objects,
+                    ),
+                    services=access.services,
+                )
+                try:
+                    metered = access.metered
+                    stop = await _pump(process, turn, sink, setup, heartbeat, poll, metered=metered)
+                    if stop is None:
+                        await process.wait()
+                        # A stop recorded while the agent was on its way out (its last call
+                        # reached a budget, say) still ends the turn as a stop.
+                        stop = await poll()
+                    if stop is not None:
+                        stop = await _carry_out(stop, process, access, poll, record)
+                    exit_code = await process.wait()
+                except BaseException:
+                    # Cancelled, or the worker is shutting down: nothing of the turn may
+                    # keep running.
+                    access.revoke()
+                    await process.kill()
+                    with contextlib.suppress(Exception):
+                        if (held := await poll()) is not None:
+                            sink.add(stop_event(held))
+                    await sink.close()
+                    raise
+                # A stopped agent's exit code (-9, or its refused call's error) is not
+                # the story.
+                for event in [stop_event(stop)] if stop else turn.finish(exit_code):
+                    sink.add(event)
+                if process.limit_message and stop is None:
+                    sink.add(_limit_event(process.limit_message, exit_code))
                 await sink.close()
-                raise
-            # A stopped agent's exit code (-9, or its refused call's error) is not the story.
-            for event in [stop_event(stop)] if stop else turn.finish(exit_code):
-                sink.add(event)
-            if process.limit_message and stop is None:
-                # The sandbox knows which limit was hit; an exit code (137) does not say.
-                if exit_code != 0:
-                    note = {
-                        "state": AgentState.FAILURE,
-                        "message": f"Stopped: {process.limit_message}",
-                    }
-                    sink.add(AgentEvent("state", note))
-                else:  # a child was killed, and the agent carried on
-                    sink.add(AgentEvent("error", {"message": process.limit_message}))
-            await sink.close()
-    session_id = sink.session_id or ctx.session_id
-    elapsed = time.monotonic() - started
-    await asyncio.to_thread(_record_turn, url, inp.run_id, session_id, elapsed)
-    if stop is not None:
-        return _result(stop, exit_code, session_id)
-    state, message = sink.state
-    return TurnResult(exit_code, state, message, session_id)
+        session_id = sink.session_id or setup.session_id
+        elapsed = time.monotonic() - started
+        await asyncio.to_thread(store.record_turn, inp.run_id, session_id, elapsed)
+        if stop is not None:
+            return _result(stop, exit_code, session_id)
+        state, message = sink.state
+        return TurnResult(exit_code, state, message, session_id)
 
 
-def _record_turn(url: str, run_id: int, session_id: str, seconds: float) -> None:
-    with session_scope(url) as session:
-        runs.record_turn(session, run_id, session_id, seconds)
+def _limit_event(limit_message: str, exit_code: int) -> AgentEvent:
+    """The sandbox knows which limit was hit; an exit code (137) does not say."""
+    if exit_code != 0:
+        return AgentEvent(
+            "state", {"state": AgentState.FAILURE, "message": f"Stopped: {limit_message}"}
+        )
+    # A child was killed, and the agent carried on.
+    return AgentEvent("error", {"message": limit_message})

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 class TaskInput:
     task_id: int
     key: str
-    heartbeat_timeout: float = 10.0
 
 
 @dataclass
@@ -25,7 +24,7 @@ class StagePlan:
 @dataclass
 class TaskPlan:
     stages: list[StagePlan]
-    max_turns: int | None = None
+    heartbeat_timeout: float = 10.0  # the worker's setting: how long a turn may go unheard
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """An agent's work, brought from its checkout into the vault and read from there.
 
-The one place delivery and the diff view get at what an agent changed: a
+The one place delivery and the published diff get at what an agent changed: a
 snapshot taken in the task's sandbox (:mod:`taskyard.workspaces.snapshot`),
 imported and checked in the vault (:mod:`taskyard.workspaces.vault`).
 """
@@ -8,27 +8,24 @@ imported and checked in the vault (:mod:`taskyard.workspaces.vault`).
 from __future__ import annotations
 
 import asyncio
-import weakref
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from taskyard.config import Settings
-from taskyard.db.models import Task
+from taskyard.engine.layout import Workspace
 from taskyard.model.diff import DiffStats
+from taskyard.model.errors import InvalidInput
 from taskyard.model.redaction import Redactor
-from taskyard.model.template import TemplateSpec
+from taskyard.services.task_store import TaskFacts, TaskStore
 from taskyard.workspaces import pool, vault
+from taskyard.workspaces.git import GitError
 from taskyard.workspaces.providers import provider_for
-from taskyard.workspaces.repos import ensure_mirror, mirror_objects
+from taskyard.workspaces.repos import ensure_mirror
 from taskyard.workspaces.sandbox import SandboxRequest
 from taskyard.workspaces.snapshot import Mode, take_snapshot
 
-from .context import checkout_dir, home_dir, workspace_name
-
-LIVE_EXPORTS = 4  # live diffs exported at once per process (each starts a sandbox)
-_LIVE_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,7 +39,7 @@ class Work:
     patch: str
 
 
-async def base_commit(settings: Settings, task: Task) -> str:
+async def base_commit(settings: Settings, task: TaskFacts) -> str:
     """The commit the task's branch started at: recorded when the checkout was made.
 
     Tasks whose checkout predates that record fall back to the base branch's tip
@@ -56,22 +53,23 @@ async def base_commit(settings: Settings, task: Task) -> str:
 
 
 async def collect_work(
-    settings: Settings, task: Task, spec: TemplateSpec, *, mode: Mode, message: str
+    settings: Settings, task: TaskFacts, *, mode: Mode, message: str
 ) -> Work | None:
-    """Export, check and import the task's work; ``None`` if it has no checkout yet."""
-    checkout = checkout_dir(settings, task)
-    if not checkout.exists():
+    """Export, check and import the task's work; ``None`` if it has no checkout here."""
+    workspace = Workspace.of(settings, task.workspace_name, task.repository)
+    if not workspace.checkout.exists():
         return None
     base = await base_commit(settings, task)
+    spec = task.spec
     request = SandboxRequest(
         argv=[],
         env={},
-        workdir=checkout,
-        home=home_dir(settings, task),
+        workdir=workspace.checkout,
+        home=workspace.home,
         task_key=task.key,
         limits=spec.limits,
         image=spec.image,
-        shared_objects=mirror_objects(task.repository, settings),
+        shared_objects=workspace.shared_objects,
     )
     snapshot = await take_snapshot(
         provider_for(spec.sandbox, settings),
@@ -82,24 +80,72 @@ async def collect_work(
         author=(settings.git_author_name, settings.git_author_email),
         max_bytes=settings.snapshot_max_mb << 20,
     )
-    mirror = mirror_objects(task.repository, settings).parent
-    store = await vault.open_vault(mirror, settings)
-    ref = f"refs/taskyard/{workspace_name(task)}/{'work' if mode == 'commit' else 'live'}"
+    store = await vault.open_vault(workspace.shared_objects.parent, settings)
+    ref = f"refs/taskyard/{task.workspace_name}/{'work' if mode == 'commit' else 'live'}"
     head = await vault.import_snapshot(store, snapshot, base, ref)
     stats, patch = await vault.diff_stats(store, base, head)
     return Work(store, base, head, stats, patch)
 
 
-async def live_patch(
-    settings: Settings, task: Task, spec: TemplateSpec, known: dict[str, str]
-) -> str | None:
-    """Everything on the task's branch so far, committed or not, against its base,
-    with known secrets masked; ``None`` if the task has no checkout.
+async def publish_live_diff(settings: Settings, store: TaskStore, task_id: int) -> None:
+    """Publish everything on the task's branch so far, committed or not, against its
+    base, with known secrets masked: what the API shows as the task's diff.
 
-    Each call starts a sandbox, and any reader may ask: a few run at once per
-    process, the rest wait their turn.
+    Run on the worker that holds the checkout; the API never reads a checkout.
+    Nothing is published for a task with no checkout here.
     """
-    gate = _LIVE_GATES.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(LIVE_EXPORTS))
-    async with gate:
-        work = await collect_work(settings, task, spec, mode="peek", message="work in progress")
-    return None if work is None else Redactor(known.values()).text(work.patch)
+    task = await asyncio.to_thread(store.facts, task_id)
+    work = await collect_work(settings, task, mode="peek", message="work in progress")
+    if work is not None:
+        patch = Redactor(task.known.values()).text(work.patch)
+        await asyncio.to_thread(store.publish_diff, task_id, work.head, work.stats, patch)
+
+
+class DiffPublisher:
+    """Publishes tasks' diffs after their turns, beside the workflow rather than in its way.
+
+    A turn's result goes back to the workflow at once; its diff follows a moment
+    later (an export starts a sandbox). A few run at once per worker; a task asked
+    for again while its diff is being published gets one more run after it, never
+    two at once. A failed export (work the checks refuse) is said in the task's
+    events: delivery will refuse the same work with the same reason.
+    """
+
+    def __init__(self, settings: Settings, store: TaskStore, at_once: int = 4) -> None:
+        self.settings = settings
+        self.store = store
+        self._gate = asyncio.Semaphore(at_once)
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._again: set[int] = set()
+
+    def schedule(self, task_id: int) -> None:
+        if task_id in self._running:
+            self._again.add(task_id)
+            return
+        self._running[task_id] = asyncio.create_task(self._publish(task_id))
+
+    async def _publish(self, task_id: int) -> None:
+        try:
+            while True:
+                self._again.discard(task_id)
+                async with self._gate:
+                    await self._publish_once(task_id)
+                if task_id not in self._again:
+                    return
+        finally:
+            del self._running[task_id]
+
+    async def _publish_once(self, task_id: int) -> None:
+        try:
+            await publish_live_diff(self.settings, self.store, task_id)
+        except (GitError, InvalidInput) as exc:
+            log.warning("task %s: the diff could not be published: %s", task_id, exc)
+            data = {"type": "error", "message": f"The diff could not be published: {exc}"}
+            await asyncio.to_thread(self.store.append_event, task_id, "agent", data)
+        except Exception:
+            log.exception("task %s: publishing its diff failed", task_id)
+
+    async def drain(self) -> None:
+        """Wait for the diffs being published (a stopping worker)."""
+        while self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)

@@ -13,8 +13,9 @@ from taskyard.engine.activities import TaskActivities
 from taskyard.engine.workflow import TaskWorkflow
 
 
-def build_worker(client: Client, settings: Settings, task_queue: str | None = None) -> Worker:
-    activities = TaskActivities(settings)
+def build_worker(
+    client: Client, settings: Settings, activities: TaskActivities, task_queue: str | None = None
+) -> Worker:
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -25,8 +26,10 @@ def build_worker(client: Client, settings: Settings, task_queue: str | None = No
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
         ),
-        activities=activities.all(),  # type: ignore[arg-type]
+        activities=activities.all(),
         max_concurrent_activities=200,
-        # Agent turns can run for hours; let them finish on a graceful stop.
-        graceful_shutdown_timeout=timedelta(seconds=5),
+        # On a stop, running activities get this long to finish before they are
+        # cancelled (their sandboxes killed); a cancelled turn is retried by
+        # Temporal, on this worker once it is back or on another.
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_seconds),
     )

@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
+    from taskyard.engine.activities import TaskActivities
     from taskyard.engine.types import (
         DeliverInput,
-        DeliveryResult,
         RunEnd,
         RunInput,
         StagePlan,
         StatusInput,
         TaskInput,
-        TaskPlan,
         TurnInput,
         TurnResult,
         WorkspaceInput,
@@ -33,8 +33,20 @@ with workflow.unsafe.imports_passed_through():
     from taskyard.model.signals import Signal
     from taskyard.model.status import AgentState, TaskStatus
 
+A = TypeVar("A")
+R = TypeVar("R")
+Activity = Callable[[TaskActivities, A], Awaitable[R]]
+
 SHORT = timedelta(seconds=30)
-LOCAL = frozenset({"load_plan", "set_status", "start_run", "finish_run"})
+# Short database-only steps: local activities, in the worker that runs the workflow.
+LOCAL: frozenset[Any] = frozenset(
+    {
+        TaskActivities.load_plan,
+        TaskActivities.set_status,
+        TaskActivities.start_run,
+        TaskActivities.finish_run,
+    }
+)
 RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
 )
@@ -79,13 +91,12 @@ class TaskWorkflow:
 
     async def _act(
         self,
-        name: str,
-        arg: Any,
+        activity: Activity[A, R],
+        arg: A,
         *,
-        result_type: type | None = None,
         timeout: timedelta = SHORT,
         heartbeat: bool = False,
-    ) -> Any:
+    ) -> R:
         """Run an activity, abandoning it (cancelled, processes killed) on cancel.
 
         Short database-only steps run as local activities, in the worker that
@@ -96,11 +107,10 @@ class TaskWorkflow:
         if self._cancel is not None:
             raise TaskCancelled()
         handle: Any
-        if name in LOCAL:
-            handle = workflow.start_local_activity(
-                name,
+        if activity in LOCAL:
+            handle = workflow.start_local_activity_method(
+                activity,
                 arg,
-                result_type=result_type,
                 start_to_close_timeout=timeout,
                 retry_policy=RETRY,
             )
@@ -108,11 +118,10 @@ class TaskWorkflow:
             result = await handle
             if self._cancel is not None:
                 raise TaskCancelled()
-            return result
-        handle = workflow.start_activity(
-            name,
+            return result  # type: ignore[no-any-return]
+        handle = workflow.start_activity_method(
+            activity,
             arg,
-            result_type=result_type,
             start_to_close_timeout=timeout,
             heartbeat_timeout=self._heartbeat_timeout if heartbeat else None,
             retry_policy=RETRY,
@@ -127,7 +136,7 @@ class TaskWorkflow:
         result = await handle
         if self._cancel is not None:
             raise TaskCancelled()
-        return result
+        return result  # type: ignore[no-any-return]
 
     async def _status_to(
         self, task: TaskInput, status: str, message: str = "", stage: str | None = None
@@ -135,15 +144,14 @@ class TaskWorkflow:
         self._status = status
         if stage is not None:
             self._stage = stage
-        await self._act("set_status", StatusInput(task.task_id, status, message, stage))
+        await self._act(
+            TaskActivities.set_status, StatusInput(task.task_id, status, message, stage)
+        )
 
     async def _turn(self, turn: TurnInput, timeout: timedelta) -> TurnResult:
         self._turn_running = True
         try:
-            result: TurnResult = await self._act(
-                "run_turn", turn, result_type=TurnResult, timeout=timeout, heartbeat=True
-            )
-            return result
+            return await self._act(TaskActivities.run_turn, turn, timeout=timeout, heartbeat=True)
         finally:
             self._turn_running = False
 
@@ -160,14 +168,12 @@ class TaskWorkflow:
             task, TaskStatus.PROVISIONING, f"Preparing workspace for {stage.name}"
         )
         await self._act(
-            "prepare_workspace",
+            TaskActivities.prepare_workspace,
             WorkspaceInput(task.task_id),
             timeout=timedelta(minutes=30),
             heartbeat=True,
         )
-        run_id: int = await self._act(
-            "start_run", RunInput(task.task_id, stage.key), result_type=int
-        )
+        run_id = await self._act(TaskActivities.start_run, RunInput(task.task_id, stage.key))
         await self._status_to(task, TaskStatus.WORKING, f"{stage.name}: agent working")
         timeout = timedelta(hours=24)
         result = await self._turn(
@@ -192,18 +198,16 @@ class TaskWorkflow:
         if result.state == AgentState.CANCELLED:  # the turn saw the cancel before the signal came
             raise TaskCancelled()
         ok = result.state != AgentState.FAILURE and not result.stopped_by
-        await self._act(
-            "finish_run", RunEnd(run_id, TaskStatus.COMPLETED if ok else TaskStatus.FAILED)
-        )
+        end = RunEnd(run_id, TaskStatus.COMPLETED if ok else TaskStatus.FAILED)
+        await self._act(TaskActivities.finish_run, end)
         if result.stopped_by:
             raise ApplicationError(f"Budget reached: {result.stopped_by}")
         if not ok:
             raise ApplicationError(f"{stage.name}: {result.message or 'agent failed'}")
         if stage.deliver:
             await self._act(
-                "deliver",
+                TaskActivities.deliver,
                 DeliverInput(task.task_id, stage.key),
-                result_type=DeliveryResult,
                 timeout=timedelta(minutes=10),
             )
         return result
@@ -228,7 +232,6 @@ class TaskWorkflow:
 
     @workflow.run
     async def run(self, task: TaskInput) -> str:
-        self._heartbeat_timeout = timedelta(seconds=task.heartbeat_timeout)
         try:
             return await self._run_stages(task)
         except TaskCancelled:
@@ -247,15 +250,16 @@ class TaskWorkflow:
 
     async def _finish(self, task: TaskInput, status: str, message: str) -> None:
         self._status = status
-        await workflow.execute_local_activity(
-            "set_status",
+        await workflow.execute_local_activity_method(
+            TaskActivities.set_status,
             StatusInput(task.task_id, status, message),
             start_to_close_timeout=SHORT,
             retry_policy=RETRY,
         )
 
     async def _run_stages(self, task: TaskInput) -> str:
-        plan: TaskPlan = await self._act("load_plan", task, result_type=TaskPlan)
+        plan = await self._act(TaskActivities.load_plan, task)
+        self._heartbeat_timeout = timedelta(seconds=plan.heartbeat_timeout)
         index = {s.key: i for i, s in enumerate(plan.stages)}
         i, feedback = 0, ""
         while i < len(plan.stages):

@@ -19,7 +19,7 @@ from __future__ import annotations
 from taskyard.gateway.access import TurnAccess, turn_access
 from taskyard.gateway.credentials import CredentialStore, Grant, new_credential
 from taskyard.gateway.providers import PROVIDERS, Provider, provider_for_agent
-from taskyard.gateway.server import Gateway, current_gateway, reset_gateway, use_gateway
+from taskyard.gateway.server import Gateway
 
 __all__ = [
     "PROVIDERS",
@@ -28,10 +28,7 @@ __all__ = [
     "Grant",
     "Provider",
     "TurnAccess",
-    "current_gateway",
     "new_credential",
     "provider_for_agent",
-    "reset_gateway",
     "turn_access",
-    "use_gateway",
 ]

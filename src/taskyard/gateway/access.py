@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from taskyard.gateway.credentials import Grant, new_credential
 from taskyard.gateway.providers import provider_for_agent
-from taskyard.gateway.server import current_gateway
+from taskyard.gateway.server import Gateway
 from taskyard.model.redaction import Redactor
 from taskyard.model.template import Budget, ModelPrice
 from taskyard.workspaces.netbridge import HostService
@@ -42,6 +42,7 @@ class TurnAccess:
 
 @contextmanager
 def turn_access(
+    gateway: Gateway | None,
     *,
     task_id: int,
     task_key: str,
@@ -54,10 +55,11 @@ def turn_access(
 ) -> Iterator[TurnAccess]:
     """Issue a credential for one turn, and revoke it when the turn is over.
 
-    Without a running gateway (a turn run outside a worker runtime) the turn gets
-    no credential and no URLs, and the agent's CLI its own defaults.
+    Without a gateway (a turn run outside a worker runtime) the turn gets no
+    credential and no URLs, and the agent's CLI its own defaults.
 
     Args:
+        gateway: The worker's gateway, which the runtime hands the activities.
         task_id: The task the turn works on.
         task_key: Its key, for the gateway's log lines.
         org_id: The organization whose provider keys the proxy uses.
@@ -68,7 +70,6 @@ def turn_access(
         prices: The template's model prices.
     """
     secrets = list(secrets)
-    gateway = current_gateway()
     if gateway is None:
         yield TurnAccess(redactor=Redactor(secrets))
         return

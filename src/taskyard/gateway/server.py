@@ -5,16 +5,14 @@ before its worker and stops it after), on ``127.0.0.1`` and a free port. Sandbox
 reach it through the network bridge at the same port on their own loopback, so
 one URL works for every sandbox provider and network policy.
 
-The worker's activities find it with :func:`current_gateway`: a context variable
-the runtime sets before it starts the worker, which every activity task inherits.
-Several runtimes in one process (as in the tests) each see their own gateway.
+The runtime hands it to the worker's activities when it builds them: several
+runtimes in one process (as in the tests) each have their own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import socket
 from collections.abc import Iterator
@@ -38,25 +36,6 @@ from taskyard.gateway.model_proxy import ModelProxy, gateway_error
 log = logging.getLogger(__name__)
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-
-_current: contextvars.ContextVar[Gateway | None] = contextvars.ContextVar(
-    "taskyard_gateway", default=None
-)
-
-
-def current_gateway() -> Gateway | None:
-    """The gateway of the runtime whose worker runs the calling activity, if any."""
-    return _current.get()
-
-
-def use_gateway(gateway: Gateway | None) -> contextvars.Token[Gateway | None]:
-    """Make ``gateway`` current for this task and the tasks it starts from now on."""
-    return _current.set(gateway)
-
-
-def reset_gateway(token: contextvars.Token[Gateway | None]) -> None:
-    """Undo :func:`use_gateway`."""
-    _current.reset(token)
 
 
 class _Server(uvicorn.Server):

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from taskyard.mcp.core import McpServer, Tool, serve_stdio
 from taskyard.mcp.schema import obj, text
-from taskyard.sdk import FINAL_STATUSES, Client, TaskyardAPIError, TaskyardConnectionError
+from taskyard.sdk import FINAL_STATUSES, Client, TaskyardError
 
 STATUSES = ["queued", "provisioning", "working", "waiting", *FINAL_STATUSES]
 KEY = text("The task's key, such as TY-42 (or its numeric id).", minLength=1)
@@ -236,7 +236,7 @@ TOOLS = [
 SERVER = McpServer(
     TOOLS,
     instructions=INSTRUCTIONS,
-    expected=(TaskyardAPIError, TaskyardConnectionError),
+    expected=(TaskyardError,),
 )
 
 

@@ -13,23 +13,25 @@ Synchronous::
             print(event["kind"], event["data"])
         done = client.tasks.wait(task["key"])
 
-Async: the same with :class:`AsyncClient`, ``await`` and ``async for``.
+Async: the same with :class:`AsyncClient`, ``await`` and ``async for``. The async client
+is the source: ``scripts/unasync`` writes the sync one from it.
 
 Results are plain dicts, described by the ``TypedDict`` classes exported here. Every
-failure is a :class:`taskyard.model.errors.TaskyardError`::
+failure is one of the SDK's own errors (:mod:`taskyard.sdk.errors`, none of the server's)::
 
     TaskyardError
     ├── TaskyardAPIError          the server answered 4xx/5xx: .status, .code, .message
+    │   └── InvalidInput, Unauthenticated, Forbidden, NotFound, Conflict,
+    │       Unavailable, ServerError (by status)
     └── TaskyardConnectionError   the server could not be reached
 
-and ``tasks.wait(..., timeout=...)`` raises :class:`TimeoutError`.
+and a ``timeout`` passing raises :class:`TimeoutError`.
 """
 
 from typing import TYPE_CHECKING, Any
 
 from taskyard.sdk._models import (
     FINAL_STATUSES,
-    AgentKind,
     AgentOptions,
     Event,
     EventPage,
@@ -39,6 +41,7 @@ from taskyard.sdk._models import (
     Secret,
     StatusEntry,
     Task,
+    TaskFilters,
     TaskOptions,
     TaskPage,
     Team,
@@ -57,7 +60,18 @@ from taskyard.sdk._sync_admin import (
     Users,
     Workflows,
 )
-from taskyard.sdk._wire import TaskyardAPIError, TaskyardConnectionError
+from taskyard.sdk.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServerError,
+    TaskyardAPIError,
+    TaskyardConnectionError,
+    TaskyardError,
+    Unauthenticated,
+    Unavailable,
+)
 
 if TYPE_CHECKING:
     from taskyard.sdk._async import AsyncClient, AsyncTasks
@@ -99,7 +113,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "FINAL_STATUSES",
-    "AgentKind",
     "AgentOptions",
     "AsyncClient",
     "AsyncOrganizations",
@@ -111,27 +124,36 @@ __all__ = [
     "AsyncUsers",
     "AsyncWorkflows",
     "Client",
+    "Conflict",
     "Event",
     "EventPage",
+    "Forbidden",
     "Identity",
+    "InvalidInput",
     "NewOrganization",
+    "NotFound",
     "Organization",
     "Organizations",
     "Secret",
     "Secrets",
+    "ServerError",
     "StatusEntry",
     "Task",
+    "TaskFilters",
     "TaskOptions",
     "TaskPage",
     "Tasks",
     "TaskyardAPIError",
     "TaskyardConnectionError",
+    "TaskyardError",
     "Team",
     "Teams",
     "Template",
     "Templates",
     "Token",
     "Tokens",
+    "Unauthenticated",
+    "Unavailable",
     "User",
     "Users",
     "Workflow",

@@ -1,4 +1,5 @@
-"""The async client's administrative namespaces; each mirrors its twin in ``_sync_admin``."""
+"""The client's administrative namespaces: workflows, templates, users, tokens, secrets,
+teams and organizations. Each is reached as an attribute of :class:`AsyncClient`."""
 
 from __future__ import annotations
 
@@ -24,12 +25,12 @@ if TYPE_CHECKING:
     from taskyard.sdk._async import AsyncClient
 
 
-class _AsyncNamespace:
+class _Namespace:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
 
-class AsyncWorkflows(_AsyncNamespace):
+class AsyncWorkflows(_Namespace):
     """``client.workflows``: a team's workflows (ordered stages with gates)."""
 
     async def list(self, *, team: str | None = None, archived: bool = False) -> list[Workflow]:
@@ -60,7 +61,7 @@ class AsyncWorkflows(_AsyncNamespace):
         await self._client._send(calls.delete_workflow(name, team))
 
 
-class AsyncTemplates(_AsyncNamespace):
+class AsyncTemplates(_Namespace):
     """``client.templates``: versioned YAML describing the workspace and the agent."""
 
     async def push(self, path_or_text: str | os.PathLike[str]) -> Template:
@@ -80,7 +81,7 @@ class AsyncTemplates(_AsyncNamespace):
         return await self._client._send(calls.template_versions(name))
 
 
-class AsyncUsers(_AsyncNamespace):
+class AsyncUsers(_Namespace):
     """``client.users``: people in the organization and their linked identities."""
 
     async def list(self) -> list[User]:
@@ -102,7 +103,7 @@ class AsyncUsers(_AsyncNamespace):
         return await self._client._send(calls.link_identity(username, external_id, login, provider))
 
 
-class AsyncTokens(_AsyncNamespace):
+class AsyncTokens(_Namespace):
     """``client.tokens``: API tokens of the caller (or, for admins, of others)."""
 
     async def create(
@@ -124,7 +125,7 @@ class AsyncTokens(_AsyncNamespace):
         await self._client._send(calls.revoke_token(token_id))
 
 
-class AsyncSecrets(_AsyncNamespace):
+class AsyncSecrets(_Namespace):
     """``client.secrets``: organization secrets that templates pass to agents."""
 
     async def set(self, name: str, value: str) -> Secret:
@@ -138,7 +139,7 @@ class AsyncSecrets(_AsyncNamespace):
         await self._client._send(calls.delete_secret(name))
 
 
-class AsyncTeams(_AsyncNamespace):
+class AsyncTeams(_Namespace):
     """``client.teams``: groups with their own task keys (``TY-1``) and workflows."""
 
     async def list(self) -> list[Team]:
@@ -149,7 +150,7 @@ class AsyncTeams(_AsyncNamespace):
         return await self._client._send(calls.create_team(key, name, slug))
 
 
-class AsyncOrganizations(_AsyncNamespace):
+class AsyncOrganizations(_Namespace):
     """``client.organizations``: the installation's organizations (``installation:admin``)."""
 
     async def list(self) -> list[Organization]:

@@ -18,6 +18,7 @@ from taskyard.sdk._models import (
     Organization,
     Secret,
     Task,
+    TaskFilters,
     TaskOptions,
     TaskPage,
     Team,
@@ -62,26 +63,15 @@ def create_task(title: str, repository: str, run: bool, options: TaskOptions) ->
     return Call("POST", f"{API}/tasks", parse_json, json=body)
 
 
-def list_tasks(
-    status: str | None,
-    team: str | None,
-    origin: str | None,
-    repository: str | None,
-    creator: str | None,
-    limit: int,
-    before: int | None,
-) -> Call[TaskPage]:
-    params = _drop_none(
-        {
-            "status": status,
-            "team": team,
-            "origin": origin,
-            "repository": repository,
-            "creator": creator,
-            "limit": limit,
-            "before": before,
-        }
-    )
+def list_tasks(filters: TaskFilters, limit: int, before: int | None) -> Call[TaskPage]:
+    # The server ignores a query parameter it does not know, so a misspelt filter would
+    # list everything: refuse it here, as a keyword argument of its own would be.
+    unknown = sorted(set(filters) - set(TaskFilters.__annotations__))
+    if unknown:
+        raise TypeError(
+            f"Unknown task filter {unknown[0]!r}; use {', '.join(TaskFilters.__annotations__)}."
+        )
+    params = _drop_none({**filters, "limit": limit, "before": before})
     return Call("GET", f"{API}/tasks", parse_json, params=params)
 
 

@@ -8,10 +8,7 @@ SDK release. Timestamps are ISO 8601 strings, as on the wire.
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
-
-AgentKind = Literal["claude-code", "codex", "gemini", "aider", "command"]
-Status = Literal["queued", "provisioning", "working", "waiting", "completed", "failed", "cancelled"]
+from typing import Any, NotRequired, TypedDict
 
 #: The statuses a task never leaves.
 FINAL_STATUSES: tuple[str, ...] = ("completed", "failed", "cancelled")
@@ -90,13 +87,27 @@ class EventPage(TypedDict):
 
 
 class AgentOptions(TypedDict, total=False):
-    """An agent that replaces the template's for one task (a template's ``agent:`` block)."""
+    """An agent that replaces the template's for one task (a template's ``agent:`` block).
 
-    kind: AgentKind
+    ``kind`` is any kind the server knows (``claude-code``, ``codex``, ``command``, or one
+    a plug-in adds): the server, not the SDK, says which exist.
+    """
+
+    kind: str
     version: str
     model: str
     command: str
     args: list[str]
+
+
+class TaskFilters(TypedDict, total=False):
+    """What ``tasks.list`` and ``tasks.iter_all`` can filter on; ``None`` means any."""
+
+    status: str | None
+    team: str | None
+    origin: str | None
+    repository: str | None
+    creator: str | None
 
 
 class TaskOptions(TypedDict, total=False):

@@ -1,21 +1,16 @@
-"""What the sync and async clients share: errors, configuration, calls and SSE decoding.
+"""What the sync and async clients share: configuration, calls, deadlines, SSE decoding.
 
 A :class:`Call` describes one request and how to read its answer, independent of
-I/O, so each operation is written once (in ``_calls``) and both clients run it.
-
-Errors raised by the SDK::
-
-    TaskyardError (taskyard.model.errors)
-    ├── TaskyardAPIError          the server answered 4xx/5xx: .status, .code, .message
-    └── TaskyardConnectionError   the server could not be reached, or a stream broke for good
-
-``wait(..., timeout=...)`` raises the built-in :class:`TimeoutError`.
+I/O, so each operation is written once (in ``_calls``) and both clients run it. The
+errors are in :mod:`taskyard.sdk.errors`; a deadline passing raises the built-in
+:class:`TimeoutError`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -23,7 +18,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 
 from taskyard import __version__
-from taskyard.model.errors import TaskyardError
+from taskyard.sdk.errors import TaskyardAPIError, TaskyardConnectionError, api_error_for
 
 T = TypeVar("T")
 
@@ -33,33 +28,6 @@ USER_AGENT = f"taskyard-sdk/{__version__}"
 # the connection is gone, not that the task is quiet.
 STREAM_READ_TIMEOUT = 60.0
 RECONNECT_ATTEMPTS = 5
-
-
-class TaskyardAPIError(TaskyardError):
-    """The server answered with an error: ``{"error": {"code", "message"}}`` and a 4xx/5xx.
-
-    Attributes:
-        status: The HTTP status code (400, 401, 403, 404, 409, 503, ...).
-        code: The server's machine-readable code (``invalid``, ``not_found``, ...).
-        message: What went wrong, written for a person.
-        details: Anything else the server said about it (often empty).
-    """
-
-    def __init__(
-        self, status: int, code: str, message: str, details: dict[str, Any] | None = None
-    ) -> None:
-        super().__init__(message, details=details)
-        self.status = status
-        self.code = code
-
-    def __repr__(self) -> str:
-        return f"TaskyardAPIError({self.status}, {self.code!r}, {self.message!r})"
-
-
-class TaskyardConnectionError(TaskyardError):
-    """The server could not be reached (or a live stream could not be resumed)."""
-
-    code = "connection"
 
 
 def resolve_url(url: str | None) -> str:
@@ -109,7 +77,21 @@ def api_error(response: httpx.Response) -> TaskyardAPIError:
         # Not our error shape: a proxy's page, or a bare 502. Say what we got.
         message = response.text.strip()[:300]
     message = message or f"HTTP {response.status_code} from the server."
-    return TaskyardAPIError(response.status_code, code, message, details)
+    return api_error_for(response.status_code, code, message, details)
+
+
+def check_deadline(deadline: float | None) -> None:
+    """Raise :class:`TimeoutError` once ``deadline`` (a ``time.monotonic()`` value) passed."""
+    if deadline is not None and time.monotonic() >= deadline:
+        raise TimeoutError("Timed out waiting for the task.")
+
+
+def stream_timeout(deadline: float | None) -> httpx.Timeout:
+    """A live stream's timeouts: a read never outlasts the deadline (nor the keepalive)."""
+    read = STREAM_READ_TIMEOUT
+    if deadline is not None:
+        read = min(read, max(deadline - time.monotonic(), 0.001))
+    return httpx.Timeout(30.0, read=read)
 
 
 def parse_json(response: httpx.Response) -> Any:

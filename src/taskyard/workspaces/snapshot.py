@@ -35,7 +35,7 @@ HEADER = re.compile(rb"taskyard-snapshot 1 ([0-9a-f]{40}|[0-9a-f]{64})\n")
 TIMEOUT = 300.0
 
 # Runs as `sh -c SCRIPT sh WORKTREE BASE MODE MESSAGE NAME EMAIL EXCLUDE`. git works
-# in a fresh repository under the sandbox's /tmp whose config is empty, so nothing
+# in a fresh repository under the sandbox's $TMPDIR whose config is empty, so nothing
 # the agent put in its own config (filter drivers, fsmonitor, hooks...) applies;
 # the agent's repository is only read for HEAD and, in `commit` mode, written its
 # new commit, index and objects. Everything but the header and the pack goes to a
@@ -45,8 +45,12 @@ set -u
 w=$1 base=$2 mode=$3 msg=$4 name=$5 email=$6 exclude=$7
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_TERMINAL_PROMPT=0 \
   GIT_OPTIONAL_LOCKS=0 LANG=C
-exec 3>&1 >/tmp/snapshot.log 2>&1
-die() { echo "$1" >&3; tail -n 5 /tmp/snapshot.log >&3; exit 1; }
+# Its own directory: exports of one task (a live diff beside a delivery) or of tasks
+# sharing a /tmp (`sandbox: none`) may run at once.
+t=$(mktemp -d) || { echo "mktemp failed"; exit 1; }
+trap 'rm -rf "$t"' EXIT
+exec 3>&1 >"$t/log" 2>&1
+die() { echo "$1" >&3; tail -n 5 "$t/log" >&3; exit 1; }
 agent() {
   env -u GIT_DIR -u GIT_WORK_TREE -u GIT_INDEX_FILE -u GIT_OBJECT_DIRECTORY \
     -u GIT_ALTERNATE_OBJECT_DIRECTORIES \
@@ -62,14 +66,14 @@ g() {
 cd "$w" || die "the checkout is missing"
 head=$(agent rev-parse --verify -q HEAD) || die "the checkout has no commit"
 format=$(agent rev-parse --show-object-format) || format=sha1
-g init -q --bare --object-format="$format" /tmp/snapshot.git || die "git init failed"
-printf '%s\n' "$exclude" > /tmp/snapshot.git/info/exclude
-export GIT_DIR=/tmp/snapshot.git GIT_WORK_TREE="$w" GIT_INDEX_FILE=/tmp/snapshot-index
+g init -q --bare --object-format="$format" "$t/repo.git" || die "git init failed"
+printf '%s\n' "$exclude" > "$t/repo.git"/info/exclude
+export GIT_DIR="$t/repo.git" GIT_WORK_TREE="$w" GIT_INDEX_FILE="$t/index"
 if [ "$mode" = commit ]; then
   export GIT_OBJECT_DIRECTORY="$w/.git/objects"
 else
-  mkdir -p /tmp/snapshot-objects
-  export GIT_OBJECT_DIRECTORY=/tmp/snapshot-objects \
+  mkdir -p "$t/objects"
+  export GIT_OBJECT_DIRECTORY="$t/objects" \
     GIT_ALTERNATE_OBJECT_DIRECTORIES="$w/.git/objects"
 fi
 # The agent's index saves hashing every file again; one git cannot read is rebuilt.

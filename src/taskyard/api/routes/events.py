@@ -6,22 +6,18 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import anyio.from_thread
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from sqlalchemy import select
 
 from taskyard.api.deps import PrincipalDep, SessionDep, SettingsDep
-from taskyard.api.openapi import errors
 from taskyard.api.outputs import EventPage, PullOut
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
-from taskyard.engine.work import live_patch
-from taskyard.model.errors import Conflict, InvalidInput
 from taskyard.model.inputs import MAX_INT64, Digits, Name, parse_id
 from taskyard.model.redaction import Redactor
 from taskyard.model.status import FINAL
-from taskyard.services import events, pulls, runs, secrets, tasks
+from taskyard.services import diffs, events, pulls, secrets, tasks
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["events"])
 
@@ -109,22 +105,13 @@ async def _stream(
         idle += POLL
 
 
-@router.get("/{ref}/diff", response_class=PlainTextResponse, responses=errors(409))
+@router.get("/{ref}/diff", response_class=PlainTextResponse)
 def diff(ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> str:
-    """The branch's changes against its base: live from the checkout, else as delivered."""
+    """The branch's changes against its base, as its worker last published them
+    (after each turn of its agent, and at delivery)."""
     task = tasks.get_task(session, principal, ref)
-    if task.base_branch:
-        spec = runs.task_spec(session, task)
-        known = secrets.known_values(session, settings, task.org_id)
-        try:
-            live = anyio.from_thread.run(live_patch, settings, task, spec, known)
-        except InvalidInput as exc:  # the export failed or was refused: say why
-            said = Redactor(known.values()).text(exc.message)  # it may quote agent output
-            raise Conflict(f"The live diff cannot be read: {said}") from exc
-        if live is not None:
-            return live
-    delivered = pulls.pulls_of(session, task.id)
-    return delivered[-1].patch if delivered else ""
+    known = secrets.known_values(session, settings, task.org_id)
+    return Redactor(known.values()).text(diffs.latest_patch(session, task.id))
 
 
 @router.get("/{ref}/pulls", response_model=list[PullOut])

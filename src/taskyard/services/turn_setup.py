@@ -1,36 +1,37 @@
-"""Everything one agent turn needs, read from the database in one place."""
+"""Everything one agent turn needs from the database, read in one place.
+
+The prompt (the stage's, or a person's message), the template that applies (the
+stage's own, else the task's), the secrets the turn is given and those it must
+never show, the model key it needs, its session to resume, and the budgets left.
+A budget already spent is recorded as the task's stop here, before anything runs.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 from taskyard.config import Settings
 from taskyard.db.models import Task, Workflow
 from taskyard.db.session import session_scope
-from taskyard.engine.types import TurnInput
 from taskyard.gateway.providers import provider_for_agent
-from taskyard.model.redaction import Redactor
+from taskyard.model.errors import NotFound
 from taskyard.model.template import TemplateSpec
 from taskyard.model.workflow import Stage
 from taskyard.services import runs, secrets, stops, templates
 from taskyard.services.model_keys import require_key
 from taskyard.services.prompts import compose_prompt, stage_prompt
-from taskyard.workspaces.repos import mirror_objects
 
 
-@dataclass
-class TurnContext:
+@dataclass(frozen=True)
+class TurnSetup:
     task_key: str
     org_id: int
+    repository: str
+    workspace_name: str  # <org id>/<key>: where its checkout and home live
     spec: TemplateSpec
     prompt: str
-    checkout: Path
-    home: Path
-    shared_objects: Path
     env: dict[str, str]
-    redactor: Redactor
     secret_values: list[str]  # to redact from events: every known secret and the model key
     session_id: str
     turns_so_far: int
@@ -38,36 +39,28 @@ class TurnContext:
     cost_so_far: float
     deadline: float | None  # time.time() after which the task's time budget is spent
     stop: stops.Stop | None = None  # the turn must not run: a stop recorded, a budget spent
-    extra: dict[str, str] = field(default_factory=dict)
-
-
-def workspace_name(task: Task) -> str:
-    """Where a task's checkout and home live, relative to their parents: ``<org id>/<key>``.
-
-    Keys are unique only within an organization; two organizations' ``TY-42`` must
-    never share a checkout.
-    """
-    return f"{task.org_id}/{task.key}"
-
-
-def checkout_dir(settings: Settings, task: Task) -> Path:
-    return settings.checkouts_dir / workspace_name(task)
-
-
-def home_dir(settings: Settings, task: Task) -> Path:
-    return settings.data_dir / "homes" / workspace_name(task)
 
 
 def _stage(workflow: Workflow, key: str) -> Stage:
     return next(Stage.model_validate(s) for s in workflow.stages if s["key"] == key)
 
 
-def load_turn_context(settings: Settings, inp: TurnInput) -> TurnContext:
+def prepare_turn(
+    settings: Settings,
+    task_id: int,
+    run_id: int,
+    stage_key: str,
+    *,
+    message: str = "",
+    feedback: str = "",
+    session_id: str = "",
+) -> TurnSetup:
     with session_scope(settings.resolved_database_url) as session:
-        task = session.get(Task, inp.task_id)
+        task = session.get(Task, task_id)
         workflow = session.get(Workflow, task.workflow_id) if task else None
-        assert task is not None and workflow is not None
-        stage = _stage(workflow, inp.stage)
+        if task is None or workflow is None:
+            raise NotFound(f"Task {task_id} no longer exists.")
+        stage = _stage(workflow, stage_key)
         spec = runs.task_spec(session, task)
         if stage.agent and stage.agent.template:
             spec = templates.spec_of(
@@ -84,22 +77,18 @@ def load_turn_context(settings: Settings, inp: TurnInput) -> TurnContext:
         # agent could have read one anywhere (a file, another variable).
         known = secrets.known_values(session, settings, task.org_id)
         hidden = [*known.values(), *passed.values(), *([model_key] if model_key else [])]
-        total_turns = runs.begin_turn(session, inp.run_id)
-        if inp.message:
-            prompt = inp.message
-        else:
-            prompt = compose_prompt(
-                stage_prompt=stage_prompt(
-                    stage.key, stage.agent.prompt if stage.agent else "", spec.prompts
-                ),
-                title=task.title,
-                description=task.description,
-                instructions=str(task.parameters.get("ai_prompt", "")),
-                origin=task.origin,
-                origin_context=task.origin_context,
-                feedback=inp.feedback,
-            )
-        session_id = inp.session_id or runs.previous_session(session, task.id, inp.stage)
+        total_turns = runs.begin_turn(session, run_id)
+        prompt = message or compose_prompt(
+            stage_prompt=stage_prompt(
+                stage.key, stage.agent.prompt if stage.agent else "", spec.prompts
+            ),
+            title=task.title,
+            description=task.description,
+            instructions=str(task.parameters.get("ai_prompt", "")),
+            origin=task.origin,
+            origin_context=task.origin_context,
+            feedback=feedback,
+        )
         budget = spec.budget
         deadline = (
             time.time() + budget.max_minutes * 60 - task.agent_seconds
@@ -114,18 +103,16 @@ def load_turn_context(settings: Settings, inp: TurnInput) -> TurnContext:
         stop = stops.stop_of(task)
         if stop is None and spent:
             stop = stops.request_stop(session, task, stops.Stop("budget", spent))
-        return TurnContext(
+        return TurnSetup(
             task_key=task.key,
             org_id=task.org_id,
+            repository=task.repository,
+            workspace_name=f"{task.org_id}/{task.key}",
             spec=spec,
             prompt=prompt,
-            checkout=checkout_dir(settings, task),
-            home=home_dir(settings, task),
-            shared_objects=mirror_objects(task.repository, settings),
             env={**spec.env, **passed},
-            redactor=Redactor(hidden),
             secret_values=hidden,
-            session_id=session_id,
+            session_id=session_id or runs.previous_session(session, task.id, stage_key),
             turns_so_far=total_turns,
             tokens_so_far=task.input_tokens + task.output_tokens,
             cost_so_far=task.cost_usd,

@@ -1,0 +1,26 @@
+"""Where a task's workspace lives on this worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from taskyard.config import Settings
+from taskyard.workspaces.repos import mirror_objects
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A task's directories on this worker, named ``<org id>/<key>`` under their parents."""
+
+    checkout: Path
+    home: Path
+    shared_objects: Path  # its repository's mirror objects, from the server's own records
+
+    @classmethod
+    def of(cls, settings: Settings, workspace_name: str, repository: str) -> Workspace:
+        return cls(
+            checkout=settings.checkouts_dir / workspace_name,
+            home=settings.data_dir / "homes" / workspace_name,
+            shared_objects=mirror_objects(repository, settings),
+        )

@@ -1,0 +1,180 @@
+"""The engine's reads and writes of tasks, runs and events, each in one short session.
+
+The engine (its activities, the turn, the event sink) never opens a session or
+touches a row: it calls a :class:`TaskStore`, built once per worker with the
+worker's settings and handed to the activities. What it gets back are plain
+values (:class:`TaskFacts`), never ORM rows that would outlive their session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from taskyard.config import Settings
+from taskyard.db.models import Task, Workflow, utcnow
+from taskyard.db.session import session_scope
+from taskyard.model.diff import DiffStats
+from taskyard.model.errors import NotFound
+from taskyard.model.template import TemplateSpec
+from taskyard.model.workflow import Stage
+from taskyard.services import diffs, events, runs, secrets, stops, tasks
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    """What the engine knows of a task while it works on it."""
+
+    id: int
+    key: str
+    org_id: int
+    title: str
+    description: str
+    repository: str
+    branch: str
+    base_branch: str
+    base_commit: str
+    origin_context: dict[str, Any]
+    created_at: float  # epoch seconds
+    setup_done: bool
+    spec: TemplateSpec
+    known: dict[str, str]  # every secret value of its organization, to mask wherever shown
+
+    @property
+    def workspace_name(self) -> str:
+        """Where its checkout and home live under their parents: ``<org id>/<key>``.
+
+        Keys are unique only within an organization; two organizations' ``TY-42``
+        must never share a checkout.
+        """
+        return f"{self.org_id}/{self.key}"
+
+
+def _epoch(moment: dt.datetime) -> float:
+    # SQLite hands back naive datetimes; they are UTC.
+    return moment.replace(tzinfo=moment.tzinfo or dt.UTC).timestamp()
+
+
+@dataclass
+class TaskStore:
+    settings: Settings
+
+    @property
+    def url(self) -> str:
+        return self.settings.resolved_database_url
+
+    def _task(self, session: Any, task_id: int) -> Task:
+        task = session.get(Task, task_id)
+        if task is None:
+            raise NotFound(f"Task {task_id} no longer exists.")
+        assert isinstance(task, Task)
+        return task
+
+    def stages(self, task_id: int) -> list[Stage]:
+        """The stages of the task's workflow, as they were when it was pinned."""
+        with session_scope(self.url, write=False) as session:
+            task = self._task(session, task_id)
+            workflow = session.get(Workflow, task.workflow_id)
+            assert workflow is not None
+            return [Stage.model_validate(s) for s in workflow.stages]
+
+    def facts(self, task_id: int) -> TaskFacts:
+        with session_scope(self.url, write=False) as session:
+            task = self._task(session, task_id)
+            return TaskFacts(
+                id=task.id,
+                key=task.key,
+                org_id=task.org_id,
+                title=task.title,
+                description=task.description,
+                repository=task.repository,
+                branch=task.branch,
+                base_branch=task.base_branch,
+                base_commit=task.base_commit,
+                origin_context=dict(task.origin_context),
+                created_at=_epoch(task.created_at),
+                setup_done=task.setup_done_at is not None,
+                spec=runs.task_spec(session, task),
+                known=secrets.known_values(session, self.settings, task.org_id),
+            )
+
+    def set_status(self, task_id: int, status: str, message: str, stage: str | None) -> None:
+        with session_scope(self.url) as session:
+            task = session.get(Task, task_id)
+            if task is not None:
+                tasks.set_status(session, task, status, message, stage=stage)
+
+    def start_run(self, task_id: int, stage: str) -> int:
+        with session_scope(self.url) as session:
+            return runs.start_run(session, task_id, stage).id
+
+    def finish_run(self, run_id: int, status: str) -> None:
+        with session_scope(self.url) as session:
+            runs.finish_run(session, run_id, status)
+
+    def record_turn(self, run_id: int, session_id: str, seconds: float) -> None:
+        """After a turn: the agent session to resume, and the time the agent ran."""
+        with session_scope(self.url) as session:
+            runs.record_turn(session, run_id, session_id, seconds)
+
+    def append_event(
+        self, task_id: int, kind: str, data: dict[str, Any], run_id: int | None = None
+    ) -> None:
+        with session_scope(self.url) as session:
+            events.append(session, task_id, kind, data, run_id=run_id)
+
+    def record_agent_batch(
+        self,
+        task_id: int,
+        run_id: int,
+        items: list[tuple[str, dict[str, Any]]],
+        usage: dict[str, Any],
+        state: tuple[str, str] | None,
+    ) -> None:
+        """One batch of an agent's events, the usage they count, its latest state."""
+        with session_scope(self.url) as session:
+            events.append_many(session, task_id, items, run_id=run_id)
+            if any(usage.values()):
+                runs.add_usage(session, task_id, usage)
+            task = session.get(Task, task_id)
+            if task is not None and state is not None:
+                tasks.set_agent_state(task, *state)
+
+    def set_base(self, task_id: int, base: str, start: str) -> None:
+        """The base branch and commit the checkout started from, recorded once."""
+        with session_scope(self.url) as session:
+            task = session.get(Task, task_id)
+            if task is not None:
+                task.base_branch = task.base_branch or base
+                task.base_commit = task.base_commit or start
+
+    def mark_setup_done(self, task_id: int) -> None:
+        with session_scope(self.url) as session:
+            task = session.get(Task, task_id)
+            if task is not None:
+                task.setup_done_at = utcnow()
+
+    def read_stop(self, task_id: int) -> stops.Stop | None:
+        return stops.read_stop(self.url, task_id)
+
+    def record_stop(self, task_id: int, stop: stops.Stop) -> stops.Stop:
+        """Record ``stop`` unless one is recorded already; returns the one that holds."""
+        with session_scope(self.url) as session:
+            task = session.get(Task, task_id)
+            return stop if task is None else stops.request_stop(session, task, stop)
+
+    def publish_diff(self, task_id: int, head: str, stats: DiffStats, patch: str) -> None:
+        """What the API shows as the task's diff, from the worker that holds its work."""
+        with session_scope(self.url) as session:
+            diffs.publish(session, task_id, head, stats, patch)
+
+    def active_task_ids(self, status: str) -> list[tuple[str, int, str]]:
+        """``(uid, id, key)`` of tasks in ``status`` whose run was asked for."""
+        with session_scope(self.url, write=False) as session:
+            rows = session.execute(
+                select(Task.uid, Task.id, Task.key).where(Task.status == status, Task.run_requested)
+            )
+            return [(r[0], r[1], r[2]) for r in rows]
