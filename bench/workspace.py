@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from taskyard.config import get_settings
+from taskyard.model.forge import GitRemote
 from taskyard.model.template import Network
 from taskyard.workspaces import pool, vault
 from taskyard.workspaces.bubblewrap import BubblewrapProvider
@@ -79,7 +80,9 @@ def make_repo(bare: Path, files: int) -> None:
 async def taskyard_path(remote: Path, dest: Path, home: Path) -> tuple[float, float]:
     """(request → first instruction in the sandbox, of which the checkout), seconds."""
     start = time.time()
-    await create_checkout(str(remote), f"bench/{dest.name}", "main", dest, get_settings(), start)
+    await create_checkout(
+        GitRemote(str(remote)), f"bench/{dest.name}", "main", dest, get_settings(), start
+    )
     checked_out = time.time()
     process = await BubblewrapProvider().spawn(
         SandboxRequest(
@@ -89,7 +92,7 @@ async def taskyard_path(remote: Path, dest: Path, home: Path) -> tuple[float, fl
             home=home,
             task_key=dest.name,
             network=Network(policy="none"),
-            shared_objects=mirror_objects(str(remote), get_settings()),
+            shared_objects=mirror_objects(GitRemote(str(remote)), get_settings()),
         )
     )
     first = float(await process.stdout.readline())
@@ -102,7 +105,7 @@ async def export_work(dest: Path, home: Path, remote: Path, base: str) -> tuple[
     changed = dest / "d001" / "f00100.py"
     changed.write_text(changed.read_text() + "EXPORTED = True\n")
     settings = get_settings()
-    objects = mirror_objects(str(remote), settings)
+    objects = mirror_objects(GitRemote(str(remote)), settings)
     request = SandboxRequest([], {}, dest, home, shared_objects=objects)
     start = time.perf_counter()
     snapshot = await take_snapshot(
@@ -167,7 +170,7 @@ async def main(files: int, n: int, burst: int, pool_size: int) -> None:
         remote = root / "remote.git"
         make_repo(remote, files)
         warm = settings.checkouts_dir / "warm"  # the mirror and the pool, warmed
-        await create_checkout(str(remote), "bench/warm", "main", warm, settings)
+        await create_checkout(GitRemote(str(remote)), "bench/warm", "main", warm, settings)
         mirror = Path(run("git", "remote", "get-url", "origin", cwd=warm).strip())
         await asyncio.to_thread(pool.wait_refills)
 

@@ -7,22 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from taskyard.model.template import AgentKind
+from taskyard.agents.registry import AGENT_ADAPTERS
 from taskyard.services.templates import parse_template
-from tests.agents.harness import AIDER_VERSION, CLAUDE_CODE_VERSION, CODEX_VERSION, GEMINI_VERSION
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "templates"
+BUILT_IN = ["aider", "claude-code", "codex", "command", "gemini"]
 PINNED = {
-    "claude-code": CLAUDE_CODE_VERSION,
-    "codex": CODEX_VERSION,
-    "gemini": GEMINI_VERSION,
-    "aider": AIDER_VERSION,
-    "command": "",
+    kind: install.version if (install := AGENT_ADAPTERS.get(kind).info.install) else ""
+    for kind in BUILT_IN
 }
 
 
 def test_there_is_one_example_per_agent_kind() -> None:
-    assert sorted(p.stem for p in EXAMPLES.glob("*.yaml")) == sorted(AgentKind.__args__)
+    assert sorted(p.stem for p in EXAMPLES.glob("*.yaml")) == BUILT_IN == AGENT_ADAPTERS.kinds()
 
 
 @pytest.mark.parametrize("kind", sorted(PINNED))

@@ -1,8 +1,10 @@
 """``taskyard mcp`` as an assistant runs it: a subprocess speaking MCP over stdio.
 
 The API it calls is real: in-process on loopback without the engine (see
-``tests/test_sdk.py``), so tasks are created with ``run: false``; the last test runs
-against the real engine and takes a task through its approval gates.
+``tests/test_sdk.py``), so tasks are created with ``run: false``; one test runs against
+the real engine and takes a task through its approval gates. :data:`BAD_INPUT` is what
+the one MCP core must answer with an error on either transport; the gateway's status
+endpoint is sent the same in ``tests/gateway/test_mcp_status.py``.
 """
 
 from __future__ import annotations
@@ -18,13 +20,32 @@ from typing import Any
 import pytest
 
 import taskyard.mcp
-from taskyard.mcp import PROTOCOL_VERSIONS, TOOLS, McpServer
+from taskyard.mcp import MAX_MESSAGE_BYTES, PROTOCOL_VERSIONS
+from taskyard.mcp.tasks import SERVER
 from taskyard.sdk import Client
 from tests.conftest import ADMIN_TOKEN
 from tests.support.server import RunningServer
 from tests.test_sdk import TEMPLATE, TOKEN, make_app, serve
 
 TASKYARD = str(Path(sys.executable).with_name("taskyard"))
+
+_PING = b'{"jsonrpc":"2.0","id":1,"method":"ping"'
+#: (message, JSON-RPC error code, HTTP status of the streamable HTTP transport).
+BAD_INPUT = [
+    (b"{not json", -32700, 400),
+    (b"\xc3\x28", -32700, 400),  # not UTF-8
+    (b"[" * 100_000, -32700, 400),  # deeper than the parser's stack
+    (b'{"jsonrpc":"2.0","id":NaN,"method":"ping"}', -32700, 400),  # no JSON can echo NaN
+    (b'"ping"', -32600, 400),
+    (b'{"jsonrpc":"1.0","id":1,"method":"ping"}', -32600, 400),
+    (b'{"jsonrpc":"2.0","id":true,"method":"ping"}', -32600, 400),
+    (b"[]", -32600, 400),  # an empty batch
+    (b"[" + b",".join([_PING + b"}"] * 101) + b"]", -32600, 400),
+    (_PING + b',"params":{"pad":"' + b"x" * MAX_MESSAGE_BYTES + b'"}}', -32600, 413),
+    (b'{"jsonrpc":"2.0","id":1,"method":"resources/list"}', -32601, 200),
+    (_PING + b',"params":[1]}', -32602, 200),
+    (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":7}}', -32602, 200),
+]
 
 
 class Mcp:
@@ -42,9 +63,12 @@ class Mcp:
         self._next_id = 0
 
     def send(self, message: Any) -> None:
+        """One line: bytes or text as they are, anything else as JSON."""
         assert self.proc.stdin is not None
-        raw = message if isinstance(message, str) else json.dumps(message)
-        self.proc.stdin.write(raw.encode() + b"\n")
+        if not isinstance(message, bytes | str):
+            message = json.dumps(message)
+        raw = message if isinstance(message, bytes) else message.encode()
+        self.proc.stdin.write(raw + b"\n")
         self.proc.stdin.flush()
 
     def receive(self) -> Any:
@@ -248,16 +272,26 @@ def test_bad_token(api_url: str) -> None:
     mcp.close()
 
 
+def test_bad_input_is_answered_with_errors(mcp: Mcp) -> None:
+    for raw, code, _ in BAD_INPUT:
+        mcp.send(raw)
+        reply = mcp.receive()
+        assert reply["error"]["code"] == code, (raw[:60], reply)
+    too_long = b"x" * (3 * MAX_MESSAGE_BYTES)  # read on in pieces, not held whole
+    mcp.send(too_long)
+    assert mcp.receive()["error"]["message"].startswith("Message too large")
+    assert mcp.request("ping")["result"] == {}  # still serving, in step
+
+
 def test_unreachable_server_in_process() -> None:
     """The protocol core without a process: a server nobody listens on is a tool error."""
     with Client("http://127.0.0.1:9", TOKEN) as client:
-        server = McpServer(TOOLS, client)
-        line = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"show_task",'
-        reply = json.loads(server.handle_line(line + '"arguments":{"key":"TY-1"}}}') or "")
-    assert reply["result"]["isError"] is True
+        line = b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"show_task",'
+        reply = SERVER.answer(line + b'"arguments":{"key":"TY-1"}}}', client)
+        notification = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        assert SERVER.handle(notification, client) is None
+    assert isinstance(reply, dict) and reply["result"]["isError"] is True
     assert reply["result"]["content"][0]["text"].startswith("Cannot reach taskyard at")
-    assert server.handle({"jsonrpc": "2.0", "method": "notifications/initialized"}) is None
-    assert server.initialized
 
 
 def test_a_task_through_its_gates_on_the_real_engine(
@@ -289,13 +323,24 @@ def test_a_task_through_its_gates_on_the_real_engine(
 
 def test_exports_are_pinned() -> None:
     assert set(taskyard.mcp.__all__) == {
-        "INSTRUCTIONS",
+        "MAX_MESSAGE_BYTES",
         "PROTOCOL_VERSIONS",
-        "TOOLS",
         "McpServer",
         "Tool",
         "ToolError",
-        "serve",
+        "error_reply",
+        "obj",
         "serve_stdio",
+        "text",
     }
     assert all(hasattr(taskyard.mcp, name) for name in taskyard.mcp.__all__)
+
+
+def test_the_core_loads_neither_the_sdk_nor_httpx() -> None:
+    """The gateway imports the core: it must not drag the client side in with it."""
+    code = "import sys, taskyard.mcp; print(' '.join(sorted(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "taskyard.mcp.core" in loaded
+    assert not [m for m in loaded if m.startswith(("taskyard.sdk", "httpx", "taskyard.mcp.tasks"))]

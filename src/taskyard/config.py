@@ -16,7 +16,8 @@ PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", ""}
 class Settings(BaseSettings):
     """Every setting of taskyard; each is read from ``TASKYARD_<NAME>``."""
 
-    model_config = SettingsConfigDict(env_prefix="TASKYARD_", extra="ignore")
+    # An empty variable is an unset one (`TASKYARD_X= taskyard serve` keeps the default).
+    model_config = SettingsConfigDict(env_prefix="TASKYARD_", extra="ignore", env_ignore_empty=True)
 
     environment: Literal["development", "production"] = Field(
         "development", description="`production` rejects placeholder secrets."
@@ -24,6 +25,16 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path.home() / ".local" / "share" / "taskyard",
         description="Where the database, Temporal state, checkouts and caches live.",
+    )
+    tool_cache: Path | None = Field(
+        None,
+        description="Where agent CLIs are installed, shared by every task (default: "
+        "`<data dir>/tools`).",
+    )
+    tools_offline: bool = Field(
+        False,
+        description="Never ask a package registry: use the newest installed version of an "
+        "agent CLI, and fail if there is none.",
     )
     database_url: str = Field(
         "", description="SQLAlchemy URL; empty means SQLite in the data directory."
@@ -58,8 +69,14 @@ class Settings(BaseSettings):
     git_author_email: str = Field(
         "taskyard@localhost", description="Author email of delivered commits."
     )
-    github_token: str = Field("", description="Token used to push and open pull requests.")
-    github_api_url: str = Field("https://api.github.com", description="GitHub REST API base.")
+    github_token: str = Field(
+        "", description="Token used to fetch, push and open pull requests on GitHub forges."
+    )
+    github_api_url: str = Field(
+        "https://api.github.com",
+        description="GitHub REST API base, for GitHub forges whose setting names none "
+        "(see docs/forges.md).",
+    )
     secret_key: str = Field(
         "", description="Key that encrypts stored secrets; generated in the data dir if empty."
     )

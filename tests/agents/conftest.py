@@ -2,7 +2,9 @@
 
 The CLIs are installed through the tool cache, once per session. Set
 ``TASKYARD_TOOL_CACHE`` to a lasting directory to install them once across runs
-(CI pre-installs them there); the versions are pinned in ``harness``.
+(CI pre-installs them there); the versions are those the adapters pin.
+
+A module driving one CLI names its agent in ``SPEC``; ``tool_paths`` installs it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from taskyard.agents.registry import adapter_for
+from taskyard.model.template import AgentSpec
+
 
 @pytest.fixture(scope="session")
 def tool_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
@@ -23,6 +28,13 @@ def tool_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TASKYARD_TOOL_CACHE", str(root))
         yield root
+
+
+@pytest.fixture(scope="module")
+def tool_paths(request: pytest.FixtureRequest, tool_cache: Path) -> list[Path]:
+    """The directories of the module's agent CLI (``SPEC``), installed on first use."""
+    spec: AgentSpec = request.module.SPEC
+    return adapter_for(spec.kind).tool_paths(spec)
 
 
 @pytest.fixture

@@ -1,20 +1,50 @@
-"""Runs one agent turn the way the engine does, minus the sandbox."""
+"""Runs one agent turn the way the engine does, minus the sandbox.
+
+The CLI versions driven are the ones each adapter pins (``info.install.version``).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from taskyard.agents.base import AgentAdapter, AgentEvent, TurnRequest
+from taskyard.agents.registry import adapter_for
+from taskyard.model.template import AgentSpec
 
-CLAUDE_CODE_VERSION = "2.1.330"
-CODEX_VERSION = "0.169.0"
-GEMINI_VERSION = "0.61.0"
-AIDER_VERSION = "0.86.2"
 TASK_KEY = "ty-task-credential-1"  # what the proxy hands the agent; never a real key
 TURN_TIMEOUT = 90.0
+
+
+def pinned(kind: str) -> str:
+    """The CLI version the adapter of ``kind`` is tested with."""
+    install = adapter_for(kind).info.install
+    assert install is not None
+    return install.version
+
+
+def spec_for(adapter: AgentAdapter, model: str) -> AgentSpec:
+    """The adapter's agent at its pinned version, on ``model``."""
+    return AgentSpec(kind=adapter.kind, version=pinned(adapter.kind), model=model)
+
+
+def turn_request(
+    spec: AgentSpec, home: Path, prompt: str = "Do it.", **overrides: Any
+) -> TurnRequest:
+    """A first turn in the checkout next to ``home`` (the ``repo`` fixture)."""
+    base = TurnRequest(
+        prompt=prompt,
+        spec=spec,
+        workdir=home.parent / "repo",
+        home=home,
+        stage="code",
+        task_key="TY-1",
+        turn=0,
+        model_api_key=TASK_KEY,
+    )
+    return replace(base, **overrides)
 
 
 @dataclass

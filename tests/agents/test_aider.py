@@ -11,16 +11,14 @@ import httpx
 import pytest
 
 from taskyard.agents.aider import MESSAGE_FILE, PRICES, AiderAgent, AiderTurn
-from taskyard.agents.base import AgentEvent, TurnRequest
-from taskyard.agents.registry import adapter_for
-from taskyard.model.template import AgentSpec
-from tests.agents.harness import AIDER_VERSION, TASK_KEY, run_turn
+from taskyard.agents.base import AgentEvent
+from tests.agents.harness import TASK_KEY, run_turn, spec_for, turn_request
 from tests.fakes import say
 from tests.fakes.chat_completions_server import ChatCompletionsServer
 
 # A model Aider and LiteLLM know: the diff edit format, and a price to compute a cost.
-SPEC = AgentSpec(kind="aider", version=AIDER_VERSION, model="gpt-4.1")
 AGENT = AiderAgent()
+SPEC = spec_for(AGENT, "gpt-4.1")
 EDIT = """I will change the greeting.
 
 hello.txt
@@ -45,35 +43,6 @@ done
 """
 
 
-@pytest.fixture(scope="module")
-def tool_paths(tool_cache: Path) -> list[Path]:
-    return AGENT.tool_paths(SPEC)
-
-
-def request(home: Path, prompt: str = "Do it.", **overrides: Any) -> TurnRequest:
-    base = TurnRequest(
-        prompt=prompt,
-        spec=SPEC,
-        workdir=home.parent / "repo",
-        home=home,
-        stage="code",
-        task_key="TY-1",
-        turn=0,
-        model_api_key=TASK_KEY,
-    )
-    return replace(base, **overrides)
-
-
-def test_registered() -> None:
-    assert isinstance(adapter_for("aider"), AiderAgent)
-
-
-def test_installs_a_cli_that_runs(tool_paths: list[Path], tool_cache: Path) -> None:
-    root, bin_dir = tool_paths
-    assert root == tool_cache / f"pip/aider-chat@{AIDER_VERSION}"
-    assert (bin_dir / "aider").exists() and bin_dir.is_relative_to(root)
-
-
 async def test_edits_the_checkout_and_continues_its_chat(
     repo: Path, home: Path, tool_paths: list[Path]
 ) -> None:
@@ -83,7 +52,9 @@ async def test_edits_the_checkout_and_continues_its_chat(
     ]
     with ChatCompletionsServer(script) as server:
         # Aider adds the files a prompt names to its chat, and edits only those freely.
-        turn = request(home, "Change old to new in hello.txt.", model_base_url=server.url)
+        turn = turn_request(
+            SPEC, home, "Change old to new in hello.txt.", model_base_url=server.url
+        )
         first = await run_turn(AGENT, turn, tool_paths)
         turn_one = server.main_requests
 
@@ -127,7 +98,9 @@ async def test_a_rejected_credential_fails_the_turn(
     repo: Path, home: Path, tool_paths: list[Path]
 ) -> None:
     with ChatCompletionsServer([say("unreachable")], api_key="another-key") as server:
-        outcome = await run_turn(AGENT, request(home, model_base_url=server.url), tool_paths)
+        outcome = await run_turn(
+            AGENT, turn_request(SPEC, home, model_base_url=server.url), tool_paths
+        )
     # Aider exits 0 all the same; its output tells.
     assert outcome.state == "failure", outcome
     [error] = outcome.of("error")
@@ -159,11 +132,11 @@ def test_the_fake_streams_and_leaves_side_prompts_out_of_the_script() -> None:
 
 
 def test_invocation_starts_a_new_chat_unless_resuming_one(tmp_path: Path) -> None:
-    req = request(
+    req = turn_request(
+        SPEC.model_copy(update={"args": ["--edit-format", "whole"]}),
         tmp_path / "home",
         model_base_url="http://proxy:9/openai/",
         env={"OPENAI_BASE_URL": "https://api.openai.com/v1", "FOO": "bar"},
-        spec=SPEC.model_copy(update={"args": ["--edit-format", "whole"]}),
     )
     first = AGENT.start_turn(req)
     assert isinstance(first, AiderTurn)
@@ -195,7 +168,7 @@ def test_invocation_starts_a_new_chat_unless_resuming_one(tmp_path: Path) -> Non
 
 
 def feed(*lines: dict[str, Any] | str, exit_code: int = 0) -> list[AgentEvent]:
-    turn = AGENT.start_turn(request(Path("/h")))
+    turn = AGENT.start_turn(turn_request(SPEC, Path("/h")))
     raw = [line if isinstance(line, str) else json.dumps(line) for line in lines]
     return [e for line in raw for e in turn.parse(line)] + turn.finish(exit_code)
 

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from taskyard.agents.base import TurnRequest
 from taskyard.agents.claude_code import ClaudeCodeAgent
-from taskyard.agents.registry import adapter_for
-from taskyard.model.template import AgentSpec
-from tests.agents.harness import CLAUDE_CODE_VERSION, TASK_KEY, run_turn
+from tests.agents.harness import TASK_KEY, run_turn, spec_for, turn_request
 from tests.fakes import call, say
 from tests.fakes.anthropic_server import AnthropicServer
 
-SPEC = AgentSpec(kind="claude-code", version=CLAUDE_CODE_VERSION, model="claude-sonnet-4-5")
 AGENT = ClaudeCodeAgent()
-
-
-@pytest.fixture(scope="module")
-def tool_paths(tool_cache: Path) -> list[Path]:
-    return AGENT.tool_paths(SPEC)
+SPEC = spec_for(AGENT, "claude-sonnet-4-5")
 
 
 def summed(usages: list[dict[str, Any]]) -> dict[str, float]:
@@ -32,33 +23,6 @@ def summed(usages: list[dict[str, Any]]) -> dict[str, float]:
         key: sum(u.get(key) or 0 for u in usages)
         for key in ("input_tokens", "output_tokens", "cost_usd")
     }
-
-
-def request(
-    repo: Path, home: Path, server: AnthropicServer, prompt: str, **overrides: Any
-) -> TurnRequest:
-    base = TurnRequest(
-        prompt=prompt,
-        spec=SPEC,
-        workdir=repo,
-        home=home,
-        stage="code",
-        task_key="TY-1",
-        turn=0,
-        model_base_url=server.url,
-        model_api_key=TASK_KEY,
-    )
-    return replace(base, **overrides)
-
-
-def test_registered() -> None:
-    assert isinstance(adapter_for("claude-code"), ClaudeCodeAgent)
-
-
-def test_installs_a_cli_that_runs(tool_paths: list[Path], tool_cache: Path) -> None:
-    root, bin_dir = tool_paths
-    assert root == tool_cache / f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"
-    assert (bin_dir / "claude").exists() and bin_dir.is_relative_to(root)
 
 
 async def test_edits_through_its_tools_and_resumes_its_session(
@@ -81,7 +45,11 @@ async def test_edits_through_its_tools_and_resumes_its_session(
         say("Marked done.", input_tokens=140, output_tokens=50),
     ]
     with AnthropicServer(script) as server:
-        first = await run_turn(AGENT, request(repo, home, server, "Change old to new."), tool_paths)
+        first = await run_turn(
+            AGENT,
+            turn_request(SPEC, home, model_base_url=server.url, prompt="Change old to new."),
+            tool_paths,
+        )
         turn_one = server.main_requests
 
         assert first.exit_code == 0, first
@@ -99,7 +67,14 @@ async def test_edits_through_its_tools_and_resumes_its_session(
         assert {r.headers.get("x-api-key") for r in server.requests} == {TASK_KEY}
         [session] = {s["session_id"] for s in first.of("session")}
 
-        follow_up = request(repo, home, server, "Now mark it done.", turn=1, session_id=session)
+        follow_up = turn_request(
+            SPEC,
+            home,
+            model_base_url=server.url,
+            prompt="Now mark it done.",
+            turn=1,
+            session_id=session,
+        )
         second = await run_turn(AGENT, follow_up, tool_paths)
         turn_two = server.main_requests[len(turn_one) :]
 
@@ -124,7 +99,9 @@ async def test_connects_to_the_taskyard_mcp_server(
     with AnthropicServer([say("Nothing to do.")]) as server:
         mcp_url = f"{server.url}/mcp"
         outcome = await run_turn(
-            AGENT, request(repo, home, server, "Hi", mcp_url=mcp_url), tool_paths
+            AGENT,
+            turn_request(SPEC, home, model_base_url=server.url, prompt="Hi", mcp_url=mcp_url),
+            tool_paths,
         )
     assert outcome.state == "complete", outcome
     config = json.loads((home / ".taskyard/claude-mcp.json").read_text())
@@ -141,7 +118,9 @@ async def test_a_rejected_credential_fails_the_turn(
         # Template env reaches the CLI: no retries, so the 401 ends the turn at once.
         no_retries = {"CLAUDE_CODE_MAX_RETRIES": "0"}
         outcome = await run_turn(
-            AGENT, request(repo, home, server, "Hi", env=no_retries), tool_paths
+            AGENT,
+            turn_request(SPEC, home, model_base_url=server.url, prompt="Hi", env=no_retries),
+            tool_paths,
         )
     assert outcome.state == "failure", outcome
     assert outcome.exit_code != 0

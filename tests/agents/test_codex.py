@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from taskyard.agents.base import TurnRequest
 from taskyard.agents.codex import KEY_VAR, CodexAgent, split_token
-from taskyard.agents.registry import adapter_for
-from taskyard.model.template import AgentSpec
-from tests.agents.harness import CODEX_VERSION, TASK_KEY, run_turn
+from tests.agents.harness import TASK_KEY, run_turn, spec_for, turn_request
 from tests.fakes import call, call_freeform, say
 from tests.fakes.openai_server import OpenAIServer
 
 # A model Codex knows, so it offers its freeform apply_patch tool.
-SPEC = AgentSpec(kind="codex", version=CODEX_VERSION, model="gpt-5.5")
 AGENT = CodexAgent()
+SPEC = spec_for(AGENT, "gpt-5.5")
 PATCH = """*** Begin Patch
 *** Update File: hello.txt
 @@
@@ -28,38 +21,6 @@ PATCH = """*** Begin Patch
 +new
 *** End Patch
 """
-
-
-@pytest.fixture(scope="module")
-def tool_paths(tool_cache: Path) -> list[Path]:
-    return AGENT.tool_paths(SPEC)
-
-
-def request(
-    repo: Path, home: Path, server: OpenAIServer, prompt: str, **overrides: Any
-) -> TurnRequest:
-    base = TurnRequest(
-        prompt=prompt,
-        spec=SPEC,
-        workdir=repo,
-        home=home,
-        stage="code",
-        task_key="TY-1",
-        turn=0,
-        model_base_url=server.url,
-        model_api_key=TASK_KEY,
-    )
-    return replace(base, **overrides)
-
-
-def test_registered() -> None:
-    assert isinstance(adapter_for("codex"), CodexAgent)
-
-
-def test_installs_a_cli_that_runs(tool_paths: list[Path], tool_cache: Path) -> None:
-    root, bin_dir = tool_paths
-    assert root == tool_cache / f"@openai/codex@{CODEX_VERSION}"
-    assert (bin_dir / "codex").exists() and bin_dir.is_relative_to(root)
 
 
 async def test_edits_through_its_tools_and_resumes_its_thread(
@@ -74,7 +35,11 @@ async def test_edits_through_its_tools_and_resumes_its_thread(
         say("Marked done.", input_tokens=130, output_tokens=40),
     ]
     with OpenAIServer(script) as server:
-        first = await run_turn(AGENT, request(repo, home, server, "Change old to new."), tool_paths)
+        first = await run_turn(
+            AGENT,
+            turn_request(SPEC, home, model_base_url=server.url, prompt="Change old to new."),
+            tool_paths,
+        )
         turn_one = server.main_requests
 
         assert first.exit_code == 0, first
@@ -94,7 +59,14 @@ async def test_edits_through_its_tools_and_resumes_its_thread(
         thread, totals = split_token(token)
         assert thread == first.of("session")[0]["session_id"] and totals == (210, 0, 30)
 
-        follow_up = request(repo, home, server, "Now mark it done.", turn=1, session_id=token)
+        follow_up = turn_request(
+            SPEC,
+            home,
+            model_base_url=server.url,
+            prompt="Now mark it done.",
+            turn=1,
+            session_id=token,
+        )
         second = await run_turn(AGENT, follow_up, tool_paths)
         turn_two = server.main_requests[len(turn_one) :]
 
@@ -118,7 +90,9 @@ async def test_writes_its_config_and_reaches_the_mcp_server(
     with OpenAIServer([say("Nothing to do.")]) as server:
         mcp_url = f"{server.url}/mcp"
         outcome = await run_turn(
-            AGENT, request(repo, home, server, "Hi", mcp_url=mcp_url), tool_paths
+            AGENT,
+            turn_request(SPEC, home, model_base_url=server.url, prompt="Hi", mcp_url=mcp_url),
+            tool_paths,
         )
     assert outcome.state == "complete", outcome
     config = tomllib.loads((home / ".codex/config.toml").read_text())
@@ -145,7 +119,11 @@ async def test_a_rejected_credential_fails_the_turn(
     ]
     spec = SPEC.model_copy(update={"args": no_retries})
     with OpenAIServer([say("unreachable")], api_key="another-key") as server:
-        outcome = await run_turn(AGENT, request(repo, home, server, "Hi", spec=spec), tool_paths)
+        outcome = await run_turn(
+            AGENT,
+            turn_request(spec, home, model_base_url=server.url, prompt="Hi"),
+            tool_paths,
+        )
     assert outcome.state == "failure", outcome
     assert outcome.exit_code != 0
     fatal = [e for e in outcome.of("error") if e["fatal"]]

@@ -8,48 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from taskyard.agents.base import AgentEvent, TurnRequest
+from taskyard.agents.base import AgentEvent
 from taskyard.agents.gemini import SETTINGS, GeminiAgent, GeminiTurn
-from taskyard.agents.registry import adapter_for
-from taskyard.model.template import AgentSpec
-from tests.agents.harness import GEMINI_VERSION, TASK_KEY, run_turn
+from tests.agents.harness import TASK_KEY, run_turn, spec_for, turn_request
 from tests.fakes import call, say
 from tests.fakes.gemini_server import GeminiServer
 
 # A model named explicitly: with none, the CLI first asks a router model to pick one.
-SPEC = AgentSpec(kind="gemini", version=GEMINI_VERSION, model="gemini-2.5-pro")
 AGENT = GeminiAgent()
-
-
-@pytest.fixture(scope="module")
-def tool_paths(tool_cache: Path) -> list[Path]:
-    return AGENT.tool_paths(SPEC)
-
-
-def request(home: Path, prompt: str = "Do it.", **overrides: Any) -> TurnRequest:
-    base = TurnRequest(
-        prompt=prompt,
-        spec=SPEC,
-        workdir=home.parent / "repo",
-        home=home,
-        stage="code",
-        task_key="TY-1",
-        turn=0,
-        model_api_key=TASK_KEY,
-    )
-    return replace(base, **overrides)
-
-
-def test_registered() -> None:
-    assert isinstance(adapter_for("gemini"), GeminiAgent)
-
-
-def test_installs_a_cli_that_runs(tool_paths: list[Path], tool_cache: Path) -> None:
-    root, bin_dir = tool_paths
-    assert root == tool_cache / f"@google/gemini-cli@{GEMINI_VERSION}"
-    assert (bin_dir / "gemini").exists() and bin_dir.is_relative_to(root)
+SPEC = spec_for(AGENT, "gemini-2.5-pro")
 
 
 async def test_edits_through_its_tools_and_resumes_its_session(
@@ -65,7 +33,7 @@ async def test_edits_through_its_tools_and_resumes_its_session(
         say("Marked done.", input_tokens=140, output_tokens=50),
     ]
     with GeminiServer(script) as server:
-        turn = request(home, "Change old to new.", model_base_url=server.url)
+        turn = turn_request(SPEC, home, "Change old to new.", model_base_url=server.url)
         first = await run_turn(AGENT, turn, tool_paths)
         turn_one = server.main_requests
 
@@ -111,7 +79,7 @@ async def test_writes_its_settings_and_reaches_the_mcp_server(
 ) -> None:
     with GeminiServer([say("Nothing to do.")]) as server:
         mcp_url = f"{server.url}/mcp"
-        turn = request(home, model_base_url=server.url, mcp_url=mcp_url)
+        turn = turn_request(SPEC, home, model_base_url=server.url, mcp_url=mcp_url)
         outcome = await run_turn(AGENT, turn, tool_paths)
     assert outcome.state == "complete", outcome
     settings = json.loads((home / SETTINGS).read_text())
@@ -125,7 +93,9 @@ async def test_a_rejected_credential_fails_the_turn(
     repo: Path, home: Path, tool_paths: list[Path]
 ) -> None:
     with GeminiServer([say("unreachable")], api_key="another-key") as server:
-        outcome = await run_turn(AGENT, request(home, model_base_url=server.url), tool_paths)
+        outcome = await run_turn(
+            AGENT, turn_request(SPEC, home, model_base_url=server.url), tool_paths
+        )
     assert outcome.state == "failure", outcome
     assert outcome.exit_code != 0
     [error] = outcome.of("error")
@@ -157,9 +127,9 @@ def test_the_fake_answers_side_requests_with_json_fitting_their_schema() -> None
 
 def test_invocation(tmp_path: Path) -> None:
     spec = SPEC.model_copy(update={"args": ["--include-directories", "/x"]})
-    req = request(
+    req = turn_request(
+        spec,
         tmp_path / "home",
-        spec=spec,
         session_id="4178817f",
         model_base_url="http://proxy:9/gemini",
         env={"FOO": "bar", "GEMINI_CLI_HOME": "/elsewhere"},
@@ -190,7 +160,7 @@ def test_invocation(tmp_path: Path) -> None:
 
 
 def test_without_a_proxy_the_template_chooses_the_auth(tmp_path: Path) -> None:
-    req = request(tmp_path / "home", model_api_key="", env={"GEMINI_API_KEY": "own"})
+    req = turn_request(SPEC, tmp_path / "home", model_api_key="", env={"GEMINI_API_KEY": "own"})
     invocation = AGENT.start_turn(req).invocation
     assert "auth" not in json.loads(invocation.files[SETTINGS])["security"]
     assert invocation.env["GEMINI_API_KEY"] == "own"
@@ -198,7 +168,7 @@ def test_without_a_proxy_the_template_chooses_the_auth(tmp_path: Path) -> None:
 
 
 def feed(*lines: dict[str, Any] | str) -> tuple[GeminiTurn, list[AgentEvent]]:
-    turn = GeminiAgent().start_turn(request(Path("/h")))
+    turn = GeminiAgent().start_turn(turn_request(SPEC, Path("/h")))
     assert isinstance(turn, GeminiTurn)
     raw = [line if isinstance(line, str) else json.dumps(line) for line in lines]
     return turn, [e for line in raw for e in turn.parse(line)]

@@ -17,7 +17,7 @@ from taskyard.agents.base import AgentEvent, AgentTurn, TurnRequest
 from taskyard.agents.claude_code import MCP_CONFIG, ClaudeCodeAgent
 from taskyard.agents.codex import KEY_VAR, CodexAgent, config_toml, split_token
 from taskyard.agents.streams import MAX_OUTPUT, truncate
-from taskyard.model.template import AgentKind, AgentSpec
+from taskyard.model.template import AgentSpec
 
 SID = "d896c649-d728-4f56-8435-44fa9db18aee"
 CLAUDE_INIT = json.dumps(
@@ -71,7 +71,7 @@ def claude_result(**fields: Any) -> str:
     return json.dumps({**line, **fields})
 
 
-def request(tmp_path: Path, kind: AgentKind, **fields: Any) -> TurnRequest:
+def request(tmp_path: Path, kind: str, **fields: Any) -> TurnRequest:
     spec = AgentSpec(kind=kind, model=fields.pop("model", ""), args=fields.pop("args", []))
     base: dict[str, Any] = {
         "prompt": "Do it.",

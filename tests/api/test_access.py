@@ -60,12 +60,24 @@ SCOPE = {
     ("POST", "/api/v1/organizations"): INSTALLATION_ADMIN,
     ("GET", "/api/v1/organizations/{slug}"): INSTALLATION_ADMIN,
     ("PATCH", "/api/v1/organizations/{slug}"): INSTALLATION_ADMIN,
+    ("GET", "/api/v1/forges"): "tasks:read",
+    ("PUT", "/api/v1/forges/default"): ADMIN,
+    ("PUT", "/api/v1/forges/repositories/{owner}/{repo}"): ADMIN,
+    ("DELETE", "/api/v1/forges/repositories/{owner}/{repo}"): ADMIN,
     ("GET", "/metrics"): "tasks:read",
 }
 # No token needed: liveness, and the pages a browser signs in on (they check their own).
 PUBLIC = {("GET", "/healthz"), ("GET", "/tasks/{ref}"), ("POST", "/sign-in")}
 # Path parameters: real-looking names, existing or not (the scope is checked first).
-PATH_VALUES = {"ref": "TY-1", "username": "admin", "token_id": "1", "name": "X", "slug": "default"}
+PATH_VALUES = {
+    "ref": "TY-1",
+    "username": "admin",
+    "token_id": "1",
+    "name": "X",
+    "slug": "default",
+    "owner": "acme",
+    "repo": "shop",
+}
 
 
 def app_routes() -> dict[tuple[str, str], APIRoute]:

@@ -44,6 +44,7 @@ class Org:
         """Everything the organization can see of itself."""
         reads = ["/api/v1/tasks", "/api/v1/templates", "/api/v1/secrets", "/api/v1/users"]
         reads += ["/api/v1/tokens", "/api/v1/teams", "/api/v1/workflows?archived=true"]
+        reads += ["/api/v1/forges"]
         seen = {path: self.ok("GET", path) for path in reads}
         key = seen["/api/v1/tasks"]["items"][0]["key"]
         seen["task"] = self.ok("GET", f"/api/v1/tasks/{key}")
@@ -80,6 +81,8 @@ def populate(org: Org) -> dict[str, str]:
     token = org.ok("POST", "/api/v1/tokens", json={"name": MARK, "scopes": ["tasks:read"]})
     stages = [{"key": "code", "name": MARK}]
     org.ok("POST", "/api/v1/workflows", json={"name": f"{MARK}-flow", "stages": stages})
+    forge = {"kind": "github", "url": f"https://{MARK}.example.com"}
+    org.ok("PUT", "/api/v1/forges/repositories/a/b", json=forge)
     return {
         "ref": task["key"],
         "name": f"{MARK}-tpl",
@@ -87,6 +90,8 @@ def populate(org: Org) -> dict[str, str]:
         "token_id": str(token["id"]),
         "slug": "south",
         "id": str(task["id"]),
+        "owner": "a",
+        "repo": "b",
     }
 
 

@@ -1,37 +1,59 @@
-"""The GitHub client speaks GitHub's REST API; tested through an httpx transport seam."""
+"""The GitHub forge: its REST client (through an httpx transport seam and against a
+loopback stand-in), its remote and credentials for git, its pull request wording."""
 
 from __future__ import annotations
 
 import json
+import logging
+from pathlib import Path
 
 import httpx
 import pytest
 
-from taskyard.forges.base import PullRequestDraft
-from taskyard.forges.github import GitHubForge
+from taskyard.config import Settings
+from taskyard.forges.base import FORGES, DeliveredWork, PullRequestDraft, git_remote
+from taskyard.forges.github import GitHubClient, GitHubForge
+from taskyard.model.diff import DiffStats
 from taskyard.model.errors import InvalidInput
+from taskyard.model.forge import ForgeSite
+from taskyard.workspaces import vault
+from taskyard.workspaces.repos import ensure_mirror
+from tests.conftest import git
+from tests.forges.conftest import TOKEN
+from tests.forges.github_standin import GitHubStandIn
 
 DRAFT = PullRequestDraft("acme/shop", "TY-1: Fix", "body", "taskyard/TY-1-fix", "main")
 
 
-def forge(handler: object) -> tuple[GitHubForge, list[httpx.Request]]:
+class RecordingTransport(httpx.MockTransport):
+    """A transport that remembers being closed: what an open client leaks."""
+
+    closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def client(handler: object) -> tuple[GitHubClient, list[httpx.Request], RecordingTransport]:
     seen: list[httpx.Request] = []
 
     def record(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return handler(request)  # type: ignore[operator]
 
-    return GitHubForge("ghs_token", transport=httpx.MockTransport(record)), seen
+    transport = RecordingTransport(record)
+    return GitHubClient("ghs_token", transport=transport), seen, transport
 
 
 async def test_opens_a_pull_request() -> None:
-    github, seen = forge(
+    github, seen, _ = client(
         lambda r: httpx.Response(
             201,
             json={"number": 7, "html_url": "https://github.com/acme/shop/pull/7", "state": "open"},
         )
     )
-    pull = await github.open_or_update(DRAFT)
+    async with github:
+        pull = await github.open_or_update(DRAFT)
     assert (pull.number, pull.url) == (7, "https://github.com/acme/shop/pull/7")
     request = seen[0]
     assert (request.method, request.url.path) == ("POST", "/repos/acme/shop/pulls")
@@ -43,7 +65,6 @@ async def test_opens_a_pull_request() -> None:
         "head": "taskyard/TY-1-fix",
         "base": "main",
     }
-    await github.aclose()
 
 
 async def test_an_existing_pull_request_is_reused() -> None:
@@ -66,22 +87,111 @@ async def test_an_existing_pull_request_is_reused() -> None:
             ],
         )
 
-    github, _ = forge(handler)
-    assert (await github.open_or_update(DRAFT)).number == 3
+    github, _, _ = client(handler)
+    async with github:
+        assert (await github.open_or_update(DRAFT)).number == 3
 
 
 async def test_comments_on_the_issue() -> None:
-    github, seen = forge(lambda r: httpx.Response(201, json={"id": 1}))
-    await github.comment("acme/shop", 12, "taskyard opened a PR")
+    github, seen, _ = client(lambda r: httpx.Response(201, json={"id": 1}))
+    async with github:
+        await github.comment("acme/shop", 12, "taskyard opened a PR")
     assert seen[0].url.path == "/repos/acme/shop/issues/12/comments"
 
 
 async def test_refusals_say_what_to_check() -> None:
-    github, _ = forge(lambda r: httpx.Response(404, json={"message": "Not Found"}))
-    with pytest.raises(InvalidInput, match="Check the token's access"):
-        await github.open_or_update(DRAFT)
+    github, _, _ = client(lambda r: httpx.Response(404, json={"message": "Not Found"}))
+    async with github:
+        with pytest.raises(InvalidInput, match="Check the token's access"):
+            await github.open_or_update(DRAFT)
 
 
-def test_no_token_is_a_clear_error() -> None:
+async def test_the_client_is_closed_when_the_delivery_ends_even_on_failure() -> None:
+    github, _, transport = client(lambda r: httpx.Response(404, json={"message": "Not Found"}))
+    with pytest.raises(InvalidInput):
+        async with github:
+            await github.open_or_update(DRAFT)
+    assert transport.closed
+
+
+def test_no_token_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="TASKYARD_GITHUB_TOKEN"):
-        GitHubForge("")
+        GitHubForge().connect(ForgeSite("github"), Settings(data_dir=tmp_path, github_token=""))
+
+
+def test_built_ins_are_found_through_the_entry_point_group() -> None:
+    assert {"github", "local"} <= set(FORGES.kinds())
+    assert isinstance(FORGES.get("github"), GitHubForge)
+
+
+def test_the_remote_holds_no_token_and_git_gets_it_for_the_site_only(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, github_token=TOKEN)
+    remote = git_remote(ForgeSite("github"), "acme/shop", settings)
+    assert remote.url == "https://github.com/acme/shop.git"
+    assert TOKEN not in remote.url and TOKEN not in repr(remote)
+    assert remote.env["GIT_CONFIG_KEY_0"] == "http.https://github.com/.extraheader"
+    enterprise = ForgeSite("github", "https://git.example.com/", "https://git.example.com/api/v3")
+    remote = git_remote(enterprise, "acme/shop", settings)
+    assert remote.url == "https://git.example.com/acme/shop.git"
+    assert remote.env["GIT_CONFIG_KEY_0"] == "http.https://git.example.com/.extraheader"
+    public = git_remote(ForgeSite("github"), "acme/shop", Settings(data_dir=tmp_path))
+    assert dict(public.env) == {}
+
+
+def test_pull_requests_close_the_originating_issue_on_github_only() -> None:
+    work = DeliveredWork(
+        "acme/shop", "TY-4", "Fix it", "Details", "taskyard/TY-4-fix-it", "main",
+        DiffStats(2, 5, 1), link="https://ty.example.com/tasks/TY-4", issue_number=9,
+    )  # fmt: skip
+    draft = FORGES.get("github").draft(work)
+    assert draft.title == "TY-4: Fix it"
+    assert draft.body.splitlines() == [
+        "Opened by taskyard for task [TY-4](https://ty.example.com/tasks/TY-4).",
+        "",
+        "Details",
+        "",
+        "2 file(s) changed, +5 -1.",
+        "",
+        "Closes #9",
+    ]
+    assert "Closes" not in FORGES.get("local").draft(work).body
+
+
+async def test_git_fetches_and_pushes_with_the_token_in_no_url_argument_or_file(
+    github: GitHubStandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    settings = Settings(data_dir=tmp_path / "data", github_token=TOKEN)
+    remote = git_remote(ForgeSite("github", github.url), "acme/shop", settings)
+    mirror = await ensure_mirror(remote, settings)
+    store = await vault.open_vault(mirror, settings)
+    main = git("rev-parse", "main", cwd=mirror).strip()
+    await vault.push(store, main, remote, "taskyard/TY-1-pushed")
+
+    pushed = git("rev-parse", "taskyard/TY-1-pushed", cwd=github.root / "acme" / "shop.git")
+    assert pushed.strip() == main
+    services = {r.url.split("service=")[-1] for r in github.requests if "service=" in r.url}
+    assert services == {"git-upload-pack", "git-receive-pack"}
+    assert all(r.headers.get("authorization", "").startswith("Basic ") for r in github.requests)
+    assert not any(TOKEN in r.url for r in github.requests)
+    assert TOKEN not in caplog.text
+    written = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
+    assert written and not any(TOKEN.encode() in p.read_bytes() for p in written)
+
+
+async def test_the_client_speaks_to_the_stand_in(github: GitHubStandIn, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, github_token=TOKEN)
+    async with FORGES.get("github").connect(
+        ForgeSite("github", api_url=github.url), settings
+    ) as api:
+        first = await api.open_or_update(DRAFT)
+        again = await api.open_or_update(DRAFT)  # the same head: the open one is kept
+        await api.comment("acme/shop", 5, "hello")
+    assert first is not None and again == first and first.url.endswith("/acme/shop/pull/1")
+    assert github.comments == [("acme/shop", 5, "hello")]
+    refused = Settings(data_dir=tmp_path, github_token="ghs_wrong")
+    async with FORGES.get("github").connect(
+        ForgeSite("github", api_url=github.url), refused
+    ) as api:
+        with pytest.raises(InvalidInput, match="GitHub refused POST"):
+            await api.open_or_update(DRAFT)

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.agents.harness import CLAUDE_CODE_VERSION, CODEX_VERSION
+from tests.agents.harness import pinned
 from tests.conftest import git
 from tests.fakes import ScriptedServer, call, say
 from tests.fakes.anthropic_server import AnthropicServer
@@ -141,7 +141,7 @@ def _key_of(headers: dict[str, str]) -> str:
 def test_claude_code_through_the_gateway(
     e2e: RunningServer, anthropic: AnthropicServer, remote_repo: Path
 ) -> None:
-    push_template(e2e, "agent", "claude-code", CLAUDE_CODE_VERSION, "claude-sonnet-4-5")
+    push_template(e2e, "agent", "claude-code", pinned("claude-code"), "claude-sonnet-4-5")
     checkout = e2e.settings.data_dir / "checkouts" / "1" / "TY-1"
     anthropic.script = [
         call("Bash", command='env > "$HOME/env.txt"', description="Look around"),
@@ -173,7 +173,7 @@ def test_claude_code_finds_the_status_tool_through_tool_search(
     """A template that turns Claude Code's ToolSearch back on: the tool is deferred, and the
     model loads it by searching, as the real model does, then reports through it."""
     body = (
-        f"name: agent\nagent:\n  kind: claude-code\n  version: '{CLAUDE_CODE_VERSION}'\n"
+        f"name: agent\nagent:\n  kind: claude-code\n  version: '{pinned('claude-code')}'\n"
         "  model: claude-sonnet-4-5\nenv: {ENABLE_TOOL_SEARCH: 'true'}\n"
     )
     assert e2e.http.post("/api/v1/templates", content=body).status_code == 201
@@ -200,7 +200,7 @@ def test_codex_through_the_gateway(
     # A model for which Codex lists MCP tools up front (for newer ones it defers them
     # behind its tool_search, which the scripted API cannot drive) and edits by its
     # apply_patch command.
-    push_template(e2e, "agent", "codex", CODEX_VERSION, "gpt-4.1")
+    push_template(e2e, "agent", "codex", pinned("codex"), "gpt-4.1")
     patch = "*** Begin Patch\n*** Add File: GREETING.md\n+hello\n*** End Patch\n"
     openai.script = [
         call("exec_command", cmd='env > "$HOME/env.txt"'),
@@ -226,7 +226,7 @@ def test_codex_through_the_gateway(
 def test_a_task_without_a_model_key_fails_with_what_to_do(
     server: RunningServer, remote_repo: Path
 ) -> None:
-    push_template(server, "agent", "claude-code", CLAUDE_CODE_VERSION, "claude-sonnet-4-5")
+    push_template(server, "agent", "claude-code", pinned("claude-code"), "claude-sonnet-4-5")
     key = server.create_task(title="No key", repository=str(remote_repo), template="agent")["key"]
     task = server.wait_for(key, "failed")
     assert "No Anthropic API key" in task["status_message"]

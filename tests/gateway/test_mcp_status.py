@@ -13,6 +13,7 @@ from taskyard.db.models import Event, Task
 from taskyard.db.session import session_scope
 from taskyard.gateway import Gateway
 from tests.gateway.conftest import finish, issue
+from tests.test_mcp import BAD_INPUT
 
 ACCEPT = {"Accept": "application/json, text/event-stream"}
 
@@ -90,6 +91,7 @@ async def test_newer_and_unknown_protocol_versions(gateway: Gateway, task: Task)
     assert future.json()["result"]["protocolVersion"] == "2025-11-25"  # ours, newest first
     refused = await post(gateway, path, rpc("ping"), **{"MCP-Protocol-Version": "1999-01-01"})
     assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == "Unsupported protocol version 1999-01-01."
 
 
 async def test_the_credential_may_come_as_a_bearer_header(
@@ -108,8 +110,10 @@ async def test_the_credential_may_come_as_a_bearer_header(
     ("arguments", "message"),
     [
         ({"state": "sleeping", "summary": "zz"}, "state must be one of"),
-        ({"state": "idle"}, "summary must be"),
-        ({"state": "idle", "summary": "   "}, "summary must be"),
+        ({"state": "idle"}, "Missing required argument(s): summary."),
+        ({"state": "idle", "summary": "   "}, "summary must not be empty."),
+        ({"state": "idle", "summary": 7}, "summary must be a string."),
+        ({"state": "idle", "summary": "ok", "mood": "fine"}, "Unknown argument(s): mood"),
     ],
 )
 async def test_bad_arguments_are_tool_errors_the_model_can_fix(
@@ -136,6 +140,18 @@ async def test_protocol_errors(gateway: Gateway, task: Task) -> None:
         assert (await client.delete(path)).status_code == 405
     invalid = await post(gateway, path, {"jsonrpc": "1.0", "method": "ping", "id": 1})
     assert invalid.status_code == 400
+
+
+async def test_bad_input_is_answered_with_errors(gateway: Gateway, task: Task) -> None:
+    path = f"/mcp/{issue(gateway, task)}"
+    async with httpx.AsyncClient(base_url=gateway.url) as client:
+        for raw, code, status in BAD_INPUT:
+            response = await client.post(path, content=raw, headers=ACCEPT)
+            assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+        huge = await client.post(path, content=b"x" * (3 << 20), headers=ACCEPT)
+        assert huge.status_code == 413
+        assert huge.json()["error"]["message"].startswith("Message too large")
+        assert (await client.post(path, json=rpc("ping"), headers=ACCEPT)).json()["result"] == {}
 
 
 async def test_batches_of_the_2025_03_26_revision(gateway: Gateway, task: Task) -> None:

@@ -15,14 +15,14 @@ from taskyard.db.session import session_scope
 from taskyard.gateway import PROVIDERS, Gateway
 from taskyard.model.template import AgentSpec
 from taskyard.services import stops
-from tests.agents.harness import CLAUDE_CODE_VERSION, CODEX_VERSION, run_turn
+from tests.agents.harness import pinned, run_turn
 from tests.gateway.conftest import Upstreams, issue
 
 pytestmark = pytest.mark.timeout(180)
 
 CLIS = {
-    "claude-code": (AgentSpec(kind="claude-code", version=CLAUDE_CODE_VERSION), "anthropic"),
-    "codex": (AgentSpec(kind="codex", version=CODEX_VERSION, model="gpt-4.1"), "openai"),
+    "claude-code": (AgentSpec(kind="claude-code", version=pinned("claude-code")), "anthropic"),
+    "codex": (AgentSpec(kind="codex", version=pinned("codex"), model="gpt-4.1"), "openai"),
 }
 
 

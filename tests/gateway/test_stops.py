@@ -28,11 +28,11 @@ import pytest
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.model.prices import Usage, cost_of, price_of
-from tests.agents.harness import CLAUDE_CODE_VERSION, CODEX_VERSION
+from tests.agents.harness import pinned
 from tests.fakes import ScriptedServer, Step, call, say
 from tests.fakes.anthropic_server import AnthropicServer
 from tests.fakes.openai_server import OpenAIServer
-from tests.support.process import descendants
+from tests.support.process import descendants, is_export
 from tests.support.server import RunningServer
 
 pytestmark = [
@@ -58,12 +58,12 @@ class Cli:
 CLIS = {
     "claude-code": Cli(
         "claude-code",
-        CLAUDE_CODE_VERSION,
+        pinned("claude-code"),
         "claude-sonnet-4-5",
         "anthropic",
         call("Bash", command=TICK, description="Tick"),
     ),
-    "codex": Cli("codex", CODEX_VERSION, "gpt-4.1", "openai", call("exec_command", cmd=TICK)),
+    "codex": Cli("codex", pinned("codex"), "gpt-4.1", "openai", call("exec_command", cmd=TICK)),
 }
 
 
@@ -73,13 +73,16 @@ class ProcessWatch:
     A scan of ``/proc`` takes a while on a busy machine, so both bounds are kept:
     ``alive_at``, when the last scan that still saw one of them began (one was alive
     then or later), and ``gone_at``, when the first scan that saw none ended (all were
-    gone by then): the sandbox's tree.
+    gone by then): the agent's tree. The export that publishes the task's diff after the
+    turn is the worker's, not the agent's, and is kept apart: ``export_alive_at`` is when
+    one was last seen (the task must not read as ended before it is over either).
     """
 
     def __init__(self) -> None:
         self.baseline = descendants(os.getpid())  # the Temporal dev server, say
         self.seen: set[tuple[int, str]] = set()
         self.alive_at = 0.0
+        self.export_alive_at = 0.0
         self.gone_at: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -88,7 +91,10 @@ class ProcessWatch:
     def _run(self) -> None:
         while not self._stop.is_set():
             began = time.time()
-            alive = descendants(os.getpid()) - self.baseline
+            exports: set[tuple[int, str]] = set()
+            alive = descendants(os.getpid(), is_export, exports) - self.baseline
+            if exports:
+                self.export_alive_at = began
             self.seen |= alive
             if alive:
                 self.alive_at, self.gone_at = began, None
@@ -191,6 +197,7 @@ def assert_one_story(
     ended = dt.datetime.fromisoformat(final["created_at"])
     ended = ended if ended.tzinfo else ended.replace(tzinfo=dt.UTC)
     assert watch.alive_at <= ended.timestamp(), "the task read as ended with a process alive"
+    assert watch.export_alive_at <= ended.timestamp(), "the task read as ended mid-export"
     # One story: the last agent state is the stop, the task shows it, no bare exit code.
     states = [e["data"] for e in events if e["kind"] == "agent" and e["data"]["type"] == "state"]
     assert (states[-1]["state"], states[-1]["message"]) == state

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -70,10 +71,25 @@ class ServeProcess:
                 self.process.wait()
 
 
-def descendants(root: int) -> set[tuple[int, str]]:
+def is_export(pid: int) -> bool:
+    """Whether ``pid`` runs the export of a task's work (the snapshot script), which the
+    worker starts after a turn to publish its diff: the server's, not the agent's."""
+    try:
+        return b"taskyard-snapshot" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def descendants(
+    root: int,
+    skip: Callable[[int], bool] | None = None,
+    skipped: set[tuple[int, str]] | None = None,
+) -> set[tuple[int, str]]:
     """Live descendants of ``root``, as (pid, start time): a pid alone may be reused.
 
     Zombies count as gone: what is left of them is an exit status, not a process.
+    A process ``skip`` says yes to is left out with everything below it (and added,
+    with everything below it, to ``skipped``).
     """
     children: dict[int, list[int]] = {}
     start: dict[int, str] = {}
@@ -94,6 +110,10 @@ def descendants(root: int) -> set[tuple[int, str]]:
     todo = list(children.get(root, []))
     while todo:
         pid = todo.pop()
+        if skip is not None and skip(pid):
+            if skipped is not None:
+                skipped |= descendants(pid) | {(pid, start[pid])}
+            continue
         found.add((pid, start[pid]))
         todo += children.get(pid, [])
     return found

@@ -362,7 +362,7 @@ def test_missing_bwrap_says_how_to_install() -> None:
 
 
 def test_registered() -> None:
-    assert isinstance(provider_for("bubblewrap"), BubblewrapProvider)
+    assert isinstance(provider_for("bubblewrap", Settings()), BubblewrapProvider)
 
 
 async def test_runs_as_an_unprivileged_user(provider: BubblewrapProvider, dirs: Dirs) -> None:

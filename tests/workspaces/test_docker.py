@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from taskyard.config import Settings
 from taskyard.model.errors import InvalidInput
 from taskyard.model.template import Limits, Network
 from taskyard.workspaces.docker import DockerProcess, DockerProvider
@@ -223,7 +224,7 @@ def test_missing_socket_is_reported(tmp_path: Path) -> None:
 @pytest.mark.skipif(Path("/var/run/docker.sock").exists(), reason="a Docker engine is present")
 def test_registered_and_checked() -> None:
     with pytest.raises(InvalidInput, match=r"Docker socket /var/run/docker\.sock missing"):
-        provider_for("docker")
+        provider_for("docker", Settings())
 
 
 def test_the_templates_image_is_used(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from tests.conftest import git
 from tests.workspaces.test_repos import make_settings, push_commit, tip
 
 from taskyard.config import Settings, get_settings
+from taskyard.model.forge import GitRemote
 from taskyard.model.template import Network
 from taskyard.workspaces import pool
 from taskyard.workspaces.bubblewrap import BubblewrapProvider
@@ -25,7 +26,6 @@ from taskyard.workspaces.repos import (
     ensure_mirror,
     mirror_objects,
     mirror_path,
-    remote_url,
 )
 from taskyard.workspaces.sandbox import SandboxRequest
 
@@ -37,7 +37,7 @@ def _refills_end() -> Iterator[None]:
 
 
 def mirror_of(settings: Settings, remote: Path) -> Path:
-    return mirror_path(remote_url(str(remote), settings), settings)
+    return mirror_path(str(remote), settings)
 
 
 def ready(settings: Settings, remote: Path) -> dict[int, str]:
@@ -49,7 +49,7 @@ def ready(settings: Settings, remote: Path) -> dict[int, str]:
 async def warm(settings: Settings, remote: Path) -> dict[int, str]:
     """A first task's checkout (fresh: there is no pool yet), then the full pool."""
     first = settings.checkouts_dir / "TY-first"
-    await create_checkout(str(remote), "first", "", first, settings)
+    await create_checkout(GitRemote(str(remote)), "first", "", first, settings)
     await asyncio.to_thread(pool.wait_refills, 60)
     entries = ready(settings, remote)
     assert len(entries) == settings.checkout_pool_size
@@ -86,7 +86,7 @@ async def test_a_claimed_checkout_is_indistinguishable_from_a_fresh_one(
     settings = make_settings(tmp_path, pool_size=2)
     entries = await warm(settings, remote_repo)
     claimed = settings.checkouts_dir / "TY-2"
-    await create_checkout(str(remote_repo), "taskyard/ty-2", "", claimed, settings)
+    await create_checkout(GitRemote(str(remote_repo)), "taskyard/ty-2", "", claimed, settings)
     assert claimed.stat().st_ino in entries
     fresh = facts(settings.checkouts_dir / "TY-first", "first")
     assert facts(claimed, "taskyard/ty-2") == fresh
@@ -96,16 +96,16 @@ async def test_a_claimed_checkout_is_indistinguishable_from_a_fresh_one(
     # older than the mirror, and is brought forward to what a fresh clone has.
     push_commit(remote_repo, "new.txt")
     git("branch", "feature", "main", cwd=remote_repo)
-    await ensure_mirror(str(remote_repo), settings)
+    await ensure_mirror(GitRemote(str(remote_repo)), settings)
     entries = ready(settings, remote_repo)
     moved = settings.checkouts_dir / "TY-3"
-    await create_checkout(str(remote_repo), "taskyard/ty-3", "", moved, settings)
+    await create_checkout(GitRemote(str(remote_repo)), "taskyard/ty-3", "", moved, settings)
     assert moved.stat().st_ino in entries
     await asyncio.to_thread(pool.wait_refills, 60)
     shutil.rmtree(pool.pool_dir(mirror_of(settings, remote_repo), "main", settings))
     off = make_settings(tmp_path, pool_size=0)  # no pool left: a fresh checkout to compare
     reference = off.checkouts_dir / "TY-4"
-    await create_checkout(str(remote_repo), "taskyard/ty-4", "", reference, off)
+    await create_checkout(GitRemote(str(remote_repo)), "taskyard/ty-4", "", reference, off)
     assert ready(off, remote_repo) == {}  # fresh: no pool was made to claim from
     assert facts(moved, "taskyard/ty-3") == facts(reference, "taskyard/ty-4")
 
@@ -116,7 +116,7 @@ async def test_tasks_at_once_get_distinct_checkouts(tmp_path: Path, remote_repo:
     dests = [settings.checkouts_dir / f"TY-{n}" for n in range(6)]
     await asyncio.gather(
         *(
-            create_checkout(str(remote_repo), f"taskyard/ty-{n}", "", dest, settings)
+            create_checkout(GitRemote(str(remote_repo)), f"taskyard/ty-{n}", "", dest, settings)
             for n, dest in enumerate(dests)
         )
     )
@@ -180,7 +180,9 @@ async def test_the_pool_follows_the_base_branch(tmp_path: Path, remote_repo: Pat
     old = await warm(settings, remote_repo)
     new_tip = push_commit(remote_repo, "new.txt")
     dest = settings.checkouts_dir / "TY-2"
-    await create_checkout(str(remote_repo), "b", "", dest, settings, not_before=time.time())
+    await create_checkout(
+        GitRemote(str(remote_repo)), "b", "", dest, settings, not_before=time.time()
+    )
     assert dest.stat().st_ino in old  # an older entry, brought forward
     assert git("rev-parse", "HEAD", cwd=dest).strip() == new_tip
     assert (dest / "new.txt").exists() and git("status", "--porcelain", cwd=dest) == ""
@@ -193,7 +195,7 @@ async def test_a_pool_of_zero_makes_no_pool(tmp_path: Path, remote_repo: Path) -
     settings = make_settings(tmp_path, pool_size=0)
     for n in range(2):
         await create_checkout(
-            str(remote_repo), f"b{n}", "", settings.checkouts_dir / str(n), settings
+            GitRemote(str(remote_repo)), f"b{n}", "", settings.checkouts_dir / str(n), settings
         )
     await asyncio.to_thread(pool.wait_refills, 60)
     assert not (settings.data_dir / "pool").exists()
@@ -220,7 +222,7 @@ async def test_git_works_in_a_sandbox_given_the_mirrors_objects(
         settings = make_settings(tmp_path, pool_size=1)
         await warm(settings, remote_repo)
         dest = settings.checkouts_dir / "TY-2"
-        await create_checkout(str(remote_repo), "b", "", dest, settings)
+        await create_checkout(GitRemote(str(remote_repo)), "b", "", dest, settings)
         script = (
             "git status --porcelain; echo x > new.txt; git add new.txt;"
             " git -c user.name=a -c user.email=a@a commit -qm new && git log --format=%s"
@@ -232,7 +234,7 @@ async def test_git_works_in_a_sandbox_given_the_mirrors_objects(
                 workdir=dest,
                 home=tmp_path / "home",
                 network=Network(policy="none"),
-                shared_objects=mirror_objects(str(remote_repo), settings),
+                shared_objects=mirror_objects(GitRemote(str(remote_repo)), settings),
             )
         )
         output = (await asyncio.wait_for(process.stdout.read(), 30)).decode()

@@ -12,16 +12,17 @@ from pathlib import Path
 import pytest
 from tests.conftest import git
 
+from taskyard.agents.registry import private_files
 from taskyard.config import Settings
+from taskyard.model.forge import GitRemote
 from taskyard.workspaces import pool
 from taskyard.workspaces.files import sandbox_ids
 from taskyard.workspaces.git import GitError
+from taskyard.workspaces.pool import PRIVATE_FILES
 from taskyard.workspaces.repos import (
-    PRIVATE_FILES,
     create_checkout,
     ensure_mirror,
     mirror_path,
-    remote_url,
 )
 
 
@@ -86,7 +87,14 @@ async def test_a_checkout_is_on_its_branch_at_the_base_tip(
 ) -> None:
     settings = make_settings(tmp_path)
     dest = settings.checkouts_dir / "TY-1"
-    base, start = await create_checkout(str(remote_repo), "taskyard/ty-1", "", dest, settings)
+    base, start = await create_checkout(
+        GitRemote(str(remote_repo)),
+        "taskyard/ty-1",
+        "",
+        dest,
+        settings,
+        private_files=private_files(),
+    )
     assert (base, start) == ("main", tip(remote_repo))
     # The agent owns its checkout from here on; the server runs no git in it.
     owner = sandbox_ids()
@@ -96,10 +104,11 @@ async def test_a_checkout_is_on_its_branch_at_the_base_tip(
     assert git("rev-parse", "HEAD", "main", cwd=dest).split() == [tip(remote_repo)] * 2
     assert git("rev-parse", "--abbrev-ref", "@{upstream}", cwd=dest).strip() == "origin/main"
     assert git("status", "--porcelain", "--ignored", cwd=dest) == ""
+    # The plan and every agent's own files (Aider's repository map) are never committed.
     assert (dest / ".git" / "info" / "exclude").read_text() == "".join(
-        f"/{name}\n" for name in PRIVATE_FILES
+        f"/{name}\n" for name in [*PRIVATE_FILES, ".aider.tags.cache.v4"]
     )
-    mirror = mirror_path(remote_url(str(remote_repo), settings), settings)
+    mirror = mirror_path(str(remote_repo), settings)
     assert git("remote", "get-url", "origin", cwd=dest).strip() == str(mirror)
     assert (dest / "app.py").read_text() == "print('hello')\n"
     assert not dest.with_name("TY-1.partial").exists()
@@ -110,14 +119,18 @@ async def test_a_retried_checkout_keeps_the_agents_work_and_fetches_nothing(
 ) -> None:
     settings = make_settings(tmp_path)
     dest = settings.checkouts_dir / "TY-1"
-    await create_checkout(str(remote_repo), "taskyard/ty-1", "", dest, settings)
+    await create_checkout(GitRemote(str(remote_repo)), "taskyard/ty-1", "", dest, settings)
     (dest / "app.py").write_text("print('changed by the agent')\n")
     push_commit(remote_repo, "later.txt")
-    again = await create_checkout(str(remote_repo), "taskyard/ty-1", "main", dest, settings)
+    again = await create_checkout(
+        GitRemote(str(remote_repo)), "taskyard/ty-1", "main", dest, settings
+    )
     assert again == ("main", "")
     assert mirror_fetches(fetch_log) == 0
     # Without the base (it was never recorded), the mirror tells it.
-    assert await create_checkout(str(remote_repo), "taskyard/ty-1", "", dest, settings) == (
+    assert await create_checkout(
+        GitRemote(str(remote_repo)), "taskyard/ty-1", "", dest, settings
+    ) == (
         "main",
         "",
     )
@@ -129,7 +142,7 @@ async def test_a_missing_base_branch_says_so(tmp_path: Path, remote_repo: Path) 
     settings = make_settings(tmp_path, pool_size=2)
     dest = settings.checkouts_dir / "TY-1"
     with pytest.raises(GitError, match="Base branch 'nope' not found"):
-        await create_checkout(str(remote_repo), "taskyard/ty-1", "nope", dest, settings)
+        await create_checkout(GitRemote(str(remote_repo)), "taskyard/ty-1", "nope", dest, settings)
     assert not settings.checkouts_dir.exists()  # not even a partial checkout
 
 
@@ -137,13 +150,15 @@ async def test_a_burst_of_tasks_shares_one_fetch(
     tmp_path: Path, remote_repo: Path, fetch_log: Path
 ) -> None:
     settings = make_settings(tmp_path)
-    await ensure_mirror(str(remote_repo), settings)  # the mirror is warm
+    await ensure_mirror(GitRemote(str(remote_repo)), settings)  # the mirror is warm
     new_tip = push_commit(remote_repo, "new.txt")
     created = time.time()  # all of the burst were created now, before any fetch
     dests = [settings.checkouts_dir / f"TY-{n}" for n in range(8)]
     await asyncio.gather(
         *(
-            create_checkout(str(remote_repo), f"b{n}", "main", dest, settings, not_before=created)
+            create_checkout(
+                GitRemote(str(remote_repo)), f"b{n}", "main", dest, settings, not_before=created
+            )
             for n, dest in enumerate(dests)
         )
     )
@@ -151,9 +166,11 @@ async def test_a_burst_of_tasks_shares_one_fetch(
     assert {git("rev-parse", "HEAD", cwd=d).strip() for d in dests} == {new_tip}
     # A task created after that fetch started needs one of its own; so does no bound.
     later = settings.checkouts_dir / "TY-later"
-    await create_checkout(str(remote_repo), "l", "main", later, settings, not_before=time.time())
+    await create_checkout(
+        GitRemote(str(remote_repo)), "l", "main", later, settings, not_before=time.time()
+    )
     assert mirror_fetches(fetch_log) == 2
-    await ensure_mirror(str(remote_repo), settings)
+    await ensure_mirror(GitRemote(str(remote_repo)), settings)
     assert mirror_fetches(fetch_log) == 3
 
 
@@ -162,9 +179,13 @@ async def test_a_new_commit_on_the_base_reaches_the_next_checkout(
 ) -> None:
     settings = make_settings(tmp_path)
     first = settings.checkouts_dir / "TY-1"
-    await create_checkout(str(remote_repo), "a", "", first, settings, not_before=time.time())
+    await create_checkout(
+        GitRemote(str(remote_repo)), "a", "", first, settings, not_before=time.time()
+    )
     new_tip = push_commit(remote_repo, "new.txt")
     second = settings.checkouts_dir / "TY-2"
-    await create_checkout(str(remote_repo), "b", "", second, settings, not_before=time.time())
+    await create_checkout(
+        GitRemote(str(remote_repo)), "b", "", second, settings, not_before=time.time()
+    )
     assert git("rev-parse", "HEAD", cwd=second).strip() == new_tip
     assert (second / "new.txt").exists() and not (first / "new.txt").exists()

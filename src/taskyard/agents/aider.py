@@ -22,16 +22,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from pathlib import Path
 from typing import Any
 
-from taskyard.agents import toolcache
-from taskyard.agents.base import AgentAdapter, AgentEvent, AgentTurn, Invocation, TurnRequest
+from taskyard.agents.base import (
+    AgentAdapter,
+    AgentEvent,
+    AgentInfo,
+    AgentTurn,
+    Install,
+    Invocation,
+    TurnRequest,
+)
 from taskyard.agents.streams import json_line, truncate
 from taskyard.model.status import AgentState
-from taskyard.model.template import AgentSpec
 
-PACKAGE = "aider-chat"
 MESSAGE_FILE = ".taskyard/aider-message.md"  # relative to the agent's home
 SESSIONS = ".aider/sessions"
 # Aider downloads LiteLLM's price list from GitHub whenever its cached copy is empty
@@ -231,6 +235,14 @@ class AiderAgent(AgentAdapter):
     """Aider from the PyPI package ``aider-chat``, in a virtual env of its own."""
 
     kind = "aider"
+    # Aider speaks OpenAI's chat completions, which the OpenAI upstream serves; it has
+    # no tools (so no MCP and no tool stream), and keeps a repository map in the checkout.
+    info = AgentInfo(
+        install=Install("pip", "aider-chat", "0.86.2", "aider"),
+        provider="openai",
+        private_files=(".aider.tags.cache.v4",),
+        resume=True,
+    )
 
     def start_turn(self, request: TurnRequest) -> AgentTurn:
         resumed = bool(SESSION_ID.fullmatch(request.session_id))
@@ -273,8 +285,3 @@ class AiderAgent(AgentAdapter):
         prompt = f" {request.prompt}" if request.prompt.startswith(("/", "!")) else request.prompt
         files = {MESSAGE_FILE: prompt, PRICES: '{"taskyard": {}}\n'}
         return AiderTurn(Invocation(argv=argv, env=env, files=files), session)
-
-    def tool_paths(self, spec: AgentSpec) -> list[Path]:
-        """Installs Aider into the shared tool cache on first use."""
-        tool = toolcache.ensure_pip_tool(PACKAGE, spec.version, "aider")
-        return [tool.root, tool.bin_dir]

@@ -4,6 +4,11 @@ An adapter turns a :class:`TurnRequest` (prompt, session to resume, model…) in
 an :class:`Invocation` (argv, environment, stdin, config files) and parses the
 agent's output, line by line, into :class:`AgentEvent` values. The engine runs
 the invocation inside the task's sandbox; adapters never start processes.
+
+Everything else taskyard needs to know about an agent's CLI is in its
+:class:`AgentInfo`: how it installs, which model API it speaks, which files it
+leaves in a checkout for itself, how it is told the status MCP endpoint and what
+it can do. Nothing outside the adapter's module holds facts about one agent.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from taskyard.agents import toolcache
 from taskyard.model.status import AgentState
 from taskyard.model.template import AgentSpec
 
@@ -87,16 +93,78 @@ class AgentTurn(ABC):
         ]
 
 
+@dataclass(frozen=True)
+class Install:
+    """Where the CLI comes from: one package, installed into the shared tool cache.
+
+    Attributes:
+        source: ``npm`` or ``pip`` (PyPI, into a virtual env of its own).
+        package: The package name (``@openai/codex``, ``aider-chat``).
+        version: The version taskyard is tested with: the test suite and
+            ``scripts/install-agent-clis`` install this one. A template's
+            ``agent.version`` chooses another; empty there means the latest.
+        binary: The executable the package installs, run with ``--version`` to check it.
+    """
+
+    source: Literal["npm", "pip"]
+    package: str
+    version: str
+    binary: str
+
+    def ensure(self, version: str) -> toolcache.InstalledTool:
+        """Install ``version`` ("" for the latest) on first use; the installed tool."""
+        if self.source == "npm":
+            return toolcache.ensure_npm_tool(self.package, version, self.binary)
+        return toolcache.ensure_pip_tool(self.package, version, self.binary)
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    """What taskyard knows about an agent's CLI, outside of running a turn.
+
+    Attributes:
+        install: How the CLI is installed; None if nothing is (the ``command`` agent).
+        provider: The model API it speaks, by the gateway's provider name
+            (``anthropic``, ``openai``, ``google``): its turns get a credential for
+            that provider only. Empty: it gets no model proxy.
+        private_files: Files it writes into the checkout for itself (caches):
+            excluded from git in every checkout, never committed.
+        mcp_config: How it is told taskyard's status MCP endpoint: the file it
+            reads (relative to its home) or the environment variable. Empty: it
+            cannot use MCP.
+        resume: Whether a follow-up resumes the CLI's own session.
+        tool_stream: Whether its output reports tool calls and results as they happen.
+    """
+
+    install: Install | None = None
+    provider: str = ""
+    private_files: tuple[str, ...] = ()
+    mcp_config: str = ""
+    resume: bool = False
+    tool_stream: bool = False
+
+    @property
+    def mcp(self) -> bool:
+        return bool(self.mcp_config)
+
+
 class AgentAdapter(ABC):
+    """An agent kind: registered under ``kind`` in the ``taskyard.agents`` entry points."""
+
     kind: ClassVar[str]
+    info: ClassVar[AgentInfo]
 
     @abstractmethod
     def start_turn(self, request: TurnRequest) -> AgentTurn:
         """Build the invocation for ``request`` and a parser for its output."""
 
     def tool_paths(self, spec: AgentSpec) -> list[Path]:
-        """Directories (bin dirs of installed CLIs) the sandbox must see read-only.
+        """Directories the sandbox must see read-only: the installed CLI, if any.
 
-        Installing the CLI on first use happens here; the default needs nothing.
+        Installs ``info.install`` on first use, at the template's version.
         """
-        return []
+        if self.info.install is None:
+            return []
+        tool = self.info.install.ensure(spec.version)
+        # The bin entries are links into the install tree, so the sandbox needs all of it.
+        return [tool.root, tool.bin_dir]

@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
-from taskyard.agents import toolcache
-from taskyard.agents.base import AgentAdapter, AgentEvent, AgentTurn, Invocation, TurnRequest
+from taskyard.agents.base import (
+    AgentAdapter,
+    AgentEvent,
+    AgentInfo,
+    AgentTurn,
+    Install,
+    Invocation,
+    TurnRequest,
+)
 from taskyard.agents.streams import OpenCalls, json_line, text_of, truncate
 from taskyard.model.status import AgentState
-from taskyard.model.template import AgentSpec
 
-PACKAGE = "@anthropic-ai/claude-code"
 MCP_CONFIG = ".taskyard/claude-mcp.json"  # relative to the agent's home
 EDIT_TOOLS = {"Edit", "MultiEdit", "Write", "NotebookEdit"}
 
@@ -193,6 +197,13 @@ class ClaudeCodeAgent(AgentAdapter):
     """Claude Code from the npm package ``@anthropic-ai/claude-code``."""
 
     kind = "claude-code"
+    info = AgentInfo(
+        install=Install("npm", "@anthropic-ai/claude-code", "2.1.330", "claude"),
+        provider="anthropic",
+        mcp_config=MCP_CONFIG,
+        resume=True,
+        tool_stream=True,
+    )
 
     def start_turn(self, request: TurnRequest) -> AgentTurn:
         spec = request.spec
@@ -236,9 +247,3 @@ class ClaudeCodeAgent(AgentAdapter):
         if request.model_api_key:
             env["ANTHROPIC_API_KEY"] = request.model_api_key
         return ClaudeCodeTurn(Invocation(argv=argv, env=env, stdin=request.prompt, files=files))
-
-    def tool_paths(self, spec: AgentSpec) -> list[Path]:
-        """Installs the CLI into the shared tool cache on first use."""
-        tool = toolcache.ensure_npm_tool(PACKAGE, spec.version, "claude")
-        # The bin entries are links into the install tree, so the sandbox needs all of it.
-        return [tool.root, tool.bin_dir]

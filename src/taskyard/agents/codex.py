@@ -18,16 +18,21 @@ the next turn subtracts. The engine keeps the token opaque.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-from taskyard.agents import toolcache
-from taskyard.agents.base import AgentAdapter, AgentEvent, AgentTurn, Invocation, TurnRequest
+from taskyard.agents.base import (
+    AgentAdapter,
+    AgentEvent,
+    AgentInfo,
+    AgentTurn,
+    Install,
+    Invocation,
+    TurnRequest,
+)
 from taskyard.agents.streams import OpenCalls, json_line, truncate
 from taskyard.model.status import AgentState
-from taskyard.model.template import AgentSpec
 
-PACKAGE = "@openai/codex"
+CONFIG = ".codex/config.toml"  # relative to the agent's home
 KEY_VAR = "TASKYARD_MODEL_API_KEY"
 FLAGS = ["--json", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
 ACTIONS = {"add": "create", "update": "update", "delete": "delete"}
@@ -214,6 +219,13 @@ class CodexAgent(AgentAdapter):
     """Codex from the npm package ``@openai/codex``."""
 
     kind = "codex"
+    info = AgentInfo(
+        install=Install("npm", "@openai/codex", "0.169.0", "codex"),
+        provider="openai",
+        mcp_config=CONFIG,
+        resume=True,
+        tool_stream=True,
+    )
 
     def start_turn(self, request: TurnRequest) -> AgentTurn:
         thread, baseline = split_token(request.session_id)
@@ -225,12 +237,6 @@ class CodexAgent(AgentAdapter):
         env = {**request.env, "CODEX_HOME": str(request.home / ".codex")}
         if request.model_api_key:
             env[KEY_VAR] = request.model_api_key
-        files = {".codex/config.toml": config_toml(request)}
+        files = {CONFIG: config_toml(request)}
         invocation = Invocation(argv=argv, env=env, stdin=request.prompt, files=files)
         return CodexTurn(invocation, baseline if thread else (0, 0, 0))
-
-    def tool_paths(self, spec: AgentSpec) -> list[Path]:
-        """Installs the CLI into the shared tool cache on first use."""
-        tool = toolcache.ensure_npm_tool(PACKAGE, spec.version, "codex")
-        # The bin entries are links into the install tree, so the sandbox needs all of it.
-        return [tool.root, tool.bin_dir]

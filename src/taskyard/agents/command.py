@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from taskyard.agents.base import AgentAdapter, AgentEvent, AgentTurn, Invocation, TurnRequest
+from taskyard.agents.base import (
+    AgentAdapter,
+    AgentEvent,
+    AgentInfo,
+    AgentTurn,
+    Invocation,
+    TurnRequest,
+)
 
 
 class CommandTurn(AgentTurn):
@@ -19,6 +26,9 @@ class CommandAgent(AgentAdapter):
     """
 
     kind = "command"
+    # Nothing to install; it reaches no model through the proxy; its script may
+    # use the status endpoint it is given in TASKYARD_MCP_URL.
+    info = AgentInfo(mcp_config="TASKYARD_MCP_URL")
 
     def start_turn(self, request: TurnRequest) -> AgentTurn:
         env = {
@@ -29,6 +39,6 @@ class CommandAgent(AgentAdapter):
             "TASKYARD_TASK": request.task_key,
         }
         if request.mcp_url:
-            env["TASKYARD_MCP_URL"] = request.mcp_url
+            env[self.info.mcp_config] = request.mcp_url
         argv = ["/bin/sh", "-c", request.spec.command, *request.spec.args]
         return CommandTurn(Invocation(argv=argv, env=env, stdin=request.prompt))

@@ -18,16 +18,20 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
-from taskyard.agents import toolcache
-from taskyard.agents.base import AgentAdapter, AgentEvent, AgentTurn, Invocation, TurnRequest
+from taskyard.agents.base import (
+    AgentAdapter,
+    AgentEvent,
+    AgentInfo,
+    AgentTurn,
+    Install,
+    Invocation,
+    TurnRequest,
+)
 from taskyard.agents.streams import OpenCalls, json_line, truncate
 from taskyard.model.status import AgentState
-from taskyard.model.template import AgentSpec
 
-PACKAGE = "@google/gemini-cli"
 SETTINGS = ".gemini/settings.json"  # relative to the agent's home
 SHELL_TOOL = "run_shell_command"
 EDIT_TOOLS = {"write_file", "replace"}
@@ -190,6 +194,13 @@ class GeminiAgent(AgentAdapter):
     """The Gemini CLI from the npm package ``@google/gemini-cli``."""
 
     kind = "gemini"
+    info = AgentInfo(
+        install=Install("npm", "@google/gemini-cli", "0.61.0", "gemini"),
+        provider="google",
+        mcp_config=SETTINGS,
+        resume=True,
+        tool_stream=True,
+    )
 
     def start_turn(self, request: TurnRequest) -> AgentTurn:
         argv = ["gemini", "--output-format", "stream-json", "--approval-mode", "yolo"]
@@ -212,9 +223,3 @@ class GeminiAgent(AgentAdapter):
             env["GEMINI_API_KEY"] = request.model_api_key
         files = {SETTINGS: settings_json(request)}
         return GeminiTurn(Invocation(argv=argv, env=env, stdin=request.prompt, files=files))
-
-    def tool_paths(self, spec: AgentSpec) -> list[Path]:
-        """Installs the CLI into the shared tool cache on first use."""
-        tool = toolcache.ensure_npm_tool(PACKAGE, spec.version, "gemini")
-        # The bin entry is a link into the install tree, so the sandbox needs all of it.
-        return [tool.root, tool.bin_dir]

@@ -1,29 +1,30 @@
-"""Looks up the adapter for an agent kind."""
+"""The agent kinds: adapters found through the ``taskyard.agents`` entry points.
+
+taskyard's own adapters are declared in its ``pyproject.toml`` exactly as a
+third party's are (see docs/extending.md).
+"""
 
 from __future__ import annotations
 
-from taskyard.agents.aider import AiderAgent
+import contextlib
+
 from taskyard.agents.base import AgentAdapter
-from taskyard.agents.claude_code import ClaudeCodeAgent
-from taskyard.agents.codex import CodexAgent
-from taskyard.agents.command import CommandAgent
-from taskyard.agents.gemini import GeminiAgent
-from taskyard.model.errors import InvalidInput
+from taskyard.model.registry import AGENTS, PluginError, Registry
 
-_ADAPTERS: dict[str, AgentAdapter] = {
-    a.kind: a
-    for a in (ClaudeCodeAgent(), CodexAgent(), GeminiAgent(), AiderAgent(), CommandAgent())
-}
-
-
-def register(adapter: AgentAdapter) -> None:
-    _ADAPTERS[adapter.kind] = adapter
+AGENT_ADAPTERS: Registry[AgentAdapter] = Registry(AGENTS, "agent kind")
 
 
 def adapter_for(kind: str) -> AgentAdapter:
-    try:
-        return _ADAPTERS[kind]
-    except KeyError:
-        raise InvalidInput(
-            f"No adapter for agent kind '{kind}'. Available: {', '.join(sorted(_ADAPTERS))}."
-        ) from None
+    """The adapter of ``kind``; ``PluginError`` (listing the kinds there are) if none."""
+    return AGENT_ADAPTERS.get(kind)
+
+
+def private_files() -> list[str]:
+    """The files any agent kind keeps in a checkout for itself: for every checkout,
+    whichever agent works in it (a stage may run another template's agent)."""
+    names: set[str] = set()
+    for kind in AGENT_ADAPTERS.kinds():
+        # A kind that fails to load says so when a task uses it, not in every checkout.
+        with contextlib.suppress(PluginError):
+            names.update(AGENT_ADAPTERS.get(kind).info.private_files)
+    return sorted(names)

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from taskyard.config import get_settings
+from taskyard.config import Settings
 from taskyard.model.errors import InvalidInput, Unavailable
 
 MARKER = ".taskyard-tool.json"
@@ -64,8 +64,10 @@ class InstalledTool:
 
 def cache_root() -> Path:
     """The cache directory: ``TASKYARD_TOOL_CACHE``, else ``<data_dir>/tools``."""
-    override = os.environ.get("TASKYARD_TOOL_CACHE")
-    root = Path(override) if override else get_settings().data_dir / "tools"
+    # Read at each use, not from the process's cached settings: the cache is shared by
+    # processes (tests, install scripts) that point it elsewhere as they run.
+    settings = Settings()
+    root = settings.tool_cache or settings.data_dir / "tools"
     # Real paths only: a sandbox binds tool directories at the same path, and a
     # path through a symlink would not exist inside it.
     return root.resolve()
@@ -73,7 +75,7 @@ def cache_root() -> Path:
 
 def offline() -> bool:
     """Whether ``TASKYARD_TOOLS_OFFLINE`` forbids registry look-ups."""
-    return os.environ.get("TASKYARD_TOOLS_OFFLINE", "").lower() in {"1", "true", "yes"}
+    return Settings().tools_offline
 
 
 def ensure_npm_tool(

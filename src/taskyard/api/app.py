@@ -16,6 +16,7 @@ from taskyard.api.deps import WRITE_SLOTS, get_engine, get_principal, limit_writ
 from taskyard.api.limits import InputLimits
 from taskyard.api.routes import (
     events,
+    forges,
     health,
     organizations,
     pages,
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.write_slots = asyncio.Semaphore(WRITE_SLOTS)
     errors.install(app)
     app.add_middleware(InputLimits, settings=settings)
-    for module in (tasks, events, workflows, users, templates, organizations, health):
+    for module in (tasks, events, workflows, users, templates, organizations, forges, health):
         openapi.declare_errors(module.router, get_principal, get_engine)
         app.include_router(module.router)
     app.include_router(pages.router)  # HTML for people, not part of the API's description

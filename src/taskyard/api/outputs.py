@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ErrorBody(BaseModel):
@@ -135,3 +135,19 @@ class OrganizationCreated(BaseModel):
     admin: str
     team: str
     token: str
+
+
+class ForgeOut(BaseModel):
+    kind: str
+    url: str
+    api_url: str
+
+
+class RepositoryForgeOut(ForgeOut):
+    repository: str
+
+
+class ForgesOut(BaseModel):
+    kinds: list[str] = Field(description="Every forge this server knows.")
+    default: ForgeOut = Field(description="Where the organization's repositories are.")
+    repositories: list[RepositoryForgeOut] = Field(description="Repositories with their own.")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from taskyard.api.outputs import PullOut
 from taskyard.db.models import Event, PullRequest, Task, Team, Template, User, Workflow
+from taskyard.model.template import BUILTIN_DEFAULT
 from taskyard.services import pulls
 
 
@@ -86,7 +87,7 @@ def task_out(
     workflow = get(Workflow, task.workflow_id)
     template = get(Template, task.template_id) if task.template_id else None
     agent = task.agent.get("kind") or (
-        template.spec["agent"]["kind"] if template else "claude-code"
+        template.spec["agent"]["kind"] if template else BUILTIN_DEFAULT.agent.kind
     )
     out = TaskOut(
         id=task.id,

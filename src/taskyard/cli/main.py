@@ -9,6 +9,7 @@ from taskyard.cli import admin
 from taskyard.cli.account import login, logout
 from taskyard.cli.completion import completion
 from taskyard.cli.context import RootGroup, add_global_options
+from taskyard.cli.forges import forges
 from taskyard.cli.mcp import mcp
 from taskyard.cli.orgs import orgs
 from taskyard.cli.quickstart import quickstart
@@ -22,6 +23,7 @@ COMMANDS: list[click.Command] = [
     tasks,
     *admin.COMMANDS,
     orgs,
+    forges,
     mcp,
     completion,
     serve,

@@ -22,7 +22,7 @@ def mcp() -> None:
     call made with your token (as `taskyard login` keeps it, or --url/--token). See
     docs/mcp.md for the configuration.
     """
-    from taskyard.mcp import serve  # loaded only when an assistant starts this server
+    from taskyard.mcp.tasks import serve  # loaded only when an assistant starts this server
 
     # stdout carries the protocol and nothing else: logs (tool failures) go to stderr.
     logging.basicConfig(

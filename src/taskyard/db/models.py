@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from taskyard.model.forge import ForgeSite
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -177,6 +179,11 @@ class Task(Base):
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     repository: Mapped[str] = mapped_column(String(500))
+    # The repository's forge as configured when the task was created: a task keeps
+    # its mirror, remote and pull request where they started (services/forge_settings.py).
+    forge: Mapped[str] = mapped_column(String(40), default="")
+    forge_url: Mapped[str] = mapped_column(String(500), default="")
+    forge_api_url: Mapped[str] = mapped_column(String(500), default="")
     base_branch: Mapped[str] = mapped_column(String(200), default="")
     # The base's tip when the checkout was made, read from the server's own mirror:
     # what delivery and the diff view compare the agent's work against, never a ref
@@ -214,6 +221,10 @@ class Task(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    @property
+    def forge_site(self) -> ForgeSite:
+        return ForgeSite(self.forge, self.forge_url, self.forge_api_url)
 
 
 class Run(Base):
@@ -293,4 +304,19 @@ class Secret(Base):
     name: Mapped[str] = mapped_column(String(100))
     ciphertext: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ForgeSetting(Base):
+    """Which forge an organization's repositories are on: the organization's default
+    (``repository`` empty) or one repository's own."""
+
+    __tablename__ = "forge_settings"
+    __table_args__ = (UniqueConstraint("org_id", "repository"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    repository: Mapped[str] = mapped_column(String(500), default="")
+    kind: Mapped[str] = mapped_column(String(40))
+    url: Mapped[str] = mapped_column(String(500), default="")
+    api_url: Mapped[str] = mapped_column(String(500), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

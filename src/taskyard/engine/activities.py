@@ -35,6 +35,7 @@ from taskyard.engine.types import (
 )
 from taskyard.gateway import Gateway
 from taskyard.model.errors import InvalidInput, NotFound
+from taskyard.model.status import FINAL
 from taskyard.services.task_store import TaskStore
 from taskyard.workspaces.git import GitError
 
@@ -80,6 +81,8 @@ class TaskActivities:
 
     @activity.defn(name="set_status")
     async def set_status(self, inp: StatusInput) -> None:
+        if inp.status in FINAL:
+            await self.diffs.settle(inp.task_id)
         await asyncio.to_thread(
             self.store.set_status, inp.task_id, inp.status, inp.message, inp.stage
         )

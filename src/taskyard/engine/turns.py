@@ -190,7 +190,9 @@ class TurnRunner:
         self, inp: TurnInput, setup: TurnSetup, heartbeat: Callable[[], None]
     ) -> TurnResult:
         store = self.store
-        workspace = Workspace.of(self.settings, setup.workspace_name, setup.repository)
+        workspace = Workspace.of(
+            self.settings, setup.workspace_name, setup.forge_site, setup.repository
+        )
         adapter = adapter_for(setup.spec.agent.kind)
         provider = provider_for(setup.spec.sandbox, self.settings)
         tool_paths = await asyncio.to_thread(adapter.tool_paths, setup.spec.agent)

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from taskyard.agents.registry import private_files
 from taskyard.config import Settings
 from taskyard.engine.layout import Workspace
 from taskyard.model.diff import DiffStats
@@ -39,7 +40,7 @@ class Work:
     patch: str
 
 
-async def base_commit(settings: Settings, task: TaskFacts) -> str:
+async def base_commit(settings: Settings, task: TaskFacts, workspace: Workspace) -> str:
     """The commit the task's branch started at: recorded when the checkout was made.
 
     Tasks whose checkout predates that record fall back to the base branch's tip
@@ -47,7 +48,7 @@ async def base_commit(settings: Settings, task: TaskFacts) -> str:
     """
     if task.base_commit:
         return task.base_commit
-    mirror = await ensure_mirror(task.repository, settings, not_before=0)
+    mirror = await ensure_mirror(workspace.remote, settings, not_before=0)
     tip, _ = await pool.mirror_refs(mirror, task.base_branch)
     return tip
 
@@ -56,10 +57,10 @@ async def collect_work(
     settings: Settings, task: TaskFacts, *, mode: Mode, message: str
 ) -> Work | None:
     """Export, check and import the task's work; ``None`` if it has no checkout here."""
-    workspace = Workspace.of(settings, task.workspace_name, task.repository)
+    workspace = Workspace.of(settings, task.workspace_name, task.forge_site, task.repository)
     if not workspace.checkout.exists():
         return None
-    base = await base_commit(settings, task)
+    base = await base_commit(settings, task, workspace)
     spec = task.spec
     request = SandboxRequest(
         argv=[],
@@ -79,6 +80,7 @@ async def collect_work(
         message=message,
         author=(settings.git_author_name, settings.git_author_email),
         max_bytes=settings.snapshot_max_mb << 20,
+        private_files=private_files(),
     )
     store = await vault.open_vault(workspace.shared_objects.parent, settings)
     ref = f"refs/taskyard/{task.workspace_name}/{'work' if mode == 'commit' else 'live'}"
@@ -144,6 +146,12 @@ class DiffPublisher:
             await asyncio.to_thread(self.store.append_event, task_id, "agent", data)
         except Exception:
             log.exception("task %s: publishing its diff failed", task_id)
+
+    async def settle(self, task_id: int) -> None:
+        """Wait for the task's diff being published, if it is: a task reads as ended only
+        once nothing of it runs."""
+        while (running := self._running.get(task_id)) is not None:
+            await asyncio.wait({running})
 
     async def drain(self) -> None:
         """Wait for the diffs being published (a stopping worker)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from taskyard.agents.registry import private_files
 from taskyard.config import Settings
 from taskyard.engine.layout import Workspace
 from taskyard.model.errors import InvalidInput
@@ -27,14 +28,15 @@ async def prepare_workspace(
 ) -> None:
     """Check out the task's branch (once) and run the template's setup script (once)."""
     task = await asyncio.to_thread(store.facts, task_id)
-    workspace = Workspace.of(settings, task.workspace_name, task.repository)
+    workspace = Workspace.of(settings, task.workspace_name, task.forge_site, task.repository)
     base, start = await create_checkout(
-        task.repository,
+        workspace.remote,
         task.branch,
         task.base_branch,
         workspace.checkout,
         settings,
         not_before=task.created_at,  # a fetch started after the task was made will do
+        private_files=private_files(),
     )
     await asyncio.to_thread(store.set_base, task_id, base, start)
     await asyncio.to_thread(make_owned_dir, workspace.home)

@@ -1,9 +1,23 @@
-"""The forge interface: open or update a pull request, comment on an issue."""
+"""The forge interface, and the registry every forge (built-in or not) is found in.
+
+A forge is one module owning everything taskyard needs to know about a kind of
+code host: the repository names it takes, the URL git fetches and pushes
+through, the credentials for git and for its API, the wording of a pull request,
+and the API calls that open one and comment on an issue. Forges are plug-ins of
+the ``taskyard.forges`` entry-point group (see :mod:`taskyard.model.registry`);
+which one a repository uses is configuration (:mod:`taskyard.services.forges`).
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from types import TracebackType
+
+from taskyard.config import Settings
+from taskyard.model import registry
+from taskyard.model.diff import DiffStats
+from taskyard.model.forge import ForgeSite, GitRemote
 
 
 @dataclass(frozen=True)
@@ -22,8 +36,24 @@ class RemotePullRequest:
     state: str = "open"
 
 
-class Forge(ABC):
-    name: str
+@dataclass(frozen=True)
+class DeliveredWork:
+    """What a pull request is written from: the task, its branch and its changes."""
+
+    repository: str
+    key: str
+    title: str
+    description: str
+    head: str
+    base: str
+    stats: DiffStats
+    link: str = ""  # the task's page, when the server knows its public URL
+    issue_number: int = 0  # the issue the task came from, 0 if none
+
+
+class ForgeClient(ABC):
+    """One delivery's conversation with a forge's API: use it as ``async with``,
+    so whatever connection it holds is closed when the delivery ends."""
 
     @abstractmethod
     async def open_or_update(self, draft: PullRequestDraft) -> RemotePullRequest | None:
@@ -37,14 +67,73 @@ class Forge(ABC):
     async def comment(self, repository: str, issue_number: int, body: str) -> None:
         """Comment on an issue or pull request."""
 
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Release the connection; the client is not used again."""
 
-class LocalForge(Forge):
-    """For repositories given as a local path or file URL: taskyard records the PR."""
+    async def __aenter__(self) -> ForgeClient:
+        return self
 
-    name = "local"
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
-    async def open_or_update(self, draft: PullRequestDraft) -> RemotePullRequest | None:
-        return None
 
-    async def comment(self, repository: str, issue_number: int, body: str) -> None:
-        return None
+class Forge(ABC):
+    """A kind of forge; built once per process by the registry, holding no connection."""
+
+    kind: str
+
+    @abstractmethod
+    def remote(self, repository: str, site: ForgeSite, settings: Settings) -> GitRemote:
+        """Where git fetches and pushes ``repository``, with the credentials it needs."""
+
+    @abstractmethod
+    def connect(self, site: ForgeSite, settings: Settings) -> ForgeClient:
+        """A client of the forge's API for one delivery (raises if it cannot have one)."""
+
+    def closing_words(self, issue_number: int) -> str:
+        """The line that closes the originating issue when the pull request merges."""
+        return ""
+
+    def draft(self, work: DeliveredWork) -> PullRequestDraft:
+        """The pull request taskyard opens for ``work``: its title and body."""
+        opened = (
+            f"Opened by taskyard for task [{work.key}]({work.link})."
+            if work.link
+            else f"Opened by taskyard for task {work.key}."
+        )
+        stats = work.stats
+        lines = [
+            opened,
+            "",
+            work.description.strip() or work.title,
+            "",
+            f"{stats.files_changed} file(s) changed, +{stats.additions} -{stats.deletions}.",
+        ]
+        closing = self.closing_words(work.issue_number) if work.issue_number else ""
+        if closing:
+            lines += ["", closing]
+        return PullRequestDraft(
+            repository=work.repository,
+            title=f"{work.key}: {work.title}",
+            body="\n".join(lines),
+            head=work.head,
+            base=work.base,
+        )
+
+    def opened_comment(self, pull: RemotePullRequest, key: str) -> str:
+        """What taskyard says on the originating issue once the pull request exists."""
+        return f"taskyard opened {pull.url} for {key}."
+
+
+FORGES: registry.Registry[Forge] = registry.Registry(registry.FORGES, "forge")
+
+
+def git_remote(site: ForgeSite, repository: str, settings: Settings) -> GitRemote:
+    """Where git reaches ``repository`` on the forge at ``site``."""
+    return FORGES.get(site.kind).remote(repository, site, settings)

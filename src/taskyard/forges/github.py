@@ -1,17 +1,28 @@
-"""GitHub REST client for pull requests and issue comments."""
+"""GitHub (github.com, or GitHub Enterprise Server at the configured site).
+
+Owns: ``owner/name`` → ``<site>/owner/name.git``; the token (``TASKYARD_GITHUB_TOKEN``)
+as a Basic ``x-access-token`` header for git, scoped to the site and passed in
+git's environment (never in a URL, an argument or a config file), and as a bearer
+token for the REST API; pull requests that close the originating issue.
+"""
 
 from __future__ import annotations
 
+import base64
+
 import httpx
 
-from taskyard.forges.base import Forge, PullRequestDraft, RemotePullRequest
+from taskyard.config import Settings
+from taskyard.forges.base import Forge, ForgeClient, PullRequestDraft, RemotePullRequest
 from taskyard.model.errors import InvalidInput, Unavailable
+from taskyard.model.forge import ForgeSite, GitRemote
 
 API_VERSION = "2022-11-28"
+DEFAULT_URL = "https://github.com"
 
 
-class GitHubForge(Forge):
-    name = "github"
+class GitHubClient(ForgeClient):
+    """GitHub's REST API for pull requests and issue comments."""
 
     def __init__(
         self,
@@ -78,3 +89,26 @@ class GitHubForge(Forge):
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+class GitHubForge(Forge):
+    kind = "github"
+
+    def remote(self, repository: str, site: ForgeSite, settings: Settings) -> GitRemote:
+        host = (site.url or DEFAULT_URL).rstrip("/")
+        if not settings.github_token:
+            return GitRemote(f"{host}/{repository}.git")  # public repositories still fetch
+        basic = base64.b64encode(f"x-access-token:{settings.github_token}".encode()).decode()
+        # Only requests to this site carry the header, redirects elsewhere do not.
+        env = {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": f"http.{host}/.extraheader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+        }
+        return GitRemote(f"{host}/{repository}.git", env)
+
+    def connect(self, site: ForgeSite, settings: Settings) -> GitHubClient:
+        return GitHubClient(settings.github_token, site.api_url or settings.github_api_url)
+
+    def closing_words(self, issue_number: int) -> str:
+        return f"Closes #{issue_number}"

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from taskyard.agents.registry import adapter_for
 from taskyard.config import Settings
+from taskyard.model.registry import PluginError
 
 
 @dataclass(frozen=True)
@@ -72,17 +74,14 @@ GOOGLE = Provider(
     auth_header=lambda key: ("x-goog-api-key", key),
 )
 PROVIDERS = {p.name: p for p in (ANTHROPIC, OPENAI, GOOGLE)}
-# Aider speaks OpenAI's chat completions, which the OpenAI upstream serves.
-AGENT_PROVIDERS = {
-    "claude-code": "anthropic",
-    "codex": "openai",
-    "aider": "openai",
-    "gemini": "google",
-}
-"""The provider each agent kind's CLI speaks; kinds not listed get no model proxy."""
 
 
 def provider_for_agent(kind: str) -> Provider | None:
-    """The provider an agent kind talks to, if it talks to one through the proxy."""
-    name = AGENT_PROVIDERS.get(kind)
+    """The provider an agent kind talks to (its adapter says), if it talks to one."""
+    name = adapter_for(kind).info.provider
+    if name and name not in PROVIDERS:
+        raise PluginError(
+            f"The agent kind '{kind}' speaks the model provider '{name}', which the gateway "
+            f"does not know. Known: {', '.join(sorted(PROVIDERS))}."
+        )
     return PROVIDERS[name] if name else None

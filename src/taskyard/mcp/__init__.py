@@ -1,42 +1,47 @@
-"""``taskyard mcp``: taskyard as a Model Context Protocol server, for people's assistants.
+"""taskyard's Model Context Protocol servers, on one core.
 
-A person's own assistant (Claude Code, Claude Desktop, Codex, ...) launches
-``taskyard mcp`` and talks to it over stdio; each tool is one call to the REST API
-through the SDK, with the person's ``TASKYARD_URL`` and ``TASKYARD_TOKEN``::
+:mod:`~taskyard.mcp.core` is the protocol (JSON-RPC 2.0, ``initialize``, ``ping``,
+``tools/list``, ``tools/call``) and its two transports, stdio and the POST of streamable
+HTTP; :mod:`~taskyard.mcp.schema` declares and checks tool arguments. Each server only
+declares its tools:
 
-    from taskyard.mcp import serve
+- :mod:`~taskyard.mcp.tasks`: ``taskyard mcp``, taskyard's tasks for a person's own
+  assistant (Claude Code, Claude Desktop, Codex, ...) over stdio, each tool one call to
+  the REST API through the SDK;
+- :mod:`taskyard.gateway.mcp_status`: the gateway's status endpoint, where agents in
+  sandboxes report their state.
+
+This package imports neither the SDK nor anything of the server, so the gateway may use
+it; :mod:`~taskyard.mcp.tasks` (which needs the SDK) is imported by name::
+
+    from taskyard.mcp.tasks import serve
     from taskyard.sdk import Client
 
     with Client() as client:
         serve(client)  # until stdin closes
-
-``protocol`` holds the JSON-RPC/MCP machinery, ``tools`` what a tool is, ``tasks`` the
-tools themselves.
 """
 
 from __future__ import annotations
 
-import sys
-from typing import IO
-
-from taskyard.mcp.protocol import PROTOCOL_VERSIONS, McpServer, serve_stdio
-from taskyard.mcp.tasks import INSTRUCTIONS, TOOLS
-from taskyard.mcp.tools import Tool, ToolError
-from taskyard.sdk import Client
+from taskyard.mcp.core import (
+    MAX_MESSAGE_BYTES,
+    PROTOCOL_VERSIONS,
+    McpServer,
+    Tool,
+    ToolError,
+    error_reply,
+    serve_stdio,
+)
+from taskyard.mcp.schema import obj, text
 
 __all__ = [
-    "INSTRUCTIONS",
+    "MAX_MESSAGE_BYTES",
     "PROTOCOL_VERSIONS",
-    "TOOLS",
     "McpServer",
     "Tool",
     "ToolError",
-    "serve",
+    "error_reply",
+    "obj",
     "serve_stdio",
+    "text",
 ]
-
-
-def serve(client: Client, stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> None:
-    """Serve taskyard's tools over stdio (the process's own by default) until stdin closes."""
-    server = McpServer(TOOLS, client, instructions=INSTRUCTIONS)
-    serve_stdio(server, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)

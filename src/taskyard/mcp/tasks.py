@@ -1,16 +1,19 @@
-"""The tools ``taskyard mcp`` offers: creating tasks, reading them, acting on them.
+"""``taskyard mcp``: the tools it offers (creating tasks, reading them, acting on them).
 
 Each is one SDK call (:class:`taskyard.sdk.Client`), so the assistant can do nothing a
 person with the same API token could not do from the command line, and the server's
-checks and messages apply unchanged.
+checks and messages apply unchanged: the API's refusals, and a server it cannot reach,
+are tool errors carrying the SDK's message.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import IO, Any
 
-from taskyard.mcp.tools import Tool, obj, text
-from taskyard.sdk import FINAL_STATUSES, Client
+from taskyard.mcp.core import McpServer, Tool, serve_stdio
+from taskyard.mcp.schema import obj, text
+from taskyard.sdk import FINAL_STATUSES, Client, TaskyardError
 
 STATUSES = ["queued", "provisioning", "working", "waiting", *FINAL_STATUSES]
 KEY = text("The task's key, such as TY-42 (or its numeric id).", minLength=1)
@@ -229,3 +232,14 @@ TOOLS = [
         destructive=True,
     ),
 ]
+
+SERVER = McpServer(
+    TOOLS,
+    instructions=INSTRUCTIONS,
+    expected=(TaskyardError,),
+)
+
+
+def serve(client: Client, stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> None:
+    """Serve the tools over stdio (the process's own by default) until stdin closes."""
+    serve_stdio(SERVER, client, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)

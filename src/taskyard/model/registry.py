@@ -11,11 +11,13 @@ taskyard's own built-ins are declared the same way in taskyard's ``pyproject.tom
 so a third party's plug-in goes through exactly the path the built-ins do (as
 datasette loads its default plug-ins through pluggy). Entry points are loaded on the
 first lookup, not at import: the ground floor imports nothing of the layers above.
-:meth:`Registry.register` adds one at run time (tests, embedding applications).
+:meth:`Registry.register` adds one at run time (embedding applications);
+:meth:`Registry.reload` sees distributions installed since the first lookup.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
@@ -26,6 +28,9 @@ from taskyard.model.errors import InvalidInput
 AGENTS = "taskyard.agents"
 SANDBOXES = "taskyard.sandboxes"
 FORGES = "taskyard.forges"
+
+
+_REGISTRIES: dict[str, Registry[Any]] = {}  # by group: the first made, the layer's own
 
 
 class Kinded(Protocol):
@@ -50,6 +55,7 @@ class Registry(Generic[T]):
         self._built: dict[str, T] = {}
         self._loaded = False
         self._lock = threading.Lock()
+        _REGISTRIES.setdefault(group, self)
 
     def _load(self) -> None:
         with self._lock:
@@ -59,6 +65,18 @@ class Registry(Generic[T]):
                 # A kind registered at run time wins over an installed one of the same name.
                 self._factories.setdefault(point.name, _from_entry_point(point.load, point.value))
             self._loaded = True
+
+    def reload(self) -> None:
+        """Forget the installed plug-ins and look them up again on next use.
+
+        Kinds registered at run time are forgotten too; plug-ins already built are
+        rebuilt on their next lookup.
+        """
+        importlib.invalidate_caches()  # new .dist-info directories on sys.path
+        with self._lock:
+            self._factories.clear()
+            self._built.clear()
+            self._loaded = False
 
     def register(self, kind: str, factory: Callable[[], T]) -> None:
         """Add (or replace) the plug-in for ``kind``; ``factory`` builds it once."""
@@ -100,6 +118,23 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[T]:
         return iter([self.get(kind) for kind in self.kinds()])
+
+
+def kinds_in(group: str) -> list[str]:
+    """The kinds ``group`` offers: its registry's, or the installed ones before any
+    layer made a registry for it (a template is checked in a process that may never
+    run an agent)."""
+    registry = _REGISTRIES.get(group)
+    if registry is not None:
+        return registry.kinds()
+    return sorted({point.name for point in entry_points(group=group)})
+
+
+def require_kind(group: str, what: str, kind: str) -> None:
+    """``PluginError`` (listing the kinds there are) unless ``group`` offers ``kind``."""
+    kinds = kinds_in(group)
+    if kind not in kinds:
+        raise PluginError(f"No {what} '{kind}'. Available: {', '.join(kinds)}.")
 
 
 def _from_entry_point(load: Callable[[], Any], where: str) -> Callable[[], Any]:

@@ -17,8 +17,11 @@ from pydantic import (
 )
 
 from taskyard.model.inputs import MAX_INT64, Body, Label, Name, bounded_json
+from taskyard.model.registry import AGENTS, SANDBOXES, PluginError, require_kind
 
-AgentKind = Literal["claude-code", "codex", "gemini", "aider", "command"]
+# An agent kind or a sandbox provider: whatever the registries offer (checked when a
+# template is pushed, so that one stored before its plug-in was removed still loads).
+Kind = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 #: Validation context key: the template is being pushed, so check it fully.
 NEW_TEMPLATE = "new_template"
@@ -49,18 +52,32 @@ def compile_regex(pattern: str) -> Any:
 Value = Annotated[Any, AfterValidator(bounded_json(4, 16_000))]
 
 
+def _registered(group: str, what: str, kind: str, info: ValidationInfo) -> str:
+    if (info.context or {}).get(NEW_TEMPLATE):
+        try:
+            require_kind(group, what, kind)
+        except PluginError as exc:
+            raise ValueError(exc.message) from None
+    return kind
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class AgentSpec(Strict):
-    kind: AgentKind = "claude-code"
+    kind: Kind = "claude-code"
     version: Name = Field("", description="Package version of the agent CLI; empty means latest.")
     model: Name = ""
     command: Body = Field("", description="Shell command for the `command` agent.")
     args: list[Label] = Field(
         default_factory=list, max_length=MAX_ITEMS, description="Extra CLI arguments."
     )
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, kind: str, info: ValidationInfo) -> str:
+        return _registered(AGENTS, "agent kind", kind, info)
 
     @model_validator(mode="after")
     def _command_needs_command(self) -> AgentSpec:
@@ -188,7 +205,7 @@ class TemplateSpec(Strict):
     name: str
     description: Body = ""
     agent: AgentSpec = Field(default_factory=AgentSpec)
-    sandbox: Literal["bubblewrap", "docker", "none"] = "bubblewrap"
+    sandbox: Kind = "bubblewrap"
     image: Label = Field("", description="Container image for the docker sandbox.")
     setup: Body = ""
     env: dict[Name, Body] = Field(default_factory=dict, max_length=MAX_ITEMS)
@@ -209,6 +226,11 @@ class TemplateSpec(Strict):
         description="Stage key → prompt overriding the default.",
     )
     parameters: list[Parameter] = Field(default_factory=list, max_length=MAX_ITEMS)
+
+    @field_validator("sandbox")
+    @classmethod
+    def _sandbox(cls, kind: str, info: ValidationInfo) -> str:
+        return _registered(SANDBOXES, "sandbox provider", kind, info)
 
     @field_validator("name")
     @classmethod

@@ -22,13 +22,20 @@ REPO_SLUG = re.compile(
 REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//")
 
 
+def local_path(repository: str) -> str | None:
+    """The path a repository names on this machine (an absolute path or a file:// URL),
+    or None for a name on a forge (``org/repo``)."""
+    path = repository.removeprefix("file://")
+    return path if path.startswith("/") else None
+
+
 def validate_repository(repository: str, roots: Sequence[Path]) -> str:
     """``org/repo``, or a local git repository (absolute path or file:// URL) under ``roots``."""
     repository = repository.strip()
     if REPO_SLUG.match(repository):
         return repository
-    path = repository.removeprefix("file://")
-    if not path.startswith("/"):
+    path = local_path(repository)
+    if path is None:
         raise InvalidInput(
             f"Repository '{repository}' must be 'org/repo', or an absolute path or file:// URL "
             "of a local git repository."

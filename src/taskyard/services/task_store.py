@@ -19,6 +19,7 @@ from taskyard.db.models import Task, Workflow, utcnow
 from taskyard.db.session import session_scope
 from taskyard.model.diff import DiffStats
 from taskyard.model.errors import NotFound
+from taskyard.model.forge import ForgeSite
 from taskyard.model.template import TemplateSpec
 from taskyard.model.workflow import Stage
 from taskyard.services import diffs, events, runs, secrets, stops, tasks
@@ -34,6 +35,7 @@ class TaskFacts:
     title: str
     description: str
     repository: str
+    forge_site: ForgeSite
     branch: str
     base_branch: str
     base_commit: str
@@ -91,6 +93,7 @@ class TaskStore:
                 title=task.title,
                 description=task.description,
                 repository=task.repository,
+                forge_site=task.forge_site,
                 branch=task.branch,
                 base_branch=task.base_branch,
                 base_commit=task.base_commit,

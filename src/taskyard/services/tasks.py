@@ -24,9 +24,10 @@ from taskyard.model.inputs import (
     mend_text,
     parse_id,
 )
+from taskyard.model.registry import AGENTS, require_kind
 from taskyard.model.status import FINAL, UNSETTLED, AgentState, TaskStatus
 from taskyard.model.template import BUILTIN_DEFAULT, AgentSpec, TemplateSpec
-from taskyard.services import events, teams, templates, workflows
+from taskyard.services import events, forge_settings, teams, templates, workflows
 from taskyard.services.access import Principal, require
 from taskyard.services.parameters import resolve_parameters
 from taskyard.services.repositories import validate_branch, validate_repository
@@ -80,6 +81,7 @@ def _resolve_template(
     row = templates.get_template(session, org_id, name, body.template_version) if name else None
     spec = templates.spec_of(row) if row else BUILTIN_DEFAULT
     if body.agent is not None:
+        require_kind(AGENTS, "agent kind", body.agent.kind)
         spec = spec.model_copy(update={"agent": body.agent})
     return row, spec
 
@@ -120,6 +122,7 @@ def create_task(
     ).scalar_one()
     key = f"{team.key}-{number}"
     slug = _unique_slug(session, team.id, slugify(title))
+    forge = forge_settings.site_for(session, principal.org_id, repository)
     task = Task(
         org_id=principal.org_id,
         team_id=team.id,
@@ -129,6 +132,9 @@ def create_task(
         title=title,
         description=body.description,
         repository=repository,
+        forge=forge.kind,
+        forge_url=forge.url,
+        forge_api_url=forge.api_url,
         base_branch=base_branch,
         origin=body.origin,
         origin_context=body.origin_context,

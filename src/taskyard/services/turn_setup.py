@@ -16,6 +16,7 @@ from taskyard.db.models import Task, Workflow
 from taskyard.db.session import session_scope
 from taskyard.gateway.providers import provider_for_agent
 from taskyard.model.errors import NotFound
+from taskyard.model.forge import ForgeSite
 from taskyard.model.template import TemplateSpec
 from taskyard.model.workflow import Stage
 from taskyard.services import runs, secrets, stops, templates
@@ -28,6 +29,7 @@ class TurnSetup:
     task_key: str
     org_id: int
     repository: str
+    forge_site: ForgeSite
     workspace_name: str  # <org id>/<key>: where its checkout and home live
     spec: TemplateSpec
     prompt: str
@@ -107,6 +109,7 @@ def prepare_turn(
             task_key=task.key,
             org_id=task.org_id,
             repository=task.repository,
+            forge_site=task.forge_site,
             workspace_name=f"{task.org_id}/{task.key}",
             spec=spec,
             prompt=prompt,

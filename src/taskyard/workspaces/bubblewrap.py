@@ -62,6 +62,7 @@ from taskyard.workspaces.egress import EgressProxy, proxy_service
 from taskyard.workspaces.files import make_owned_dir, sandbox_ids
 from taskyard.workspaces.netbridge import Bridge, HostService
 from taskyard.workspaces.sandbox import (
+    SandboxInfo,
     SandboxProcess,
     SandboxProvider,
     SandboxRequest,
@@ -136,7 +137,11 @@ class BubblewrapProvider(SandboxProvider):
         python: Interpreter that runs the in-sandbox network forwarder.
     """
 
-    name = "bubblewrap"
+    kind = "bubblewrap"
+    info = SandboxInfo(
+        isolates="files, network, processes and identity (namespaces, seccomp), "
+        "memory and process counts (cgroups)"
+    )
 
     def __init__(
         self,

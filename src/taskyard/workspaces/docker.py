@@ -35,7 +35,7 @@ from taskyard.model.errors import InvalidInput, Unavailable
 from taskyard.workspaces.egress import EgressProxy, proxy_service
 from taskyard.workspaces.files import make_owned_dir, sandbox_ids
 from taskyard.workspaces.netbridge import SANDBOX_RUN_DIR, Bridge, HostService
-from taskyard.workspaces.sandbox import SandboxProcess, SandboxProvider, SandboxRequest
+from taskyard.workspaces.sandbox import SandboxInfo, SandboxProcess, SandboxProvider, SandboxRequest
 
 DEFAULT_SOCKET = Path("/var/run/docker.sock")
 DEFAULT_IMAGE = "python:3.11-slim-bookworm"
@@ -133,7 +133,11 @@ class DockerProvider(SandboxProvider):
         python: The interpreter in the image that runs the network forwarder.
     """
 
-    name = "docker"
+    kind = "docker"
+    info = SandboxInfo(
+        isolates="a container of the template's image: files, network, processes, memory",
+        image=True,
+    )
 
     def __init__(
         self,

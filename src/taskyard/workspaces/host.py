@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from taskyard.workspaces.netbridge import Bridge, HostService
 from taskyard.workspaces.sandbox import (
+    SandboxInfo,
     SandboxProcess,
     SandboxProvider,
     SandboxRequest,
@@ -51,7 +52,11 @@ class HostProcess(SandboxProcess):
 class HostProvider(SandboxProvider):
     """Runs agents as plain host processes (``sandbox: none``)."""
 
-    name = "none"
+    kind = "none"
+    info = SandboxInfo(
+        isolates="nothing: a process of the server's user, in a session of its own",
+        isolated=False,
+    )
 
     async def spawn(
         self, request: SandboxRequest, services: Sequence[HostService] = ()

@@ -35,7 +35,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -45,9 +45,10 @@ from taskyard.workspaces.git import SERVER_MADE, git
 
 log = logging.getLogger(__name__)
 
-# Written by agents for people (the plan) or by their tools for themselves (Aider's
-# repository map): never committed.
-PRIVATE_FILES = ("PLAN.md", ".aider.tags.cache.v4")
+# Written by agents for people (the plan): never committed. Files agents' tools
+# write for themselves (Aider's repository map) are their adapters' to name, and
+# callers pass them in (``private_files``).
+PRIVATE_FILES = ("PLAN.md",)
 # The untracked cache saves status a walk of every directory (a third of its time at
 # 50,000 files); it is only an index extension, which older gits skip.
 CLONE_CONFIG = ("core.untrackedCache=true",)
@@ -84,19 +85,19 @@ def pool_dir(mirror: Path, base: str, settings: Settings) -> Path:
     return settings.data_dir / "pool" / mirror.stem / digest
 
 
-async def populate(mirror: Path, base: str, dest: Path) -> None:
+async def populate(mirror: Path, base: str, dest: Path, private_files: Sequence[str] = ()) -> None:
     """Make ``dest`` a checkout of ``mirror`` detached at ``origin/<base>``.
 
     Every task checkout starts as this, pooled or not, so that both kinds are alike:
     objects borrowed from the mirror (``--shared``), ``origin`` the mirror, the
-    agents' private files excluded.
+    plan and ``private_files`` (those of every agent kind) excluded.
     """
     config = [arg for item in CLONE_CONFIG for arg in ("-c", item)]
     await git("clone", "--shared", "--quiet", "--no-checkout", *config, str(mirror), str(dest))
     await git("checkout", "--quiet", "--detach", f"origin/{base}", cwd=dest)
     exclude = dest / ".git" / "info" / "exclude"
     exclude.parent.mkdir(parents=True, exist_ok=True)
-    exclude.write_text("".join(f"/{name}\n" for name in PRIVATE_FILES))
+    exclude.write_text("".join(f"/{name}\n" for name in (*PRIVATE_FILES, *private_files)))
 
 
 class Entry(NamedTuple):
@@ -167,7 +168,9 @@ def _delete(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-async def refill(mirror: Path, base: str, settings: Settings) -> int:
+async def refill(
+    mirror: Path, base: str, settings: Settings, private_files: Sequence[str] = ()
+) -> int:
     """Bring the pool to ``checkout_pool_size`` entries at the base's current tip.
 
     Entries at other commits are dropped (the base moved); returns how many were made.
@@ -191,7 +194,7 @@ async def refill(mirror: Path, base: str, settings: Settings) -> int:
             # Read first: if the mirror moves during the clone, the entry looks older
             # than it is, and its claimer fetches for nothing (never the reverse).
             _, refs = await mirror_refs(mirror, base)
-            await populate(mirror, base, partial)
+            await populate(mirror, base, partial, private_files)
             # Ahead of time, so a claim only hands over what it writes itself; before
             # the status below, which records the files' new owner and ctime.
             await asyncio.to_thread(hand_over, partial)
@@ -208,7 +211,9 @@ _threads: dict[Path, threading.Thread] = {}
 _wanted: set[Path] = set()
 
 
-def schedule_refill(mirror: Path, base: str, settings: Settings) -> None:
+def schedule_refill(
+    mirror: Path, base: str, settings: Settings, private_files: Sequence[str] = ()
+) -> None:
     """Refill the pool of (``mirror``, ``base``) in the background, soon.
 
     One thread per pool and process; a request while it runs makes it go round once
@@ -223,7 +228,7 @@ def schedule_refill(mirror: Path, base: str, settings: Settings) -> None:
             return
         thread = threading.Thread(
             target=_refill_while_wanted,
-            args=(key, mirror, base, settings),
+            args=(key, mirror, base, settings, tuple(private_files)),
             name=f"taskyard-pool-{key.parent.name}-{key.name}",
             daemon=True,  # an unfinished entry is cleaned up by the next refill
         )
@@ -231,7 +236,9 @@ def schedule_refill(mirror: Path, base: str, settings: Settings) -> None:
     thread.start()
 
 
-def _refill_while_wanted(key: Path, mirror: Path, base: str, settings: Settings) -> None:
+def _refill_while_wanted(
+    key: Path, mirror: Path, base: str, settings: Settings, private_files: Sequence[str]
+) -> None:
     # On Linux a thread has its own nice value, and the processes it starts inherit
     # it: the clones made ahead of time yield the CPU to the tasks that wait for one.
     with contextlib.suppress(OSError):
@@ -243,7 +250,7 @@ def _refill_while_wanted(key: Path, mirror: Path, base: str, settings: Settings)
                 return
             _wanted.discard(key)
         try:
-            asyncio.run(refill(mirror, base, settings))
+            asyncio.run(refill(mirror, base, settings, private_files))
         except Exception:
             log.warning("refilling the checkout pool %s failed", key, exc_info=True)
 

@@ -15,34 +15,19 @@ shares one fetch instead of queueing for fifty.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import hashlib
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from taskyard.config import Settings
+from taskyard.model.forge import GitRemote
 from taskyard.workspaces import pool
 from taskyard.workspaces.files import hand_over
 from taskyard.workspaces.git import SERVER_MADE, GitError, git
-from taskyard.workspaces.pool import PRIVATE_FILES as PRIVATE_FILES
-
-
-def remote_url(repository: str, settings: Settings) -> str:
-    """Where to fetch and push ``repository`` (``org/repo`` → GitHub)."""
-    if repository.startswith(("/", "file://")):
-        return repository
-    return f"https://github.com/{repository}.git"
-
-
-def auth_config(url: str, settings: Settings) -> list[str]:
-    """``git -c`` arguments carrying the forge token without putting it in a URL."""
-    if not url.startswith("https://github.com/") or not settings.github_token:
-        return []
-    basic = base64.b64encode(f"x-access-token:{settings.github_token}".encode()).decode()
-    return ["-c", f"http.https://github.com/.extraheader=Authorization: Basic {basic}"]
 
 
 def mirror_path(url: str, settings: Settings) -> Path:
@@ -66,30 +51,29 @@ def _record_fetch(mirror: Path, started: float) -> None:
 
 
 async def ensure_mirror(
-    repository: str, settings: Settings, not_before: float | None = None
+    remote: GitRemote, settings: Settings, not_before: float | None = None
 ) -> Path:
     """Create the mirror on first use, fetch new objects on later uses.
 
     Args:
-        repository: ``org/repo`` or a local path or URL.
-        settings: Where mirrors live, and the forge token.
+        remote: Where the repository is, and the credentials git needs (its forge's).
+        settings: Where mirrors live.
         not_before: Epoch seconds (a task's creation): a completed fetch that started
             at or after it is recent enough, and none is made. ``None`` always fetches.
     """
-    url = remote_url(repository, settings)
-    mirror = mirror_path(url, settings)
-    auth = auth_config(url, settings)
+    mirror = mirror_path(remote.url, settings)
+    auth = dict(remote.env)
     async with pool.locked(mirror.with_suffix(".lock")):
         started = time.time()
         if (mirror / "HEAD").exists():
             last = last_fetch(mirror)
             if not_before is not None and last is not None and last >= not_before:
                 return mirror  # someone fetched after this task was created
-            await git(*auth, "fetch", "--prune", "--quiet", "origin", cwd=mirror)
+            await git("fetch", "--prune", "--quiet", "origin", cwd=mirror, env=auth)
         else:
             partial = mirror.with_suffix(".partial")
             shutil.rmtree(partial, ignore_errors=True)
-            await git(*auth, "clone", "--mirror", "--quiet", url, str(partial))
+            await git("clone", "--mirror", "--quiet", remote.url, str(partial), env=auth)
             partial.rename(mirror)
         _record_fetch(mirror, started)
     return mirror
@@ -101,14 +85,18 @@ async def default_branch(mirror: Path) -> str:
 
 
 async def create_checkout(
-    repository: str,
+    remote: GitRemote,
     branch: str,
     base_branch: str,
     dest: Path,
     settings: Settings,
     not_before: float | None = None,
+    private_files: Sequence[str] = (),
 ) -> tuple[str, str]:
-    """Make ``dest`` a checkout of ``repository`` on ``branch``.
+    """Make ``dest`` a checkout of the repository at ``remote`` on ``branch``.
+
+    ``private_files`` are those every agent kind keeps in a checkout for itself
+    (see :func:`.pool.populate`), for this checkout and the pool's.
 
     Returns the base branch, and the commit the new branch starts at (``""`` when
     ``dest`` existed already: the server recorded that commit when it made it).
@@ -120,7 +108,7 @@ async def create_checkout(
     """
     if base_branch and dest.exists():
         return base_branch, ""  # nothing to fetch for a checkout that stays as it is
-    mirror = await ensure_mirror(repository, settings, not_before)
+    mirror = await ensure_mirror(remote, settings, not_before)
     default = await default_branch(mirror)
     base = base_branch or default
     if dest.exists():
@@ -134,7 +122,7 @@ async def create_checkout(
     try:
         changed = await _claim(mirror, base, tip, refs, default, branch, partial, settings)
         if changed is None:
-            await pool.populate(mirror, base, partial)
+            await pool.populate(mirror, base, partial, private_files)
             await _start_branch(partial, branch, base, at_base=True)
             changed = partial
         start = (await git(*SERVER_MADE, "rev-parse", "HEAD", cwd=partial)).strip()
@@ -145,7 +133,7 @@ async def create_checkout(
         await asyncio.to_thread(shutil.rmtree, partial, ignore_errors=True)
         raise
     partial.rename(dest)
-    pool.schedule_refill(mirror, base, settings)
+    pool.schedule_refill(mirror, base, settings, private_files)
     return base, start
 
 
@@ -199,14 +187,15 @@ async def _start_branch(checkout: Path, branch: str, base: str, *, at_base: bool
     await git(*SERVER_MADE, "symbolic-ref", "HEAD", f"refs/heads/{branch}", cwd=checkout)
 
 
-def mirror_objects(repository: str, settings: Settings) -> Path:
-    """The objects a checkout of ``repository`` borrows: its mirror's, from our own records.
+def mirror_objects(remote: GitRemote, settings: Settings) -> Path:
+    """The objects a checkout of ``remote``'s repository borrows: its mirror's, from our
+    own records.
 
     Sandboxes show them read-only (git in the checkout needs them); the
     checkout's own ``objects/info/alternates`` is the agent's to edit, and is
     never what decides a mount.
     """
-    return mirror_path(remote_url(repository, settings), settings) / "objects"
+    return mirror_path(remote.url, settings) / "objects"
 
 
 def remove_checkout(dest: Path) -> None:

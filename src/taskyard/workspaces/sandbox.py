@@ -77,8 +77,30 @@ class SandboxProcess:
         await self.process.wait()
 
 
+@dataclass(frozen=True)
+class SandboxInfo:
+    """What a sandbox provider does, for people choosing one and for checks.
+
+    Attributes:
+        isolates: What it confines, in a few words (shown by ``taskyard`` and the docs).
+        isolated: Whether it confines the agent at all: a provider that does not
+            (``none``) runs only where the operator allows unsandboxed templates.
+        image: Whether it runs the template's ``image`` (a container image).
+    """
+
+    isolates: str
+    isolated: bool = True
+    image: bool = False
+
+
 class SandboxProvider(ABC):
-    name: ClassVar[str]
+    """A sandbox kind: registered under ``kind`` in the ``taskyard.sandboxes`` entry points.
+
+    Whether it can run on this host is :meth:`check_available`'s to say.
+    """
+
+    kind: ClassVar[str]
+    info: ClassVar[SandboxInfo]
 
     @abstractmethod
     async def spawn(

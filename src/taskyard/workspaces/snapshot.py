@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -119,6 +120,7 @@ async def take_snapshot(
     message: str,
     author: tuple[str, str],
     max_bytes: int,
+    private_files: Sequence[str] = (),
 ) -> Snapshot:
     """Export the work in ``request.workdir`` since ``base``, running git in the sandbox.
 
@@ -131,6 +133,7 @@ async def take_snapshot(
         message: Message of the commit made of uncommitted changes.
         author: Name and email of that commit.
         max_bytes: The largest export accepted.
+        private_files: Files agents keep in a checkout for themselves, never exported.
     """
     sandboxed = replace(
         request,
@@ -144,7 +147,7 @@ async def take_snapshot(
             mode,
             message,
             *author,
-            "\n".join(f"/{name}" for name in PRIVATE_FILES),
+            "\n".join(f"/{name}" for name in (*PRIVATE_FILES, *private_files)),
         ],
         env={},
         stdin=None,

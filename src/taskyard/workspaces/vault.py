@@ -19,6 +19,7 @@ from pathlib import Path
 from taskyard.config import Settings
 from taskyard.model.diff import DiffStats
 from taskyard.model.errors import InvalidInput
+from taskyard.model.forge import GitRemote
 from taskyard.workspaces import pool
 from taskyard.workspaces.git import GitError, git, git_bytes
 from taskyard.workspaces.snapshot import Snapshot
@@ -154,9 +155,13 @@ async def _read_objects(vault: Path, shas: list[str]) -> list[tuple[str, str, by
     return objects
 
 
-async def push(vault: Path, head: str, url: str, branch: str, auth: list[str]) -> None:
-    """Push ``head`` to ``branch`` of ``url`` (taskyard owns the branch: forced)."""
-    await git(*auth, "push", "--quiet", "--force", url, f"{head}:refs/heads/{branch}", cwd=vault)
+async def push(vault: Path, head: str, remote: GitRemote, branch: str) -> None:
+    """Push ``head`` to ``branch`` at ``remote`` (taskyard owns the branch: forced).
+
+    The remote's credentials reach git in its environment only.
+    """
+    refspec = f"{head}:refs/heads/{branch}"
+    await git("push", "--quiet", "--force", remote.url, refspec, cwd=vault, env=dict(remote.env))
 
 
 async def forget(settings: Settings, names: list[str]) -> None:
