@@ -35,7 +35,7 @@ from taskyard.engine.types import (
 )
 from taskyard.gateway import Gateway
 from taskyard.model.errors import InvalidInput, NotFound
-from taskyard.model.status import FINAL
+from taskyard.model.status import FINAL, AgentState
 from taskyard.services.task_store import TaskStore
 from taskyard.workspaces.git import GitError
 
@@ -111,7 +111,10 @@ class TaskActivities:
             result = await runner.run(inp, activity.heartbeat)
         except InvalidInput as exc:
             raise _permanent(exc) from exc
-        self.diffs.schedule(inp.task_id)  # the API shows the work as of this turn's end
+        if result.state != AgentState.CANCELLED:
+            # The API shows the work as of this turn's end. A cancelled task keeps the
+            # diff of its last whole turn: its ending is not held up by an export.
+            self.diffs.schedule(inp.task_id)
         return result
 
     @activity.defn(name="deliver")
