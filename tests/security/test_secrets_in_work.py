@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from taskyard.model.redaction import MASK, mask_logs
+from taskyard.agents.base import AgentEvent
+from taskyard.config import Settings
+from taskyard.engine.event_sink import EventSink
+from taskyard.model.redaction import MASK, Redactor, mask_logs
+from taskyard.services.task_store import TaskStore
 from tests.conftest import ADMIN_TOKEN, git
 from tests.support.server import RunningServer
 
@@ -78,3 +82,13 @@ def test_log_lines_and_tracebacks_are_masked(caplog: pytest.LogCaptureFixture) -
     # (Other tests of this process may have taught the filter more values to mask.)
     assert SECRET not in text
     assert f"calling with {MASK}" in text and f"upstream said {MASK}" in text
+
+
+def test_the_agents_last_words_are_masked_before_they_become_the_tasks_status(
+    settings: Settings,
+) -> None:
+    # A failed turn's message becomes the task's status message, and is stored with
+    # the turn's result: it must be masked like the event it came with.
+    sink = EventSink(TaskStore(settings), 1, 1, Redactor([SECRET]))
+    sink.add(AgentEvent("state", {"state": "failure", "message": f"login {SECRET} refused"}))
+    assert sink.state == ("failure", f"login {MASK} refused")

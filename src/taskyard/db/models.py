@@ -241,6 +241,22 @@ class Run(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
+class TurnResult(Base):
+    """How one turn of a run ended, recorded once: a retried activity whose turn had
+    already finished (its answer lost with a worker or with Temporal) returns this
+    instead of running the agent again."""
+
+    __tablename__ = "turn_results"
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    turn: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exit_code: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text, default="")
+    session_id: Mapped[str] = mapped_column(String(200), default="")
+    stopped_by: Mapped[str] = mapped_column(String(300), default="")
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Event(Base):
     """Append-only record of what happened to a task."""
 

@@ -62,7 +62,10 @@ class EventSink:
         elif event.type == "session":
             self.session_id = str(event.data.get("session_id", ""))
         elif event.type == "state":
-            self.state = (str(event.data.get("state", "")), str(event.data.get("message", "")))
+            # The turn's result carries it, and a failed turn's becomes the task's status
+            # message: masked like the event it came with.
+            message = self._redact.text(str(event.data.get("message", "")))
+            self.state = (str(event.data.get("state", "")), message)
         self._buffer.append(event)
         self._wake.set()
 

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from taskyard.agents.base import AgentEvent, AgentTurn, TurnRequest
 from taskyard.agents.registry import adapter_for
@@ -171,6 +171,15 @@ class TurnRunner:
     gateway: Gateway | None
 
     async def run(self, inp: TurnInput, heartbeat: Callable[[], None]) -> TurnResult:
+        """Run the turn, unless it ran to its end before: then how it ended then.
+
+        An activity is retried when its answer never reached Temporal (a worker
+        killed after the agent finished, Temporal away for longer than the heartbeat
+        timeout); the agent's work is done, and running it again would do it twice.
+        """
+        done = await asyncio.to_thread(self.store.turn_outcome, inp.run_id, inp.turn)
+        if done is not None:
+            return TurnResult(**done)
         setup = await asyncio.to_thread(
             prepare_turn,
             self.settings,
@@ -290,12 +299,13 @@ class TurnRunner:
                     sink.add(_limit_event(process.limit_message, exit_code))
                 await sink.close()
         session_id = sink.session_id or setup.session_id
-        elapsed = time.monotonic() - started
-        await asyncio.to_thread(store.record_turn, inp.run_id, session_id, elapsed)
         if stop is not None:
-            return _result(stop, exit_code, session_id)
-        state, message = sink.state
-        return TurnResult(exit_code, state, message, session_id)
+            result = _result(stop, exit_code, session_id)
+        else:
+            result = TurnResult(exit_code, *sink.state, session_id)
+        elapsed = time.monotonic() - started
+        await asyncio.to_thread(store.record_turn, inp.run_id, inp.turn, asdict(result), elapsed)
+        return result
 
 
 def _limit_event(limit_message: str, exit_code: int) -> AgentEvent:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from taskyard.db.models import Run, Task, Template, utcnow
+from taskyard.db.models import Run, Task, Template, TurnResult, utcnow
 from taskyard.model.template import BUILTIN_DEFAULT, AgentSpec, TemplateSpec
 
 
@@ -56,16 +56,34 @@ def previous_session(session: Session, task_id: int, stage: str) -> str:
     )
 
 
-def record_turn(session: Session, run_id: int, session_id: str, seconds: float) -> None:
-    """After a turn: the agent session to resume, and the time the agent ran."""
+def record_turn(
+    session: Session, run_id: int, turn: int, outcome: dict[str, Any], seconds: float
+) -> None:
+    """After a turn: how it ended (once: a second record of the same turn is ignored),
+    the agent session to resume, and the time the agent ran."""
     run = session.get(Run, run_id)
-    if run is None:
+    if run is None or session.get(TurnResult, (run_id, turn)) is not None:
         return
-    if session_id:
-        run.session_id = session_id
+    session.add(TurnResult(run_id=run_id, turn=turn, **outcome))
+    if outcome.get("session_id"):
+        run.session_id = outcome["session_id"]
     task = session.get(Task, run.task_id)
     if task is not None:
         task.agent_seconds += seconds
+
+
+def turn_outcome(session: Session, run_id: int, turn: int) -> dict[str, Any] | None:
+    """How the turn ended, if it has ended before (see :func:`record_turn`)."""
+    row = session.get(TurnResult, (run_id, turn))
+    if row is None:
+        return None
+    return {
+        "exit_code": row.exit_code,
+        "state": row.state,
+        "message": row.message,
+        "session_id": row.session_id,
+        "stopped_by": row.stopped_by,
+    }
 
 
 def add_usage(session: Session, task_id: int, usage: dict[str, Any]) -> tuple[int, float]:

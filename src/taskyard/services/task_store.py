@@ -118,10 +118,15 @@ class TaskStore:
         with session_scope(self.url) as session:
             runs.finish_run(session, run_id, status)
 
-    def record_turn(self, run_id: int, session_id: str, seconds: float) -> None:
-        """After a turn: the agent session to resume, and the time the agent ran."""
+    def record_turn(self, run_id: int, turn: int, outcome: dict[str, Any], seconds: float) -> None:
+        """How a turn ended (recorded once), its agent session, the time it ran."""
         with session_scope(self.url) as session:
-            runs.record_turn(session, run_id, session_id, seconds)
+            runs.record_turn(session, run_id, turn, outcome, seconds)
+
+    def turn_outcome(self, run_id: int, turn: int) -> dict[str, Any] | None:
+        """How the turn ended, if it has ended already (a retried activity)."""
+        with session_scope(self.url, write=False) as session:
+            return runs.turn_outcome(session, run_id, turn)
 
     def append_event(
         self, task_id: int, kind: str, data: dict[str, Any], run_id: int | None = None

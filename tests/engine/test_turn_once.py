@@ -1,0 +1,51 @@
+"""A turn that ran to its end is never run again, whatever retries its activity."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import select
+
+from taskyard.db.models import Run, Task
+from taskyard.db.session import session_scope
+from taskyard.engine.turns import TurnRunner
+from taskyard.engine.types import TurnInput, TurnResult
+from taskyard.services.task_store import TaskStore
+from tests.engine.test_signals import ONE_STAGE, push
+from tests.support.server import RunningServer
+
+COUNTING = """
+echo ran >> count.txt
+echo "turn done"
+"""
+
+
+def test_a_finished_turn_retried_returns_its_result_without_running_the_agent(
+    server: RunningServer, remote_repo: Path
+) -> None:
+    assert server.http.post("/api/v1/workflows", json=ONE_STAGE).status_code == 201
+    template = push(server, "counting", COUNTING)
+    key = server.create_task(
+        title="Count", repository=str(remote_repo), template=template, workflow="one"
+    )["key"]
+    server.wait_for(key, "completed")
+    checkout = server.settings.checkouts_dir / "1" / key
+    assert (checkout / "count.txt").read_text() == "ran\n"
+    outputs = [e for e in server.events(key) if e["kind"] == "output"]
+    with session_scope(server.settings.resolved_database_url, write=False) as session:
+        task_id = session.scalar(select(Task.id).where(Task.key == key))
+        run_id = session.scalar(select(Run.id).where(Run.task_id == task_id))
+        seconds = session.scalar(select(Task.agent_seconds).where(Task.key == key))
+    assert task_id is not None and run_id is not None
+
+    # What Temporal does when a turn's answer was lost (its worker killed after the
+    # agent finished, or Temporal away longer than the heartbeat timeout): run it again.
+    runner = TurnRunner(server.settings, TaskStore(server.settings), None)
+    again = asyncio.run(runner.run(TurnInput(task_id, "code", run_id, 0), lambda: None))
+
+    assert again == TurnResult(0, "complete", "Agent finished.", "", "")
+    assert (checkout / "count.txt").read_text() == "ran\n"  # the agent did not run
+    assert [e for e in server.events(key) if e["kind"] == "output"] == outputs
+    with session_scope(server.settings.resolved_database_url, write=False) as session:
+        assert session.scalar(select(Task.agent_seconds).where(Task.key == key)) == seconds
