@@ -61,6 +61,7 @@ SCOPE = {
     ("GET", "/api/v1/organizations/{slug}"): INSTALLATION_ADMIN,
     ("PATCH", "/api/v1/organizations/{slug}"): INSTALLATION_ADMIN,
     ("GET", "/api/v1/forges"): "tasks:read",
+    ("GET", "/api/v1/audit"): ADMIN,
     ("PUT", "/api/v1/forges/default"): ADMIN,
     ("PUT", "/api/v1/forges/repositories/{owner}/{repo}"): ADMIN,
     ("DELETE", "/api/v1/forges/repositories/{owner}/{repo}"): ADMIN,

@@ -15,6 +15,7 @@ from taskyard.api import errors, openapi
 from taskyard.api.deps import WRITE_SLOTS, get_engine, get_principal, limit_writers
 from taskyard.api.limits import InputLimits
 from taskyard.api.routes import (
+    audit,
     events,
     forges,
     health,
@@ -43,7 +44,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.write_slots = asyncio.Semaphore(WRITE_SLOTS)
     errors.install(app)
     app.add_middleware(InputLimits, settings=settings)
-    for module in (tasks, events, workflows, users, templates, organizations, forges, health):
+    modules = (tasks, events, workflows, users, templates, organizations, forges, audit, health)
+    for module in modules:
         openapi.declare_errors(module.router, get_principal, get_engine)
         app.include_router(module.router)
     app.include_router(pages.router)  # HTML for people, not part of the API's description

@@ -105,6 +105,21 @@ class EventPage(BaseModel):
     next_after: int
 
 
+class AuditEntryOut(BaseModel):
+    id: int
+    actor: str = Field(description="The username behind the token that acted.")
+    token_id: int | None
+    action: str = Field(description="`task.created`, `secret.set`, `token.revoked`...")
+    target: str = Field(description="What it acted on: a task key, a name.")
+    detail: dict[str, Any]
+    created_at: dt.datetime
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    next_after: int = Field(description="Pass as `after` for the next page.")
+
+
 class PullOut(BaseModel):
     number: int
     forge: str

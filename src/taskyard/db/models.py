@@ -257,6 +257,20 @@ class TurnResult(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class AuditEntry(Base):
+    """Who did what to an organization's resources: one row per action, never changed."""
+
+    __tablename__ = "audit_entries"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(100))  # the username behind the token
+    token_id: Mapped[int | None] = mapped_column(default=None)
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(500))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Event(Base):
     """Append-only record of what happened to a task."""
 

@@ -16,7 +16,7 @@ from taskyard.db.models import Task, Workflow
 from taskyard.model.errors import Conflict, InvalidInput
 from taskyard.model.signals import Signal
 from taskyard.model.status import FINAL, TaskStatus
-from taskyard.services import events, stops, tasks
+from taskyard.services import audit, events, stops, tasks
 from taskyard.services.access import Principal, require
 from taskyard.services.tasks import TaskCreate
 
@@ -40,6 +40,7 @@ def create(
 ) -> Task:
     """Create a task and, unless ``run`` is false, start its workflow."""
     task = tasks.create_task(session, principal, body, local_roots=local_roots)
+    audit.record(session, principal, "task.created", task.key, {"title": task.title})
     if body.run:
         engine.check()  # refuse before commit: the request rolls back, nothing is left behind
     # The workflow's first activity reads the task: it must be committed first.
@@ -58,6 +59,7 @@ def start(session: Session, engine: EngineLike, principal: Principal, ref: str) 
         raise Conflict(f"Task {task.key} has already started ({task.status}).")
     engine.check()
     task.run_requested = True
+    audit.record(session, principal, "task.started", task.key)
     session.commit()
     engine.start(task)
     return task
@@ -101,6 +103,7 @@ def approve(
         "approval",
         {"stage": task.stage, "by": principal.username, "comment": comment},
     )
+    audit.record(session, principal, "task.approved", task.key, {"stage": task.stage})
     return task
 
 
@@ -134,6 +137,8 @@ def request_changes(
         "request_changes",
         {"stage": task.stage, "to": target, "by": principal.username, "text": text},
     )
+    detail = {"stage": task.stage, "to": target}
+    audit.record(session, principal, "task.changes_requested", task.key, detail)
     return task
 
 
@@ -150,6 +155,7 @@ def cancel(session: Session, engine: EngineLike, principal: Principal, ref: str)
     if task.status in FINAL:
         raise Conflict(f"Task {task.key} is already {task.status}.")
     reason = f"Cancelled by {principal.username}"
+    audit.record(session, principal, "task.cancelled", task.key)
     if not task.run_requested:
         tasks.set_status(session, task, TaskStatus.CANCELLED, reason)
         return task

@@ -20,6 +20,7 @@ from taskyard.db.models import ForgeSetting
 from taskyard.forges.base import FORGES
 from taskyard.model.errors import InvalidInput, NotFound
 from taskyard.model.forge import ForgeSite
+from taskyard.services import audit
 from taskyard.services.access import Principal, require, require_admin
 from taskyard.services.repositories import REPO_SLUG, local_path
 
@@ -81,6 +82,8 @@ def set_site(session: Session, principal: Principal, repository: str, site: Forg
         session.add(row)
     row.kind, row.url, row.api_url = site.kind, site.url, site.api_url
     session.flush()
+    detail = {"kind": site.kind, "url": site.url, "api_url": site.api_url}
+    audit.record(session, principal, "forge.set", repository or "(default)", detail)
     return site
 
 
@@ -97,6 +100,7 @@ def remove_site(session: Session, principal: Principal, repository: str) -> None
     if row is None:
         raise NotFound(f"Repository '{repository[:100]}' has no forge of its own.")
     session.delete(row)
+    audit.record(session, principal, "forge.removed", repository)
 
 
 def _site(row: ForgeSetting) -> ForgeSite:

@@ -16,6 +16,7 @@ from taskyard.config import Settings
 from taskyard.db.models import Secret
 from taskyard.model import redaction
 from taskyard.model.errors import InvalidInput, NotFound, TaskyardError
+from taskyard.services import audit
 from taskyard.services.access import Principal, require
 
 NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
@@ -52,6 +53,7 @@ def set_secret(
     else:
         secret.ciphertext = ciphertext
     session.flush()
+    audit.record(session, principal, "secret.set", name)  # its name only, never its value
     return secret
 
 
@@ -73,6 +75,7 @@ def delete_secret(session: Session, principal: Principal, name: str) -> None:
     if secret is None:
         raise NotFound(f"Secret '{name}' not found.")
     session.delete(secret)
+    audit.record(session, principal, "secret.deleted", name)
 
 
 def reveal(session: Session, settings: Settings, org_id: int, names: list[str]) -> dict[str, str]:

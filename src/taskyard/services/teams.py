@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from taskyard.db.models import Organization, Team
 from taskyard.model.errors import Conflict, InvalidInput, NotFound
 from taskyard.model.workflow import DEFAULT_WORKFLOW
+from taskyard.services import audit
 from taskyard.services.access import Principal, require, require_admin
 
 TEAM_KEY = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
@@ -57,7 +58,9 @@ def create_team(session: Session, org_id: int, key: str, name: str, slug: str = 
 def add_team(session: Session, principal: Principal, key: str, name: str, slug: str) -> Team:
     """A new team of the caller's organization (admins only)."""
     require_admin(principal)
-    return create_team(session, principal.org_id, key, name, slug)
+    team = create_team(session, principal.org_id, key, name, slug)
+    audit.record(session, principal, "team.created", team.key)
+    return team
 
 
 def list_teams(session: Session, principal: Principal) -> list[Team]:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from taskyard.db.models import Template
 from taskyard.model.errors import InvalidInput, NotFound
 from taskyard.model.template import NEW_TEMPLATE, TemplateSpec
-from taskyard.services import safe_yaml
+from taskyard.services import audit, safe_yaml
 from taskyard.services.access import Principal, require
 
 
@@ -106,6 +106,7 @@ def push_template(session: Session, principal: Principal, source: str) -> Templa
     )
     session.add(row)
     session.flush()
+    audit.record(session, principal, "template.pushed", row.name, {"version": row.version})
     return row
 
 

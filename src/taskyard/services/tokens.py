@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import ApiToken, User, utcnow
 from taskyard.model.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from taskyard.services import users
+from taskyard.services import audit, users
 from taskyard.services.access import ADMIN, SCOPES, Principal, require, require_admin, same_org
 
 TOKEN_PREFIX = "ty_"
@@ -78,6 +78,8 @@ def mint_token(
     if beyond:
         raise Forbidden(f"You cannot grant scopes you do not hold: {', '.join(beyond)}.")
     token, value = create_token(session, target, name, scopes, parent_id=principal.token_id)
+    detail = {"id": token.id, "user": target.username, "scopes": sorted(scopes)}
+    audit.record(session, principal, "token.created", name, detail)
     return token, value, target
 
 
@@ -129,6 +131,7 @@ def revoke_token(session: Session, principal: Principal, token_id: int) -> None:
         raise NotFound(missing)
     now = utcnow()
     token.revoked_at = now
+    audit.record(session, principal, "token.revoked", token.name, {"id": token.id})
     parents = [token.id]
     while parents:
         children = list(session.scalars(select(ApiToken).where(ApiToken.parent_id.in_(parents))))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import LinkedIdentity, User
 from taskyard.model.errors import Conflict, InvalidInput, NotFound
+from taskyard.services import audit
 from taskyard.services.access import Principal, require, require_admin
 
 USERNAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$")
@@ -47,7 +48,9 @@ def add_user(
     require(principal, "users:write")
     if admin:
         require_admin(principal)
-    return create_user(session, principal.org_id, username, name=name, email=email, is_admin=admin)
+    user = create_user(session, principal.org_id, username, name=name, email=email, is_admin=admin)
+    audit.record(session, principal, "user.created", username, {"admin": admin})
+    return user
 
 
 def find_user(session: Session, org_id: int, username: str) -> User | None:
@@ -104,6 +107,8 @@ def link_identity(
     )
     session.add(identity)
     session.flush()
+    detail = {"provider": provider, "external_id": external_id, "login": login}
+    audit.record(session, principal, "identity.linked", username, detail)
     return identity
 
 

@@ -17,6 +17,7 @@ from taskyard.db.models import Task, Team, Workflow, utcnow
 from taskyard.model.errors import Conflict, InvalidInput, NotFound
 from taskyard.model.status import ACTIVE
 from taskyard.model.workflow import WorkflowSpec, parse_spec
+from taskyard.services import audit
 from taskyard.services.access import Principal, require
 from taskyard.services.teams import resolve_team
 
@@ -55,7 +56,9 @@ def create_workflow(
     require(principal, WRITE)
     team = resolve_team(session, principal.org_id, team_ref)
     spec = parse_spec({"name": name, "stages": stages})
-    return TeamWorkflow(team, store_workflow(session, team, spec, make_default=make_default))
+    workflow = store_workflow(session, team, spec, make_default=make_default)
+    audit.record(session, principal, "workflow.created", f"{team.key}/{name}")
+    return TeamWorkflow(team, workflow)
 
 
 def _named(
@@ -71,6 +74,7 @@ def make_default(
 ) -> TeamWorkflow:
     team, workflow = _named(session, principal, team_ref, name)
     set_default(session, team, workflow)
+    audit.record(session, principal, "workflow.made_default", f"{team.key}/{name}")
     return TeamWorkflow(team, workflow)
 
 
@@ -84,18 +88,20 @@ def archive(
             f"Workflow '{workflow.name}' is the team's default; set another default first."
         )
     workflow.archived_at = utcnow()
+    audit.record(session, principal, "workflow.archived", f"{team.key}/{name}")
     return TeamWorkflow(team, workflow, active_tasks_on(session, workflow))
 
 
 def delete(session: Session, principal: Principal, team_ref: str | None, name: str) -> None:
     """Delete a workflow no task has ever used; otherwise refuse and say to archive it."""
-    _, workflow = _named(session, principal, team_ref, name)
+    team, workflow = _named(session, principal, team_ref, name)
     used = session.scalar(select(func.count()).where(Task.workflow_id == workflow.id))
     if used:
         raise Conflict(f"Workflow '{workflow.name}' is used by {used} task(s); archive it instead.")
     if workflow.is_default:
         raise Conflict(f"Workflow '{workflow.name}' is the team's default; set another first.")
     session.delete(workflow)
+    audit.record(session, principal, "workflow.deleted", f"{team.key}/{name}")
 
 
 def store_workflow(
