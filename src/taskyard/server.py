@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import socket
 import sys
+from collections.abc import Callable, Iterator
 
 import click
 import uvicorn
@@ -12,6 +15,24 @@ import uvicorn
 from taskyard.api.app import create_app
 from taskyard.config import get_settings
 from taskyard.runtime import Runtime
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus its signal handling: it re-raises SIGTERM once it has stopped
+    serving, which would kill the process before the runtime's worker drains."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _on_stop_signals(stop: Callable[[], None]) -> None:
+    """Call ``stop`` on SIGTERM or SIGINT, so that ``async with Runtime`` exits in order:
+    the worker takes no new turns, lets running ones finish for
+    ``TASKYARD_WORKER_SHUTDOWN_SECONDS``, then cancels (and so hands back) the rest."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
 
 
 def _announce(url: str, runtime: Runtime) -> None:
@@ -49,9 +70,8 @@ async def serve(host: str, port: int, worker: bool) -> None:
         settings = settings.model_copy(update={"public_url": _public_url(host, bound)})
     async with Runtime(settings) as runtime:
         app = create_app(settings, engine=runtime.engine)
-        server = uvicorn.Server(
-            uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-        )
+        server = _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+        _on_stop_signals(lambda: setattr(server, "should_exit", True))
         _announce(url, runtime)
         await server.serve(sockets=[sock])
 
@@ -59,6 +79,8 @@ async def serve(host: str, port: int, worker: bool) -> None:
 async def work() -> None:
     """Run a worker alone until stopped."""
     async with Runtime(get_settings(), worker=True, bootstrap=False) as runtime:
+        stopping = asyncio.Event()
+        _on_stop_signals(stopping.set)
         click.echo(f"taskyard worker polling task queue '{runtime.settings.task_queue}'")
         sys.stdout.flush()
-        await asyncio.Event().wait()
+        await stopping.wait()

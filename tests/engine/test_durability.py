@@ -109,3 +109,34 @@ def _wait_for_output(view: RunningServer, key: str, prefix: str) -> str:
                 if event["kind"] == "output" and event["data"]["line"].startswith(prefix):
                     return str(event["data"]["line"])
     raise AssertionError(f"{key} never printed {prefix!r}")
+
+
+def test_sigterm_lets_the_running_turn_finish_and_nothing_runs_twice(
+    serve: ServeProcess, remote_repo: Path, tmp_path: Path
+) -> None:
+    serve.start()
+    with serve.client(ADMIN_TOKEN) as http:
+        assert http.post("/api/v1/templates", content=SLOW_AGENT).status_code == 201
+        workflow = {"name": "ship", "stages": [{"key": "code", "agent": {}, "deliver": True}]}
+        assert http.post("/api/v1/workflows", json=workflow).status_code == 201
+        body = {"title": "Drain", "repository": str(remote_repo), "template": "slow"}
+        key = http.post("/api/v1/tasks", json={**body, "workflow": "ship"}).json()["key"]
+        view = RunningServer(serve.url, Settings(data_dir=tmp_path), http, None)  # type: ignore[arg-type]
+        _wait_for_output(view, key, "started pid ")
+
+    # The agent sleeps 2 s; the worker's grace (TASKYARD_WORKER_SHUTDOWN_SECONDS) is 5 s.
+    assert serve.terminate() == 0
+    checkout = tmp_path / "data" / "checkouts" / "1" / key
+    assert (checkout / "result.txt").read_text() == "finished\n"  # the turn ran to its end
+
+    serve.start()
+    with serve.client(ADMIN_TOKEN) as http:
+        view = RunningServer(serve.url, Settings(data_dir=tmp_path), http, None)  # type: ignore[arg-type]
+        task = view.wait_for(key, "completed", timeout=90)
+        starts = [
+            e
+            for e in view.events(key)
+            if e["kind"] == "output" and e["data"]["line"].startswith("started pid ")
+        ]
+    assert len(starts) == 1  # finished during the drain: never run again
+    assert task["pull_requests"][0]["files_changed"] == 1

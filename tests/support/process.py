@@ -61,6 +61,12 @@ class ServeProcess:
         self.process.kill()
         self.process.wait()
 
+    def terminate(self, timeout: float = 30) -> int:
+        """SIGTERM, as a service manager stops it; returns its exit code."""
+        assert self.process is not None
+        self.process.terminate()
+        return self.process.wait(timeout)
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
