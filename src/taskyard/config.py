@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     heartbeat_timeout: float = Field(
         10.0, description="Seconds without a heartbeat before an agent run is retried elsewhere."
     )
+    metrics_address: str = Field(
+        "",
+        max_length=200,
+        description="`host:port` where a process running a worker serves its Prometheus "
+        "metrics (aggregate over organizations, no token: bind it where only your "
+        "monitoring reaches); empty: not served.",
+    )
     worker_shutdown_seconds: float = Field(
         5.0,
         ge=0,

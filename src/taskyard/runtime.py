@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from types import TracebackType
@@ -19,6 +20,7 @@ from types import TracebackType
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from taskyard import telemetry
 from taskyard.config import Settings
 from taskyard.db.session import migrate, session_scope
 from taskyard.engine.activities import TaskActivities
@@ -51,6 +53,7 @@ class Runtime:
         self.gateway: Gateway | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._activities: TaskActivities | None = None
+        self._stop_metrics: Callable[[], None] | None = None
 
     @property
     def engine(self) -> Engine:
@@ -88,6 +91,8 @@ class Runtime:
                     self.settings, partial(ended.expired_workspaces, self.settings)
                 )
             )
+            if self.settings.metrics_address:
+                self._stop_metrics = telemetry.serve_metrics(self.settings.metrics_address)
             await self._resume_unstarted()
         return self
 
@@ -107,6 +112,8 @@ class Runtime:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._stop_metrics is not None:
+            self._stop_metrics()
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -17,6 +17,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from taskyard import telemetry
 from taskyard.config import Settings
 from taskyard.engine import delivery, work, workspace
 from taskyard.engine.turns import TurnRunner
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 def _permanent(exc: Exception) -> ApplicationError:
     """A failure retrying cannot fix; the task fails with this message."""
+    telemetry.ERRORS.labels(type(exc).__name__).inc()
     return ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True)
 
 

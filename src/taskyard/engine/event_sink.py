@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from taskyard import telemetry
 from taskyard.agents.base import AgentEvent
 from taskyard.model.inputs import mend_text
 from taskyard.model.redaction import Redactor
@@ -111,3 +112,4 @@ class EventSink:
             elif event.type == "state":
                 state = (str(data.get("state", "")), mend_text(str(data.get("message", ""))))
         self._store.record_agent_batch(self._task_id, self._run_id, items, usage, state)
+        telemetry.EVENTS.inc(len(items))

@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 
+from taskyard import telemetry
 from taskyard.agents.base import AgentEvent, AgentTurn, TurnRequest
 from taskyard.agents.registry import adapter_for
 from taskyard.config import Settings
@@ -270,6 +271,7 @@ class TurnRunner:
                     ),
                     services=access.services,
                 )
+                telemetry.SANDBOX_START.observe(time.monotonic() - started)
                 try:
                     metered = access.metered
                     stop = await _pump(process, turn, sink, setup, heartbeat, poll, metered=metered)
@@ -305,6 +307,8 @@ class TurnRunner:
             result = TurnResult(exit_code, *sink.state, session_id)
         elapsed = time.monotonic() - started
         await asyncio.to_thread(store.record_turn, inp.run_id, inp.turn, asdict(result), elapsed)
+        telemetry.TURNS.labels(result.state).inc()
+        telemetry.TURN_SECONDS.observe(elapsed)
         return result
 
 

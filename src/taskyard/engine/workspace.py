@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
+from taskyard import telemetry
 from taskyard.agents.registry import private_files
 from taskyard.config import Settings
 from taskyard.engine.layout import Workspace
@@ -38,6 +40,8 @@ async def prepare_workspace(
         not_before=task.created_at,  # a fetch started after the task was made will do
         private_files=private_files(),
     )
+    if not task.base_commit:  # its first workspace: how long it waited for one
+        telemetry.QUEUE_WAIT.observe(max(0.0, time.time() - task.created_at))
     await asyncio.to_thread(store.set_base, task_id, base, start)
     await asyncio.to_thread(make_owned_dir, workspace.home)
     spec = task.spec

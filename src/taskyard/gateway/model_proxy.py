@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from taskyard import telemetry
 from taskyard.config import Settings
 from taskyard.gateway.credentials import CredentialStore, Grant, presented_credential
 from taskyard.gateway.ledger import Ledger, Stopped, TaskEnded, Unpriced
@@ -128,6 +129,12 @@ class ModelProxy:
 
     async def forward(self, request: Request, provider: Provider) -> Response:
         """Check the credential, swap in the real key and stream the upstream's answer."""
+        response = await self._forward(request, provider)
+        outcome = "forwarded" if isinstance(response, _UpstreamResponse) else "refused"
+        telemetry.GATEWAY_REQUESTS.labels(provider.name, outcome).inc()
+        return response
+
+    async def _forward(self, request: Request, provider: Provider) -> Response:
         grant = self.store.lookup(presented_credential(request))
         if grant is None:
             return gateway_error(401, "authentication_error", "Unknown or revoked credential.")

@@ -1,4 +1,5 @@
-"""Counts of an organization's tasks and events, for ``GET /metrics``."""
+"""What ``GET /metrics`` shows: the caller's organization's counts, and to installation
+admins this process's metrics (aggregate over every organization)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from taskyard import telemetry
 from taskyard.db.models import Event, Task
-from taskyard.services.access import Principal, require
+from taskyard.services.access import INSTALLATION_ADMIN, Principal, require
 
 
 @dataclass(frozen=True)
@@ -27,3 +29,8 @@ def counts(session: Session, principal: Principal) -> Counts:
         tasks_by_status={status: count for status, count in by_status},
         events=session.scalar(events.where(mine)) or 0,
     )
+
+
+def process_metrics(principal: Principal) -> str:
+    """This process's metrics for an installation admin; ``""`` for anyone else."""
+    return telemetry.exposition() if principal.has(INSTALLATION_ADMIN) else ""

@@ -22,10 +22,11 @@ def healthz(request: Request, session: SessionDep) -> HealthOut:
 
 @router.get("/metrics", response_class=PlainTextResponse)
 def metrics(session: SessionDep, principal: PrincipalDep) -> str:
-    """The caller's organization's task and event counts (needs ``tasks:read``)."""
+    """The caller's organization's task and event counts (needs ``tasks:read``); for an
+    installation admin, this process's turns, sandbox starts, gateway calls and errors."""
     counts = counting.counts(session, principal)
     lines = ["# TYPE taskyard_tasks gauge"]
     for status, count in counts.tasks_by_status.items():
         lines.append(f'taskyard_tasks{{status="{status}"}} {count}')
     lines += ["# TYPE taskyard_events_total counter", f"taskyard_events_total {counts.events}"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + counting.process_metrics(principal)
