@@ -49,8 +49,12 @@ async def serve(host: str, port: int, worker: bool) -> None:
         settings = settings.model_copy(update={"public_url": _public_url(host, bound)})
     async with Runtime(settings) as runtime:
         app = create_app(settings, engine=runtime.engine)
+        # log_config=None: uvicorn's lines go through this process's handler, in its
+        # format (JSON too) and with its secrets masked.
         server = uvicorn.Server(
-            uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+            uvicorn.Config(
+                app, log_level="warning", access_log=False, lifespan="on", log_config=None
+            )
         )
         _announce(url, runtime)
         await server.serve(sockets=[sock])
