@@ -29,6 +29,7 @@ from taskyard.engine.worker import build_worker
 from taskyard.model.redaction import MASK, mask_logs
 from taskyard.services.task_store import TaskStore
 
+TIMEOUT = timedelta(seconds=10)
 SECRET = f"sk-log-{uuid.uuid4().hex}"
 log = logging.getLogger("taskyard.tests.log_context")
 
@@ -47,10 +48,10 @@ class Probe:
     @workflow.run
     async def run(self, inp: TaskInput) -> None:
         await workflow.execute_activity(
-            speak, TurnInput(inp.task_id, "code", 7, 1), start_to_close_timeout=timedelta(seconds=10)
+            speak, TurnInput(inp.task_id, "code", 7, 1), start_to_close_timeout=TIMEOUT
         )
         await workflow.execute_local_activity(
-            speak, TurnInput(inp.task_id, "code", 7, 2), start_to_close_timeout=timedelta(seconds=10)
+            speak, TurnInput(inp.task_id, "code", 7, 2), start_to_close_timeout=TIMEOUT
         )
 
 
