@@ -4,7 +4,8 @@ In JSON, each line is one object: ``time``, ``level``, ``logger``, ``message`` (
 ``exception`` when there is one), plus what the line is about when the code that logged
 it works on a task: ``task`` (its key), ``task_id``, ``stage``, ``run_id``, ``turn`` and
 ``activity``. The engine opens :func:`about` around each activity; asyncio copies the
-context into every task and thread it starts, so whatever an activity calls logs it too.
+context into every task it starts, and ``asyncio.to_thread`` into its thread, so whatever
+an activity calls logs it too.
 
 Secrets stay masked: :func:`taskyard.model.redaction.mask_logs` puts its filter on the
 handler, and a handler's filters all run before its formatter.
