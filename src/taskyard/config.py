@@ -139,6 +139,13 @@ class Settings(BaseSettings):
         "", description="Gemini key for organizations without a GEMINI_API_KEY secret."
     )
 
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="How `serve` and `worker` write their logs: `text` for people, `json` for "
+        "one JSON object a line (time, level, logger, message, and the task key, stage, run "
+        "id and turn of lines about a task's work).",
+    )
+
     max_body_bytes: int = Field(
         1_000_000, ge=1024, description="Largest request body accepted (413 beyond it)."
     )

@@ -70,7 +70,13 @@ async def serve(host: str, port: int, worker: bool) -> None:
         settings = settings.model_copy(update={"public_url": _public_url(host, bound)})
     async with Runtime(settings) as runtime:
         app = create_app(settings, engine=runtime.engine)
-        server = _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+        # log_config=None: uvicorn's lines go through this process's handler, in its
+        # format (JSON too) and with its secrets masked.
+        server = _Server(
+            uvicorn.Config(
+                app, log_level="warning", access_log=False, lifespan="on", log_config=None
+            )
+        )
         _on_stop_signals(lambda: setattr(server, "should_exit", True))
         _announce(url, runtime)
         await server.serve(sockets=[sock])

@@ -6,13 +6,9 @@ these commands runs, so every other command (a client of the API) starts quickly
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from taskyard.model.errors import InvalidInput
-
-LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
 @click.command()
@@ -23,13 +19,14 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     """Run the API, the dashboard, an embedded Temporal server and a worker."""
     import asyncio
 
+    from taskyard import logs
     from taskyard.config import get_settings
     from taskyard.model.redaction import mask_logs
     from taskyard.server import serve as run_server
     from taskyard.services.secrets import server_values
 
-    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     settings = get_settings()
+    logs.configure(settings.log_format)
     mask_logs(server_values(settings).values())
     port = settings.port if port is None else port
     asyncio.run(run_server(host or settings.host, port, not no_worker))
@@ -40,11 +37,12 @@ def worker() -> None:
     """Run a worker alone (scale out: many workers, one database, one Temporal cluster)."""
     import asyncio
 
+    from taskyard import logs
     from taskyard.config import get_settings
     from taskyard.model.redaction import mask_logs
     from taskyard.services.secrets import server_values
 
-    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    logs.configure(get_settings().log_format)
     mask_logs(server_values(get_settings()).values())
     if not get_settings().temporal_address:
         raise click.ClickException(

@@ -10,6 +10,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from taskyard.config import Settings
 from taskyard.engine.activities import TaskActivities
+from taskyard.engine.log_context import LogContext
 from taskyard.engine.workflow import TaskWorkflow
 
 
@@ -27,6 +28,7 @@ def build_worker(
             restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
         ),
         activities=activities.all(),
+        interceptors=[LogContext()],
         max_concurrent_activities=200,
         # On a stop, running activities get this long to finish before they are
         # cancelled (their sandboxes killed); a cancelled turn is retried by
