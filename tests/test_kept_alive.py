@@ -93,6 +93,7 @@ def _server_end_nodelay(pids: list[int], client: socket.socket) -> int:
     raise AssertionError(f"none of {pids} holds the server's end of the connection from {ours}")
 
 
+@pytest.mark.slow
 def test_taskyard_serve_sends_without_nagle(tmp_path: Path, temporal_address: str) -> None:
     serve = ServeProcess(
         tmp_path / "data",
