@@ -6,7 +6,9 @@ print the time it started and ended, through a Code stage that delivers:
 
 - submit → agent start: from ``POST /api/v1/tasks`` to the agent process's first line;
 - overhead: the task's whole time (POST → completed) minus the agent's own time;
-- throughput: N tasks submitted at once, tasks completed per second.
+- throughput: N tasks submitted at once, tasks completed per second;
+- ``GET /healthz`` on one kept-alive connection and on a fresh connection each time:
+  the server's own answer time, and that a kept-alive request waits on nothing.
 
 Usage: python bench/overhead.py [-n 50]
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import os
 import subprocess
@@ -118,8 +121,11 @@ def run_task(url: str, repo: Path, title: str) -> dict[str, float]:
             json={"title": title, "repository": str(repo), "template": "noop", "workflow": "bench"},
         )
         response.raise_for_status()
+        posted = time.time()
         key = response.json()["key"]
-        stamps: list[float] = []
+        stamps: list[float] = []  # the agent's own clock: its start and its end
+        statuses: list[tuple[str, float]] = []  # as the server recorded them, in order
+        first_output = 0.0
         with http.stream(
             "GET", f"/api/v1/tasks/{key}/events", headers={"Accept": "text/event-stream"}
         ) as stream:
@@ -129,34 +135,92 @@ def run_task(url: str, repo: Path, title: str) -> dict[str, float]:
                 event = json.loads(line[6:])
                 if event["kind"] == "output":
                     stamps.append(float(event["data"]["line"]))
-                elif event["kind"] == "status" and event["data"]["status"] in (
-                    "completed",
-                    "failed",
-                    "cancelled",
-                ):
-                    if event["data"]["status"] != "completed":
-                        raise SystemExit(f"{key} {event['data']}")
-                    break
+                    first_output = first_output or epoch(event["created_at"])
+                elif event["kind"] == "status":
+                    status = event["data"]["status"]
+                    statuses.append((status, epoch(event["created_at"])))
+                    if status in ("completed", "failed", "cancelled"):
+                        if status != "completed":
+                            raise SystemExit(f"{key} {event['data']}")
+                        break
         task = http.get(f"/api/v1/tasks/{key}").json()
-    ended = time.mktime(time.strptime(task["ended_at"][:19], "%Y-%m-%dT%H:%M:%S"))
-    ended += float("0." + task["ended_at"][20:26]) if task["ended_at"][19] == "." else 0
-    ended -= time.timezone if task["ended_at"][19] in ".+Z" else 0
+    ended = epoch(task["ended_at"])
     total = ended - submitted
     return {
         "to_start": stamps[0] - submitted,
         "total": total,
         "overhead": total - (stamps[1] - stamps[0]),
         "ended": ended,
+        **hops(submitted, posted, statuses, stamps[0], first_output),
     }
+
+
+def hops(
+    submitted: float,
+    posted: float,
+    statuses: list[tuple[str, float]],
+    agent_start: float,
+    first_output: float,
+) -> dict[str, float]:
+    """Where the time from ``POST`` to the agent's first output line goes, hop by hop.
+
+    The workflow's first step records "working" (entering the stage), then
+    "provisioning" before the workspace activity, then "working" again once the
+    workspace is ready and the run recorded; the agent's own clock says when it started.
+    """
+    names = [status for status, _ in statuses]
+    provisioning = names.index("provisioning")
+    points = (
+        ("POST answered", posted),
+        ("workflow started", statuses[names.index("working")][1]),
+        ("workspace ready", statuses[names.index("working", provisioning)][1]),
+        ("agent started", agent_start),
+        ("first output stored", first_output),
+    )
+    result, previous = {}, submitted
+    for label, at in points:
+        result[f"hop {label}"], previous = at - previous, at
+    return result
+
+
+def epoch(stamp: str) -> float:
+    """Seconds since the epoch of one of the API's timestamps (UTC if it names no zone)."""
+    moment = dt.datetime.fromisoformat(stamp)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def print_figures(name: str, label: str, values: list[float], digits: int = 0) -> None:
+    print(
+        f"  {name:<11} {label:<22} p50 {percentile(values, 0.5) * 1000:7.{digits}f} ms"
+        f"   p95 {percentile(values, 0.95) * 1000:7.{digits}f} ms"
+    )
 
 
 def report(name: str, results: list[dict[str, float]]) -> None:
     for field, label in (("to_start", "submit → agent start"), ("overhead", "overhead")):
-        values = [r[field] for r in results]
-        print(
-            f"  {name:<11} {label:<22} p50 {percentile(values, 0.5) * 1000:7.0f} ms"
-            f"   p95 {percentile(values, 0.95) * 1000:7.0f} ms"
-        )
+        print_figures(name, label, [r[field] for r in results])
+
+
+def report_hops(name: str, results: list[dict[str, float]]) -> None:
+    for field in results[0]:
+        if field.startswith("hop "):
+            print_figures(name, "  " + field[4:], [r[field] for r in results], digits=1)
+
+
+def healthz(url: str, n: int) -> None:
+    """``GET /healthz`` n times on one kept-alive connection, then on a fresh one each time."""
+    for name, limits in (
+        ("kept-alive", httpx.Limits()),
+        ("fresh", httpx.Limits(max_keepalive_connections=0)),
+    ):
+        with httpx.Client(base_url=url, limits=limits) as http:
+            http.get("/healthz").raise_for_status()  # a kept-alive connection is now open
+            times = []
+            for _ in range(n):
+                started = time.perf_counter()
+                http.get("/healthz").raise_for_status()
+                times.append(time.perf_counter() - started)
+        print_figures(name, "GET /healthz", times, digits=1)
 
 
 def main() -> None:
@@ -172,8 +236,10 @@ def main() -> None:
                 http.post("/api/v1/workflows", json=WORKFLOW).raise_for_status()
             run_task(url, repo, "warm-up")
             print(f"taskyard overhead, {args.n} tasks, no-op agent, {os.cpu_count()} cores")
+            healthz(url, 4 * args.n)
             sequential = [run_task(url, repo, f"seq {i}") for i in range(args.n)]
             report("one by one", sequential)
+            report_hops("one by one", sequential)
             started = time.time()
             with ThreadPoolExecutor(max_workers=args.n) as pool:
                 burst = list(pool.map(lambda i: run_task(url, repo, f"burst {i}"), range(args.n)))

@@ -25,6 +25,7 @@ from taskyard.api.app import create_app
 from taskyard.api.schemas import TaskOut
 from taskyard.config import Settings
 from taskyard.db.session import migrate, session_scope
+from taskyard.listen import tcp_listener
 from taskyard.sdk import AsyncClient, Client, TaskyardAPIError, TaskyardConnectionError
 from taskyard.sdk._wire import SSEDecoder
 from taskyard.services.bootstrap import ensure_bootstrapped
@@ -57,8 +58,7 @@ def make_app(data_dir: Path) -> FastAPI:
 @contextmanager
 def serve(app: FastAPI) -> Iterator[str]:
     """Serve ``app`` with uvicorn on a free loopback port, in a thread; yield its URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = tcp_listener("127.0.0.1", 0)
     config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -14,6 +14,7 @@ import uvicorn
 
 from taskyard.api.app import create_app
 from taskyard.config import get_settings
+from taskyard.listen import tcp_listener
 from taskyard.runtime import Runtime
 
 
@@ -58,12 +59,8 @@ async def serve(host: str, port: int, worker: bool) -> None:
     settings = get_settings()
     if not worker:
         settings = settings.model_copy(update={"run_worker": False})
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    # Listen before announcing the URL: connections wait in the backlog until
-    # uvicorn accepts them, instead of being refused.
-    sock.listen(2048)
+    # Listening before the URL is announced: early connections wait in the backlog.
+    sock = tcp_listener(host, port)
     bound = sock.getsockname()[1]
     url = f"http://{host}:{bound}"
     if not settings.public_url:

@@ -17,7 +17,6 @@ step past the script with ``step``: an agent that loops until it is stopped.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +24,8 @@ from typing import Any, Self
 
 import uvicorn
 from starlette.applications import Starlette
+
+from taskyard.listen import tcp_listener
 
 __all__ = ["RecordedRequest", "ScriptedServer", "Step", "call", "call_freeform", "say"]
 
@@ -98,10 +99,7 @@ class ScriptedServer:
         self.api_key = api_key  # when set, other credentials get the API's 401
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(64)
+        self._sock = tcp_listener("127.0.0.1", 0, backlog=64)
         host, port = self._sock.getsockname()[:2]
         self.url = f"http://{host}:{port}"  # base URL, without a trailing slash
         config = uvicorn.Config(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import uvicorn
 
 from taskyard.api.app import create_app
 from taskyard.config import Settings
+from taskyard.listen import tcp_listener
 from taskyard.runtime import Runtime
 
 FINAL = ("completed", "failed", "cancelled")
@@ -100,17 +100,10 @@ class RunningServer:
         raise AssertionError(f"{key} stream ended before reaching {statuses}: {self.task(key)}")
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 @contextmanager
 def serve_app(app: Any, token: str) -> Iterator[httpx.Client]:
     """Serve an ASGI app (no runtime) with uvicorn in a thread; yield a client for it."""
-    sock = _free_socket()
+    sock = tcp_listener("127.0.0.1", 0)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     started = threading.Event()
 
@@ -138,7 +131,7 @@ def serve_app(app: Any, token: str) -> Iterator[httpx.Client]:
 
 @contextmanager
 def start_server(settings: Settings, token: str) -> Iterator[RunningServer]:
-    sock = _free_socket()
+    sock = tcp_listener("127.0.0.1", 0)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     if not settings.public_url:  # as `taskyard serve` does: links point at this server
         settings = settings.model_copy(update={"public_url": url})

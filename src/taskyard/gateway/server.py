@@ -32,6 +32,7 @@ from taskyard.gateway.credentials import CredentialStore
 from taskyard.gateway.ledger import Ledger
 from taskyard.gateway.mcp_status import StatusMcp
 from taskyard.gateway.model_proxy import ModelProxy, gateway_error
+from taskyard.listen import tcp_listener
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +105,7 @@ class Gateway:
 
     async def start(self) -> None:
         """Listen on a free loopback port; requests are served from the running loop."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        # Listening before uvicorn runs: early connections wait in the backlog.
-        sock.listen(1024)
+        sock = tcp_listener("127.0.0.1", 0, backlog=1024)
         self._socket, self.port = sock, sock.getsockname()[1]
         await self.proxy.start()
         config = uvicorn.Config(

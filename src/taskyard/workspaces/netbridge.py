@@ -276,7 +276,10 @@ def main(args: list[str]) -> None:
     listeners: list[tuple[socket.socket, Path]] = []
     while args and args[0] == "--forward":
         port, _, path = args[1].partition("=")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, so asyncio sets TCP_NODELAY on the agent's connections (see
+        # taskyard.listen, which this script cannot import): with Nagle, a response
+        # relayed in two writes waited for the agent's delayed ACK, ~40 ms a request.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", int(port)))
         sock.listen(128)
