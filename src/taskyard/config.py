@@ -85,7 +85,10 @@ class Settings(BaseSettings):
         "(see docs/forges.md).",
     )
     secret_key: str = Field(
-        "", description="Key that encrypts stored secrets; generated in the data dir if empty."
+        "",
+        description="Key that encrypts stored secrets; generated in the data dir if empty, on "
+        "one machine only: with a database server or a Temporal cluster every process must "
+        "set the same one, or it refuses to start.",
     )
     workspace_retention_hours: float = Field(
         24.0, description="Hours a finished task's checkout is kept before it is removed."
@@ -179,6 +182,12 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'taskyard.db'}"
+
+    @property
+    def scale_out(self) -> bool:
+        """Whether other processes, maybe on other machines, can share this one's work:
+        its database is a server rather than SQLite, or its Temporal is a cluster."""
+        return bool(self.temporal_address) or not self.resolved_database_url.startswith("sqlite")
 
     @property
     def checkouts_dir(self) -> Path:

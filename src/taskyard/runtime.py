@@ -1,6 +1,7 @@
 """What a taskyard process runs besides HTTP: storage, Temporal and a worker.
 
 ``serve`` and ``worker`` both enter a :class:`Runtime`; tests do too. On entry it
+refuses a scale-out process without the shared secret key (before anything starts),
 migrates the database, creates the first organization and admin token once,
 starts the embedded Temporal dev server unless a cluster address is set,
 connects, starts the worker (unless told not to) and restarts any task whose
@@ -32,6 +33,7 @@ from taskyard.model.status import TaskStatus
 from taskyard.services import ended
 from taskyard.services.bootstrap import Bootstrap, ensure_bootstrapped
 from taskyard.services.gateway_ledger import DatabaseLedger
+from taskyard.services.secrets import require_shared_key
 from taskyard.services.task_store import TaskStore
 from taskyard.workspaces import retention
 
@@ -61,6 +63,7 @@ class Runtime:
         return Engine(self.client, self.settings, self.settings.task_queue)
 
     async def __aenter__(self) -> Runtime:
+        require_shared_key(self.settings)
         # Activities and streams do their database work in threads; the default
         # pool (cores + 4) is far too small for many tasks at once.
         asyncio.get_running_loop().set_default_executor(

@@ -30,9 +30,13 @@ agent:
 
 @pytest.fixture
 def serve(tmp_path: Path, database_url: str) -> Iterator[ServeProcess]:
+    # On SQLite, the key generated in the data dir, as on one machine; a database
+    # server is shared, and every process sharing it needs the same key.
+    shared_key = "" if database_url.startswith("sqlite") else "test-secret-key"
     process = ServeProcess(
         tmp_path / "data",
         {
+            "TASKYARD_SECRET_KEY": shared_key,
             "TASKYARD_DATABASE_URL": database_url,
             "TASKYARD_ADMIN_TOKEN": ADMIN_TOKEN,
             "TASKYARD_HEARTBEAT_TIMEOUT": "2",

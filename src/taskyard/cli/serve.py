@@ -6,9 +6,22 @@ these commands runs, so every other command (a client of the API) starts quickly
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
+from typing import Any
+
 import click
 
-from taskyard.model.errors import InvalidInput
+from taskyard.model.errors import InvalidInput, TaskyardError
+
+
+def _run(process: Coroutine[Any, Any, None]) -> None:
+    """Run a server process: a refusal (a setting missing, say) is said, not a traceback."""
+    import asyncio
+
+    try:
+        asyncio.run(process)
+    except TaskyardError as exc:
+        raise click.ClickException(exc.message) from exc
 
 
 @click.command()
@@ -17,8 +30,6 @@ from taskyard.model.errors import InvalidInput
 @click.option("--no-worker", is_flag=True, help="Do not run a worker in this process.")
 def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     """Run the API, the dashboard, an embedded Temporal server and a worker."""
-    import asyncio
-
     from taskyard import logs
     from taskyard.config import get_settings
     from taskyard.model.redaction import mask_logs
@@ -29,14 +40,12 @@ def serve(host: str | None, port: int | None, no_worker: bool) -> None:
     logs.configure(settings.log_format)
     mask_logs(server_values(settings).values())
     port = settings.port if port is None else port
-    asyncio.run(run_server(host or settings.host, port, not no_worker))
+    _run(run_server(host or settings.host, port, not no_worker))
 
 
 @click.command()
 def worker() -> None:
     """Run a worker alone (scale out: many workers, one database, one Temporal cluster)."""
-    import asyncio
-
     from taskyard import logs
     from taskyard.config import get_settings
     from taskyard.model.redaction import mask_logs
@@ -50,4 +59,4 @@ def worker() -> None:
         )
     from taskyard.server import work
 
-    asyncio.run(work())
+    _run(work())

@@ -35,16 +35,15 @@ from taskyard.engine.types import (
     WorkspaceInput,
 )
 from taskyard.gateway import Gateway
-from taskyard.model.errors import InvalidInput, NotFound
+from taskyard.model.errors import Permanent
 from taskyard.model.status import FINAL, AgentState
 from taskyard.services.task_store import TaskStore
-from taskyard.workspaces.git import GitError
 
 log = logging.getLogger(__name__)
 
 
-def _permanent(exc: Exception) -> ApplicationError:
-    """A failure retrying cannot fix; the task fails with this message."""
+def _permanent(exc: Permanent) -> ApplicationError:
+    """A failure retrying cannot fix; the task fails at once with this message."""
     telemetry.ERRORS.labels(type(exc).__name__).inc()
     return ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True)
 
@@ -63,7 +62,7 @@ class TaskActivities:
     async def load_plan(self, inp: TaskInput) -> TaskPlan:
         try:
             stages = await asyncio.to_thread(self.store.stages, inp.task_id)
-        except NotFound as exc:
+        except Permanent as exc:
             raise _permanent(exc) from exc
         return TaskPlan(
             stages=[
@@ -95,7 +94,7 @@ class TaskActivities:
             await workspace.prepare_workspace(
                 self.settings, self.store, inp.task_id, activity.heartbeat
             )
-        except (GitError, InvalidInput) as exc:
+        except Permanent as exc:
             raise _permanent(exc) from exc
 
     @activity.defn(name="start_run")
@@ -111,7 +110,7 @@ class TaskActivities:
         runner = TurnRunner(self.settings, self.store, self.gateway)
         try:
             result = await runner.run(inp, activity.heartbeat)
-        except InvalidInput as exc:
+        except Permanent as exc:
             raise _permanent(exc) from exc
         if result.state != AgentState.CANCELLED:
             # The API shows the work as of this turn's end. A cancelled task keeps the
@@ -123,7 +122,7 @@ class TaskActivities:
     async def deliver(self, inp: DeliverInput) -> DeliveryResult:
         try:
             return await delivery.deliver(self.settings, self.store, inp.task_id, inp.stage)
-        except (GitError, InvalidInput) as exc:
+        except Permanent as exc:
             raise _permanent(exc) from exc
 
     def all(self) -> list[Callable[..., Any]]:

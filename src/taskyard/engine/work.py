@@ -16,11 +16,10 @@ from taskyard.agents.registry import private_files
 from taskyard.config import Settings
 from taskyard.engine.layout import Workspace
 from taskyard.model.diff import DiffStats
-from taskyard.model.errors import InvalidInput
+from taskyard.model.errors import Permanent
 from taskyard.model.redaction import Redactor
 from taskyard.services.task_store import TaskFacts, TaskStore
 from taskyard.workspaces import pool, vault
-from taskyard.workspaces.git import GitError
 from taskyard.workspaces.providers import provider_for
 from taskyard.workspaces.repos import ensure_mirror
 from taskyard.workspaces.sandbox import SandboxRequest
@@ -140,7 +139,7 @@ class DiffPublisher:
     async def _publish_once(self, task_id: int) -> None:
         try:
             await publish_live_diff(self.settings, self.store, task_id)
-        except (GitError, InvalidInput) as exc:
+        except Permanent as exc:
             log.warning("task %s: the diff could not be published: %s", task_id, exc)
             data = {"type": "error", "message": f"The diff could not be published: {exc}"}
             await asyncio.to_thread(self.store.append_event, task_id, "agent", data)

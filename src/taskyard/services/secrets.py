@@ -1,4 +1,10 @@
-"""Organization secrets, encrypted at rest; values are never returned once set."""
+"""Organization secrets, encrypted at rest; values are never returned once set.
+
+The key is ``TASKYARD_SECRET_KEY``, else one generated once in the data dir: right
+for one machine, wrong for several, where a worker could not read what ``serve``
+stored. A process that shares its database or Temporal with others therefore
+refuses to start without the shared key (:func:`require_shared_key`).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ from sqlalchemy.orm import Session
 from taskyard.config import Settings
 from taskyard.db.models import Secret
 from taskyard.model import redaction
-from taskyard.model.errors import InvalidInput, NotFound, TaskyardError
+from taskyard.model.errors import InvalidInput, Misconfigured, NotFound
 from taskyard.services import audit
 from taskyard.services.access import Principal, require
 
@@ -34,6 +40,42 @@ def _fernet(settings: Settings) -> Fernet:
         with os.fdopen(fd, "wb") as handle:
             handle.write(Fernet.generate_key())
     return Fernet(path.read_bytes().strip())
+
+
+def require_shared_key(settings: Settings) -> None:
+    """Refuse to start a process of a scale-out deployment without the shared key:
+    its own generated key could not read what the others store, nor they its."""
+    if settings.secret_key or not settings.scale_out:
+        return
+    shared = (
+        "a Temporal cluster (TASKYARD_TEMPORAL_ADDRESS)"
+        if settings.temporal_address
+        else "a database server (TASKYARD_DATABASE_URL)"
+    )
+    raise Misconfigured(
+        f"TASKYARD_SECRET_KEY is not set, and this process shares {shared} with others. "
+        "Secrets one process stores must be readable by every other, so `taskyard serve` "
+        "and every `taskyard worker` need the same key: set TASKYARD_SECRET_KEY to one "
+        "long random value (e.g. from `openssl rand -base64 32`) in all of them."
+    )
+
+
+def _decrypt(fernet: Fernet, settings: Settings, secret: Secret) -> str:
+    try:
+        return fernet.decrypt(secret.ciphertext.encode()).decode()
+    except InvalidToken as exc:
+        key = (
+            "TASKYARD_SECRET_KEY"
+            if settings.secret_key
+            else f"key generated in {settings.data_dir / 'secret.key'} (TASKYARD_SECRET_KEY "
+            "is not set)"
+        )
+        raise Misconfigured(
+            f"The secret {secret.name} cannot be decrypted with this process's {key}: it was "
+            "stored with another key. Every process (`taskyard serve` and each worker) must "
+            "share one TASKYARD_SECRET_KEY; set the same value in all of them, or set the "
+            f"secret again (PUT /api/v1/secrets/{secret.name})."
+        ) from exc
 
 
 def set_secret(
@@ -90,10 +132,7 @@ def reveal(session: Session, settings: Settings, org_id: int, names: list[str]) 
     if missing:
         raise InvalidInput(f"Secret(s) not set in this organization: {', '.join(missing)}.")
     fernet = _fernet(settings)
-    try:
-        return {name: fernet.decrypt(rows[name].ciphertext.encode()).decode() for name in names}
-    except InvalidToken as exc:
-        raise TaskyardError("Stored secrets cannot be decrypted with the configured key.") from exc
+    return {name: _decrypt(fernet, settings, rows[name]) for name in names}
 
 
 # Server-wide settings whose values are secrets, masked and refused like an
@@ -118,12 +157,7 @@ def known_values(session: Session, settings: Settings, org_id: int) -> dict[str,
     values = server_values(settings)
     fernet = _fernet(settings)
     for secret in _secrets_of(session, org_id):
-        try:
-            values[secret.name] = fernet.decrypt(secret.ciphertext.encode()).decode()
-        except InvalidToken as exc:
-            raise TaskyardError(
-                "Stored secrets cannot be decrypted with the configured key."
-            ) from exc
+        values[secret.name] = _decrypt(fernet, settings, secret)
     redaction.remember(values.values())
     return values
 

@@ -15,11 +15,12 @@ import asyncio
 import os
 from pathlib import Path
 
-from taskyard.model.errors import TaskyardError
+from taskyard.model.errors import Permanent
 
 
-class GitError(TaskyardError):
-    """A git command failed; ``stderr`` holds its last lines."""
+class GitError(Permanent):
+    """A git command failed (a repository that cannot be fetched, a push refused);
+    ``stderr`` holds its last lines."""
 
     def __init__(self, args: list[str], code: int, stderr: str) -> None:
         tail = "\n".join(stderr.strip().splitlines()[-5:])
