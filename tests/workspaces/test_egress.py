@@ -454,3 +454,23 @@ def test_template_ports_are_validated(ports: list[object]) -> None:
     with pytest.raises(ValueError, match=r"ports\.0"):
         Network(ports=ports)  # type: ignore[arg-type]
     assert Network().ports == [80, 443]
+
+
+async def test_upstream_connections_send_without_waiting_on_nagle() -> None:
+    from taskyard.workspaces.egress import _open
+
+    async def hang_up(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        _, writer = await _open([(socket.AF_INET, ("127.0.0.1", port))])
+        sock = writer.get_extra_info("socket")
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        server.close()
+        await server.wait_closed()

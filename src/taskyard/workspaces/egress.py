@@ -217,7 +217,9 @@ async def _open(targets: list[Target]) -> tuple[asyncio.StreamReader, asyncio.St
     loop = asyncio.get_running_loop()
     error: OSError = OSError("no address")
     for family, sockaddr in targets:
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only then, and a relayed request
+        # must not wait on Nagle (see taskyard.listen).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setblocking(False)
         try:
             await loop.sock_connect(sock, sockaddr)
