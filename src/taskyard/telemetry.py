@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from prometheus_client import REGISTRY, Counter, Histogram, generate_latest, start_http_server
 
+from taskyard.model.status import AgentState
+
 SECONDS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 
 TURNS = Counter("taskyard_turns", "Agent turns run, by how they ended.", ["state"])
@@ -29,6 +31,13 @@ GATEWAY_REQUESTS = Counter(
     "taskyard_gateway_requests", "Model calls through the gateway.", ["provider", "outcome"]
 )
 ERRORS = Counter("taskyard_errors", "Failures a retry cannot fix, by type.", ["type"])
+
+
+def count_turn(state: str, seconds: float) -> None:
+    """A turn that ended in ``state``. A state from outside the known set (a plug-in's
+    adapter may say anything) counts as ``other``: labels must stay few."""
+    TURNS.labels(state if state in tuple(AgentState) else "other").inc()
+    TURN_SECONDS.observe(seconds)
 
 
 def exposition() -> str:

@@ -62,3 +62,13 @@ def test_a_workers_turns_are_counted_and_shown_only_to_installation_admins(
     headers = {"Authorization": f"Bearer {reader.json()['token']}"}
     mine = metered.http.get("/metrics", headers=headers).text
     assert 'taskyard_tasks{status="completed"}' in mine and "taskyard_turns_total" not in mine
+
+
+def test_a_state_outside_the_known_ones_is_counted_as_other() -> None:
+    from taskyard import telemetry
+
+    before = _value(telemetry.exposition(), 'taskyard_turns_total{state="other"}')
+    telemetry.count_turn("x" * 300, 0.1)  # whatever a plug-in's adapter said
+    after = telemetry.exposition()
+    assert _value(after, 'taskyard_turns_total{state="other"}') == before + 1
+    assert "x" * 300 not in after

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from taskyard.config import Settings
@@ -82,14 +84,24 @@ def finish(settings: Settings, task_id: int, status: str = "completed") -> None:
         tasks.set_status(session, row, status, "done")
 
 
-@pytest.fixture
-async def gateway(gw_settings: Settings) -> AsyncIterator[Gateway]:
-    running = Gateway(gw_settings, DatabaseLedger(gw_settings))
+@asynccontextmanager
+async def running_gateway(
+    settings: Settings, upstream: Callable[[httpx.Request], httpx.Response] | None = None
+) -> AsyncIterator[Gateway]:
+    """A started gateway on the database, its upstream ``upstream`` if given (a stand-in)."""
+    transport = httpx.MockTransport(upstream) if upstream else None
+    running = Gateway(settings, DatabaseLedger(settings), transport=transport)
     await running.start()
     try:
         yield running
     finally:
         await running.stop()
+
+
+@pytest.fixture
+async def gateway(gw_settings: Settings) -> AsyncIterator[Gateway]:
+    async with running_gateway(gw_settings) as running:
+        yield running
 
 
 def issue(

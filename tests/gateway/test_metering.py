@@ -22,9 +22,8 @@ from taskyard.model import prices
 from taskyard.model.prices import Usage, cost_of, price_of
 from taskyard.model.template import Budget, ModelPrice
 from taskyard.services import stops
-from taskyard.services.gateway_ledger import DatabaseLedger
 from tests.fakes import say
-from tests.gateway.conftest import Upstreams, issue
+from tests.gateway.conftest import Upstreams, issue, running_gateway
 from tests.gateway.test_model_proxy import post_message
 
 SONNET = price_of("anthropic", "claude-sonnet-4-5")
@@ -237,11 +236,7 @@ async def test_a_call_the_agent_hangs_up_on_is_booked(gw_settings: Settings, tas
     def upstream(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Endless())
 
-    gateway = Gateway(
-        gw_settings, DatabaseLedger(gw_settings), transport=httpx.MockTransport(upstream)
-    )
-    await gateway.start()
-    try:
+    async with running_gateway(gw_settings, upstream) as gateway:
         async with (
             httpx.AsyncClient(base_url=gateway.url) as client,
             client.stream(
@@ -253,6 +248,4 @@ async def test_a_call_the_agent_hangs_up_on_is_booked(gw_settings: Settings, tas
         ):
             await anext(response.aiter_raw())
         [booked] = await until(lambda: usage_events(gw_settings, task.id))
-    finally:
-        await gateway.stop()
     assert (booked["input_tokens"], booked["output_tokens"]) == (205, 0)

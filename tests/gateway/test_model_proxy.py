@@ -14,13 +14,13 @@ import pytest
 from taskyard.config import Settings
 from taskyard.db.models import Task
 from taskyard.gateway import Gateway
-from taskyard.services.gateway_ledger import DatabaseLedger
 from tests.gateway.conftest import (
     REAL_ANTHROPIC_KEY,
     REAL_OPENAI_KEY,
     Upstreams,
     finish,
     issue,
+    running_gateway,
 )
 
 MESSAGE = {
@@ -90,17 +90,15 @@ async def test_gemini_calls_take_a_goog_api_key(gw_settings: Settings, task: Tas
     settings = gw_settings.model_copy(
         update={"gemini_base_url": "https://gemini.example", "gemini_api_key": "AIza-real"}
     )
-    gateway = Gateway(settings, DatabaseLedger(settings), transport=httpx.MockTransport(upstream))
-    await gateway.start()
-    try:
-        async with httpx.AsyncClient(base_url=gateway.url) as client:
-            response = await client.post(
-                "/google/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
-                json={"contents": []},
-                headers={"x-goog-api-key": issue(gateway, task, "google")},
-            )
-    finally:
-        await gateway.stop()
+    async with (
+        running_gateway(settings, upstream) as gateway,
+        httpx.AsyncClient(base_url=gateway.url) as client,
+    ):
+        response = await client.post(
+            "/google/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
+            json={"contents": []},
+            headers={"x-goog-api-key": issue(gateway, task, "google")},
+        )
     assert response.status_code == 200, response.text
     [request] = seen
     assert str(request.url) == (
@@ -118,16 +116,10 @@ async def test_nothing_is_added_or_carried_over_between_requests(
         seen.append(request)
         return httpx.Response(200, headers={"set-cookie": "session=abc"}, json={})
 
-    gateway = Gateway(
-        gw_settings, DatabaseLedger(gw_settings), transport=httpx.MockTransport(upstream)
-    )
-    await gateway.start()
-    try:
+    async with running_gateway(gw_settings, upstream) as gateway:
         credential = issue(gateway, task)
         for _ in range(2):
             await post_message(gateway, credential)
-    finally:
-        await gateway.stop()
     # No cookie jar shared between requests (and so between tasks).
     assert [r.headers.get("cookie") for r in seen] == [None, None]
 
@@ -205,12 +197,8 @@ async def test_pages_of_other_origins_are_refused(gateway: Gateway, task: Task) 
 
 async def test_an_unreachable_upstream_is_a_502(gw_settings: Settings, task: Task) -> None:
     closed = gw_settings.model_copy(update={"anthropic_base_url": "http://127.0.0.1:9"})
-    gateway = Gateway(closed, DatabaseLedger(closed))
-    await gateway.start()
-    try:
+    async with running_gateway(closed) as gateway:
         response, body = await post_message(gateway, issue(gateway, task))
-    finally:
-        await gateway.stop()
     assert response.status_code == 502, body
     assert REAL_ANTHROPIC_KEY.encode() not in body
 
@@ -228,26 +216,20 @@ async def test_streams_pass_through_as_they_arrive(gw_settings: Settings, task: 
         assert request.headers["x-api-key"] == REAL_ANTHROPIC_KEY
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=events())
 
-    gateway = Gateway(
-        gw_settings, DatabaseLedger(gw_settings), transport=httpx.MockTransport(upstream)
-    )
-    await gateway.start()
-    try:
-        async with (
-            httpx.AsyncClient(base_url=gateway.url) as client,
-            client.stream(
-                "POST",
-                "/anthropic/v1/messages",
-                json={**MESSAGE, "stream": True},
-                headers={"x-api-key": issue(gateway, task)},
-            ) as response,
-        ):
-            chunks = response.aiter_raw()
-            first = await asyncio.wait_for(anext(chunks), 10)
-            release.set()
-            rest = b"".join([chunk async for chunk in chunks])
-    finally:
-        await gateway.stop()
+    async with (
+        running_gateway(gw_settings, upstream) as gateway,
+        httpx.AsyncClient(base_url=gateway.url) as client,
+        client.stream(
+            "POST",
+            "/anthropic/v1/messages",
+            json={**MESSAGE, "stream": True},
+            headers={"x-api-key": issue(gateway, task)},
+        ) as response,
+    ):
+        chunks = response.aiter_raw()
+        first = await asyncio.wait_for(anext(chunks), 10)
+        release.set()
+        rest = b"".join([chunk async for chunk in chunks])
     assert first == b"event: one\ndata: {}\n\n"
     assert rest == b"event: two\ndata: {}\n\n"
 
@@ -267,11 +249,7 @@ async def test_an_agent_hanging_up_releases_the_upstream(gw_settings: Settings, 
     def upstream(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Endless())
 
-    gateway = Gateway(
-        gw_settings, DatabaseLedger(gw_settings), transport=httpx.MockTransport(upstream)
-    )
-    await gateway.start()
-    try:
+    async with running_gateway(gw_settings, upstream) as gateway:
         async with (
             httpx.AsyncClient(base_url=gateway.url) as client,
             client.stream(
@@ -283,8 +261,6 @@ async def test_an_agent_hanging_up_releases_the_upstream(gw_settings: Settings, 
         ):
             await anext(response.aiter_raw())
         await asyncio.wait_for(released.wait(), 10)
-    finally:
-        await gateway.stop()
 
 
 async def test_keys_and_credentials_stay_out_of_the_logs(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.workspaces.test_cgroups import FORK
 
 from taskyard.config import Settings, get_settings
 from taskyard.model.errors import InvalidInput
@@ -306,23 +307,6 @@ async def test_memory_limit_kills(provider: BubblewrapProvider, dirs: Dirs) -> N
     assert await process.wait() != 0
     assert b"allocated" not in out
     assert isinstance(process, BubblewrapProcess) and process.oom_killed
-
-
-FORK = """
-import os, time
-n = 0
-for _ in range(40):
-    try:
-        pid = os.fork()
-    except OSError as e:
-        print("fork failed:", e)
-        break
-    if pid == 0:
-        time.sleep(30)
-        os._exit(0)
-    n += 1
-print("forked", n)
-"""
 
 
 async def test_process_limit_stops_forks(provider: BubblewrapProvider, dirs: Dirs) -> None:

@@ -14,8 +14,10 @@ from taskyard.workspaces.cgroups import Cgroup
 
 MakeCgroup = Callable[..., Cgroup]
 
+# Forks 40 sleepers, saying how many it made and whether a fork failed.
 FORK = """
 import os, time
+n = 0
 for _ in range(40):
     try:
         pid = os.fork()
@@ -25,6 +27,8 @@ for _ in range(40):
     if pid == 0:
         time.sleep(30)
         os._exit(0)
+    n += 1
+print("forked", n)
 """
 
 

@@ -307,8 +307,7 @@ class TurnRunner:
             result = TurnResult(exit_code, *sink.state, session_id)
         elapsed = time.monotonic() - started
         await asyncio.to_thread(store.record_turn, inp.run_id, inp.turn, asdict(result), elapsed)
-        telemetry.TURNS.labels(result.state).inc()
-        telemetry.TURN_SECONDS.observe(elapsed)
+        telemetry.count_turn(result.state, elapsed)
         return result
 
 
