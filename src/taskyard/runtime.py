@@ -84,7 +84,9 @@ class Runtime:
             # Before the worker starts, so its activities inherit it as their gateway.
             self.gateway = Gateway(self.settings, DatabaseLedger(self.settings))
             await self.gateway.start()
-            activities = TaskActivities(self.settings, TaskStore(self.settings), self.gateway)
+            activities = TaskActivities(
+                self.settings, TaskStore(self.settings), self.gateway, wake=self.engine.wake
+            )
             self._activities = activities
             self.worker = build_worker(self.client, self.settings, activities)
             self._worker_task = asyncio.create_task(self.worker.run())
