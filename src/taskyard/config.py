@@ -65,7 +65,10 @@ class Settings(BaseSettings):
         "kept in its data directory. Two workers must never share one.",
     )
     heartbeat_timeout: float = Field(
-        10.0, description="Seconds without a heartbeat before an agent run is retried elsewhere."
+        10.0,
+        gt=0,
+        description="Seconds without a heartbeat before a turn is retried, and that a worker's "
+        "own queue may go unanswered before its tasks' workspaces move to another worker.",
     )
     metrics_address: str = Field(
         "",
