@@ -6,11 +6,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.conftest import git
 
 from taskyard.config import Settings
 from taskyard.workspaces import vault
 from taskyard.workspaces.snapshot import Snapshot
-from tests.conftest import git
 
 
 def _commit(work: Path, name: str, *parents: str) -> str:
