@@ -1,7 +1,7 @@
 """team slots: a per-team limit on agent runs at once, and the line of tasks waiting for one
 
 Revision ID: 0010
-Revises: 0009 (written against 0008 while 0009 is not on main; the chain is fixed at merge)
+Revises: 0009
 Create Date: 2026-12-02 16:20:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
