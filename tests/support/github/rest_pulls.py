@@ -1,0 +1,167 @@
+"""Pull requests, their reviews and review comments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tests.support.github.answers import (
+    Answer,
+    GitHubError,
+    example,
+    not_found,
+    overlay,
+    repository,
+    user,
+)
+from tests.support.github.checks import Call
+from tests.support.github.git import head_sha
+from tests.support.github.records import Pull
+from tests.support.github.rest_repos import known
+
+if TYPE_CHECKING:
+    from tests.support.github.standin import GitHubStandIn
+
+
+def pull_json(standin: GitHubStandIn, pull: Pull, operation: str = "pulls/get") -> Any:
+    owner = pull.repository.split("/")[0]
+    repo = repository(standin, pull.repository)
+    values = {
+        "id": pull.number + 5000,
+        "node_id": pull.node_id,
+        "number": pull.number,
+        "title": pull.title,
+        "body": pull.body,
+        "state": pull.state,
+        "draft": pull.draft,
+        "user": user(standin, pull.user),
+        "url": f"{standin.url}/repos/{pull.repository}/pulls/{pull.number}",
+        "html_url": f"{standin.url}/{pull.repository}/pull/{pull.number}",
+        "head": {
+            "ref": pull.head,
+            "sha": pull.head_sha,
+            "label": f"{owner}:{pull.head}",
+            "repo": repo,
+        },
+        "base": {"ref": pull.base, "label": f"{owner}:{pull.base}", "repo": repo},
+        "requested_reviewers": [],
+        "requested_teams": [],
+        "merged_at": "2026-01-01T00:00:00Z" if pull.merged else None,
+    }
+    if operation == "pulls/get":
+        values["merged"] = pull.merged
+    data = overlay(example(standin, operation), values)
+    data["base"]["sha"] = head_sha(standin.root, pull.repository, pull.base) or data["base"]["sha"]
+    return data
+
+
+def _pull(standin: GitHubStandIn, call: Call) -> Pull:
+    pull = standin.records.pull(known(standin, call), call.path["pull_number"])
+    if pull is None:
+        raise not_found()
+    return pull
+
+
+def create(standin: GitHubStandIn, call: Call) -> Answer:
+    name, body = known(standin, call), call.body
+    head = body["head"].split(":", 1)[-1]
+    sha = head_sha(standin.root, name, f"refs/heads/{head}")
+    if sha is None or head_sha(standin.root, name, f"refs/heads/{body['base']}") is None:
+        field = "head" if sha is None else "base"
+        error = {"resource": "PullRequest", "field": field, "code": "invalid"}
+        raise GitHubError(422, "Validation Failed", [error])
+    if any(
+        p.head == head and p.base == body["base"] and p.state == "open"
+        for p in standin.records.pulls
+    ):
+        owner = name.split("/")[0]
+        message = f"A pull request already exists for {owner}:{head}."
+        raise GitHubError(
+            422,
+            "Validation Failed",
+            [{"resource": "PullRequest", "code": "custom", "message": message}],
+        )
+    if not body.get("title"):
+        error = {"resource": "PullRequest", "field": "title", "code": "missing_field"}
+        raise GitHubError(422, "Validation Failed", [error])
+    pull = Pull(
+        name, standin.records.next_number(name), body["title"], body.get("body") or "", head,
+        body["base"], sha, standin.login, draft=body.get("draft", False),
+    )  # fmt: skip
+    standin.records.pulls.append(pull)
+    return Answer(201, pull_json(standin, pull))
+
+
+def list_pulls(standin: GitHubStandIn, call: Call) -> Answer:
+    name, query = known(standin, call), call.query
+    pulls = [p for p in standin.records.pulls if p.repository == name]
+    if query.get("state", "open") != "all":
+        pulls = [p for p in pulls if p.state == query.get("state", "open")]
+    if "head" in query:
+        owner, _, branch = query["head"].partition(":")
+        pulls = [p for p in pulls if p.head == branch and owner == name.split("/")[0]]
+    if "base" in query:
+        pulls = [p for p in pulls if p.base == query["base"]]
+    return Answer(200, [pull_json(standin, p, "pulls/list") for p in pulls])
+
+
+def get(standin: GitHubStandIn, call: Call) -> Answer:
+    return Answer(200, pull_json(standin, _pull(standin, call)))
+
+
+def update(standin: GitHubStandIn, call: Call) -> Answer:
+    pull = _pull(standin, call)
+    for field in ("title", "body", "state", "base"):
+        if field in call.body:
+            setattr(pull, field, call.body[field])
+    return Answer(200, pull_json(standin, pull))
+
+
+def reviews(standin: GitHubStandIn, call: Call) -> Answer:
+    pull = _pull(standin, call)
+    found = []
+    for review in standin.records.reviews:
+        if (review.repository, review.pull_number) == (pull.repository, pull.number):
+            values = {
+                "id": review.id,
+                "node_id": f"PRR_{review.id}",
+                "user": user(standin, review.user),
+                "body": review.body,
+                "state": review.state,
+                "commit_id": pull.head_sha,
+                "html_url": f"{standin.url}/{pull.repository}/pull/{pull.number}#pullrequestreview-{review.id}",
+                "pull_request_url": f"{standin.url}/repos/{pull.repository}/pulls/{pull.number}",
+            }
+            found.append(overlay(example(standin, "pulls/list-reviews"), values))
+    return Answer(200, found)
+
+
+def review_comments(standin: GitHubStandIn, call: Call) -> Answer:
+    pull = _pull(standin, call)
+    found = []
+    for comment in standin.records.review_comments:
+        if (comment.repository, comment.pull_number) == (pull.repository, pull.number):
+            values = {
+                "id": comment.id,
+                "node_id": f"PRRC_{comment.id}",
+                "user": user(standin, comment.user),
+                "body": comment.body,
+                "path": comment.path,
+                "line": comment.line,
+                "original_line": comment.line,
+                "commit_id": pull.head_sha,
+                "html_url": f"{standin.url}/{pull.repository}/pull/{pull.number}#discussion_r{comment.id}",
+                "pull_request_url": f"{standin.url}/repos/{pull.repository}/pulls/{pull.number}",
+            }
+            found.append(overlay(example(standin, "pulls/list-review-comments"), values))
+    return Answer(200, found)
+
+
+HANDLERS: dict[str, Callable[[GitHubStandIn, Call], Answer]] = {
+    "pulls/create": create,
+    "pulls/list": list_pulls,
+    "pulls/get": get,
+    "pulls/update": update,
+    "pulls/list-reviews": reviews,
+    "pulls/list-review-comments": review_comments,
+}
