@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.support.github import graphql, rest_issues, rest_pulls, rest_repos
+from tests.support.github import issues, pulls, repos
 from tests.support.github.answers import Answer, GitHubError
 from tests.support.github.checks import check_request
 from tests.support.github.description import Description, github_description
@@ -30,7 +30,7 @@ from tests.support.github.git import smart_http
 from tests.support.github.records import Records, Seen, Violation
 from tests.support.server import serve_app
 
-HANDLERS = {**rest_repos.HANDLERS, **rest_issues.HANDLERS, **rest_pulls.HANDLERS}
+HANDLERS = {**repos.HANDLERS, **issues.HANDLERS, **pulls.HANDLERS}
 JWT = re.compile(r"[\w-]+\.[\w-]+\.[\w-]+")
 SECONDARY_LIMIT = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
@@ -123,7 +123,7 @@ class GitHubStandIn:
         body = await self._record(request)
         try:
             self._authorized(request)
-            answer = graphql.answer(self, json.loads(body))
+            answer = pulls.graphql(self, json.loads(body))
         except GitHubError as error:
             answer = error.answer()
         except ValueError:

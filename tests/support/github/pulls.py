@@ -1,8 +1,11 @@
-"""Pull requests, their reviews and review comments."""
+"""Pull requests, their reviews and review comments; and the GraphQL mutations REST
+has no operation for: a draft is marked ready for review (or turned back into a
+draft) only through GraphQL, ``PATCH .../pulls/{n}`` takes no ``draft``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tests.support.github.answers import (
@@ -16,8 +19,8 @@ from tests.support.github.answers import (
 )
 from tests.support.github.checks import Call
 from tests.support.github.git import head_sha
-from tests.support.github.records import Pull
-from tests.support.github.rest_repos import known
+from tests.support.github.records import Pull, Review, ReviewComment
+from tests.support.github.repos import known
 
 if TYPE_CHECKING:
     from tests.support.github.standin import GitHubStandIn
@@ -117,44 +120,80 @@ def update(standin: GitHubStandIn, call: Call) -> Answer:
     return Answer(200, pull_json(standin, pull))
 
 
-def reviews(standin: GitHubStandIn, call: Call) -> Answer:
+def _on_pull(
+    standin: GitHubStandIn,
+    call: Call,
+    items: Sequence[Review | ReviewComment],
+    operation: str,
+    values: Callable[[Any], dict[str, Any]],
+) -> Answer:
+    """The reviews or review comments of the call's pull request, as ``operation`` lists them."""
     pull = _pull(standin, call)
     found = []
-    for review in standin.records.reviews:
-        if (review.repository, review.pull_number) == (pull.repository, pull.number):
-            values = {
-                "id": review.id,
-                "node_id": f"PRR_{review.id}",
-                "user": user(standin, review.user),
-                "body": review.body,
-                "state": review.state,
+    for item in items:
+        if (item.repository, item.pull_number) == (pull.repository, pull.number):
+            common = {
+                "id": item.id,
+                "user": user(standin, item.user),
+                "body": item.body,
                 "commit_id": pull.head_sha,
-                "html_url": f"{standin.url}/{pull.repository}/pull/{pull.number}#pullrequestreview-{review.id}",
                 "pull_request_url": f"{standin.url}/repos/{pull.repository}/pulls/{pull.number}",
             }
-            found.append(overlay(example(standin, "pulls/list-reviews"), values))
+            found.append(overlay(example(standin, operation), {**common, **values(item)}))
     return Answer(200, found)
+
+
+def reviews(standin: GitHubStandIn, call: Call) -> Answer:
+    def values(review: Review) -> dict[str, Any]:
+        anchor = f"pull/{review.pull_number}#pullrequestreview-{review.id}"
+        link = f"{standin.url}/{review.repository}/{anchor}"
+        return {"node_id": f"PRR_{review.id}", "state": review.state, "html_url": link}
+
+    return _on_pull(standin, call, standin.records.reviews, "pulls/list-reviews", values)
 
 
 def review_comments(standin: GitHubStandIn, call: Call) -> Answer:
-    pull = _pull(standin, call)
-    found = []
-    for comment in standin.records.review_comments:
-        if (comment.repository, comment.pull_number) == (pull.repository, pull.number):
-            values = {
-                "id": comment.id,
-                "node_id": f"PRRC_{comment.id}",
-                "user": user(standin, comment.user),
-                "body": comment.body,
-                "path": comment.path,
-                "line": comment.line,
-                "original_line": comment.line,
-                "commit_id": pull.head_sha,
-                "html_url": f"{standin.url}/{pull.repository}/pull/{pull.number}#discussion_r{comment.id}",
-                "pull_request_url": f"{standin.url}/repos/{pull.repository}/pulls/{pull.number}",
-            }
-            found.append(overlay(example(standin, "pulls/list-review-comments"), values))
-    return Answer(200, found)
+    def values(comment: ReviewComment) -> dict[str, Any]:
+        anchor = f"pull/{comment.pull_number}#discussion_r{comment.id}"
+        return {
+            "node_id": f"PRRC_{comment.id}",
+            "path": comment.path,
+            "line": comment.line,
+            "original_line": comment.line,
+            "html_url": f"{standin.url}/{comment.repository}/{anchor}",
+        }
+
+    comments = standin.records.review_comments
+    return _on_pull(standin, call, comments, "pulls/list-review-comments", values)
+
+
+DRAFT_AFTER = {"markPullRequestReadyForReview": False, "convertPullRequestToDraft": True}
+MUTATION = re.compile(r"\bmutation\b[^{]*\{\s*(\w+)\s*\(")
+INLINE_ID = re.compile(r"pullRequestId\s*:\s*(?:\"([^\"]+)\"|\$(\w+))")
+
+
+def graphql(standin: GitHubStandIn, request: Any) -> Answer:
+    """GitHub's answer to ``{"query", "variables"}``: errors in the body, status 200."""
+    query = request.get("query", "") if isinstance(request, dict) else ""
+    found = MUTATION.search(query)
+    if found is None or found.group(1) not in DRAFT_AFTER:
+        return _error(f"the stand-in answers only {sorted(DRAFT_AFTER)}, not: {query[:200]}")
+    name = found.group(1)
+    variables = request.get("variables") or {}
+    given = (variables.get("input") or {}).get("pullRequestId") or variables.get("pullRequestId")
+    inline = INLINE_ID.search(query)
+    if given is None and inline is not None:
+        given = inline.group(1) or variables.get(inline.group(2))
+    pull = next((p for p in standin.records.pulls if p.node_id == given), None)
+    if pull is None:
+        return _error(f"Could not resolve to a node with the global id of '{given}'")
+    pull.draft = DRAFT_AFTER[name]
+    data = {"pullRequest": {"id": pull.node_id, "number": pull.number, "isDraft": pull.draft}}
+    return Answer(200, {"data": {name: data}})
+
+
+def _error(message: str) -> Answer:
+    return Answer(200, {"data": None, "errors": [{"type": "NOT_FOUND", "message": message}]})
 
 
 HANDLERS: dict[str, Callable[[GitHubStandIn, Call], Answer]] = {

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from tests.support.github.answers import Answer, example, not_found, overlay, user
 from tests.support.github.checks import Call
 from tests.support.github.records import Comment
-from tests.support.github.rest_repos import known
+from tests.support.github.repos import known
 
 if TYPE_CHECKING:
     from tests.support.github.standin import GitHubStandIn
@@ -58,7 +58,8 @@ def get_issue(standin: GitHubStandIn, call: Call) -> Answer:
     if issue is None:
         raise not_found()
     labels = [
-        {"id": index, "node_id": f"LA_{index}", "url": "", "name": label, "color": "ededed",
+        {"id": index, "node_id": f"LA_{index}", "name": label,
+         "url": f"{standin.url}/repos/{issue.repository}/labels/{label}", "color": "ededed",
          "description": None, "default": False}
         for index, label in enumerate(issue.labels, 1)
     ]  # fmt: skip
