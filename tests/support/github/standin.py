@@ -25,12 +25,13 @@ from starlette.routing import Route
 from tests.support.github import issues, pulls, repos
 from tests.support.github.answers import Answer, GitHubError
 from tests.support.github.checks import check_request
-from tests.support.github.description import Description, github_description
+from tests.support.github.description import Description, Operation, github_description
 from tests.support.github.git import smart_http
 from tests.support.github.records import Records, Seen, Violation
 from tests.support.server import serve_app
 
 HANDLERS = {**repos.HANDLERS, **issues.HANDLERS, **pulls.HANDLERS}
+JWT_OPERATIONS = {"apps/create-installation-access-token"}  # an App's JWT, not a token
 JWT = re.compile(r"[\w-]+\.[\w-]+\.[\w-]+")
 SECONDARY_LIMIT = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
@@ -110,14 +111,16 @@ class GitHubStandIn:
         except GitHubError as error:
             answer = error.answer()
         if matched is not None and answer.json is not None:
-            where = f"{matched[0].pointer}/responses/{answer.status}"
-            if str(answer.status) in self.description.at(f"{matched[0].pointer}/responses")[1]:
-                schema = self.description.json_schema(where)
-                for problem in (
-                    self.description.problems(schema, answer.json, "answer") if schema else []
-                ):
-                    self._violation(request, f"the stand-in's {matched[0].id} {problem}")
+            self._check_answer(request, matched[0], answer)
         return _respond(answer)
+
+    def _check_answer(self, request: Request, operation: Operation, answer: Answer) -> None:
+        """Hold the stand-in's own answer to the description, when it describes the status."""
+        if str(answer.status) not in self.description.at(f"{operation.pointer}/responses")[1]:
+            return
+        schema = self.description.json_schema(f"{operation.pointer}/responses/{answer.status}")
+        for problem in self.description.problems(schema, answer.json, "answer") if schema else []:
+            self._violation(request, f"the stand-in's {operation.id} {problem}")
 
     async def _graphql(self, request: Request) -> Response:
         body = await self._record(request)
@@ -141,9 +144,6 @@ class GitHubStandIn:
     async def _git(self, request: Request) -> Response:
         await self._record(request)
         return await smart_http(request, self.root, self.token)
-
-
-JWT_OPERATIONS = {"apps/create-installation-access-token"}
 
 
 def _respond(answer: Answer) -> Response:
