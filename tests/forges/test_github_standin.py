@@ -151,6 +151,9 @@ def test_checks_logs_permissions_users_and_rate_limits(
     log = api.get(f"/repos/acme/shop/actions/jobs/{run['id']}/logs")
     assert log.status_code == 302
     assert httpx.get(log.headers["location"]).text == "E   assert 1 == 2\n"
+    git("branch", "taskyard/TY-1", "feature", cwd=github.root / "acme" / "shop.git")
+    by_branch = api.get("/repos/acme/shop/commits/taskyard%2FTY-1/check-runs")
+    assert by_branch.json()["total_count"] == 2
 
     github.records.permissions[("acme/shop", "alice")] = "write"
     assert (
@@ -164,7 +167,36 @@ def test_checks_logs_permissions_users_and_rate_limits(
     limited = api.get("/repos/acme/shop")
     assert (limited.status_code, limited.headers["retry-after"]) == (403, "2")
     assert "secondary rate limit" in limited.json()["message"]
-    assert api.get("/repos/acme/shop").status_code == 200
+    github.throttle(primary=True)
+    exhausted = api.get("/repos/acme/shop")
+    assert (exhausted.status_code, exhausted.headers["x-ratelimit-remaining"]) == (403, "0")
+    assert "retry-after" not in exhausted.headers
+    assert "API rate limit exceeded" in exhausted.json()["message"]
+    answered = api.get("/repos/acme/shop")
+    assert answered.status_code == 200 and int(answered.headers["x-ratelimit-remaining"]) > 0
+    assert not problems(github)
+
+
+def test_lists_come_in_pages_and_bodies_have_a_size(
+    github: GitHubStandIn, api: httpx.Client
+) -> None:
+    issue = github.records.add_issue("acme/shop", "Bug")
+    comments = f"/repos/acme/shop/issues/{issue.number}/comments"
+    for text in ("one", "two", "three"):
+        github.records.add_comment("acme/shop", issue.number, text, "octocat")
+    first = api.get(comments, params={"per_page": 2})
+    assert [c["body"] for c in first.json()] == ["one", "two"]
+    assert first.links["next"]["url"].endswith("per_page=2&page=2")
+    second = api.get(first.links["next"]["url"])
+    assert [c["body"] for c in second.json()] == ["three"] and "next" not in second.links
+    assert len(api.get(comments).json()) == 3  # 30 a page unless asked
+
+    too_long = api.post(comments, json={"body": "x" * 65537})
+    assert too_long.status_code == 422
+    assert (
+        too_long.json()["errors"][0]["message"] == "body is too long (maximum is 65536 characters)"
+    )
+    assert len(github.records.comments) == 3
     assert not problems(github)
 
 

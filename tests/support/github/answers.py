@@ -6,10 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from starlette.datastructures import URL
+
+from tests.support.github.checks import Call
+
 if TYPE_CHECKING:
     from tests.support.github.standin import GitHubStandIn
 
 DOCS = "https://docs.github.com/rest"
+MAX_BODY = 65536  # characters of an issue, comment or pull request body
 
 
 @dataclass
@@ -36,6 +41,26 @@ class GitHubError(Exception):
 
 def not_found() -> GitHubError:
     return GitHubError(404, "Not Found")
+
+
+def bounded(resource: str, text: str | None) -> None:
+    """GitHub's refusal of a body over its size."""
+    if text is not None and len(text) > MAX_BODY:
+        message = f"body is too long (maximum is {MAX_BODY} characters)"
+        error = {"resource": resource, "code": "custom", "field": "body", "message": message}
+        raise GitHubError(422, "Validation Failed", [error])
+
+
+def page(call: Call, items: list[Any]) -> tuple[list[Any], dict[str, str]]:
+    """The page of ``items`` the call asks for (30 by default), and GitHub's ``Link``
+    header to the next and last pages."""
+    size, number = call.query.get("per_page", 30), call.query.get("page", 1)
+    last = max(1, -(-len(items) // size))
+    links = []
+    if number < last:
+        for rel, to in (("next", number + 1), ("last", last)):
+            links.append(f'<{URL(call.url).include_query_params(page=to)}>; rel="{rel}"')
+    return items[(number - 1) * size : number * size], {"Link": ", ".join(links)} if links else {}
 
 
 def overlay(base: Any, values: dict[str, Any]) -> Any:

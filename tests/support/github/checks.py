@@ -19,6 +19,7 @@ class Call:
     path: dict[str, Any]
     query: dict[str, Any]
     body: Any
+    url: str = ""  # as requested, for links to other pages
     invalid: list[str] = field(default_factory=list)  # GitHub answers 422
     ignored: list[str] = field(default_factory=list)  # GitHub ignores them; a client bug
 

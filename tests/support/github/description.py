@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import jsonschema_rs
 
@@ -85,11 +85,13 @@ class Description:
         return pointer, node
 
     def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
+        """The operation for a request to ``path`` (percent-encoded) and its path parameters."""
         for operation in self.operations:
             found = operation.pattern.fullmatch(path)
             if found and operation.method == method.lower():
                 names = re.findall(r"\{([^}]+)\}", operation.template)
-                return operation, dict(zip(names, found.groups(), strict=True))
+                values = [unquote(value) for value in found.groups()]
+                return operation, dict(zip(names, values, strict=True))
         return None
 
     def problems(self, pointer: str, value: Json, where: str) -> list[str]:

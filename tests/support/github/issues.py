@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tests.support.github.answers import Answer, example, not_found, overlay, user
+from tests.support.github.answers import Answer, bounded, example, not_found, overlay, page, user
 from tests.support.github.checks import Call
 from tests.support.github.records import Comment
 from tests.support.github.repos import known
@@ -80,12 +80,14 @@ def get_issue(standin: GitHubStandIn, call: Call) -> Answer:
 
 def create_comment(standin: GitHubStandIn, call: Call) -> Answer:
     number = _thread(standin, call)
+    bounded("IssueComment", call.body["body"])
     comment = standin.records.add_comment(call.repository, number, call.body["body"], standin.login)
     return Answer(201, _comment_json(standin, comment))
 
 
 def update_comment(standin: GitHubStandIn, call: Call) -> Answer:
     comment = _comment(standin, call)
+    bounded("IssueComment", call.body["body"])
     comment.history.append(comment.body)
     comment.body = call.body["body"]
     return Answer(200, _comment_json(standin, comment))
@@ -102,7 +104,7 @@ def list_comments(standin: GitHubStandIn, call: Call) -> Answer:
         for c in standin.records.comments
         if (c.repository, c.issue_number) == (call.repository, number)
     ]
-    return Answer(200, comments)
+    return Answer(200, *page(call, comments))
 
 
 HANDLERS: dict[str, Callable[[GitHubStandIn, Call], Answer]] = {

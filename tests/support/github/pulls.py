@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any
 from tests.support.github.answers import (
     Answer,
     GitHubError,
+    bounded,
     example,
     not_found,
     overlay,
+    page,
     repository,
     user,
 )
@@ -84,6 +86,7 @@ def create(standin: GitHubStandIn, call: Call) -> Answer:
             "Validation Failed",
             [{"resource": "PullRequest", "code": "custom", "message": message}],
         )
+    bounded("PullRequest", body.get("body"))
     if not body.get("title"):
         error = {"resource": "PullRequest", "field": "title", "code": "missing_field"}
         raise GitHubError(422, "Validation Failed", [error])
@@ -105,7 +108,7 @@ def list_pulls(standin: GitHubStandIn, call: Call) -> Answer:
         pulls = [p for p in pulls if p.head == branch and owner == name.split("/")[0]]
     if "base" in query:
         pulls = [p for p in pulls if p.base == query["base"]]
-    return Answer(200, [pull_json(standin, p, "pulls/list") for p in pulls])
+    return Answer(200, *page(call, [pull_json(standin, p, "pulls/list") for p in pulls]))
 
 
 def get(standin: GitHubStandIn, call: Call) -> Answer:
@@ -114,6 +117,7 @@ def get(standin: GitHubStandIn, call: Call) -> Answer:
 
 def update(standin: GitHubStandIn, call: Call) -> Answer:
     pull = _pull(standin, call)
+    bounded("PullRequest", call.body.get("body"))
     for field in ("title", "body", "state", "base"):
         if field in call.body:
             setattr(pull, field, call.body[field])
@@ -140,7 +144,7 @@ def _on_pull(
                 "pull_request_url": f"{standin.url}/repos/{pull.repository}/pulls/{pull.number}",
             }
             found.append(overlay(example(standin, operation), {**common, **values(item)}))
-    return Answer(200, found)
+    return Answer(200, *page(call, found))
 
 
 def reviews(standin: GitHubStandIn, call: Call) -> Answer:

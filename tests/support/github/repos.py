@@ -7,7 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from tests.support.github.answers import Answer, example, not_found, overlay, repository, user
+from tests.support.github import answers
+from tests.support.github.answers import Answer, example, not_found, overlay, page
 from tests.support.github.checks import Call
 from tests.support.github.git import head_sha
 
@@ -26,7 +27,9 @@ def get_repository(standin: GitHubStandIn, call: Call) -> Answer:
     template = example(standin, "repos/get")
     for fork_only in ("parent", "source", "template_repository"):
         template.pop(fork_only, None)
-    data = overlay(template, {**repository(standin, known(standin, call)), "language": None})
+    data = overlay(
+        template, {**answers.repository(standin, known(standin, call)), "language": None}
+    )
     return Answer(200, data)
 
 
@@ -34,7 +37,7 @@ def permission(standin: GitHubStandIn, call: Call) -> Answer:
     login = call.path["username"]
     # Unseeded: what GitHub answers for anyone on a public repository.
     level = standin.records.permissions.get((known(standin, call), login), "read")
-    values = {"permission": level, "role_name": level, "user": {**user(standin, login)}}
+    values = {"permission": level, "role_name": level, "user": {**answers.user(standin, login)}}
     values["user"]["role_name"] = level
     return Answer(200, overlay(example(standin, "repos/get-collaborator-permission-level"), values))
 
@@ -43,7 +46,7 @@ def user_by_id(standin: GitHubStandIn, call: Call) -> Answer:
     login = standin.records.users.get(call.path["account_id"])
     if login is None:
         raise not_found()
-    return Answer(200, overlay(example(standin, "users/get-by-id"), user(standin, login)))
+    return Answer(200, overlay(example(standin, "users/get-by-id"), answers.user(standin, login)))
 
 
 def installation_token(standin: GitHubStandIn, call: Call) -> Answer:
@@ -83,7 +86,8 @@ def check_runs(standin: GitHubStandIn, call: Call) -> Answer:
             "pull_requests": [],
         }
         answered.append(overlay(example(standin, "checks/list-for-ref")["check_runs"][0], values))
-    return Answer(200, {"total_count": len(answered), "check_runs": answered})
+    shown, links = page(call, answered)
+    return Answer(200, {"total_count": len(answered), "check_runs": shown}, links)
 
 
 def job_log(standin: GitHubStandIn, call: Call) -> Answer:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ JWT = re.compile(r"[\w-]+\.[\w-]+\.[\w-]+")
 SECONDARY_LIMIT = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 )
+LIMIT = 5000  # requests an hour, as GitHub allows a token
 
 
 @dataclass
@@ -46,11 +48,32 @@ class GitHubStandIn:
     url: str = ""  # set once served
     records: Records = field(default_factory=Records)
     description: Description = field(default_factory=github_description)
-    _throttled: list[int] = field(default_factory=list)  # Retry-After of the next answers
+    _throttled: list[tuple[int, bool]] = field(default_factory=list)  # (seconds, primary)
 
-    def throttle(self, times: int = 1, retry_after: int = 1) -> None:
-        """Answer the next ``times`` API requests with a secondary rate limit."""
-        self._throttled += [retry_after] * times
+    def throttle(self, times: int = 1, retry_after: int = 1, primary: bool = False) -> None:
+        """Answer the next ``times`` API requests with a secondary rate limit (403 with
+        ``Retry-After``), or with the primary one (403, no requests remaining until
+        ``x-ratelimit-reset``)."""
+        self._throttled += [(retry_after, primary)] * times
+
+    def _limited(self) -> Answer:
+        seconds, primary = self._throttled.pop(0)
+        if not primary:
+            return GitHubError(403, SECONDARY_LIMIT).answer({"Retry-After": str(seconds)})
+        headers = {**self._quota(), "x-ratelimit-remaining": "0"}
+        headers["x-ratelimit-reset"] = str(int(time.time()) + seconds)
+        return GitHubError(403, f"API rate limit exceeded for user {self.login}.").answer(headers)
+
+    def _quota(self) -> dict[str, str]:
+        """The rate limit headers GitHub sends with every API answer."""
+        used = len(self.records.requests)
+        return {
+            "x-ratelimit-limit": str(LIMIT),
+            "x-ratelimit-remaining": str(max(0, LIMIT - used)),
+            "x-ratelimit-used": str(used),
+            "x-ratelimit-reset": str(int(time.time()) + 3600),
+            "x-ratelimit-resource": "core",
+        }
 
     def app(self) -> Starlette:
         return Starlette(
@@ -86,12 +109,13 @@ class GitHubStandIn:
 
     async def _rest(self, request: Request) -> Response:
         body = await self._record(request)
-        matched = self.description.match(request.method, request.url.path)
+        # Undecoded: a branch in a path parameter comes with its slashes as %2F.
+        raw = request.scope.get("raw_path") or request.url.path.encode()
+        matched = self.description.match(request.method, raw.decode())
         try:
             self._authorized(request, jwt=matched is not None and matched[0].id in JWT_OPERATIONS)
             if self._throttled:
-                retry = str(self._throttled.pop(0))
-                return _respond(GitHubError(403, SECONDARY_LIMIT).answer({"Retry-After": retry}))
+                return _respond(self._limited())
             if matched is None:
                 self._violation(request, "no operation of GitHub's description has this path")
                 raise GitHubError(404, "Not Found")
@@ -99,6 +123,7 @@ class GitHubStandIn:
             call = check_request(
                 self.description, operation, path, request.query_params.multi_items(), body
             )
+            call.url = str(request.url)
             for problem in call.invalid + call.ignored:
                 self._violation(request, f"{operation.id}: {problem}")
             if call.invalid:
@@ -112,6 +137,7 @@ class GitHubStandIn:
             answer = error.answer()
         if matched is not None and answer.json is not None:
             self._check_answer(request, matched[0], answer)
+        answer.headers = {**self._quota(), **answer.headers}
         return _respond(answer)
 
     def _check_answer(self, request: Request, operation: Operation, answer: Answer) -> None:
