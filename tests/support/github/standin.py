@@ -113,13 +113,13 @@ class GitHubStandIn:
         raw = request.scope.get("raw_path") or request.url.path.encode()
         matched = self.description.match(request.method, raw.decode())
         try:
-            self._authorized(request, jwt=matched is not None and matched[0].id in JWT_OPERATIONS)
-            if self._throttled:
-                return _respond(self._limited())
             if matched is None:
                 self._violation(request, "no operation of GitHub's description has this path")
                 raise GitHubError(404, "Not Found")
             operation, path = matched
+            self._authorized(request, jwt=operation.id in JWT_OPERATIONS)
+            if self._throttled:
+                return _respond(self._limited())
             call = check_request(
                 self.description, operation, path, request.query_params.multi_items(), body
             )
