@@ -155,10 +155,11 @@ def test_checks_logs_permissions_users_and_rate_limits(
     by_branch = api.get("/repos/acme/shop/commits/taskyard%2FTY-1/check-runs")
     assert by_branch.json()["total_count"] == 2
 
-    github.records.permissions[("acme/shop", "alice")] = "write"
-    assert (
-        api.get("/repos/acme/shop/collaborators/alice/permission").json()["permission"] == "write"
-    )
+    github.records.permissions[("acme/shop", "alice")] = "maintain"
+    alice = api.get("/repos/acme/shop/collaborators/alice/permission").json()
+    assert (alice["permission"], alice["role_name"]) == ("write", "maintain")
+    bob = api.get("/repos/acme/shop/collaborators/bob/permission").json()
+    assert bob["permission"] == "read"
     github.records.users[123] = "alice"
     assert api.get("/user/123").json()["login"] == "alice"
     assert api.get("/user/124").status_code == 404

@@ -107,7 +107,8 @@ class Records:
     reviews: list[Review] = field(default_factory=list)
     review_comments: list[ReviewComment] = field(default_factory=list)
     check_runs: list[CheckRun] = field(default_factory=list)
-    permissions: dict[tuple[str, str], str] = field(default_factory=dict)  # (repo, login)
+    # (repository, login) -> role: admin, maintain, write, triage, read or none
+    permissions: dict[tuple[str, str], str] = field(default_factory=dict)
     users: dict[int, str] = field(default_factory=dict)  # id -> login
     installation_tokens: list[str] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))
@@ -129,11 +130,14 @@ class Records:
         )
 
     def add_issue(
-        self, repository: str, title: str, body: str = "", user: str = "octocat", **more: object
+        self,
+        repository: str,
+        title: str,
+        body: str = "",
+        user: str = "octocat",
+        labels: list[str] | None = None,
     ) -> Issue:
-        issue = Issue(repository, self.next_number(repository), title, body, user)
-        for name, value in more.items():
-            setattr(issue, name, value)
+        issue = Issue(repository, self.next_number(repository), title, body, user, labels or [])
         self.issues.append(issue)
         return issue
 

@@ -34,11 +34,13 @@ def get_repository(standin: GitHubStandIn, call: Call) -> Answer:
 
 
 def permission(standin: GitHubStandIn, call: Call) -> Answer:
+    """A role's permission as GitHub words it: maintainers write, triagers read."""
     login = call.path["username"]
     # Unseeded: what GitHub answers for anyone on a public repository.
-    level = standin.records.permissions.get((known(standin, call), login), "read")
-    values = {"permission": level, "role_name": level, "user": {**answers.user(standin, login)}}
-    values["user"]["role_name"] = level
+    role = standin.records.permissions.get((known(standin, call), login), "read")
+    level = {"maintain": "write", "triage": "read"}.get(role, role)
+    values = {"permission": level, "role_name": role, "user": answers.user(standin, login)}
+    values["user"]["role_name"] = role
     return Answer(200, overlay(example(standin, "repos/get-collaborator-permission-level"), values))
 
 
