@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -153,8 +154,12 @@ async def comment(forge: GitHubForge, settings: Settings, body: str = "hello") -
 
 
 async def test_an_installation_token_is_made_once_and_used_by_the_api_and_git(
-    stand_in: AppStandIn, app_key: rsa.RSAPrivateKey, tmp_path: Path
+    stand_in: AppStandIn,
+    app_key: rsa.RSAPrivateKey,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     forge, settings = GitHubForge(), settings_for(stand_in, app_key, tmp_path)
     await comment(forge, settings, "first")
     await comment(forge, settings, "second ghp_0123456789abcdefghijABCDEFGHIJ0123")
@@ -164,6 +169,9 @@ async def test_an_installation_token_is_made_once_and_used_by_the_api_and_git(
     assert remote.env["GIT_CONFIG_VALUE_0"] == f"Authorization: Basic {basic}"
     assert stand_in.count("/installation") == 1 and stand_in.count("/access_tokens") == 1
     assert stand_in.comments == ["first", "second [REDACTED]"]  # what taskyard posts is redacted
+    secret_lines = pem(app_key).splitlines()[1:-1]
+    assert token not in caplog.text and not any(line in caplog.text for line in secret_lines)
+    assert token not in repr(remote) and token not in repr(forge.credentials(SITE, settings))
 
 
 async def test_a_token_near_its_expiry_is_replaced(

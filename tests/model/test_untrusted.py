@@ -71,6 +71,9 @@ def test_terminal_escapes_in_a_ci_log_are_removed() -> None:
         (f"<img alt='{INJECTION} > yes' src=a.png/>", "<img src=a.png/>"),
         (f'<a href="https://x" data-x="{INJECTION}" aria-label="{INJECTION}">x</a>',
          '<a href="https://x">x</a>'),
+        (f"![{INJECTION}][logo]\n\n[logo]: a.png", "![][logo]\n\n[logo]: a.png"),
+        ("if (![1, 2].includes(x)) {}", "if (![1, 2].includes(x)) {}"),  # code, not an image
+        ("https://x.example/?a=1&item=2&#frag", "https://x.example/?a=1&item=2&#frag"),
         (f"[//]: # ({INJECTION})\nText", "Text"),  # Markdown's own comment
         (f'[{INJECTION}]: https://x\nText', "Text"),
         (f'See [docs].\n\n[docs]: https://x "{INJECTION}"\n', "See [docs].\n\n[docs]: https://x\n"),

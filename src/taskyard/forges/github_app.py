@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -40,7 +40,7 @@ class Credentials(Protocol):
 
 @dataclass(frozen=True)
 class PersonalToken:
-    value: str
+    value: str = field(repr=False)
 
     def token(self, repository: str) -> str:
         return self.value
@@ -48,7 +48,7 @@ class PersonalToken:
 
 @dataclass(frozen=True)
 class InstallationToken:
-    value: str
+    value: str = field(repr=False)
     expires_at: float  # seconds since the epoch
 
 

@@ -64,19 +64,20 @@ HIDING = re2.compile(
 HIDING_ELEMENTS = {"script", "style", "template", "noscript", "textarea", "title"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}  # fmt: skip
-IMAGE_ALT = re2.compile(r"!\[(?:[^\[\]]|\[[^\[\]]*\])*\]")
+# An image: its alt text, then where it is (inline, or a reference).
+IMAGE_ALT = re2.compile(r"!\[(?:[^\[\]]|\[[^\[\]]*\])*\]([(\[])")
 LINK_TITLE = re2.compile(
     r"""\]\(\s*(<[^<>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)\s+(?:"[^"]*"|'[^']*'|\([^()]*\))\s*\)"""
 )
 DEFINITION = re2.compile(
     r"(?m)^ {0,3}\[([^\]\n]{1,999})\]:[ \t]*(\S+)"
-    r"""(?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*\n?"""
+    r"""(?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*(\n?)"""
 )
 LABEL = re2.compile(r"\[([^\]\n]{1,999})\](:?)")
 ENTITY = re2.compile(
-    r"&(?:#[xX]([0-9a-fA-F]{1,6})|#([0-9]{1,7})|(shy|zwj|zwnj|lrm|rlm|ZeroWidthSpace|NoBreak|"
-    r"InvisibleTimes|InvisibleComma|ApplyFunction|it|ic|af|NegativeVeryThinSpace|"
-    r"NegativeThinSpace|NegativeMediumSpace|NegativeThickSpace));?"
+    r"&(?:#[xX]([0-9a-fA-F]{1,6});?|#([0-9]{1,7});?|(shy|zwj|zwnj|lrm|rlm|ZeroWidthSpace|"
+    r"NoBreak|InvisibleTimes|InvisibleComma|ApplyFunction|it|ic|af|NegativeVeryThinSpace|"
+    r"NegativeThinSpace|NegativeMediumSpace|NegativeThickSpace);)"
 )
 
 
@@ -148,12 +149,14 @@ def _attributes_dropped(text: str) -> str:
 def _markdown_hiding_dropped(text: str) -> str:
     """Image alt text, link titles, and link definitions nothing refers to (``[//]: # (...)``,
     Markdown's own comment) are not shown; a referenced definition keeps its label and URL."""
-    text = LINK_TITLE.sub(r"](\1)", IMAGE_ALT.sub("![]", text))
+    text = LINK_TITLE.sub(r"](\1)", IMAGE_ALT.sub(r"![]\1", text))
     used = {m.group(1).strip().lower() for m in LABEL.finditer(text) if not m.group(2)}
 
     def definition(match: Any) -> str:
         label = match.group(1)
-        return f"[{label}]: {match.group(2)}\n" if label.strip().lower() in used else ""
+        if label.strip().lower() not in used:
+            return ""
+        return f"[{label}]: {match.group(2)}{match.group(3)}"
 
     return DEFINITION.sub(definition, text)  # type: ignore[no-any-return]
 
