@@ -7,7 +7,9 @@ sequences) is removed; text shaped like a credential is redacted; and the result
 size. :mod:`taskyard.model.fence` hands the result to the agent as data.
 
 Every pattern is RE2 (linear time): the text is hostile, and a scan of it must not be
-made to backtrack.
+made to backtrack. An HTML sanitizer (nh3) is not used: it answers HTML, escaping every
+``<`` and ``&`` of the Markdown and code around the tags, which the agent must read as
+written.
 """
 
 from __future__ import annotations
