@@ -75,6 +75,7 @@ def test_terminal_escapes_in_a_ci_log_are_removed() -> None:
         ("if (![1, 2].includes(x)) {}", "if (![1, 2].includes(x)) {}"),  # code, not an image
         ("https://x.example/?a=1&item=2&#frag", "https://x.example/?a=1&item=2&#frag"),
         (f"[//]: # ({INJECTION})\nText", "Text"),  # Markdown's own comment
+        ("[x]: not a definition, so shown", "[x]: not a definition, so shown"),
         (f'[{INJECTION}]: https://x\nText', "Text"),
         (f'See [docs].\n\n[docs]: https://x "{INJECTION}"\n', "See [docs].\n\n[docs]: https://x\n"),
     ],
@@ -92,6 +93,7 @@ def test_alt_text_titles_and_unreferenced_definitions_are_removed(text: str, see
         (f"a <span style='font-size:0'>{INJECTION}</span> b", "a  b"),
         (f"a <script>{INJECTION}</script> b <style>{INJECTION}</style> c", "a  b  c"),
         (f"a <div hidden>{INJECTION}", "a "),  # never closed: hidden to the end
+        (f"a <div hidden/>{INJECTION}", "a "),  # HTML ignores the slash of a non-void element
         (f"a <img hidden alt='{INJECTION}'> b", "a  b"),  # a void element has no end tag
         ("<details><summary>Logs</summary>\nseen\n</details>",
          "<details><summary>Logs</summary>\nseen\n</details>"),  # shown when opened

@@ -73,7 +73,7 @@ LINK_TITLE = re2.compile(
 )
 DEFINITION = re2.compile(
     r"(?m)^ {0,3}\[([^\]\n]{1,999})\]:[ \t]*(\S+)"
-    r"""(?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*(\n?)"""
+    r"""(?:[ \t]+(?:"[^"\n]*"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*(\n|$)"""
 )
 LABEL = re2.compile(r"\[([^\]\n]{1,999})\](:?)")
 ENTITY = re2.compile(
@@ -113,8 +113,8 @@ def _hidden_elements_dropped(text: str) -> str:
         if name not in HIDING_ELEMENTS and not HIDING.search(match.group(2)):
             continue
         kept.append(text[position : match.start()])
-        closed = match.group(3) or name in VOID
-        position = match.end() if closed else _element_end(text, name, match.end())
+        # Only a void element ends where it starts: HTML ignores the slash of <div/>.
+        position = match.end() if name in VOID else _element_end(text, name, match.end())
     kept.append(text[position:])
     return "".join(kept)
 
