@@ -208,7 +208,7 @@ async def test_concurrent_callers_wait_for_one_new_token(
         thread.join()
     assert len(tokens) == 6
     assert set(tokens) == {tokens[0]}  # the first caller's, which the others waited for
-    assert stand_in.count("/access_tokens") == 2
+    assert stand_in.count("/access_tokens") == 2 and stand_in.count("/installation") == 2
 
 
 async def test_a_key_that_is_not_the_apps_is_refused_with_what_to_check(

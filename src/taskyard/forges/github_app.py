@@ -90,6 +90,7 @@ class GitHubApp:
         self._locks: dict[int, threading.Lock] = {}
         self._tokens: dict[int, InstallationToken] = {}
         self._installations: dict[str, int] = {}
+        self._lookup = threading.Lock()  # one lookup at a time: they are once per repository
 
     def token(self, repository: str) -> str:
         """A token of the installation that holds ``repository``, fresh for five minutes."""
@@ -106,6 +107,12 @@ class GitHubApp:
         """The id of the App's installation on ``repository``."""
         if (known := self._installations.get(repository)) is not None:
             return known
+        with self._lookup:
+            if (known := self._installations.get(repository)) is not None:
+                return known  # found by the caller this one waited for
+            return self._look_up(repository)
+
+    def _look_up(self, repository: str) -> int:
         response = self._call("GET", f"/repos/{repository}/installation", repository, (404,))
         if response.status_code == 404:
             raise InvalidInput(
