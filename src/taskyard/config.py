@@ -103,6 +103,21 @@ class Settings(BaseSettings):
         description="GitHub REST API base, for GitHub forges whose setting names none "
         "(see docs/forges.md).",
     )
+    github_app_id: int = Field(
+        0,
+        ge=0,
+        description="A GitHub App's id: GitHub forges then act as the App's installation on "
+        "each repository (tokens made per installation, kept until shortly before they "
+        "expire) instead of with `TASKYARD_GITHUB_TOKEN` (see docs/forges.md).",
+    )
+    github_app_private_key: str = Field(
+        "",
+        description="The GitHub App's private key (PEM); or "
+        "`TASKYARD_GITHUB_APP_PRIVATE_KEY_FILE`.",
+    )
+    github_app_private_key_file: Path | None = Field(
+        None, description="File holding the GitHub App's private key (PEM)."
+    )
     secret_key: str = Field(
         "",
         description="Key that encrypts stored secrets; generated in the data dir if empty, on "

@@ -13,6 +13,7 @@ import pytest
 from taskyard.config import Settings
 from taskyard.forges.base import FORGES, DeliveredWork, PullRequestDraft, git_remote
 from taskyard.forges.github import GitHubClient, GitHubForge
+from taskyard.forges.github_app import PersonalToken
 from taskyard.model.diff import DiffStats
 from taskyard.model.errors import InvalidInput
 from taskyard.model.forge import ForgeSite
@@ -42,7 +43,7 @@ def client(handler: object) -> tuple[GitHubClient, list[httpx.Request], Recordin
         return handler(request)  # type: ignore[operator]
 
     transport = RecordingTransport(record)
-    return GitHubClient("ghs_token", transport=transport), seen, transport
+    return GitHubClient(PersonalToken("ghs_token"), transport=transport), seen, transport
 
 
 async def test_opens_a_pull_request() -> None:

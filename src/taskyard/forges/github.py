@@ -1,64 +1,73 @@
 """GitHub (github.com, or GitHub Enterprise Server at the configured site).
 
-Owns: ``owner/name`` → ``<site>/owner/name.git``; the token (``TASKYARD_GITHUB_TOKEN``)
-as a Basic ``x-access-token`` header for git, scoped to the site and passed in
-git's environment (never in a URL, an argument or a config file), and as a bearer
-token for the REST API; pull requests that close the originating issue.
+Owns: ``owner/name`` → ``<site>/owner/name.git``; the token (``TASKYARD_GITHUB_TOKEN``,
+or a GitHub App installation's, see :mod:`taskyard.forges.github_app`) as a Basic
+``x-access-token`` header for git, scoped to the site and passed in git's environment
+(never in a URL, an argument or a config file), and as a bearer token for the REST
+API; pull requests that close the originating issue.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import hashlib
+import threading
 
 import httpx
 
 from taskyard.config import Settings
 from taskyard.forges.base import Forge, ForgeClient, PullRequestDraft, RemotePullRequest
+from taskyard.forges.github_app import Credentials, GitHubApp, PersonalToken, private_key
+from taskyard.forges.github_http import HEADERS, next_wait, refusal
 from taskyard.model.errors import InvalidInput, Unavailable
 from taskyard.model.forge import ForgeSite, GitRemote
+from taskyard.model.redaction import redact_credentials
 
-API_VERSION = "2022-11-28"
 DEFAULT_URL = "https://github.com"
 
 
 class GitHubClient(ForgeClient):
-    """GitHub's REST API for pull requests and issue comments."""
+    """GitHub's REST API for pull requests and issue comments.
+
+    Whatever taskyard writes there (titles, bodies, comments) is redacted of text shaped
+    like a credential first: it may quote an agent, a log or a person.
+    """
 
     def __init__(
         self,
-        token: str,
+        credentials: Credentials,
         api_url: str = "https://api.github.com",
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        if not token:
-            raise InvalidInput(
-                "No GitHub token configured: set TASKYARD_GITHUB_TOKEN to deliver to GitHub."
-            )
+        self._credentials = credentials
         self._client = httpx.AsyncClient(
-            base_url=api_url,
-            transport=transport,
-            timeout=30,
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": API_VERSION,
-                "User-Agent": "taskyard",
-            },
+            base_url=api_url, transport=transport, timeout=30, headers=HEADERS
         )
 
-    async def _request(self, method: str, path: str, **kwargs: object) -> httpx.Response:
-        try:
-            response = await self._client.request(method, path, **kwargs)  # type: ignore[arg-type]
-        except httpx.HTTPError as exc:
-            raise Unavailable(f"GitHub unreachable: {exc}") from exc
-        if response.status_code in (401, 403, 404):
-            raise InvalidInput(
-                f"GitHub refused {method} {path} ({response.status_code}): "
-                f"{response.json().get('message', '') if response.content else ''}. "
-                "Check the token's access to the repository."
-            )
-        if response.status_code >= 500:
-            raise Unavailable(f"GitHub answered {response.status_code} to {method} {path}")
+    async def _request(
+        self, method: str, path: str, repository: str, **kwargs: object
+    ) -> httpx.Response:
+        # An App's token may need a request to GitHub: made in a thread, under its lock.
+        token = await asyncio.to_thread(self._credentials.token, repository)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._client.request(
+                    method,
+                    path,
+                    headers={"Authorization": f"Bearer {token}"},
+                    **kwargs,  # type: ignore[arg-type]
+                )
+            except httpx.HTTPError as exc:
+                raise Unavailable(f"GitHub unreachable: {exc}") from exc
+            wait = next_wait(response, attempt, method, path)
+            if wait is None:
+                break
+            await asyncio.sleep(wait)
+        if error := refusal(response, method, path, repository):
+            raise error
         return response
 
     async def open_or_update(self, draft: PullRequestDraft) -> RemotePullRequest:
@@ -66,7 +75,13 @@ class GitHubClient(ForgeClient):
         response = await self._request(
             "POST",
             f"/repos/{draft.repository}/pulls",
-            json={"title": draft.title, "body": draft.body, "head": draft.head, "base": draft.base},
+            draft.repository,
+            json={
+                "title": redact_credentials(draft.title),
+                "body": redact_credentials(draft.body),
+                "head": draft.head,
+                "base": draft.base,
+            },
         )
         if response.status_code == 201:
             data = response.json()
@@ -75,6 +90,7 @@ class GitHubClient(ForgeClient):
         existing = await self._request(
             "GET",
             f"/repos/{draft.repository}/pulls",
+            draft.repository,
             params={"head": f"{owner}:{draft.head}", "state": "open"},
         )
         pulls = existing.json()
@@ -84,7 +100,10 @@ class GitHubClient(ForgeClient):
 
     async def comment(self, repository: str, issue_number: int, body: str) -> None:
         await self._request(
-            "POST", f"/repos/{repository}/issues/{issue_number}/comments", json={"body": body}
+            "POST",
+            f"/repos/{repository}/issues/{issue_number}/comments",
+            repository,
+            json={"body": redact_credentials(body)},
         )
 
     async def aclose(self) -> None:
@@ -94,11 +113,30 @@ class GitHubClient(ForgeClient):
 class GitHubForge(Forge):
     kind = "github"
 
+    def __init__(self) -> None:
+        self._apps: dict[tuple[str, int, str], GitHubApp] = {}
+        self._apps_guard = threading.Lock()
+
+    def credentials(self, site: ForgeSite, settings: Settings) -> Credentials | None:
+        """The App's installations when an App is configured, else the personal token."""
+        if settings.github_app_id:
+            api_url = site.api_url or settings.github_api_url
+            key = private_key(settings)
+            # One App object (and token cache) per process for each App, API and key.
+            known = (api_url, settings.github_app_id, hashlib.sha256(key.encode()).hexdigest())
+            with self._apps_guard:
+                if known not in self._apps:
+                    self._apps[known] = GitHubApp(settings.github_app_id, key, api_url)
+                return self._apps[known]
+        return PersonalToken(settings.github_token) if settings.github_token else None
+
     def remote(self, repository: str, site: ForgeSite, settings: Settings) -> GitRemote:
         host = (site.url or DEFAULT_URL).rstrip("/")
-        if not settings.github_token:
+        credentials = self.credentials(site, settings)
+        if credentials is None:
             return GitRemote(f"{host}/{repository}.git")  # public repositories still fetch
-        basic = base64.b64encode(f"x-access-token:{settings.github_token}".encode()).decode()
+        token = credentials.token(repository)
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
         # Only requests to this site carry the header, redirects elsewhere do not.
         env = {
             "GIT_CONFIG_COUNT": "1",
@@ -108,7 +146,13 @@ class GitHubForge(Forge):
         return GitRemote(f"{host}/{repository}.git", env)
 
     def connect(self, site: ForgeSite, settings: Settings) -> GitHubClient:
-        return GitHubClient(settings.github_token, site.api_url or settings.github_api_url)
+        credentials = self.credentials(site, settings)
+        if credentials is None:
+            raise InvalidInput(
+                "No GitHub credentials configured: set TASKYARD_GITHUB_TOKEN, or "
+                "TASKYARD_GITHUB_APP_ID and the App's private key, to deliver to GitHub."
+            )
+        return GitHubClient(credentials, site.api_url or settings.github_api_url)
 
     def closing_words(self, issue_number: int) -> str:
         return f"Closes #{issue_number}"

@@ -1,4 +1,6 @@
-"""Redaction of secret values from everything taskyard stores or prints."""
+"""Redaction of secret values from everything taskyard stores or prints: the values
+it knows (:class:`Redactor`), and text shaped like a credential it does not know
+(:func:`redact_credentials`), for text from outside and what taskyard posts."""
 
 from __future__ import annotations
 
@@ -8,8 +10,33 @@ import traceback
 from collections.abc import Iterable
 from typing import Any
 
+import re2
+
 MASK = "[REDACTED]"
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words
+
+# Credentials by their published shapes. RE2 runs in linear time, so hostile text
+# (a CI log, a comment) cannot make the scan backtrack.
+CREDENTIAL_PATTERN = re2.compile(
+    "|".join(
+        (
+            r"\bgh[pousr]_[A-Za-z0-9_]{20,}",  # GitHub tokens: classic, OAuth, user, app, refresh
+            r"\bgithub_pat_[A-Za-z0-9_]{20,}",  # GitHub fine-grained tokens
+            r"\bsk-[A-Za-z0-9_-]{20,}",  # Anthropic (sk-ant-...) and OpenAI (sk-, sk-proj-...)
+            r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",  # AWS access key ids
+            r"\bxox[baprs]-[A-Za-z0-9-]{10,}",  # Slack
+            r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",  # JWTs
+            # A private key block, to its end line or, cut short, to the end of the text.
+            r"(?s:-----BEGIN[A-Z ]{0,40}PRIVATE KEY-----.*?"
+            r"(?:-----END[A-Z ]{0,40}PRIVATE KEY-----|\z))",
+        )
+    )
+)
+
+
+def redact_credentials(text: str) -> str:
+    """``text`` with everything shaped like a credential replaced by the mask."""
+    return CREDENTIAL_PATTERN.sub(MASK, text)  # type: ignore[no-any-return]
 
 
 class Redactor:

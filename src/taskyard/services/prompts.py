@@ -1,4 +1,17 @@
-"""Default stage prompts; templates and workflow stages can override them."""
+"""Default stage prompts; templates and workflow stages can override them.
+
+Whose words are instructions: the task's title, description and ``ai_prompt`` were typed
+by the person who asked (through the API, CLI, SDK or dashboard), and a person's
+requested changes are theirs; they are the prompt. What a task's origin knows
+(``origin_context``: an issue's body, an error report, anything a caller copied from
+elsewhere) may have been written by anyone, so it reaches the agent as data, fenced
+(:mod:`taskyard.model.fence`). A caller that copies outside text into a task puts it
+in ``origin_context``, never in the description.
+"""
+
+import json
+
+from taskyard.model.fence import Untrusted, context_section
 
 PLAN_PROMPT = """You are planning a change to this repository; do not change any code yet.
 Read the relevant code, then write a concise plan to PLAN.md at the repository root:
@@ -46,8 +59,18 @@ def compose_prompt(
     if instructions.strip() and instructions.strip() != description.strip():
         parts += ["", "## Instructions", instructions.strip()]
     if origin_context:
-        parts += ["", f"## Context (from {origin})"]
-        parts += [f"{key}: {value}" for key, value in origin_context.items()]
+        parts += ["", context_section(origin_items(origin, origin_context))]
     if feedback.strip():
         parts += ["", "## Requested changes", feedback.strip()]
     return "\n".join(parts).strip() + "\n"
+
+
+def origin_items(origin: str, origin_context: dict[str, object]) -> list[Untrusted]:
+    """Each of the origin's facts as a piece of untrusted text, labelled with its name."""
+    return [
+        Untrusted(
+            f"{key} (from {origin})",
+            value if isinstance(value, str) else json.dumps(value, ensure_ascii=False),
+        )
+        for key, value in origin_context.items()
+    ]

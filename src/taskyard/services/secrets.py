@@ -141,6 +141,7 @@ SERVER_SECRETS = (
     "admin_token",
     "secret_key",
     "github_token",
+    "github_app_private_key",
     "anthropic_api_key",
     "openai_api_key",
     "gemini_api_key",
