@@ -57,9 +57,9 @@ async def _deliver(
         )
     site = task.forge_site
     forge = FORGES.get(site.kind)
-    await vault.push(
-        work.vault, work.head, forge.remote(task.repository, site, settings), task.branch
-    )
+    # A GitHub App's token may be asked of GitHub: not on the event loop.
+    target = await asyncio.to_thread(forge.remote, task.repository, site, settings)
+    await vault.push(work.vault, work.head, target, task.branch)
     draft = forge.draft(_delivered_work(settings, task, work))
     saved = work.saved(known.values())
     seq = await asyncio.to_thread(store.save_work, task.id, saved)

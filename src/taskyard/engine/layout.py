@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,10 +24,11 @@ class Workspace:
     mark: Path  # what the checkout holds (see taskyard.engine.home), outside every sandbox
 
     @classmethod
-    def of(
+    async def at(
         cls, settings: Settings, workspace_name: str, site: ForgeSite, repository: str
     ) -> Workspace:
-        remote = git_remote(site, repository, settings)
+        # A forge may ask its API for git's credentials (a GitHub App's token): in a thread.
+        remote = await asyncio.to_thread(git_remote, site, repository, settings)
         return cls(
             remote=remote,
             checkout=settings.checkouts_dir / workspace_name,

@@ -201,7 +201,7 @@ class TurnRunner:
         if setup.stop is not None:
             await _refuse(self.store, inp, setup.stop)
             return _result(setup.stop, -1, setup.session_id)
-        workspace = Workspace.of(
+        workspace = await Workspace.at(
             self.settings, setup.workspace_name, setup.forge_site, setup.repository
         )
         # From here until its work is saved, the checkout is the agent's to change.

@@ -68,7 +68,7 @@ async def collect_work(
     settings: Settings, task: TaskFacts, *, mode: Mode, message: str
 ) -> Work | None:
     """Export, check and import the task's work; ``None`` if it has no checkout here."""
-    workspace = Workspace.of(settings, task.workspace_name, task.forge_site, task.repository)
+    workspace = await Workspace.at(settings, task.workspace_name, task.forge_site, task.repository)
     if not workspace.checkout.exists():
         return None
     base = await base_commit(settings, task, workspace)

@@ -54,7 +54,7 @@ async def prepare_workspace(
 ) -> Mark:
     """Bring the task's checkout here up to its latest checkpoint (once), set up (once)."""
     task = await asyncio.to_thread(store.facts, task_id)
-    workspace = Workspace.of(settings, task.workspace_name, task.forge_site, task.repository)
+    workspace = await Workspace.at(settings, task.workspace_name, task.forge_site, task.repository)
     mark = await asyncio.to_thread(read_mark, workspace.mark)
     _, seq = await asyncio.to_thread(store.checkpoint_seq, task_id)
     if mark is None or mark.seq != seq or not workspace.checkout.exists():
