@@ -110,16 +110,14 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[str], str, Path]:
     raise SystemExit("server did not start:\n" + log.read_text())
 
 
-def run_task(url: str, repo: Path, title: str) -> dict[str, float]:
+def run_task(url: str, repo: Path, title: str, template: str = "noop") -> dict[str, float]:
     """Submit one task, follow its events until it completes; return its timings."""
     with httpx.Client(
         base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=300
     ) as http:
         submitted = time.time()
-        response = http.post(
-            "/api/v1/tasks",
-            json={"title": title, "repository": str(repo), "template": "noop", "workflow": "bench"},
-        )
+        body = {"title": title, "repository": str(repo), "template": template}
+        response = http.post("/api/v1/tasks", json={**body, "workflow": "bench"})
         response.raise_for_status()
         posted = time.time()
         key = response.json()["key"]
@@ -153,6 +151,16 @@ def run_task(url: str, repo: Path, title: str) -> dict[str, float]:
         "ended": ended,
         **hops(submitted, posted, statuses, stamps[0], first_output),
     }
+
+
+def burst(
+    url: str, repo: Path, n: int, template: str = "noop"
+) -> tuple[list[dict[str, float]], float]:
+    """Submit ``n`` tasks at once; their timings and the seconds until the last ended."""
+    started = time.time()
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        results = list(pool.map(lambda i: run_task(url, repo, f"burst {i}", template), range(n)))
+    return results, max(r["ended"] for r in results) - started
 
 
 def hops(
@@ -240,11 +248,8 @@ def main() -> None:
             sequential = [run_task(url, repo, f"seq {i}") for i in range(args.n)]
             report("one by one", sequential)
             report_hops("one by one", sequential)
-            started = time.time()
-            with ThreadPoolExecutor(max_workers=args.n) as pool:
-                burst = list(pool.map(lambda i: run_task(url, repo, f"burst {i}"), range(args.n)))
-            elapsed = max(r["ended"] for r in burst) - started
-            report("all at once", burst)
+            results, elapsed = burst(url, repo, args.n)
+            report("all at once", results)
             print(
                 f"  all at once throughput {args.n / elapsed:.1f} tasks/s "
                 f"({args.n} tasks in {elapsed:.2f} s)"

@@ -82,10 +82,13 @@ def create(api: RunningServer, repo: Path, count: int) -> list[str]:
     ]
 
 
+def output(api: RunningServer, key: str) -> list[str]:
+    """What the task's agent printed, every try's lines in order."""
+    return [e["data"]["line"] for e in api.events(key) if e["kind"] == "output"]
+
+
 def said(api: RunningServer, key: str, what: str) -> bool:
-    """Whether the task's agent printed ``what`` (in any try)."""
-    line = f"{MARKER} {what}"
-    return any(e["kind"] == "output" and e["data"]["line"] == line for e in api.events(key))
+    return f"{MARKER} {what}" in output(api, key)
 
 
 def all_said(api: RunningServer, keys: list[str], what: str, timeout: float = 90) -> None:
@@ -105,7 +108,8 @@ def completed(yard: Topology, api: RunningServer, key: str) -> dict[str, Any]:
     try:
         return api.wait_for(key, "completed", timeout=120)
     except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{yard.logs()}") from None
+        lines = "\n".join(output(api, key)[-10:])
+        raise AssertionError(f"{exc}\nthe agent's output:\n{lines}\n{yard.logs()}") from None
 
 
 def assert_delivered_once(repo: Path, task: dict[str, Any]) -> None:
@@ -141,6 +145,8 @@ def test_a_temporal_outage_longer_than_the_heartbeat_timeout_delivers_each_task_
 
     for key in keys:
         assert_delivered_once(remote_repo, completed(yard, api, key))
+        # Each turn ended before the outage did: recorded once, never run again.
+        assert output(api, key).count(f"{MARKER} code begins") == 1, key
 
 
 @pytest.mark.parametrize("yard", [1, 2], indirect=True, ids=["one-worker", "two-workers"])

@@ -37,9 +37,7 @@ def postgres_base_url() -> str:
     return os.environ.get("TASKYARD_TEST_POSTGRES_URL", "")
 
 
-def wait_until(
-    probe: Callable[[], T], timeout: float, what: str, every: float = 0.1
-) -> T:
+def wait_until(probe: Callable[[], T], timeout: float, what: str, every: float = 0.1) -> T:
     """Poll ``probe`` until it returns something true; fail saying ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout
     while not (found := probe()):
