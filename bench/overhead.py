@@ -110,6 +110,10 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[str], str, Path]:
     raise SystemExit("server did not start:\n" + log.read_text())
 
 
+class TaskFailed(SystemExit):
+    """A benchmark's task ended other than completed: the status event says why."""
+
+
 def run_task(url: str, repo: Path, title: str, template: str = "noop") -> dict[str, float]:
     """Submit one task, follow its events until it completes; return its timings."""
     with httpx.Client(
@@ -132,14 +136,17 @@ def run_task(url: str, repo: Path, title: str, template: str = "noop") -> dict[s
                     continue
                 event = json.loads(line[6:])
                 if event["kind"] == "output":
-                    stamps.append(float(event["data"]["line"]))
+                    try:
+                        stamps.append(float(event["data"]["line"]))
+                    except ValueError:
+                        continue  # not the agent's clock (a sandbox's error): its status says
                     first_output = first_output or epoch(event["created_at"])
                 elif event["kind"] == "status":
                     status = event["data"]["status"]
                     statuses.append((status, epoch(event["created_at"])))
                     if status in ("completed", "failed", "cancelled"):
                         if status != "completed":
-                            raise SystemExit(f"{key} {event['data']}")
+                            raise TaskFailed(f"{key} {event['data']}")
                         break
         task = http.get(f"/api/v1/tasks/{key}").json()
     ended = epoch(task["ended_at"])
@@ -155,12 +162,22 @@ def run_task(url: str, repo: Path, title: str, template: str = "noop") -> dict[s
 
 def burst(
     url: str, repo: Path, n: int, template: str = "noop"
-) -> tuple[list[dict[str, float]], float]:
-    """Submit ``n`` tasks at once; their timings and the seconds until the last ended."""
+) -> tuple[list[dict[str, float]], list[str], float]:
+    """Submit ``n`` tasks at once: the timings of those that completed, why the others did
+    not, and the seconds from the first submit until the last completed one ended."""
+
+    def one(i: int) -> dict[str, float] | str:
+        try:
+            return run_task(url, repo, f"burst {i}", template)
+        except TaskFailed as failed:
+            return str(failed)
+
     started = time.time()
     with ThreadPoolExecutor(max_workers=n) as pool:
-        results = list(pool.map(lambda i: run_task(url, repo, f"burst {i}", template), range(n)))
-    return results, max(r["ended"] for r in results) - started
+        outcomes = list(pool.map(one, range(n)))
+    results = [o for o in outcomes if not isinstance(o, str)]
+    failures = [o for o in outcomes if isinstance(o, str)]
+    return results, failures, max((r["ended"] for r in results), default=started) - started
 
 
 def hops(
@@ -248,7 +265,9 @@ def main() -> None:
             sequential = [run_task(url, repo, f"seq {i}") for i in range(args.n)]
             report("one by one", sequential)
             report_hops("one by one", sequential)
-            results, elapsed = burst(url, repo, args.n)
+            results, failures, elapsed = burst(url, repo, args.n)
+            if failures:
+                raise SystemExit("\n".join(failures))
             report("all at once", results)
             print(
                 f"  all at once throughput {args.n / elapsed:.1f} tasks/s "

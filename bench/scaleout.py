@@ -57,11 +57,20 @@ def run_workers(yard: Topology, count: int) -> None:
         yard.add_worker()
 
 
-def measure(yard: Topology, repo: Path, kind: str, n: int) -> tuple[float, float, float]:
-    """A burst of ``n`` tasks: tasks/s, p50 and p95 of created → first instruction (s)."""
-    results, elapsed = burst(yard.api.url, repo, n, kind)
-    starts = [r["to_start"] for r in results]
-    return n / elapsed, percentile(starts, 0.5), percentile(starts, 0.95)
+def measure(yard: Topology, repo: Path, kind: str, n: int, base: dict[str, float]) -> str:
+    """A burst of ``n`` tasks: completed tasks/s, its ratio to ``base`` (the first count's,
+    per agent), how many failed, p50 and p95 of created → first instruction; the failures'
+    reasons on lines of their own."""
+    results, failures, elapsed = burst(yard.api.url, repo, n, kind)
+    rate = len(results) / elapsed
+    base.setdefault(kind, rate)
+    starts = [r["to_start"] for r in results] or [float("nan")]
+    ratio = rate / base[kind] if base[kind] else float("nan")
+    row = (
+        f"{kind:<6} {rate:>8.2f} {ratio:>5.2f}x {len(failures):>6}"
+        f" {percentile(starts, 0.5) * 1000:>6.0f}ms {percentile(starts, 0.95) * 1000:>6.0f}ms"
+    )
+    return "\n".join([row, *(f"      failed: {reason}" for reason in failures)])
 
 
 def main() -> None:
@@ -89,18 +98,16 @@ def main() -> None:
                 f"taskyard scale-out, bursts of {args.n} tasks, agents hold {args.hold} s, "
                 f"{os.cpu_count()} cores"
             )
-            print(f"  {'workers':>7} {'agent':<6} {'tasks/s':>8} {'vs 1':>6} {'p50':>8} {'p95':>8}")
+            print(
+                f"  {'workers':>7} {'agent':<6} {'tasks/s':>8} {'vs 1':>6} {'failed':>6}"
+                f" {'p50':>8} {'p95':>8}"
+            )
             base: dict[str, float] = {}
             for count in counts:
                 run_workers(yard, count)
-                measure(yard, repo, "sleep", count)  # warm: every worker's mirror
+                burst(yard.api.url, repo, count, "sleep")  # warm: every worker's mirror
                 for kind in AGENTS:
-                    rate, p50, p95 = measure(yard, repo, kind, args.n)
-                    base.setdefault(kind, rate)
-                    print(
-                        f"  {count:>7} {kind:<6} {rate:>8.2f} {rate / base[kind]:>5.2f}x"
-                        f" {p50 * 1000:>6.0f}ms {p95 * 1000:>6.0f}ms"
-                    )
+                    print(f"  {count:>7} {measure(yard, repo, kind, args.n, base)}", flush=True)
 
 
 if __name__ == "__main__":

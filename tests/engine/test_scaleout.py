@@ -20,6 +20,7 @@ from tests.support.topology import Topology, postgres_base_url, topology, wait_u
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.postgres,
+    pytest.mark.timeout(300),
     pytest.mark.skipif(
         not postgres_base_url(),
         reason="needs PostgreSQL: run under scripts/with-postgres (make test-postgres)",

@@ -50,7 +50,6 @@ def wait_until(probe: Callable[[], T], timeout: float, what: str, every: float =
 @dataclass
 class Topology:
     root: Path
-    database_url: str
     token: str
     env: dict[str, str]
     temporal: DevServer
@@ -130,7 +129,7 @@ def topology(
         **(extra_env or {}),
     }
     api = ServeProcess(root / "api", env, ("serve", "--no-worker", "--port", "0"))
-    running = Topology(root, database_url, token, env, temporal, api)
+    running = Topology(root, token, env, temporal, api)
     try:
         running.start_temporal()
         api.start()
