@@ -56,8 +56,19 @@ class Settings(BaseSettings):
     temporal_namespace: str = Field("default", description="Temporal namespace.")
     task_queue: str = Field("taskyard", description="Temporal task queue the workers poll.")
     run_worker: bool = Field(True, description="Whether `serve` runs a worker in-process.")
+    worker_id: str = Field(
+        "",
+        max_length=100,
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="This worker's name, which names its own task queue (tasks whose "
+        "checkouts it holds come back to it); empty: a name made up at its first start and "
+        "kept in its data directory. Two workers must never share one.",
+    )
     heartbeat_timeout: float = Field(
-        10.0, description="Seconds without a heartbeat before an agent run is retried elsewhere."
+        10.0,
+        gt=0,
+        description="Seconds without a heartbeat before a turn is retried, and that a worker's "
+        "own queue may go unanswered before its tasks' workspaces move to another worker.",
     )
     metrics_address: str = Field(
         "",

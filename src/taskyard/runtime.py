@@ -27,7 +27,8 @@ from taskyard.db.session import migrate, session_scope
 from taskyard.engine.activities import TaskActivities
 from taskyard.engine.client import Engine
 from taskyard.engine.devserver import DevServer
-from taskyard.engine.worker import build_worker
+from taskyard.engine.home import home_queue
+from taskyard.engine.worker import build_workers
 from taskyard.gateway import Gateway
 from taskyard.model.status import TaskStatus
 from taskyard.services import ended
@@ -49,12 +50,11 @@ class Runtime:
         self.bootstrap_enabled = bootstrap
         self.devserver: DevServer | None = None
         self.client: Client | None = None
-        self.worker: Worker | None = None
+        self.workers: list[Worker] = []
         self.bootstrap = Bootstrap(created=False, admin_token="")
-        self._worker_task: asyncio.Task[None] | None = None
+        self._worker_tasks: list[asyncio.Task[None]] = []
         self.gateway: Gateway | None = None
         self._sweeper: asyncio.Task[None] | None = None
-        self._activities: TaskActivities | None = None
         self._stop_metrics: Callable[[], None] | None = None
 
     @property
@@ -84,10 +84,11 @@ class Runtime:
             # Before the worker starts, so its activities inherit it as their gateway.
             self.gateway = Gateway(self.settings, DatabaseLedger(self.settings))
             await self.gateway.start()
-            activities = TaskActivities(self.settings, TaskStore(self.settings), self.gateway)
-            self._activities = activities
-            self.worker = build_worker(self.client, self.settings, activities)
-            self._worker_task = asyncio.create_task(self.worker.run())
+            activities = TaskActivities(
+                self.settings, TaskStore(self.settings), self.gateway, home_queue(self.settings)
+            )
+            self.workers = build_workers(self.client, self.settings, activities)
+            self._worker_tasks = [asyncio.create_task(w.run()) for w in self.workers]
             # Each worker machine has its own data dir: each sweeps its own workspaces.
             self._sweeper = asyncio.create_task(
                 retention.sweep_forever(
@@ -121,13 +122,11 @@ class Runtime:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
-        if self.worker is not None and self._worker_task is not None:
-            with contextlib.suppress(Exception):
-                await self.worker.shutdown()
+        # Both at once: each waits up to the shutdown time for its running activities.
+        await asyncio.gather(*(w.shutdown() for w in self.workers), return_exceptions=True)
+        for running in self._worker_tasks:
             with contextlib.suppress(BaseException):
-                await self._worker_task
-            if self._activities is not None:
-                await self._activities.diffs.drain()
+                await running
         if self.gateway is not None:
             await self.gateway.stop()
         if self.devserver is not None:

@@ -84,6 +84,7 @@ async def work() -> None:
     async with Runtime(get_settings(), worker=True, bootstrap=False) as runtime:
         stopping = asyncio.Event()
         _on_stop_signals(stopping.set)
-        click.echo(f"taskyard worker polling task queue '{runtime.settings.task_queue}'")
+        queues = " and ".join(f"'{w.task_queue}'" for w in runtime.workers)
+        click.echo(f"taskyard worker polling task queues {queues}")
         sys.stdout.flush()
         await stopping.wait()

@@ -22,7 +22,7 @@ import pytest
 from taskyard.agents.base import Invocation
 from taskyard.agents.claude_code import ClaudeCodeTurn
 from taskyard.config import Settings
-from taskyard.db.models import Task
+from taskyard.db.models import Run, Task
 from taskyard.db.session import migrate, session_scope
 from taskyard.engine.event_sink import EventSink
 from taskyard.engine.turns import _pump
@@ -343,3 +343,22 @@ async def test_max_tokens_stops_a_runaway_turn_before_its_result(
     )
     stopped = await asyncio.wait_for(pump(spend, fake_claude(then=forever), tmp_path), 10)
     assert stopped == ("max_tokens (1000)", -9)
+
+
+def test_a_turn_on_a_rebuilt_home_starts_a_new_session_with_the_stage_prompt(
+    settings: Settings,
+) -> None:
+    """A workspace that moved has none of the agent's sessions: resuming one would fail,
+    and the person's message alone would lack the task."""
+    spend = spending(settings, {})
+    with session_scope(spend.url) as session:
+        run = session.get(Run, spend.run_id)
+        assert run is not None
+        run.session_id = "s-earlier"
+    kept = prepare_turn(settings, spend.task_id, spend.run_id, "code", message="Add tests")
+    assert (kept.session_id, kept.prompt) == ("s-earlier", "Add tests")
+    moved = prepare_turn(
+        settings, spend.task_id, spend.run_id, "code", message="Add tests", resume=False
+    )
+    assert moved.session_id == ""
+    assert "# Task: Spend" in moved.prompt and moved.prompt.rstrip().endswith("Add tests")

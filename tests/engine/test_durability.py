@@ -144,3 +144,53 @@ def test_sigterm_lets_the_running_turn_finish_and_nothing_runs_twice(
         ]
     assert len(starts) == 1  # finished during the drain: never run again
     assert task["pull_requests"][0]["files_changed"] == 1
+
+
+# The plan stage leaves plan.txt (its turn is checkpointed); the code stage writes a
+# line, and is killed before it writes the next.
+TWO_STAGES = """
+name: twostage
+sandbox: none
+agent:
+  kind: command
+  command: |
+    if [ ! -e plan.txt ]; then echo planned > plan.txt; exit 0; fi
+    echo "start" >> work.txt
+    echo "started pid $$"
+    sleep 2
+    echo "done" >> work.txt
+"""
+
+
+def test_a_killed_tries_edits_never_reach_the_delivered_branch(
+    serve: ServeProcess, remote_repo: Path, tmp_path: Path
+) -> None:
+    serve.start()
+    with serve.client(ADMIN_TOKEN) as http:
+        assert http.post("/api/v1/templates", content=TWO_STAGES).status_code == 201
+        stages = [{"key": "plan", "agent": {}}, {"key": "code", "agent": {}, "deliver": True}]
+        workflow = {"name": "ship", "stages": stages}
+        assert http.post("/api/v1/workflows", json=workflow).status_code == 201
+        body = {"title": "Clean retry", "repository": str(remote_repo), "template": "twostage"}
+        key = http.post("/api/v1/tasks", json={**body, "workflow": "ship"}).json()["key"]
+        view = RunningServer(serve.url, Settings(data_dir=tmp_path), http, None)  # type: ignore[arg-type]
+        _wait_for_output(view, key, "started pid ")
+    checkout = tmp_path / "data" / "checkouts" / "1" / key
+    assert (checkout / "work.txt").read_text() == "start\n"  # the try's partial edit
+
+    serve.kill()
+    serve.start()
+    with serve.client(ADMIN_TOKEN) as http:
+        view = RunningServer(serve.url, Settings(data_dir=tmp_path), http, None)  # type: ignore[arg-type]
+        task = view.wait_for(key, "completed", timeout=90)
+        starts = [
+            e
+            for e in view.events(key)
+            if e["kind"] == "output" and e["data"]["line"].startswith("started pid ")
+        ]
+    assert len(starts) == 2  # the killed try, and the retry
+    branch = task["branch"]
+    # The retry started from the plan stage's checkpoint: the killed try's line is gone.
+    assert git("show", f"{branch}:work.txt", cwd=remote_repo) == "start\ndone\n"
+    assert git("show", f"{branch}:plan.txt", cwd=remote_repo) == "planned\n"
+    assert git("rev-list", "--count", f"main..{branch}", cwd=remote_repo).strip() == "1"

@@ -25,7 +25,7 @@ from taskyard.config import Settings
 from taskyard.engine.activities import TaskActivities
 from taskyard.engine.log_context import LogContext
 from taskyard.engine.types import TaskInput, TurnInput
-from taskyard.engine.worker import build_worker
+from taskyard.engine.worker import build_workers
 from taskyard.model.redaction import MASK, mask_logs
 from taskyard.services.task_store import TaskStore
 
@@ -111,8 +111,9 @@ async def test_the_task_worker_logs_with_this_context(
     temporal_address: str, settings: Settings
 ) -> None:
     client = await Client.connect(temporal_address)
-    worker = build_worker(client, settings, TaskActivities(settings, TaskStore(settings)))
-    assert any(isinstance(i, LogContext) for i in worker.config()["interceptors"])
+    activities = TaskActivities(settings, TaskStore(settings), home_queue="taskyard@here")
+    for worker in build_workers(client, settings, activities):
+        assert any(isinstance(i, LogContext) for i in worker.config()["interceptors"])
 
 
 def test_text_lines_stay_as_they_were() -> None:

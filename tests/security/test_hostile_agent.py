@@ -162,9 +162,12 @@ def _template(marks: Path, data: Path) -> str:
     )
 
 
+@pytest.mark.parametrize("rebuilt", [False, True], ids=["kept", "rebuilt"])
 def test_git_vectors_plants_and_links_stay_inside_the_sandbox(
-    server: RunningServer, remote_repo: Path, marks: Path
+    server: RunningServer, remote_repo: Path, marks: Path, rebuilt: bool
 ) -> None:
+    """``rebuilt``: the code stage finds no mark (as on a worker the task moved to), so
+    its checkout is rebuilt by the server's git from the plant stage's checkpoint."""
     data = server.settings.data_dir
     http = server.http
     assert http.put("/api/v1/secrets/API_TOKEN", json={"value": ORG_SECRET}).status_code < 300
@@ -198,6 +201,8 @@ def test_git_vectors_plants_and_links_stay_inside_the_sandbox(
     assert live.status_code == 200, live.text
     assert ".gitattributes" in live.text and HOST_ONLY not in live.text
 
+    if rebuilt:
+        shutil.rmtree(data / "marks")
     assert http.post(f"/api/v1/tasks/{key}/approve", json={}).status_code == 202
     task = server.wait_for(key, "completed", "failed", timeout=90)
     assert task["status"] == "completed", task["status_message"]
@@ -230,3 +235,6 @@ def test_git_vectors_plants_and_links_stay_inside_the_sandbox(
     files = git("ls-tree", "-r", "--name-only", pull["head_sha"], cwd=remote_repo).split()
     assert "fix.txt" in files and "root-only.txt" not in files
     assert not any(name.startswith(".git/") for name in files)
+    config = (data / "checkouts" / "1" / key / ".git" / "config").read_text()
+    # A rebuilt checkout is a fresh one: the planted config stayed in the old.
+    assert ("evil" in config) is not rebuilt

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -217,7 +218,6 @@ class Task(Base):
     stop_reason: Mapped[str] = mapped_column(String(300), default="")
     stop_requested_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     # Kept here, not as a file in the checkout, where the agent could forge it.
-    setup_done_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
@@ -255,6 +255,24 @@ class TurnResult(Base):
     session_id: Mapped[str] = mapped_column(String(200), default="")
     stopped_by: Mapped[str] = mapped_column(String(300), default="")
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WorkspaceCheckpoint(Base):
+    """A task's work as of its last completed turn (or delivery), where every worker
+    reaches it: a thin git pack from the base commit, as the sandbox exported it and
+    the vault checked it. ``seq`` counts the checkpoints taken; a worker whose
+    checkout is at an older one rebuilds it from this."""
+
+    __tablename__ = "workspace_checkpoints"
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    base: Mapped[str] = mapped_column(String(64))
+    head: Mapped[str] = mapped_column(String(64))
+    agent_head: Mapped[str] = mapped_column(String(64))
+    pack: Mapped[bytes] = mapped_column(LargeBinary)
+    taken_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class AuditEntry(Base):

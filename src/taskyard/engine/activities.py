@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from taskyard import telemetry
 from taskyard.config import Settings
-from taskyard.engine import delivery, work, workspace
-from taskyard.engine.turns import TurnRunner
+from taskyard.engine import delivery, workspace
+from taskyard.engine.turns import HEARTBEAT_EVERY, TurnRunner
 from taskyard.engine.types import (
     DeliverInput,
     DeliveryResult,
@@ -32,14 +32,15 @@ from taskyard.engine.types import (
     TaskPlan,
     TurnInput,
     TurnResult,
+    WorkspaceHome,
     WorkspaceInput,
 )
 from taskyard.gateway import Gateway
 from taskyard.model.errors import Permanent
-from taskyard.model.status import FINAL, AgentState
 from taskyard.services.task_store import TaskStore
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 
 def _permanent(exc: Permanent) -> ApplicationError:
@@ -48,15 +49,27 @@ def _permanent(exc: Permanent) -> ApplicationError:
     return ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True)
 
 
+async def _beating(step: Awaitable[R]) -> R:
+    """Await ``step``, heartbeating meanwhile: if this worker dies, Temporal knows
+    within the heartbeat timeout (and a cancel reaches the step)."""
+    running = asyncio.ensure_future(step)
+    try:
+        while True:
+            done, _ = await asyncio.wait({running}, timeout=HEARTBEAT_EVERY)
+            if done:
+                return running.result()
+            activity.heartbeat()
+    finally:
+        running.cancel()
+
+
 @dataclass
 class TaskActivities:
     settings: Settings
     store: TaskStore
     gateway: Gateway | None = None
-    diffs: work.DiffPublisher = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.diffs = work.DiffPublisher(self.settings, self.store)
+    # This worker's own task queue: where the workflow sends what needs its checkouts.
+    home_queue: str = ""
 
     @activity.defn(name="load_plan")
     async def load_plan(self, inp: TaskInput) -> TaskPlan:
@@ -82,20 +95,22 @@ class TaskActivities:
 
     @activity.defn(name="set_status")
     async def set_status(self, inp: StatusInput) -> None:
-        if inp.status in FINAL:
-            await self.diffs.settle(inp.task_id)
         await asyncio.to_thread(
             self.store.set_status, inp.task_id, inp.status, inp.message, inp.stage
         )
 
     @activity.defn(name="prepare_workspace")
-    async def prepare_workspace(self, inp: WorkspaceInput) -> None:
+    async def prepare_workspace(self, inp: WorkspaceInput) -> WorkspaceHome:
+        """The task's checkout on this worker, which becomes its home."""
         try:
-            await workspace.prepare_workspace(
-                self.settings, self.store, inp.task_id, activity.heartbeat
+            await _beating(
+                workspace.prepare_workspace(
+                    self.settings, self.store, inp.task_id, activity.heartbeat
+                )
             )
         except Permanent as exc:
             raise _permanent(exc) from exc
+        return WorkspaceHome(self.home_queue or self.settings.task_queue)
 
     @activity.defn(name="start_run")
     async def start_run(self, inp: RunInput) -> int:
@@ -109,19 +124,16 @@ class TaskActivities:
     async def run_turn(self, inp: TurnInput) -> TurnResult:
         runner = TurnRunner(self.settings, self.store, self.gateway)
         try:
-            result = await runner.run(inp, activity.heartbeat)
+            return await runner.run(inp, activity.heartbeat)
         except Permanent as exc:
             raise _permanent(exc) from exc
-        if result.state != AgentState.CANCELLED:
-            # The API shows the work as of this turn's end. A cancelled task keeps the
-            # diff of its last whole turn: its ending is not held up by an export.
-            self.diffs.schedule(inp.task_id)
-        return result
 
     @activity.defn(name="deliver")
     async def deliver(self, inp: DeliverInput) -> DeliveryResult:
         try:
-            return await delivery.deliver(self.settings, self.store, inp.task_id, inp.stage)
+            return await _beating(
+                delivery.deliver(self.settings, self.store, inp.task_id, inp.stage)
+            )
         except Permanent as exc:
             raise _permanent(exc) from exc
 

@@ -9,8 +9,10 @@ forge (:mod:`taskyard.forges`), the database reads and writes in
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from taskyard.config import Settings
+from taskyard.engine.home import mark_path, read_mark, write_mark
 from taskyard.engine.types import DeliveryResult
 from taskyard.engine.work import Work, collect_work
 from taskyard.forges.base import FORGES, DeliveredWork
@@ -59,8 +61,14 @@ async def _deliver(
         work.vault, work.head, forge.remote(task.repository, site, settings), task.branch
     )
     draft = forge.draft(_delivered_work(settings, task, work))
-    patch = Redactor(known.values()).text(work.patch)
-    await asyncio.to_thread(store.publish_diff, task.id, work.head, work.stats, patch)
+    saved = work.saved(known.values())
+    seq = await asyncio.to_thread(store.save_work, task.id, saved)
+    # The commit made for delivery is on the checkout's branch now: it is what the
+    # checkout holds, and what a checkout made elsewhere starts from.
+    workspace_mark = mark_path(settings, task.workspace_name)
+    if (mark := await asyncio.to_thread(read_mark, workspace_mark)) is not None:
+        await asyncio.to_thread(write_mark, workspace_mark, replace(mark, seq=seq))
+    patch = saved.patch
     async with forge.connect(site, settings) as client:
         remote = await client.open_or_update(draft)
         done = Delivered(

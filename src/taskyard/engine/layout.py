@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from taskyard.config import Settings
+from taskyard.engine.home import mark_path
 from taskyard.forges.base import git_remote
 from taskyard.model.forge import ForgeSite, GitRemote
 from taskyard.workspaces.repos import mirror_objects
@@ -19,6 +20,7 @@ class Workspace:
     checkout: Path
     home: Path
     shared_objects: Path  # its repository's mirror objects, from the server's own records
+    mark: Path  # what the checkout holds (see taskyard.engine.home), outside every sandbox
 
     @classmethod
     def of(
@@ -30,4 +32,5 @@ class Workspace:
             checkout=settings.checkouts_dir / workspace_name,
             home=settings.data_dir / "homes" / workspace_name,
             shared_objects=mirror_objects(remote, settings),
+            mark=mark_path(settings, workspace_name),
         )

@@ -25,8 +25,11 @@ from taskyard.agents.base import AgentEvent, AgentTurn, TurnRequest
 from taskyard.agents.registry import adapter_for
 from taskyard.config import Settings
 from taskyard.engine.event_sink import EventSink
+from taskyard.engine.home import Mark, clear_mark, write_mark
 from taskyard.engine.layout import Workspace
 from taskyard.engine.types import TurnInput, TurnResult
+from taskyard.engine.work import turn_work
+from taskyard.engine.workspace import current_mark
 from taskyard.gateway import Gateway, TurnAccess, turn_access
 from taskyard.model.redaction import Redactor
 from taskyard.model.status import AgentState
@@ -181,6 +184,9 @@ class TurnRunner:
         done = await asyncio.to_thread(self.store.turn_outcome, inp.run_id, inp.turn)
         if done is not None:
             return TurnResult(**done)
+        # The checkout as the last completed turn left it: never what a killed try of
+        # this turn wrote, nor an older checkpoint's on a worker the task came back to.
+        mark = await current_mark(self.settings, self.store, inp.task_id, heartbeat)
         setup = await asyncio.to_thread(
             prepare_turn,
             self.settings,
@@ -190,19 +196,40 @@ class TurnRunner:
             message=inp.message,
             feedback=inp.feedback,
             session_id=inp.session_id,
+            resume=mark.sessions,
         )
         if setup.stop is not None:
             await _refuse(self.store, inp, setup.stop)
             return _result(setup.stop, -1, setup.session_id)
-        return await self._run(inp, setup, heartbeat)
-
-    async def _run(
-        self, inp: TurnInput, setup: TurnSetup, heartbeat: Callable[[], None]
-    ) -> TurnResult:
-        store = self.store
         workspace = Workspace.of(
             self.settings, setup.workspace_name, setup.forge_site, setup.repository
         )
+        # From here until its work is saved, the checkout is the agent's to change.
+        await asyncio.to_thread(clear_mark, workspace.mark)
+        result, seconds = await self._run(inp, setup, workspace, heartbeat)
+        # Its work is checkpointed with its result, in one transaction: a worker gone
+        # after this loses nothing of the turn, and one gone before loses the try.
+        saved = None
+        if result.state != AgentState.CANCELLED:  # a cancel is not held up by an export
+            saved = await turn_work(self.store, self.settings, inp.task_id)
+        outcome = asdict(result)
+        seq = await asyncio.to_thread(
+            self.store.record_turn, inp.task_id, inp.run_id, inp.turn, outcome, seconds, saved
+        )
+        if result.state != AgentState.CANCELLED:
+            await asyncio.to_thread(write_mark, workspace.mark, Mark(seq, True, True))
+        telemetry.count_turn(result.state, seconds)
+        return result
+
+    async def _run(
+        self,
+        inp: TurnInput,
+        setup: TurnSetup,
+        workspace: Workspace,
+        heartbeat: Callable[[], None],
+    ) -> tuple[TurnResult, float]:
+        """The agent's turn in its sandbox: how it ended, and the seconds it ran."""
+        store = self.store
         adapter = adapter_for(setup.spec.agent.kind)
         provider = provider_for(setup.spec.sandbox, self.settings)
         tool_paths = await asyncio.to_thread(adapter.tool_paths, setup.spec.agent)
@@ -305,10 +332,7 @@ class TurnRunner:
             result = _result(stop, exit_code, session_id)
         else:
             result = TurnResult(exit_code, *sink.state, session_id)
-        elapsed = time.monotonic() - started
-        await asyncio.to_thread(store.record_turn, inp.run_id, inp.turn, asdict(result), elapsed)
-        telemetry.count_turn(result.state, elapsed)
-        return result
+        return result, time.monotonic() - started
 
 
 def _limit_event(limit_message: str, exit_code: int) -> AgentEvent:

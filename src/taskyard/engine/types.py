@@ -41,6 +41,11 @@ class WorkspaceInput:
 
 
 @dataclass
+class WorkspaceHome:
+    queue: str  # the task queue of the worker that holds the checkout
+
+
+@dataclass
 class TurnInput:
     task_id: int
     stage: str

@@ -1,4 +1,10 @@
-"""Builds the Temporal worker that runs task workflows and their activities."""
+"""Builds the Temporal workers of a taskyard worker process.
+
+Two pollers share one set of activities: the shared task queue (workflows, and
+activities any worker can run: preparing a workspace where there is none yet)
+and this worker's own queue (activities that need a checkout it holds; see
+:mod:`taskyard.engine.home`).
+"""
 
 from __future__ import annotations
 
@@ -14,13 +20,25 @@ from taskyard.engine.log_context import LogContext
 from taskyard.engine.workflow import TaskWorkflow
 
 
-def build_worker(
-    client: Client, settings: Settings, activities: TaskActivities, task_queue: str | None = None
+def build_workers(client: Client, settings: Settings, activities: TaskActivities) -> list[Worker]:
+    """The shared queue's worker (workflows and activities), then the home queue's."""
+    return [
+        _poller(client, settings, activities, settings.task_queue, [TaskWorkflow]),
+        _poller(client, settings, activities, activities.home_queue, []),
+    ]
+
+
+def _poller(
+    client: Client,
+    settings: Settings,
+    activities: TaskActivities,
+    queue: str,
+    workflows: list[type],
 ) -> Worker:
     return Worker(
         client,
-        task_queue=task_queue or settings.task_queue,
-        workflows=[TaskWorkflow],
+        task_queue=queue,
+        workflows=workflows,
         # The workflow code is deterministic by construction (no I/O outside
         # activities); re-importing every module per run in the sandbox cost
         # hundreds of milliseconds per task.
@@ -32,6 +50,6 @@ def build_worker(
         max_concurrent_activities=200,
         # On a stop, running activities get this long to finish before they are
         # cancelled (their sandboxes killed); a cancelled turn is retried by
-        # Temporal, on this worker once it is back or on another.
+        # Temporal: on this worker once it is back, or moved to another.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_seconds),
     )

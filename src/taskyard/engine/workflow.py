@@ -15,7 +15,13 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    TimeoutType,
+)
+from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
     from taskyard.engine.activities import TaskActivities
@@ -28,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         TaskInput,
         TurnInput,
         TurnResult,
+        WorkspaceHome,
         WorkspaceInput,
     )
     from taskyard.model.signals import Signal
@@ -47,6 +54,8 @@ LOCAL: frozenset[Any] = frozenset(
         TaskActivities.finish_run,
     }
 )
+# A workspace that moves this often in one step has no worker that keeps it.
+MAX_MOVES = 5
 RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
 )
@@ -54,6 +63,12 @@ RETRY = RetryPolicy(
 
 class TaskCancelled(Exception):
     """A person cancelled the task while the workflow was doing something."""
+
+
+def _home_gone(exc: ActivityError) -> bool:
+    """Nobody took the activity from its home worker's queue in time: that worker is gone."""
+    cause = exc.cause
+    return isinstance(cause, ActivityTimeout) and cause.type == TimeoutType.SCHEDULE_TO_START
 
 
 @workflow.defn(name="TaskWorkflow")
@@ -66,6 +81,8 @@ class TaskWorkflow:
         self._stage = ""
         self._turn_running = False
         self._heartbeat_timeout = timedelta(seconds=10)
+        self._homes = False  # this run routes checkout work to its home worker
+        self._home = ""  # the task queue of the worker holding the checkout, once made
 
     # Signals and query -------------------------------------------------------
 
@@ -96,8 +113,12 @@ class TaskWorkflow:
         *,
         timeout: timedelta = SHORT,
         heartbeat: bool = False,
+        queue: str = "",
     ) -> R:
         """Run an activity, abandoning it (cancelled, processes killed) on cancel.
+
+        ``queue``: a worker's own task queue (the workspace's home); an attempt nobody
+        takes from it within the heartbeat timeout fails with a schedule-to-start timeout.
 
         Short database-only steps run as local activities, in the worker that
         runs the workflow, which saves a round-trip through the server each.
@@ -124,6 +145,8 @@ class TaskWorkflow:
             arg,
             start_to_close_timeout=timeout,
             heartbeat_timeout=self._heartbeat_timeout if heartbeat else None,
+            task_queue=queue or None,
+            schedule_to_start_timeout=self._heartbeat_timeout if queue else None,
             retry_policy=RETRY,
             cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
@@ -148,10 +171,62 @@ class TaskWorkflow:
             TaskActivities.set_status, StatusInput(task.task_id, status, message, stage)
         )
 
-    async def _turn(self, turn: TurnInput, timeout: timedelta) -> TurnResult:
+    async def _provision(self, task: TaskInput) -> None:
+        """Prepare the workspace at its home; on any worker if it has none, or that is gone."""
+        inp = WorkspaceInput(task.task_id)
+        timeout = timedelta(minutes=30)
+        prepare = TaskActivities.prepare_workspace
+        if not self._homes:
+            await self._act(prepare, inp, timeout=timeout, heartbeat=True)
+            return
+        home: WorkspaceHome | None = None
+        if self._home:
+            try:
+                home = await self._act(
+                    prepare, inp, timeout=timeout, heartbeat=True, queue=self._home
+                )
+            except ActivityError as exc:
+                if not _home_gone(exc):
+                    raise
+        if home is None:
+            home = await self._act(prepare, inp, timeout=timeout, heartbeat=True)
+        self._home = home.queue
+
+    async def _at_home(
+        self, task: TaskInput, activity: Activity[A, R], arg: A, timeout: timedelta, doing: str
+    ) -> R:
+        """Run an activity that needs the checkout on the worker that holds it.
+
+        When that worker is gone, the workspace is prepared on another from the task's
+        last checkpoint, and the activity runs there (``doing`` is the status to go
+        back to). A turn's work is never lost with a worker: at most the try it killed.
+        """
+        for _ in range(MAX_MOVES):
+            try:
+                return await self._act(
+                    activity, arg, timeout=timeout, heartbeat=True, queue=self._home
+                )
+            except ActivityError as exc:
+                if not self._homes or not _home_gone(exc):
+                    raise
+            status = self._status
+            self._home = ""
+            await self._status_to(
+                task,
+                TaskStatus.PROVISIONING,
+                "The worker holding the workspace is gone: preparing it on another "
+                "from its last checkpoint",
+            )
+            await self._provision(task)
+            await self._status_to(task, status, doing)
+        raise ApplicationError(f"The workspace moved {MAX_MOVES} times; no worker kept it.")
+
+    async def _turn(self, task: TaskInput, turn: TurnInput, doing: str) -> TurnResult:
         self._turn_running = True
         try:
-            return await self._act(TaskActivities.run_turn, turn, timeout=timeout, heartbeat=True)
+            return await self._at_home(
+                task, TaskActivities.run_turn, turn, timedelta(hours=24), doing
+            )
         finally:
             self._turn_running = False
 
@@ -167,23 +242,20 @@ class TaskWorkflow:
         await self._status_to(
             task, TaskStatus.PROVISIONING, f"Preparing workspace for {stage.name}"
         )
-        await self._act(
-            TaskActivities.prepare_workspace,
-            WorkspaceInput(task.task_id),
-            timeout=timedelta(minutes=30),
-            heartbeat=True,
-        )
+        await self._provision(task)
         run_id = await self._act(TaskActivities.start_run, RunInput(task.task_id, stage.key))
-        await self._status_to(task, TaskStatus.WORKING, f"{stage.name}: agent working")
-        timeout = timedelta(hours=24)
+        doing = f"{stage.name}: agent working"
+        await self._status_to(task, TaskStatus.WORKING, doing)
         result = await self._turn(
+            task,
             TurnInput(task.task_id, stage.key, run_id, 0, feedback=feedback, message=follow_up),
-            timeout,
+            doing,
         )
         turn = 1
         while self._messages and not result.stopped_by and result.state != AgentState.CANCELLED:
             message = self._messages.pop(0)
             result = await self._turn(
+                task,
                 TurnInput(
                     task.task_id,
                     stage.key,
@@ -192,7 +264,7 @@ class TaskWorkflow:
                     message=message.text,
                     session_id=result.session_id,
                 ),
-                timeout,
+                doing,
             )
             turn += 1
         if result.state == AgentState.CANCELLED:  # the turn saw the cancel before the signal came
@@ -205,10 +277,12 @@ class TaskWorkflow:
         if not ok:
             raise ApplicationError(f"{stage.name}: {result.message or 'agent failed'}")
         if stage.deliver:
-            await self._act(
+            await self._at_home(
+                task,
                 TaskActivities.deliver,
                 DeliverInput(task.task_id, stage.key),
-                timeout=timedelta(minutes=10),
+                timedelta(minutes=10),
+                f"{stage.name}: delivering",
             )
         return result
 
@@ -258,6 +332,8 @@ class TaskWorkflow:
         )
 
     async def _run_stages(self, task: TaskInput) -> str:
+        # Runs started before workspaces had homes replay as they ran: on the shared queue.
+        self._homes = workflow.patched("workspace-home")
         plan = await self._act(TaskActivities.load_plan, task)
         self._heartbeat_timeout = timedelta(seconds=plan.heartbeat_timeout)
         index = {s.key: i for i, s in enumerate(plan.stages)}

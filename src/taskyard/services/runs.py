@@ -58,18 +58,19 @@ def previous_session(session: Session, task_id: int, stage: str) -> str:
 
 def record_turn(
     session: Session, run_id: int, turn: int, outcome: dict[str, Any], seconds: float
-) -> None:
-    """After a turn: how it ended (once: a second record of the same turn is ignored),
-    the agent session to resume, and the time the agent ran."""
+) -> bool:
+    """After a turn: how it ended (once: a second record of the same turn is ignored,
+    and says so with ``False``), the agent session to resume, and the time the agent ran."""
     run = session.get(Run, run_id)
     if run is None or session.get(TurnResult, (run_id, turn)) is not None:
-        return
+        return False
     session.add(TurnResult(run_id=run_id, turn=turn, **outcome))
     if outcome.get("session_id"):
         run.session_id = outcome["session_id"]
     task = session.get(Task, run.task_id)
     if task is not None:
         task.agent_seconds += seconds
+    return True
 
 
 def turn_outcome(session: Session, run_id: int, turn: int) -> dict[str, Any] | None:

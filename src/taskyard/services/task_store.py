@@ -15,14 +15,15 @@ from typing import Any
 from sqlalchemy import select
 
 from taskyard.config import Settings
-from taskyard.db.models import Task, Workflow, utcnow
+from taskyard.db.models import Task, Workflow
 from taskyard.db.session import session_scope
+from taskyard.model.checkpoint import Checkpoint
 from taskyard.model.diff import DiffStats
 from taskyard.model.errors import NotFound
 from taskyard.model.forge import ForgeSite
 from taskyard.model.template import TemplateSpec
 from taskyard.model.workflow import Stage
-from taskyard.services import diffs, events, runs, secrets, stops, tasks
+from taskyard.services import checkpoints, diffs, events, runs, secrets, stops, tasks
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,6 @@ class TaskFacts:
     base_commit: str
     origin_context: dict[str, Any]
     created_at: float  # epoch seconds
-    setup_done: bool
     spec: TemplateSpec
     known: dict[str, str]  # every secret value of its organization, to mask wherever shown
 
@@ -52,7 +52,21 @@ class TaskFacts:
         Keys are unique only within an organization; two organizations' ``TY-42``
         must never share a checkout.
         """
-        return f"{self.org_id}/{self.key}"
+        return workspace_name(self.org_id, self.key)
+
+
+def workspace_name(org_id: int, key: str) -> str:
+    return f"{org_id}/{key}"
+
+
+@dataclass(frozen=True)
+class SavedWork:
+    """A task's work as a worker saves it: the checkpoint every worker can rebuild
+    the checkout from, and the diff the API shows (known secrets masked)."""
+
+    checkpoint: Checkpoint
+    stats: DiffStats
+    patch: str
 
 
 def _epoch(moment: dt.datetime) -> float:
@@ -99,7 +113,6 @@ class TaskStore:
                 base_commit=task.base_commit,
                 origin_context=dict(task.origin_context),
                 created_at=_epoch(task.created_at),
-                setup_done=task.setup_done_at is not None,
                 spec=runs.task_spec(session, task),
                 known=secrets.known_values(session, self.settings, task.org_id),
             )
@@ -118,10 +131,47 @@ class TaskStore:
         with session_scope(self.url) as session:
             runs.finish_run(session, run_id, status)
 
-    def record_turn(self, run_id: int, turn: int, outcome: dict[str, Any], seconds: float) -> None:
-        """How a turn ended (recorded once), its agent session, the time it ran."""
+    def record_turn(
+        self,
+        task_id: int,
+        run_id: int,
+        turn: int,
+        outcome: dict[str, Any],
+        seconds: float,
+        work: SavedWork | None = None,
+    ) -> int:
+        """How a turn ended (recorded once), its agent session, the time it ran and,
+        in the same transaction, the work it left (checkpoint and diff).
+
+        Returns the task's checkpoint ``seq`` now. A turn recorded before keeps what
+        was recorded then: its work is not saved again.
+        """
         with session_scope(self.url) as session:
-            runs.record_turn(session, run_id, turn, outcome, seconds)
+            if runs.record_turn(session, run_id, turn, outcome, seconds) and work is not None:
+                return self._save_work(session, task_id, work)
+            return checkpoints.latest_seq(session, task_id)
+
+    def save_work(self, task_id: int, work: SavedWork) -> int:
+        """Keep ``work`` as the task's checkpoint and diff (a delivery); returns its seq."""
+        with session_scope(self.url) as session:
+            return self._save_work(session, task_id, work)
+
+    @staticmethod
+    def _save_work(session: Any, task_id: int, work: SavedWork) -> int:
+        seq = checkpoints.save(session, task_id, work.checkpoint)
+        diffs.publish(session, task_id, work.checkpoint.head, work.stats, work.patch)
+        return seq
+
+    def checkpoint(self, task_id: int) -> Checkpoint | None:
+        with session_scope(self.url, write=False) as session:
+            return checkpoints.latest(session, task_id)
+
+    def checkpoint_seq(self, task_id: int) -> tuple[str, int]:
+        """The task's workspace name and latest checkpoint ``seq``: what a worker
+        checks its checkout against."""
+        with session_scope(self.url, write=False) as session:
+            task = self._task(session, task_id)
+            return workspace_name(task.org_id, task.key), checkpoints.latest_seq(session, task_id)
 
     def turn_outcome(self, run_id: int, turn: int) -> dict[str, Any] | None:
         """How the turn ended, if it has ended already (a retried activity)."""
@@ -159,12 +209,6 @@ class TaskStore:
                 task.base_branch = task.base_branch or base
                 task.base_commit = task.base_commit or start
 
-    def mark_setup_done(self, task_id: int) -> None:
-        with session_scope(self.url) as session:
-            task = session.get(Task, task_id)
-            if task is not None:
-                task.setup_done_at = utcnow()
-
     def read_stop(self, task_id: int) -> stops.Stop | None:
         return stops.read_stop(self.url, task_id)
 
@@ -173,11 +217,6 @@ class TaskStore:
         with session_scope(self.url) as session:
             task = session.get(Task, task_id)
             return stop if task is None else stops.request_stop(session, task, stop)
-
-    def publish_diff(self, task_id: int, head: str, stats: DiffStats, patch: str) -> None:
-        """What the API shows as the task's diff, from the worker that holds its work."""
-        with session_scope(self.url) as session:
-            diffs.publish(session, task_id, head, stats, patch)
 
     def active_task_ids(self, status: str) -> list[tuple[str, int, str]]:
         """``(uid, id, key)`` of tasks in ``status`` whose run was asked for."""

@@ -22,6 +22,7 @@ from taskyard.model.workflow import Stage
 from taskyard.services import runs, secrets, stops, templates
 from taskyard.services.model_keys import require_key
 from taskyard.services.prompts import compose_prompt, stage_prompt
+from taskyard.services.task_store import workspace_name
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,10 @@ def prepare_turn(
     message: str = "",
     feedback: str = "",
     session_id: str = "",
+    resume: bool = True,
 ) -> TurnSetup:
+    """What a turn needs. ``resume``: whether the agent's home has the sessions of the
+    turns so far (not one rebuilt on another worker)."""
     with session_scope(settings.resolved_database_url) as session:
         task = session.get(Task, task_id)
         workflow = session.get(Workflow, task.workflow_id) if task else None
@@ -80,7 +84,9 @@ def prepare_turn(
         known = secrets.known_values(session, settings, task.org_id)
         hidden = [*known.values(), *passed.values(), *([model_key] if model_key else [])]
         total_turns = runs.begin_turn(session, run_id)
-        prompt = message or compose_prompt(
+        # A new session knows nothing of the run so far: it gets the stage's prompt,
+        # with the person's message.
+        prompt = (message if resume else "") or compose_prompt(
             stage_prompt=stage_prompt(
                 stage.key, stage.agent.prompt if stage.agent else "", spec.prompts
             ),
@@ -89,7 +95,7 @@ def prepare_turn(
             instructions=str(task.parameters.get("ai_prompt", "")),
             origin=task.origin,
             origin_context=task.origin_context,
-            feedback=feedback,
+            feedback=feedback or message,
         )
         budget = spec.budget
         deadline = (
@@ -110,12 +116,14 @@ def prepare_turn(
             org_id=task.org_id,
             repository=task.repository,
             forge_site=task.forge_site,
-            workspace_name=f"{task.org_id}/{task.key}",
+            workspace_name=workspace_name(task.org_id, task.key),
             spec=spec,
             prompt=prompt,
             env={**spec.env, **passed},
             secret_values=hidden,
-            session_id=session_id or runs.previous_session(session, task.id, stage_key),
+            session_id=(session_id or runs.previous_session(session, task.id, stage_key))
+            if resume
+            else "",
             turns_so_far=total_turns,
             tokens_so_far=task.input_tokens + task.output_tokens,
             cost_so_far=task.cost_usd,

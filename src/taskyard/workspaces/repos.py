@@ -187,6 +187,26 @@ async def _start_branch(checkout: Path, branch: str, base: str, *, at_base: bool
     await git(*SERVER_MADE, "symbolic-ref", "HEAD", f"refs/heads/{branch}", cwd=checkout)
 
 
+async def reset_checkout(
+    checkout: Path, head: str, branch_at: str, source: tuple[Path, str] | None = None
+) -> None:
+    """Bring a checkout :func:`create_checkout` just made to ``head``'s files, its branch
+    at ``branch_at`` (``head`` or an ancestor: what was not committed stays uncommitted).
+
+    No agent has run in it yet, so the server may run git there. ``source``: a
+    repository of the server's and a ref in it to fetch ``head`` from (the vault, where
+    a checkpoint was checked); without it ``head`` is in the mirror already.
+    """
+    if source is not None:
+        repository, ref = source
+        fetch = ("fetch", "-q", "--no-tags", "--no-write-fetch-head", str(repository), ref)
+        await git(*SERVER_MADE, *fetch, cwd=checkout)
+    await git(*SERVER_MADE, "reset", "-q", "--hard", head, cwd=checkout)
+    if branch_at != head:
+        await git(*SERVER_MADE, "reset", "-q", branch_at, cwd=checkout)
+    await asyncio.to_thread(hand_over, checkout)
+
+
 def mirror_objects(remote: GitRemote, settings: Settings) -> Path:
     """The objects a checkout of ``remote``'s repository borrows: its mirror's, from our
     own records.

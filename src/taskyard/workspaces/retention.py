@@ -32,20 +32,20 @@ PARTIAL = ".partial"  # a checkout being made (see repos.create_checkout)
 def task_dirs(settings: Settings, name: str) -> list[Path]:
     """Everything on disk that belongs to the task whose workspace is ``name``.
 
-    The same layout as ``taskyard.engine.context.checkout_dir`` and ``home_dir``:
-    ``<org id>/<key>``.
+    The same layout as ``taskyard.engine.layout.Workspace``: ``<org id>/<key>``.
     """
     checkout = settings.checkouts_dir / name
     return [
         checkout,
         checkout.with_name(checkout.name + PARTIAL),
         settings.data_dir / "homes" / name,
+        settings.data_dir / "marks" / name,
     ]
 
 
 def _keys_on_disk(settings: Settings) -> set[str]:
     names: set[str] = set()
-    for parent in (settings.checkouts_dir, settings.data_dir / "homes"):
+    for parent in (settings.checkouts_dir, *(settings.data_dir / d for d in ("homes", "marks"))):
         for org in parent.iterdir() if parent.is_dir() else ():
             if org.is_dir() and org.name.isdigit():
                 names.update(f"{org.name}/{p.name.removesuffix(PARTIAL)}" for p in org.iterdir())

@@ -6,10 +6,11 @@ config, hooks, attributes and links are the agent's, and git obeys them
 ``--no-verify``...). So the one git step that must read the checkout runs in the
 task's own sandbox, with the network off and no secrets: it stages everything and
 writes the commits since the base as a git pack on standard output, after one
-header line naming the head commit. The server checks and imports that pack into
-a repository only it writes (:mod:`.vault`), and computes diffs, scans for
-secrets and pushes from there. Whatever the agent did to its checkout can at most
-make this export fail or carry different commits, and the vault checks those.
+header line naming the head commit and the commit the agent's branch is at. The
+server checks and imports that pack into a repository only it writes
+(:mod:`.vault`), and computes diffs, scans for secrets and pushes from there.
+Whatever the agent did to its checkout can at most make this export fail or carry
+different commits, and the vault checks those.
 
 Two modes: ``commit`` records the work as a commit on the task's branch (what
 delivery needs, so later turns build on it); ``peek`` builds the same commit
@@ -32,7 +33,8 @@ from taskyard.workspaces.pool import PRIVATE_FILES
 from taskyard.workspaces.sandbox import SandboxProvider, SandboxRequest
 
 Mode = Literal["commit", "peek"]
-HEADER = re.compile(rb"taskyard-snapshot 1 ([0-9a-f]{40}|[0-9a-f]{64})\n")
+SHA = rb"([0-9a-f]{40}|[0-9a-f]{64})"
+HEADER = re.compile(rb"taskyard-snapshot 1 " + SHA + rb" " + SHA + rb"\n")
 TIMEOUT = 300.0
 
 # Runs as `sh -c SCRIPT sh WORKTREE BASE MODE MESSAGE NAME EMAIL EXCLUDE`. git works
@@ -66,6 +68,7 @@ g() {
 }
 cd "$w" || die "the checkout is missing"
 head=$(agent rev-parse --verify -q HEAD) || die "the checkout has no commit"
+top=$head
 format=$(agent rev-parse --show-object-format) || format=sha1
 g init -q --bare --object-format="$format" "$t/repo.git" || die "git init failed"
 printf '%s\n' "$exclude" > "$t/repo.git"/info/exclude
@@ -88,10 +91,11 @@ if [ "$tree" != "$(g rev-parse "$head^{tree}")" ]; then
   head=$(g commit-tree "$tree" -p "$head" -m "$msg") || die "git commit-tree failed"
   if [ "$mode" = commit ]; then
     agent update-ref -m "taskyard: work delivered" HEAD "$head" || die "git update-ref failed"
+    top=$head
     cp "$GIT_INDEX_FILE" "$w/.git/index" || die "the index could not be updated"
   fi
 fi
-printf 'taskyard-snapshot 1 %s\n' "$head" >&3
+printf 'taskyard-snapshot 1 %s %s\n' "$head" "$top" >&3
 [ "$head" = "$base" ] && exit 0
 printf '%s\n^%s\n' "$head" "$base" | g pack-objects --stdout --revs --thin -q >&3 \
   || die "git pack-objects failed"
@@ -104,10 +108,12 @@ class SnapshotFailed(InvalidInput):
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What came out of the sandbox: the claimed head commit, and a pack (``b""``
-    when the head is the base). Hostile data until :mod:`.vault` has checked it."""
+    """What came out of the sandbox: the claimed head commit, the commit the agent's
+    branch points at (``head`` or its parent), and a pack (``b""`` when the head is
+    the base). Hostile data until :mod:`.vault` has checked it."""
 
     head: str
+    agent_head: str
     pack: bytes
 
 
@@ -179,4 +185,4 @@ async def take_snapshot(
     if code != 0 or header is None:
         said = out[-600:].decode(errors="replace").strip()
         raise SnapshotFailed(f"Exporting the agent's changes failed (exit {code}): {said}")
-    return Snapshot(header.group(1).decode(), out[header.end() :])
+    return Snapshot(header.group(1).decode(), header.group(2).decode(), out[header.end() :])

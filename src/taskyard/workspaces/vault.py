@@ -57,6 +57,8 @@ async def import_snapshot(vault: Path, snapshot: Snapshot, base: str, ref: str) 
     """
     head = snapshot.head
     if head == base:
+        if snapshot.agent_head != base:
+            raise WorkRejected("The exported branch is not at the exported head.")
         await git("update-ref", ref, base, cwd=vault)
         return base
     if not snapshot.pack:
@@ -78,6 +80,16 @@ async def import_snapshot(vault: Path, snapshot: Snapshot, base: str, ref: str) 
             f"The agent's branch does not descend from the base commit {base[:12]}; "
             "rewritten or unrelated history is not delivered."
         ) from None
+    # A checkout rebuilt from this work puts its branch at the agent's commit, which
+    # must lie between the base and the head.
+    for older, newer in ((base, snapshot.agent_head), (snapshot.agent_head, head)):
+        try:
+            await git("merge-base", "--is-ancestor", older, newer, cwd=vault)
+        except GitError:
+            raise WorkRejected(
+                f"The exported branch {snapshot.agent_head[:12]} is not between the base "
+                "commit and the exported head."
+            ) from None
     await git("update-ref", ref, head, cwd=vault)
     return head
 
