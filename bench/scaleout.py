@@ -53,8 +53,7 @@ def run_workers(yard: Topology, count: int) -> None:
     for worker in yard.workers:
         worker.stop()
     yard.workers.clear()
-    for _ in range(count):
-        yard.add_worker()
+    yard.add_workers(count)
 
 
 def measure(yard: Topology, repo: Path, kind: str, n: int, base: dict[str, float]) -> str:

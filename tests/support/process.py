@@ -38,6 +38,12 @@ class ServeProcess:
 
     def start(self) -> str:
         """Start the process; return once it serves (its URL) or polls (a worker: "")."""
+        self.launch()
+        return self.ready()
+
+    def launch(self) -> None:
+        """Start the process without waiting: several start at once, then each is waited
+        for with :meth:`ready`."""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "taskyard", *self.command],
             env=self.env,
@@ -45,8 +51,11 @@ class ServeProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        assert self.process.stdout is not None
         self.output.clear()
+
+    def ready(self) -> str:
+        """Wait until the launched process serves (return its URL) or polls (a worker: "")."""
+        assert self.process is not None and self.process.stdout is not None
         for line in self.process.stdout:
             self.output.append(line)
             if line.startswith(URL_LINE):

@@ -56,12 +56,18 @@ class Topology:
     api: ServeProcess
     workers: list[ServeProcess] = field(default_factory=list)
 
-    def add_worker(self) -> ServeProcess:
-        """Start one more ``taskyard worker``, with a data directory of its own."""
-        worker = ServeProcess(self.root / f"worker{len(self.workers)}", self.env, ("worker",))
-        worker.start()
-        self.workers.append(worker)
-        return worker
+    def add_workers(self, count: int) -> None:
+        """Start ``count`` more ``taskyard worker`` processes, each with a data directory
+        of its own; they start side by side (importing taskyard takes seconds of CPU)."""
+        added = [
+            ServeProcess(self.root / f"worker{len(self.workers) + i}", self.env, ("worker",))
+            for i in range(count)
+        ]
+        for worker in added:
+            worker.launch()
+        self.workers += added
+        for worker in added:
+            worker.ready()
 
     def stop_temporal(self) -> None:
         self.temporal.stop()
@@ -102,8 +108,12 @@ class Topology:
         return "\n".join(parts)
 
     def close(self) -> None:
-        for process in [*self.workers, self.api]:
-            process.stop()
+        """Kill every process: what they would do on a polite stop is not under test."""
+        processes = [p.process for p in (*self.workers, self.api) if p.process is not None]
+        for process in processes:
+            process.kill()
+        for process in processes:
+            process.wait()
         self.temporal.stop()
 
 
@@ -132,9 +142,10 @@ def topology(
     running = Topology(root, token, env, temporal, api)
     try:
         running.start_temporal()
+        # Each process migrates the database as it starts, and migrations take no lock:
+        # the API first (as docs/deploy.md says), then the workers.
         api.start()
-        for _ in range(workers):
-            running.add_worker()
+        running.add_workers(workers)
         yield running
     finally:
         running.close()
