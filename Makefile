@@ -6,7 +6,7 @@ PYTEST := $(UV) run --frozen pytest -p no:cacheprovider
 # Agent CLIs (hundreds of MB) are installed once here and shared by every test worker.
 export TASKYARD_TOOL_CACHE ?= $(HOME)/.cache/taskyard/tools
 
-.PHONY: install run test test-sqlite test-postgres lint format typecheck bench docs
+.PHONY: install run test test-sqlite test-postgres github-fixtures lint format typecheck bench docs
 
 install:  ## system packages, the Python environment and the agent CLIs
 	scripts/install-system
@@ -19,11 +19,14 @@ run: install  ## start the server with embedded defaults (SQLite, Temporal dev s
 
 test: install lint typecheck test-sqlite test-postgres  ## the whole suite
 
-test-sqlite:
+test-sqlite: github-fixtures
 	$(PYTEST) -n 2 --dist loadfile tests
 
-test-postgres:  ## storage, API and engine tests on a real PostgreSQL server
+test-postgres: github-fixtures  ## storage, API and engine tests on a real PostgreSQL server
 	scripts/with-postgres $(PYTEST) -n 2 --dist loadfile tests/api tests/engine tests/db
+
+github-fixtures:  ## GitHub's OpenAPI description and webhook examples, for the GitHub stand-in
+	scripts/fetch-github-fixtures
 
 lint:
 	$(UV) run --frozen ruff check src tests bench scripts

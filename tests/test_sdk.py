@@ -235,6 +235,9 @@ def test_url_and_token_default_from_the_environment(
 def test_administration(api: Api, client: Client, tmp_path: Path) -> None:
     assert client.teams.create("WEB", name="Web")["key"] == "WEB"
     assert [t["key"] for t in client.teams.list()] == ["TY", "WEB"]
+    assert client.teams.set_limit("web", 3)["limit"] == 3
+    assert client.teams.get("WEB")["max_running"] == 3
+    assert client.teams.set_limit("WEB", None)["max_running"] is None
 
     stages: list[dict[str, Any]] = [{"key": "code", "agent": {}}, {"key": "done"}]
     assert client.workflows.create("quick", stages, team="WEB")["default"] is False

@@ -83,6 +83,14 @@ class Settings(BaseSettings):
         description="Seconds a stopping worker gives running turns to finish before it "
         "cancels them (their sandboxes are killed and the turns retried).",
     )
+    team_max_running: int = Field(
+        0,
+        ge=0,
+        le=10_000,
+        description="How many tasks of one team may run an agent at once (provisioning and "
+        "turns) unless the team has its own limit; more wait in line, `queued`. 0: no limit. "
+        "Every process must set the same value.",
+    )
     git_author_name: str = Field("taskyard", description="Author name of delivered commits.")
     git_author_email: str = Field(
         "taskyard@localhost", description="Author email of delivered commits."

@@ -85,7 +85,11 @@ class Runtime:
             self.gateway = Gateway(self.settings, DatabaseLedger(self.settings))
             await self.gateway.start()
             activities = TaskActivities(
-                self.settings, TaskStore(self.settings), self.gateway, home_queue(self.settings)
+                self.settings,
+                TaskStore(self.settings),
+                self.gateway,
+                home_queue(self.settings),
+                wake=self.engine.wake,
             )
             self.workers = build_workers(self.client, self.settings, activities)
             self._worker_tasks = [asyncio.create_task(w.run()) for w in self.workers]

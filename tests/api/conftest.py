@@ -72,6 +72,9 @@ def minimal_body(
     examples = {"string": text, "integer": 1, "boolean": False, "array": [], "object": {}}
     body = {}
     for name in schema.get("required", []):
-        kind = schema["properties"][name].get("type", "string")
+        field = schema["properties"][name]
+        # An optional value (``int | None``) is an ``anyOf`` with null: take its type.
+        kinds = [field.get("type")] + [o.get("type") for o in field.get("anyOf", [])]
+        kind = next((k for k in kinds if k not in (None, "null")), "string")
         body[name] = examples.get(kind, text)
     return body

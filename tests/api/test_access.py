@@ -37,6 +37,8 @@ SCOPE = {
     ("GET", f"{TASK}/pulls"): "tasks:read",
     ("GET", "/api/v1/teams"): "tasks:read",
     ("POST", "/api/v1/teams"): ADMIN,
+    ("GET", "/api/v1/teams/{team}"): "tasks:read",
+    ("PATCH", "/api/v1/teams/{team}"): ADMIN,
     ("GET", "/api/v1/workflows"): "tasks:read",
     ("POST", "/api/v1/workflows"): "workflows:write",
     ("POST", "/api/v1/workflows/{name}/default"): "workflows:write",
@@ -78,6 +80,7 @@ PATH_VALUES = {
     "slug": "default",
     "owner": "acme",
     "repo": "shop",
+    "team": "TY",
 }
 
 

@@ -92,6 +92,7 @@ def populate(org: Org) -> dict[str, str]:
         "id": str(task["id"]),
         "owner": "a",
         "repo": "b",
+        "team": "SO",
     }
 
 
@@ -99,6 +100,7 @@ def populate(org: Org) -> dict[str, str]:
 ALTERNATIVES = {
     "ref": lambda ids: [ids["ref"], ids["id"]],
     "name": lambda ids: [ids["name"], f"{MARK}-flow", "SOUTHMARK"],
+    "team": lambda ids: [ids["team"], ids["team"].lower()],  # its key, and its slug
 }
 
 

@@ -248,6 +248,17 @@ def test_secrets_and_teams(run: Cli) -> None:
     task = run.json("tasks", "create", "--title", "T", "--repo", "a/b", "--team", "WEB", "--no-run")
     assert task["key"] == "WEB-1"
 
+    limited = run("teams", "limit", "WEB", "2").stdout.splitlines()
+    fields = ["Key", "Slug", "Name", "Tasks", "Limit", "Running", "Queued"]
+    assert [line.split(":")[0] for line in limited] == fields
+    assert limited[4].split() == ["Limit:", "2"]
+    assert run.json("teams", "show", "web")["max_running"] == 2
+    assert run.json("teams", "limit", "WEB", "default")["max_running"] is None
+    assert "Limit:   none (default)" in run("teams", "show", "WEB").stdout
+    header = run("teams", "list").stdout.splitlines()[0].split()
+    assert header == [f.upper() for f in fields]
+    assert "'many' is not a whole number" in run("teams", "limit", "WEB", "many", code=2).stderr
+
 
 # A real server and a real agent ----------------------------------------------------
 

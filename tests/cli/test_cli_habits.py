@@ -20,7 +20,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from taskyard.cli.main import cli
-from taskyard.cli.output import colour_on
+from taskyard.cli.output import colour_on, event_summary
+from taskyard.cli.task_view import TASK_FIELDS
 from tests.test_sdk import TOKEN, make_app, serve
 
 
@@ -156,6 +157,20 @@ def test_colour_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
         assert colour_on(Tty()) and not colour_on(devnull)
     monkeypatch.setenv("NO_COLOR", "1")
     assert not colour_on(Tty())
+
+
+def test_a_status_whose_message_names_it_is_shown_once() -> None:
+    queued = {"status": "queued", "message": "queued: 2 ahead of you"}
+    assert event_summary({"kind": "status", "data": queued}) == "queued: 2 ahead of you"
+    working = {"status": "working", "message": "Code: agent working"}
+    assert event_summary({"kind": "status", "data": working}) == "working: Code: agent working"
+    status = dict(TASK_FIELDS)["Status"]
+    assert callable(status)
+    assert status({"status": "queued", "status_message": "queued: 0 ahead of you"}) == (
+        "queued: 0 ahead of you"
+    )
+    assert status({"status": "working", "status_message": "Code"}) == "working (Code)"
+    assert status({"status": "queued", "status_message": ""}) == "queued"
 
 
 def test_list_watch_redraws_until_interrupted(url: str, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""A GitHub stand-in on loopback, serving a copy of ``remote_repo`` as ``acme/shop``."""
+"""A GitHub stand-in on loopback, serving a copy of ``remote_repo`` as ``acme/shop``;
+a test fails if a request to it breaks GitHub's description."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ import pytest
 
 from tests.api.conftest import api, api_settings
 from tests.conftest import git
-from tests.forges.github_standin import GitHubStandIn
-from tests.support.server import serve_app
+from tests.support.github.standin import GitHubStandIn, serve_github
 
 __all__ = ["api", "api_settings", "github"]  # the API fixtures serve the forge settings tests
 
@@ -21,7 +21,5 @@ TOKEN = "ghs_standin0123456789abcdefSECRET"
 def github(tmp_path: Path, remote_repo: Path) -> Iterator[GitHubStandIn]:
     root = tmp_path / "github"
     git("clone", "--quiet", "--bare", str(remote_repo), str(root / "acme" / "shop.git"))
-    standin = GitHubStandIn(root, TOKEN)
-    with serve_app(standin.app(), "") as client:
-        standin.url = str(client.base_url).rstrip("/")
+    with serve_github(root, TOKEN) as standin:
         yield standin

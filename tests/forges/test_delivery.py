@@ -13,7 +13,7 @@ import pytest
 from taskyard.config import Settings
 from tests.conftest import ADMIN_TOKEN, git
 from tests.forges.conftest import TOKEN
-from tests.forges.github_standin import GitHubStandIn
+from tests.support.github.standin import GitHubStandIn
 from tests.support.server import RunningServer, start_server
 
 TEMPLATE = """
@@ -47,11 +47,12 @@ def test_a_task_is_delivered_to_its_configured_github(
         "/api/v1/templates", content=TEMPLATE, headers={"Content-Type": "application/yaml"}
     )
     assert response.status_code == 201, response.text
+    issue = github.records.add_issue("acme/shop", "Say hello")
     task = server.create_task(
         title="Say hello",
         repository="acme/shop",
         template="greeter",
-        origin_context={"issue_number": 5},
+        origin_context={"issue_number": issue.number},
     )
     key = task["key"]
     server.wait_for(key, "waiting", stage="plan")
@@ -61,20 +62,19 @@ def test_a_task_is_delivered_to_its_configured_github(
     branch = task["branch"]
     pushed = github.root / "acme" / "shop.git"
     assert git("show", f"{branch}:hello.txt", cwd=pushed) == "hello from the agent\n"
-    [opened] = github.pulls
-    assert (opened["head"], opened["base"], opened["title"]) == (
-        branch,
-        "main",
-        f"{key}: Say hello",
-    )
-    assert opened["body"].endswith("Closes #5")
-    assert github.comments == [("acme/shop", 5, f"taskyard opened {opened['html_url']} for {key}.")]
+    [opened] = github.records.pulls
+    assert (opened.head, opened.base, opened.title) == (branch, "main", f"{key}: Say hello")
+    assert opened.body.endswith(f"Closes #{issue.number}")
+    url = f"{github.url}/acme/shop/pull/{opened.number}"
+    [comment] = github.records.comments
+    assert (comment.repository, comment.issue_number) == ("acme/shop", issue.number)
+    assert comment.body == f"taskyard opened {url} for {key}."
     [pull] = reviewed["pull_requests"]
-    assert (pull["forge"], pull["url"], pull["number"]) == ("github", opened["html_url"], 1)
+    assert (pull["forge"], pull["url"], pull["number"]) == ("github", url, opened.number)
 
-    services = {r.url.split("service=")[-1] for r in github.requests if "service=" in r.url}
+    services = {r.url.split("service=")[-1] for r in github.records.requests if "service=" in r.url}
     assert services == {"git-upload-pack", "git-receive-pack"}  # cloned from it, pushed to it
-    assert not any(TOKEN in seen.url for seen in github.requests)
+    assert not any(TOKEN in seen.url for seen in github.records.requests)
     assert TOKEN not in json.dumps(server.events(key))
     assert TOKEN not in caplog.text
     data = server.settings.data_dir

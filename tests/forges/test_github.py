@@ -20,7 +20,7 @@ from taskyard.workspaces import vault
 from taskyard.workspaces.repos import ensure_mirror
 from tests.conftest import git
 from tests.forges.conftest import TOKEN
-from tests.forges.github_standin import GitHubStandIn
+from tests.support.github.standin import GitHubStandIn
 
 DRAFT = PullRequestDraft("acme/shop", "TY-1: Fix", "body", "taskyard/TY-1-fix", "main")
 
@@ -170,25 +170,31 @@ async def test_git_fetches_and_pushes_with_the_token_in_no_url_argument_or_file(
 
     pushed = git("rev-parse", "taskyard/TY-1-pushed", cwd=github.root / "acme" / "shop.git")
     assert pushed.strip() == main
-    services = {r.url.split("service=")[-1] for r in github.requests if "service=" in r.url}
+    services = {r.url.split("service=")[-1] for r in github.records.requests if "service=" in r.url}
     assert services == {"git-upload-pack", "git-receive-pack"}
-    assert all(r.headers.get("authorization", "").startswith("Basic ") for r in github.requests)
-    assert not any(TOKEN in r.url for r in github.requests)
+    assert all(
+        r.headers.get("authorization", "").startswith("Basic ") for r in github.records.requests
+    )
+    assert not any(TOKEN in r.url for r in github.records.requests)
     assert TOKEN not in caplog.text
     written = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
     assert written and not any(TOKEN.encode() in p.read_bytes() for p in written)
 
 
 async def test_the_client_speaks_to_the_stand_in(github: GitHubStandIn, tmp_path: Path) -> None:
+    git("branch", DRAFT.head, "main", cwd=github.root / "acme" / "shop.git")
+    issue = github.records.add_issue("acme/shop", "Fix")
     settings = Settings(data_dir=tmp_path, github_token=TOKEN)
     async with FORGES.get("github").connect(
         ForgeSite("github", api_url=github.url), settings
     ) as api:
         first = await api.open_or_update(DRAFT)
         again = await api.open_or_update(DRAFT)  # the same head: the open one is kept
-        await api.comment("acme/shop", 5, "hello")
-    assert first is not None and again == first and first.url.endswith("/acme/shop/pull/1")
-    assert github.comments == [("acme/shop", 5, "hello")]
+        await api.comment("acme/shop", issue.number, "hello")
+    assert first is not None and again == first
+    assert first.url == f"{github.url}/acme/shop/pull/{first.number}"
+    [comment] = github.records.comments
+    assert (comment.repository, comment.issue_number, comment.body) == ("acme/shop", 1, "hello")
     refused = Settings(data_dir=tmp_path, github_token="ghs_wrong")
     async with FORGES.get("github").connect(
         ForgeSite("github", api_url=github.url), refused

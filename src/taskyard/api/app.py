@@ -22,6 +22,7 @@ from taskyard.api.routes import (
     organizations,
     pages,
     tasks,
+    teams,
     templates,
     users,
     workflows,
@@ -44,7 +45,18 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.write_slots = asyncio.Semaphore(WRITE_SLOTS)
     errors.install(app)
     app.add_middleware(InputLimits, settings=settings)
-    modules = (tasks, events, workflows, users, templates, organizations, forges, audit, health)
+    modules = (
+        tasks,
+        events,
+        teams,
+        workflows,
+        users,
+        templates,
+        organizations,
+        forges,
+        audit,
+        health,
+    )
     for module in modules:
         openapi.declare_errors(module.router, get_principal, get_engine)
         app.include_router(module.router)

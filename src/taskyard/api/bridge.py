@@ -34,6 +34,11 @@ class EngineBridge:
     def signal(self, task: Task, signal: Signal) -> None:
         anyio.from_thread.run(self.engine.signal, task.uid, signal)
 
+    def wake(self, uid: str) -> None:
+        """Tell a queued task it was given a slot; without an engine, it finds out on its own."""
+        if self._engine is not None:
+            anyio.from_thread.run(self._engine.wake, uid)
+
     def state(self, task: Task) -> dict[str, Any] | None:
         if self._engine is None:
             return None

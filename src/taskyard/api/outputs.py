@@ -81,6 +81,12 @@ class TeamOut(BaseModel):
     slug: str
     name: str
     tasks: int
+    max_running: int | None = Field(
+        description="The team's own limit on agent runs at once; null: the installation's."
+    )
+    limit: int = Field(description="The limit in force (0: none).")
+    running: int = Field(description="Its tasks running an agent now.")
+    queued: int = Field(description="Its tasks waiting in line for a slot.")
 
 
 class WorkflowOut(BaseModel):

@@ -1,4 +1,4 @@
-"""Administration through the REST API: workflows, templates, users, tokens, secrets, teams."""
+"""Administration through the REST API: workflows, templates, users, tokens, secrets."""
 
 from __future__ import annotations
 
@@ -54,12 +54,6 @@ TOKEN_COLUMNS: list[Column] = [
     ("REVOKED", "revoked"),
 ]
 SECRET_COLUMNS: list[Column] = [("NAME", "name"), ("UPDATED", lambda r: when(r["updated_at"]))]
-TEAM_COLUMNS: list[Column] = [
-    ("KEY", "key"),
-    ("SLUG", "slug"),
-    ("NAME", "name"),
-    ("TASKS", "tasks"),
-]
 
 team_option = click.option("--team", help="Team key or slug (default: the first team).")
 
@@ -269,7 +263,7 @@ def revoke_token(client: Client, token_id: int) -> None:
     done({"id": token_id, "revoked": True}, f"Revoked token {token_id}.", "id")
 
 
-# Secrets and teams ---------------------------------------------------------------
+# Secrets ---------------------------------------------------------------
 
 
 @click.group()
@@ -305,26 +299,4 @@ def delete_secret(client: Client, name: str) -> None:
     done({"name": name, "deleted": True}, f"Deleted secret {name}.", "name")
 
 
-@click.group()
-def teams() -> None:
-    """Manage teams: groups with their own task keys and workflows."""
-
-
-@teams.command("list")
-@pass_client
-def list_teams(client: Client) -> None:
-    """List teams."""
-    emit(client.teams.list(), TEAM_COLUMNS)
-
-
-@teams.command("create")
-@click.argument("key")
-@click.option("--name", default="", help="Display name.")
-@click.option("--slug", default="", help="URL name (default: from the key).")
-@pass_client
-def create_team(client: Client, key: str, name: str, slug: str) -> None:
-    """Create a team with task key prefix KEY (admin)."""
-    emit(client.teams.create(key, name=name, slug=slug), TEAM_COLUMNS)
-
-
-COMMANDS: list[click.Command] = [workflows, templates, users, tokens, secrets, teams]
+COMMANDS: list[click.Command] = [workflows, templates, users, tokens, secrets]

@@ -15,6 +15,7 @@ from taskyard.cli.orgs import orgs
 from taskyard.cli.quickstart import quickstart
 from taskyard.cli.serve import serve, worker
 from taskyard.cli.tasks import tasks
+from taskyard.cli.teams import teams
 
 COMMANDS: list[click.Command] = [
     quickstart,
@@ -22,6 +23,7 @@ COMMANDS: list[click.Command] = [
     logout,
     tasks,
     *admin.COMMANDS,
+    teams,
     orgs,
     forges,
     mcp,

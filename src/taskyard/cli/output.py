@@ -180,12 +180,18 @@ def _agent_summary(data: Mapping[str, Any]) -> str:
     return f"{kind} {_clip(cell(rest), 200)}"
 
 
+def status_line(status: str, message: str, form: str = "{}: {}") -> str:
+    """A status and its message, once: ``queued: 2 ahead of you`` names its status itself."""
+    if not message or message.startswith(f"{status}:"):
+        return message or status
+    return form.format(status, message)
+
+
 def event_summary(event: Mapping[str, Any]) -> str:
     """What a task event says, in one line (agent text keeps its own line breaks)."""
     kind, data = event.get("kind", ""), event.get("data") or {}
     if kind == "status":
-        message = data.get("message", "")
-        return f"{data.get('status', '')}" + (f": {message}" if message else "")
+        return status_line(str(data.get("status", "")), str(data.get("message", "")))
     if kind == "stage":
         return f"stage {data.get('stage', '')}"
     if kind == "output":

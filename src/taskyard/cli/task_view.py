@@ -10,7 +10,7 @@ from typing import Any, cast
 import click
 
 from taskyard.cli.context import globals_of
-from taskyard.cli.output import Column, emit, record, when
+from taskyard.cli.output import Column, emit, record, status_line, when
 from taskyard.sdk import Client, Event, Task
 
 TASK_COLUMNS: list[Column] = [
@@ -24,10 +24,7 @@ TASK_COLUMNS: list[Column] = [
 TASK_FIELDS: list[Column] = [
     ("Key", "key"),
     ("Title", "title"),
-    (
-        "Status",
-        lambda t: t["status"] + (f" ({t['status_message']})" if t["status_message"] else ""),
-    ),
+    ("Status", lambda t: status_line(t["status"], t["status_message"], "{} ({})")),
     ("Stage", "stage"),
     ("Agent", lambda t: t["agent"] + (f" ({t['agent_state']})" if t["agent_state"] else "")),
     ("Workflow", "workflow"),

@@ -84,6 +84,9 @@ class Team(Base):
     name: Mapped[str] = mapped_column(String(200))
     next_number: Mapped[int] = mapped_column(Integer, default=0)
     default_template: Mapped[str | None] = mapped_column(String(100), default=None)
+    # How many of its tasks may run an agent at once: None follows the installation's
+    # default (TASKYARD_TEAM_MAX_RUNNING), 0 is no limit (services/concurrency.py).
+    max_running: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -287,6 +290,18 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(500))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class TeamSlot(Base):
+    """A task's place in its team's line for an agent run: holding a slot, or waiting."""
+
+    __tablename__ = "team_slots"
+    task_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    running: Mapped[bool] = mapped_column(Boolean, default=False)
+    waiting_since: Mapped[dt.datetime] = mapped_column(default=utcnow)  # its place in line
 
 
 class Event(Base):

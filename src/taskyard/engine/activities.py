@@ -26,6 +26,8 @@ from taskyard.engine.types import (
     DeliveryResult,
     RunEnd,
     RunInput,
+    SlotClaim,
+    SlotInput,
     StagePlan,
     StatusInput,
     TaskInput,
@@ -70,6 +72,8 @@ class TaskActivities:
     gateway: Gateway | None = None
     # This worker's own task queue: where the workflow sends what needs its checkouts.
     home_queue: str = ""
+    # Tells a queued task's workflow it was given a slot (the runtime's Engine.wake).
+    wake: Callable[[str], Awaitable[None]] | None = None
 
     @activity.defn(name="load_plan")
     async def load_plan(self, inp: TaskInput) -> TaskPlan:
@@ -146,4 +150,28 @@ class TaskActivities:
             self.finish_run,
             self.run_turn,
             self.deliver,
+            self.claim_slot,
+            self.release_slot,
         ]
+
+    # Team slots (services/concurrency.py) ------------------------------------
+
+    async def _wake_all(self, uids: list[str]) -> None:
+        # A wake-up lost here is not lost for good: queued workflows ask again on a timer.
+        if self.wake is None:
+            return
+        for uid in uids:
+            try:
+                await self.wake(uid)
+            except Exception:
+                log.warning("could not wake queued task %s", uid, exc_info=True)
+
+    @activity.defn(name="claim_slot")
+    async def claim_slot(self, inp: SlotInput) -> SlotClaim:
+        claim = await asyncio.to_thread(self.store.claim_slot, inp.task_id)
+        await self._wake_all(claim.wake)
+        return SlotClaim(claim.granted, claim.ahead)
+
+    @activity.defn(name="release_slot")
+    async def release_slot(self, inp: SlotInput) -> None:
+        await self._wake_all(await asyncio.to_thread(self.store.release_slot, inp.task_id))

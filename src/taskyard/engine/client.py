@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -54,6 +55,12 @@ class Engine:
             await handle.signal("signal", signal)
         except RPCError as exc:
             raise Conflict(f"The task is not running, so it cannot take '{signal.kind}'.") from exc
+
+    async def wake(self, uid: str) -> None:
+        """Tell a queued task's workflow it was given a slot; one that ended needs none."""
+        handle = self.client.get_workflow_handle(workflow_id(uid))
+        with contextlib.suppress(RPCError):
+            await handle.signal(TaskWorkflow.on_slot_free)
 
     async def state(self, uid: str) -> dict[str, Any] | None:
         handle = self.client.get_workflow_handle(workflow_id(uid))

@@ -88,3 +88,14 @@ class DeliveryResult:
     changed: bool
     pull_request_url: str = ""
     pull_request_number: int = 0
+
+
+@dataclass
+class SlotInput:
+    task_id: int
+
+
+@dataclass
+class SlotClaim:
+    granted: bool
+    ahead: int = 0  # tasks of its team ahead of it in line, when not granted

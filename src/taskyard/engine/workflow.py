@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         DeliverInput,
         RunEnd,
         RunInput,
+        SlotInput,
         StagePlan,
         StatusInput,
         TaskInput,
@@ -52,6 +53,8 @@ LOCAL: frozenset[Any] = frozenset(
         TaskActivities.set_status,
         TaskActivities.start_run,
         TaskActivities.finish_run,
+        TaskActivities.claim_slot,
+        TaskActivities.release_slot,
     }
 )
 # A workspace that moves this often in one step has no worker that keeps it.
@@ -59,6 +62,9 @@ MAX_MOVES = 5
 RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)
 )
+# A queued task is woken when given a slot; it also asks again this often, so a
+# wake-up that was lost (its sender crashed) costs a delay, never a stuck task.
+SLOT_RECHECK = timedelta(seconds=15)
 
 
 class TaskCancelled(Exception):
@@ -83,6 +89,7 @@ class TaskWorkflow:
         self._heartbeat_timeout = timedelta(seconds=10)
         self._homes = False  # this run routes checkout work to its home worker
         self._home = ""  # the task queue of the worker holding the checkout, once made
+        self._slot_offered = False
 
     # Signals and query -------------------------------------------------------
 
@@ -94,6 +101,10 @@ class TaskWorkflow:
             self._messages.append(signal)
         else:
             self._inbox.append(signal)
+
+    @workflow.signal(name="slot_free")
+    def on_slot_free(self) -> None:
+        self._slot_offered = True
 
     @workflow.query(name="state")
     def state(self) -> dict[str, Any]:
@@ -232,6 +243,42 @@ class TaskWorkflow:
 
     async def _run_agent(
         self, task: TaskInput, stage: StagePlan, feedback: str = "", follow_up: str = ""
+    ) -> TurnResult:
+        """A run of the stage's agent in a slot of its team (services/concurrency.py)."""
+        if not workflow.patched("team-slots"):
+            return await self._agent_run(task, stage, feedback, follow_up)
+        try:
+            await self._take_slot(task)
+            return await self._agent_run(task, stage, feedback, follow_up)
+        finally:
+            # Not through _act, which refuses to start anything once a cancel came.
+            await asyncio.shield(
+                workflow.execute_local_activity_method(
+                    TaskActivities.release_slot,
+                    SlotInput(task.task_id),
+                    start_to_close_timeout=SHORT,
+                    retry_policy=RETRY,
+                )
+            )
+
+    async def _take_slot(self, task: TaskInput) -> None:
+        """Wait in the team's line, ``queued``, until a slot is ours."""
+        while True:
+            self._slot_offered = False  # before asking: an offer during the ask counts
+            claim = await self._act(TaskActivities.claim_slot, SlotInput(task.task_id))
+            if claim.granted:
+                return
+            self._status = TaskStatus.QUEUED
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._slot_offered or self._cancel is not None,
+                    timeout=SLOT_RECHECK,
+                )
+            if self._cancel is not None:
+                raise TaskCancelled()
+
+    async def _agent_run(
+        self, task: TaskInput, stage: StagePlan, feedback: str, follow_up: str
     ) -> TurnResult:
         """A run of the stage's agent, delivering after it when the stage says so.
 

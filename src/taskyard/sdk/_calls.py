@@ -162,6 +162,15 @@ def create_team(key: str, name: str, slug: str) -> Call[Team]:
     return Call("POST", f"{API}/teams", parse_json, json={"key": key, "name": name, "slug": slug})
 
 
+def get_team(team: str) -> Call[Team]:
+    return Call("GET", f"{API}/teams/{_seg(team)}", parse_json)
+
+
+def set_team_limit(team: str, max_running: int | None) -> Call[Team]:
+    body = {"max_running": max_running}
+    return Call("PATCH", f"{API}/teams/{_seg(team)}", parse_json, json=body)
+
+
 # Templates and secrets -------------------------------------------------------
 
 

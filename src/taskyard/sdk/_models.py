@@ -141,6 +141,10 @@ class Team(TypedDict):
     slug: str
     name: str
     tasks: int
+    max_running: int | None  # its own limit on agent runs at once; None: the installation's
+    limit: int  # the limit in force (0: none)
+    running: int  # tasks running an agent now
+    queued: int  # tasks waiting in line for a slot
 
 
 class Workflow(TypedDict):

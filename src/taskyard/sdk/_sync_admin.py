@@ -151,6 +151,18 @@ class Teams(_Namespace):
         """Create a team (admin); it starts with the default workflow."""
         return self._client._send(calls.create_team(key, name, slug))
 
+    def get(self, team: str) -> Team:
+        """A team by key or slug, with how many of its tasks run and wait in line."""
+        return self._client._send(calls.get_team(team))
+
+    def set_limit(self, team: str, max_running: int | None) -> Team:
+        """Let at most ``max_running`` of the team's tasks run an agent at once (admin).
+
+        More wait in line, ``queued``; none is ever stopped to make room. 0 is no
+        limit; None makes the team follow the installation's default again.
+        """
+        return self._client._send(calls.set_team_limit(team, max_running))
+
 
 class Organizations(_Namespace):
     """``client.organizations``: the installation's organizations (``installation:admin``)."""

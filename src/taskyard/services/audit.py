@@ -35,6 +35,7 @@ ACTIONS = (
     "user.created",
     "identity.linked",
     "team.created",
+    "team.limit_set",
     "forge.set",
     "forge.removed",
 )

@@ -23,7 +23,16 @@ from taskyard.model.errors import NotFound
 from taskyard.model.forge import ForgeSite
 from taskyard.model.template import TemplateSpec
 from taskyard.model.workflow import Stage
-from taskyard.services import checkpoints, diffs, events, runs, secrets, stops, tasks
+from taskyard.services import (
+    checkpoints,
+    concurrency,
+    diffs,
+    events,
+    runs,
+    secrets,
+    stops,
+    tasks,
+)
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,16 @@ class TaskStore:
             task = session.get(Task, task_id)
             if task is not None:
                 tasks.set_status(session, task, status, message, stage=stage)
+
+    def claim_slot(self, task_id: int) -> concurrency.Claim:
+        """A slot of the task's team for its agent run, or its place in line."""
+        with session_scope(self.url) as session:
+            return concurrency.claim(session, task_id, self.settings.team_max_running)
+
+    def release_slot(self, task_id: int) -> list[str]:
+        """Free the task's slot; the uids of the tasks given one in its place."""
+        with session_scope(self.url) as session:
+            return concurrency.release(session, task_id, self.settings.team_max_running)
 
     def start_run(self, task_id: int, stage: str) -> int:
         with session_scope(self.url) as session:

@@ -69,6 +69,12 @@ def list_teams(session: Session, principal: Principal) -> list[Team]:
     return list(session.scalars(select(Team).where(mine).order_by(Team.id)))
 
 
+def get_team(session: Session, principal: Principal, ref: str) -> Team:
+    """A team of the caller's organization by key or slug."""
+    require(principal, "tasks:read")
+    return resolve_team(session, principal.org_id, ref)
+
+
 def resolve_team(session: Session, org_id: int, ref: str | None) -> Team:
     """A team by key (``TY``) or slug (``web``); the organization's first team when absent."""
     query = select(Team).where(Team.org_id == org_id)

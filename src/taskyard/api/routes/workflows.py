@@ -1,4 +1,4 @@
-"""Teams and their workflows."""
+"""Teams' workflows: ordered stages, each with an agent and a gate."""
 
 from __future__ import annotations
 
@@ -9,19 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from taskyard.api.deps import PrincipalDep, SessionDep
 from taskyard.api.openapi import errors, links
-from taskyard.api.outputs import TeamOut, WorkflowOut
-from taskyard.db.models import Team
-from taskyard.model.inputs import Label, Name
-from taskyard.services import teams, workflows
+from taskyard.api.outputs import WorkflowOut
+from taskyard.model.inputs import Name
+from taskyard.services import workflows
 
 router = APIRouter(prefix="/api/v1", tags=["workflows"])
-
-
-class TeamIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    key: Name
-    name: Label = ""
-    slug: Name = ""
 
 
 class WorkflowIn(BaseModel):
@@ -30,10 +22,6 @@ class WorkflowIn(BaseModel):
     name: Name
     stages: list[dict[str, Any]] = Field(max_length=50)
     default: bool = False
-
-
-def _team_out(team: Team) -> TeamOut:
-    return TeamOut(key=team.key, slug=team.slug, name=team.name, tasks=team.next_number)
 
 
 def _workflow_out(found: workflows.TeamWorkflow) -> WorkflowOut:
@@ -46,17 +34,6 @@ def _workflow_out(found: workflows.TeamWorkflow) -> WorkflowOut:
         stages=workflow.stages,
         active_tasks=found.active,
     )
-
-
-@router.get("/teams", response_model=list[TeamOut])
-def list_teams(session: SessionDep, principal: PrincipalDep) -> list[TeamOut]:
-    return [_team_out(t) for t in teams.list_teams(session, principal)]
-
-
-@router.post("/teams", status_code=201, response_model=TeamOut, responses=errors(409))
-def create_team(body: TeamIn, session: SessionDep, principal: PrincipalDep) -> TeamOut:
-    """Create a team (admin); it gets the default workflow Plan → Code → Review → Done."""
-    return _team_out(teams.add_team(session, principal, body.key, body.name, body.slug))
 
 
 @router.get("/workflows", response_model=list[WorkflowOut])

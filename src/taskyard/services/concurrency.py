@@ -1,0 +1,178 @@
+"""Per-team concurrency: how many of a team's tasks run an agent at once, and the line.
+
+A task about to run its agent (provisioning and turns) takes a slot of its team; when
+the team has none free, the task waits in line, ``queued`` with "queued: N ahead of
+you", and is never put ahead of a task that started waiting before it. A running task
+is never evicted or paused to make room, and a task waiting for a person holds no slot.
+
+Each task in line or holding a slot has a :class:`TeamSlot` row. Every change to a
+team's line (a claim, a release, a new limit) runs under a lock on the team's row
+(``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite every writing transaction holds
+the database's one write lock already), and ends in :func:`_rebalance`, which hands
+free slots to the head of the line and writes every waiting task's position. So
+several API and worker processes agree on who runs, and positions are current
+whenever the line moves. Rows of tasks that ended (a slot a crashed run left behind)
+count for nothing and are cleared at the next change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from taskyard.db.models import Task, Team, TeamSlot, utcnow
+from taskyard.model.errors import InvalidInput, NotFound
+from taskyard.model.status import FINAL, TaskStatus
+from taskyard.services import audit, tasks
+from taskyard.services.access import Principal, require_admin
+from taskyard.services.teams import resolve_team
+
+#: The largest limit a team may be given: a number nobody means is refused.
+MAX_LIMIT = 10_000
+
+
+def queued_message(ahead: int) -> str:
+    return f"queued: {ahead} ahead of you"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The answer to a task asking for a slot."""
+
+    granted: bool
+    ahead: int = 0  # tasks of its team ahead of it in line, when not granted
+    wake: list[str] = field(default_factory=list)  # uids of other tasks just given a slot
+
+
+def effective_limit(team: Team, default: int) -> int:
+    """The team's limit (0: none); ``default`` is the installation's."""
+    return default if team.max_running is None else team.max_running
+
+
+def _locked_team(session: Session, team_id: int) -> Team:
+    query = select(Team).where(Team.id == team_id).with_for_update()
+    team = session.scalar(query.execution_options(populate_existing=True))
+    if team is None:
+        raise NotFound(f"Team {team_id} no longer exists.")
+    return team
+
+
+@dataclass(frozen=True)
+class Line:
+    """A team's line after a change."""
+
+    woken: list[str]  # uids of the tasks just given a slot, whose workflows are to be woken
+    ahead: dict[int, int]  # task id -> tasks ahead of it, of those still waiting
+
+
+def _rebalance(session: Session, team: Team, default: int) -> Line:
+    """Give free slots to the head of the line; write the others' positions."""
+    limit = effective_limit(team, default)
+    rows = session.execute(
+        select(TeamSlot, Task)
+        .join(Task, Task.id == TeamSlot.task_id)
+        .where(TeamSlot.team_id == team.id)
+        .order_by(TeamSlot.waiting_since, TeamSlot.task_id)
+        .execution_options(populate_existing=True)
+    ).all()
+    running, line = 0, []
+    for slot, task in rows:
+        if task.status in FINAL:
+            session.delete(slot)  # left behind by a run that never released it
+        elif slot.running:
+            running += 1
+        else:
+            line.append((slot, task))
+    result = Line([], {})
+    for slot, task in line:
+        if limit == 0 or running < limit:
+            slot.running, running = True, running + 1
+            result.woken.append(task.uid)
+        else:
+            ahead = result.ahead[task.id] = len(result.ahead)
+            tasks.set_status(session, task, TaskStatus.QUEUED, queued_message(ahead))
+    session.flush()
+    return result
+
+
+def claim(session: Session, task_id: int, default: int) -> Claim:
+    """Take a slot of the task's team for its agent run, or a place in line.
+
+    Asking again is safe: a task holding a slot keeps it, one in line keeps its place.
+    """
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"Task {task_id} no longer exists.")
+    team = _locked_team(session, task.team_id)
+    slot = session.get(TeamSlot, task_id)
+    if slot is None:
+        slot = TeamSlot(task_id=task_id, team_id=team.id, running=False, waiting_since=utcnow())
+        session.add(slot)
+        session.flush()
+    line = _rebalance(session, team, default)
+    others = [uid for uid in line.woken if uid != task.uid]
+    if task_id in line.ahead:
+        return Claim(False, ahead=line.ahead[task_id], wake=others)
+    return Claim(True, wake=others)
+
+
+def release(session: Session, task_id: int, default: int) -> list[str]:
+    """The task's agent run ended (or it left the line): free its slot.
+
+    Returns the uids of the tasks given a slot in its place.
+    """
+    task = session.get(Task, task_id)
+    if task is None:
+        return []
+    team = _locked_team(session, task.team_id)
+    slot = session.get(TeamSlot, task_id)
+    if slot is not None:
+        session.delete(slot)
+        session.flush()
+    return _rebalance(session, team, default).woken
+
+
+@dataclass(frozen=True)
+class Usage:
+    running: int = 0
+    queued: int = 0
+
+
+def usage(session: Session, teams: Sequence[Team]) -> dict[int, Usage]:
+    """How many tasks of each team hold a slot and wait for one."""
+    rows = session.execute(
+        select(TeamSlot.team_id, TeamSlot.running, func.count())
+        .join(Task, Task.id == TeamSlot.task_id)
+        .where(TeamSlot.team_id.in_([t.id for t in teams]), Task.status.not_in(FINAL))
+        .group_by(TeamSlot.team_id, TeamSlot.running)
+    ).all()
+    counts: dict[int, dict[bool, int]] = {}
+    for team_id, running, count in rows:
+        counts.setdefault(team_id, {})[bool(running)] = count
+    return {
+        t.id: Usage(counts.get(t.id, {}).get(True, 0), counts.get(t.id, {}).get(False, 0))
+        for t in teams
+    }
+
+
+def set_limit(
+    session: Session, principal: Principal, ref: str, max_running: int | None, default: int
+) -> tuple[Team, list[str]]:
+    """Give a team of the caller's organization its own limit (admins only).
+
+    ``None`` makes it follow the installation's default again; 0 is no limit. Tasks
+    running beyond a lowered limit go on; a raised one lets the line move at once:
+    returns the uids of the tasks given a slot, whose workflows are to be woken.
+    """
+    require_admin(principal)
+    if max_running is not None and not 0 <= max_running <= MAX_LIMIT:
+        raise InvalidInput(f"max_running must be between 0 (no limit) and {MAX_LIMIT}, or null.")
+    team = _locked_team(session, resolve_team(session, principal.org_id, ref).id)
+    before = team.max_running
+    team.max_running = max_running
+    detail = {"max_running": max_running, "before": before}
+    audit.record(session, principal, "team.limit_set", team.key, detail)
+    return team, _rebalance(session, team, default).woken

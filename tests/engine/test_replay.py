@@ -1,0 +1,36 @@
+"""Recorded task histories still replay on today's workflow code.
+
+A workflow that was running when the workers were upgraded is replayed from its
+history by the new code; a change that issues other commands for the same history
+fails it with a nondeterminism error. Each file in ``histories/`` is a real run:
+``before_team_slots.json`` from the code before team slots (a message turn at an
+approval gate, then approved), ``queued_for_a_slot.json`` a task that waited in its
+team's line and was woken. A new change to the workflow must keep both replaying
+(``workflow.patched``), and may add its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from taskyard.engine.workflow import TaskWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_a_recorded_history_replays(path: Path) -> None:
+    replayer = Replayer(
+        workflows=[TaskWorkflow],
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
+        ),
+    )
+    history = WorkflowHistory.from_json(f"task-{path.stem}", path.read_text())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure

@@ -1,0 +1,104 @@
+"""A team's slots claimed at once from many connections: never more than the limit,
+one place in line each, in order. Real SQLite, and real PostgreSQL when
+TASKYARD_TEST_POSTGRES_URL names one (``scripts/with-postgres``)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from taskyard.api.app import create_app
+from taskyard.db.models import Task, TeamSlot
+from taskyard.db.session import session_scope
+from taskyard.model.status import TaskStatus
+from taskyard.services import concurrency, tasks
+from tests.api.conftest import bootstrapped
+from tests.conftest import ADMIN_TOKEN
+from tests.support.server import serve_app
+
+CLAIMS = 16
+LIMIT = 3
+
+
+@pytest.fixture
+def api(tmp_path: Path, database_url: str) -> Iterator[tuple[httpx.Client, str]]:
+    settings = bootstrapped(tmp_path, database_url)
+    with serve_app(create_app(settings), ADMIN_TOKEN) as client:
+        yield client, settings.resolved_database_url
+
+
+def new_tasks(api: httpx.Client, count: int) -> list[int]:
+    keys = []
+    for _ in range(count):
+        body = {"title": "t", "repository": "acme/shop", "run": False}
+        response = api.post("/api/v1/tasks", json=body)
+        assert response.status_code == 201, response.text
+        keys.append(response.json()["key"])
+    return [api.get(f"/api/v1/tasks/{k}").json()["id"] for k in keys]
+
+
+def claim(url: str, task_id: int) -> concurrency.Claim:
+    with session_scope(url) as session:
+        return concurrency.claim(session, task_id, default=0)
+
+
+def messages(url: str) -> dict[int, str]:
+    with session_scope(url, write=False) as session:
+        rows = session.execute(select(Task.id, Task.status_message)).all()
+        return {task_id: message for task_id, message in rows}
+
+
+def test_simultaneous_claims_never_exceed_the_limit_and_queue_in_order(
+    api: tuple[httpx.Client, str],
+) -> None:
+    client, url = api
+    assert client.patch("/api/v1/teams/TY", json={"max_running": LIMIT}).status_code == 200
+    ids = new_tasks(client, CLAIMS)
+    start = threading.Barrier(CLAIMS)
+
+    def at_once(task_id: int) -> tuple[int, concurrency.Claim]:
+        start.wait()
+        return task_id, claim(url, task_id)
+
+    with ThreadPoolExecutor(CLAIMS) as pool:
+        results = dict(pool.map(at_once, ids))
+    granted = [i for i, c in results.items() if c.granted]
+    assert len(granted) == LIMIT
+    line = sorted((c.ahead, i) for i, c in results.items() if not c.granted)
+    assert [ahead for ahead, _ in line] == list(range(CLAIMS - LIMIT))
+    shown = messages(url)
+    assert all(shown[i] == f"queued: {ahead} ahead of you" for ahead, i in line)
+
+    # Asking again changes nothing: a slot is kept, and so is a place in line.
+    assert claim(url, granted[0]).granted
+    assert claim(url, line[1][1]).ahead == 1
+
+    # A released slot goes to the head of the line; everyone behind moves up.
+    with session_scope(url) as session:
+        woken = concurrency.release(session, granted[0], default=0)
+    head = line[0][1]
+    with session_scope(url, write=False) as session:
+        assert woken == [session.get(Task, head).uid]  # type: ignore[union-attr]
+        assert session.get(TeamSlot, head).running  # type: ignore[union-attr]
+        assert session.get(TeamSlot, granted[0]) is None
+    assert claim(url, head).granted
+    shown = messages(url)
+    assert all(shown[i] == f"queued: {ahead - 1} ahead of you" for ahead, i in line[1:])
+
+    # A slot held by a task that ended counts for nothing.
+    with session_scope(url) as session:
+        ended = session.get(Task, granted[1])
+        assert ended is not None
+        tasks.set_status(session, ended, TaskStatus.FAILED, "crashed")
+    assert claim(url, line[1][1]).granted
+    assert claim(url, line[2][1]).ahead == 0
+
+    # A raised limit lets the line move at once; unlimited takes every task.
+    response = client.patch("/api/v1/teams/TY", json={"max_running": 0})
+    assert response.json()["running"] == CLAIMS - 2 and response.json()["queued"] == 0
