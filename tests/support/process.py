@@ -1,4 +1,5 @@
-"""``taskyard serve`` as a real child process, for tests that kill it; process trees."""
+"""``taskyard serve`` and ``taskyard worker`` as real child processes, for tests that kill
+them; process trees."""
 
 from __future__ import annotations
 
@@ -6,49 +7,74 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
 import httpx
 
 URL_LINE = "taskyard is running at "
+WORKER_LINE = "taskyard worker polling "
 
 
 class ServeProcess:
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+    """One taskyard process: ``serve --port 0`` unless ``command`` says otherwise
+    (``serve --no-worker --port 0``, ``worker``)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        env: dict[str, str],
+        command: Sequence[str] = ("serve", "--port", "0"),
+    ) -> None:
         self.data_dir = data_dir
         self.env = {**os.environ, "TASKYARD_DATA_DIR": str(data_dir), **env}
+        self.command = list(command)
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
+        # The output's tail, for the message of a test that fails.
+        self.output: deque[str] = deque(maxlen=200)
 
     def start(self) -> str:
-        """Start ``taskyard serve --port 0`` and return its URL once it listens."""
+        """Start the process; return once it serves (its URL) or polls (a worker: "")."""
+        self.launch()
+        return self.ready()
+
+    def launch(self) -> None:
+        """Start the process without waiting: several start at once, then each is waited
+        for with :meth:`ready`."""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "taskyard", "serve", "--port", "0"],
+            [sys.executable, "-m", "taskyard", *self.command],
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        assert self.process.stdout is not None
-        seen = []
+        self.output.clear()
+
+    def ready(self) -> str:
+        """Wait until the launched process serves (return its URL) or polls (a worker: "")."""
+        assert self.process is not None and self.process.stdout is not None
         for line in self.process.stdout:
-            seen.append(line)
+            self.output.append(line)
             if line.startswith(URL_LINE):
                 self.url = line[len(URL_LINE) :].strip()
-                # Keep reading so a chatty server never blocks on a full pipe.
+            if line.startswith((URL_LINE, WORKER_LINE)):
+                # Keep reading so a chatty process never blocks on a full pipe.
                 threading.Thread(
                     target=self._drain, args=(self.process.stdout,), daemon=True
                 ).start()
                 return self.url
-        raise AssertionError("serve exited before listening:\n" + "".join(seen))
+        raise AssertionError(f"{self.command[0]} exited before it was ready:\n" + self.tail())
 
-    @staticmethod
-    def _drain(stream: IO[str]) -> None:
-        for _ in stream:
-            pass
+    def _drain(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.output.append(line)
         stream.close()
+
+    def tail(self) -> str:
+        return "".join(self.output)
 
     def client(self, token: str) -> httpx.Client:
         return httpx.Client(
