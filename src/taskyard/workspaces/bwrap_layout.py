@@ -32,7 +32,7 @@ REAPER = [
     '"$@"; code=$?; left=""; '
     "for d in /proc/[0-9]*; do p=${d#/proc/}; "
     '[ "$p" = 1 ] || [ "$p" = $$ ] && continue; '
-    'grep -q netbridge.py "$d/cmdline" 2>/dev/null && continue; '
+    'grep -q forwarder.py "$d/cmdline" 2>/dev/null && continue; '
     'left="$left $(cat "$d/comm" 2>/dev/null)"; done; '
     '[ -n "$left" ] && echo "taskyard: killed what the agent left running:$left"; '
     "exit $code",
