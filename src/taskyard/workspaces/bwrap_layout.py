@@ -18,9 +18,8 @@ from pathlib import Path
 from taskyard.config import get_settings
 from taskyard.workspaces.files import sandbox_ids
 from taskyard.workspaces.netbridge import SANDBOX_RUN_DIR, Bridge
-from taskyard.workspaces.sandbox import SandboxRequest
+from taskyard.workspaces.sandbox import SETPRIV, SandboxRequest
 
-SETPRIV = "/usr/bin/setpriv"
 SETPRIV_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 
 # Runs the agent and, once it exits, names what it left running before the sandbox
