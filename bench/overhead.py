@@ -1,16 +1,20 @@
 """How much time taskyard adds around an agent.
 
 Starts a real ``taskyard serve`` (SQLite, embedded Temporal dev server, in-process
-worker) in a temporary directory, then runs N tasks whose agent does nothing but
-print the time it started and ended, through a Code stage that delivers:
+worker) in a temporary directory, then runs N tasks on a repository of ``--files``
+small files (its mirror and checkout pool warmed by a first task) whose agent does
+nothing but print the time it started and ended, in a bubblewrap sandbox (or none,
+``--sandbox none``), through a Code stage that delivers:
 
-- submit → agent start: from ``POST /api/v1/tasks`` to the agent process's first line;
+- submit → agent start: from ``POST /api/v1/tasks`` to the agent's first instruction,
+  and where that time goes, hop by hop, from the task's events (see :func:`hops`);
+  beside it, a plain ``git clone --shared`` of the same tree, for scale;
 - overhead: the task's whole time (POST → completed) minus the agent's own time;
 - throughput: N tasks submitted at once, tasks completed per second;
 - ``GET /healthz`` on one kept-alive connection and on a fresh connection each time:
   the server's own answer time, and that a kept-alive request waits on nothing.
 
-Usage: python bench/overhead.py [-n 50]
+Usage: python bench/overhead.py [-n 50] [--burst N] [--files 5000] [--sandbox bubblewrap]
 """
 
 from __future__ import annotations
@@ -29,11 +33,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from workspace import make_repo, timed
 
 TOKEN = "ty_bench_token_0123456789abcdef"
 TEMPLATE = """
 name: noop
-sandbox: none
+sandbox: {sandbox}
 agent:
   kind: command
   command: date +%s.%N; date +%s.%N
@@ -47,19 +52,6 @@ WORKFLOW = {
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def make_repo(root: Path) -> Path:
-    bare, seed = root / "remote.git", root / "seed"
-    run = lambda *a, cwd=None: subprocess.run(a, cwd=cwd, check=True, capture_output=True)  # noqa: E731
-    run("git", "init", "-q", "--bare", "--initial-branch=main", str(bare))
-    run("git", "init", "-q", "--initial-branch=main", str(seed))
-    for i in range(50):
-        (seed / f"file{i}.txt").write_text(f"{i}\n")
-    run("git", "add", ".", cwd=seed)
-    run("git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "init", cwd=seed)
-    run("git", "push", "-q", str(bare), "main", cwd=seed)
-    return bare
 
 
 @contextlib.contextmanager
@@ -127,7 +119,7 @@ def run_task(url: str, repo: Path, title: str, template: str = "noop") -> dict[s
         key = response.json()["key"]
         stamps: list[float] = []  # the agent's own clock: its start and its end
         statuses: list[tuple[str, float]] = []  # as the server recorded them, in order
-        first_output = 0.0
+        first_output = turn_started = 0.0
         with http.stream(
             "GET", f"/api/v1/tasks/{key}/events", headers={"Accept": "text/event-stream"}
         ) as stream:
@@ -141,6 +133,8 @@ def run_task(url: str, repo: Path, title: str, template: str = "noop") -> dict[s
                     except ValueError:
                         continue  # not the agent's clock (a sandbox's error): its status says
                     first_output = first_output or epoch(event["created_at"])
+                elif event["kind"] == "agent" and event["data"].get("state") == "working":
+                    turn_started = turn_started or epoch(event["created_at"])
                 elif event["kind"] == "status":
                     status = event["data"]["status"]
                     statuses.append((status, epoch(event["created_at"])))
@@ -156,7 +150,7 @@ def run_task(url: str, repo: Path, title: str, template: str = "noop") -> dict[s
         "total": total,
         "overhead": total - (stamps[1] - stamps[0]),
         "ended": ended,
-        **hops(submitted, posted, statuses, stamps[0], first_output),
+        **hops(submitted, posted, statuses, turn_started, stamps[0], first_output),
     }
 
 
@@ -184,22 +178,27 @@ def hops(
     submitted: float,
     posted: float,
     statuses: list[tuple[str, float]],
+    turn_started: float,
     agent_start: float,
     first_output: float,
 ) -> dict[str, float]:
     """Where the time from ``POST`` to the agent's first output line goes, hop by hop.
 
-    The workflow's first step records "working" (entering the stage), then
-    "provisioning" before the workspace activity, then "working" again once the
-    workspace is ready and the run recorded; the agent's own clock says when it started.
+    Each hop ends at a point the task's events (the server's clock) or the agent (its
+    own clock) record: the workflow's first step records "working" (entering the
+    stage), then "provisioning" before the workspace activity, then "working" again
+    once the workspace is ready and the run recorded; the turn records the agent's
+    state "working" as it spawns the sandbox; the agent prints the time it started.
     """
     names = [status for status, _ in statuses]
     provisioning = names.index("provisioning")
     points = (
         ("POST answered", posted),
         ("workflow started", statuses[names.index("working")][1]),
+        ("status provisioning", statuses[provisioning][1]),
         ("workspace ready", statuses[names.index("working", provisioning)][1]),
-        ("agent started", agent_start),
+        ("agent spawned", turn_started),
+        ("agent's first line", agent_start),
         ("first output stored", first_output),
     )
     result, previous = {}, submitted
@@ -248,31 +247,50 @@ def healthz(url: str, n: int) -> None:
         print_figures(name, "GET /healthz", times, digits=1)
 
 
+def plain_clones(repo: Path, root: Path, n: int) -> None:
+    """A plain ``git clone --shared`` of the same tree, n times: the yardstick."""
+    times = [
+        timed("git", "clone", "-q", "--shared", str(repo), str(root / f"c{i}")) for i in range(n)
+    ]
+    print_figures("plain", "git clone --shared", times, digits=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=50, help="tasks per phase (default 50)")
+    parser.add_argument("--burst", type=int, help="tasks submitted at once (default: -n)")
+    parser.add_argument("--files", type=int, default=5000, help="files in the repository")
+    parser.add_argument("--sandbox", default="bubblewrap", help="the agent's sandbox provider")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="taskyard-bench-") as tmp:
+    # Not under /tmp: a sandbox has its own, and would not see the data directory there.
+    with tempfile.TemporaryDirectory(prefix="taskyard-bench-", dir="/var/tmp") as tmp:
         root = Path(tmp)
-        repo = make_repo(root)
+        repo = root / "remote.git"
+        make_repo(repo, args.files)
         with serving(root / "data") as (_, url):
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
-                http.post("/api/v1/templates", content=TEMPLATE).raise_for_status()
+                template = TEMPLATE.format(sandbox=args.sandbox)
+                http.post("/api/v1/templates", content=template).raise_for_status()
                 http.post("/api/v1/workflows", json=WORKFLOW).raise_for_status()
             run_task(url, repo, "warm-up")
-            print(f"taskyard overhead, {args.n} tasks, no-op agent, {os.cpu_count()} cores")
+            print(
+                f"taskyard overhead, {args.n} tasks, no-op agent in {args.sandbox}, "
+                f"{args.files:,} files, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
+            )
             healthz(url, 4 * args.n)
             sequential = [run_task(url, repo, f"seq {i}") for i in range(args.n)]
             report("one by one", sequential)
             report_hops("one by one", sequential)
-            results, failures, elapsed = burst(url, repo, args.n)
-            if failures:
-                raise SystemExit("\n".join(failures))
-            report("all at once", results)
-            print(
-                f"  all at once throughput {args.n / elapsed:.1f} tasks/s "
-                f"({args.n} tasks in {elapsed:.2f} s)"
-            )
+            plain_clones(repo, root / "plain", args.n)
+            n = args.n if args.burst is None else args.burst
+            if n > 0:
+                results, failures, elapsed = burst(url, repo, n)
+                if failures:
+                    raise SystemExit("\n".join(failures))
+                report("all at once", results)
+                print(
+                    f"  all at once throughput {n / elapsed:.1f} tasks/s ({n} tasks in {elapsed:.2f} s)"
+                )
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import pytest
 from taskyard.config import Settings
 from taskyard.gateway import Gateway
 from taskyard.services.gateway_ledger import DatabaseLedger
-from taskyard.workspaces import netbridge
+from taskyard.workspaces import forwarder
 from taskyard.workspaces.netbridge import Bridge, HostService
 from tests.conftest import ADMIN_TOKEN
 from tests.support.process import ServeProcess
@@ -134,14 +134,14 @@ async def test_the_gateway_sends_without_nagle(gateway: Gateway) -> None:
 
 
 async def test_the_sandbox_forwarder_sends_without_nagle(gateway: Gateway, tmp_path: Path) -> None:
-    """An agent in a sandbox of its own network reaches the gateway through netbridge's
+    """An agent in a sandbox of its own network reaches the gateway through the bridge's
     forwarder, which relays each response to it in as many writes as it reads."""
     port = free_port()
     bridge = Bridge([HostService("gateway", f"127.0.0.1:{gateway.port}", port)], tmp_path)
     await bridge.start()
     forward = f"{port}={tmp_path / 'gateway.sock'}"
     agent = await asyncio.create_subprocess_exec(
-        sys.executable, netbridge.__file__, "--forward", forward, "--", "sleep", "60"
+        sys.executable, forwarder.__file__, "--forward", forward, "--", "sleep", "60"
     )
     try:
         deadline = time.monotonic() + 10

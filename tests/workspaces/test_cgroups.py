@@ -58,7 +58,7 @@ async def run_in(group: Cgroup, code: str) -> tuple[int, str]:
     """
     with tempfile.TemporaryFile() as out:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", code, preexec_fn=group.join, stdout=out
+            *group.joining([sys.executable, "-c", code]), stdout=out
         )
         status = await asyncio.wait_for(process.wait(), 60)
         group.kill()

@@ -158,7 +158,8 @@ async def test_allowlist_carries_the_egress_proxy_in(engine: FakeEngine, tmp_pat
     assert body["Cmd"] == [
         "python3",
         "-I",
-        "/run/taskyard/netbridge.py",
+        "-S",
+        "/run/taskyard/forwarder.py",
         "--forward",
         "3128=/run/taskyard/egress.sock",
         "--",

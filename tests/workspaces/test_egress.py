@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from taskyard.model.template import Network
-from taskyard.workspaces import netbridge
+from taskyard.workspaces import forwarder
 from taskyard.workspaces.egress import EgressProxy, proxy_service
 from taskyard.workspaces.egress_policy import EgressPolicy, Target
 from taskyard.workspaces.netbridge import Bridge, HostService
@@ -180,7 +180,8 @@ async def test_bridge_relays_tcp_services_over_unix_sockets(tmp_path: Path, orig
     assert bridge.command(["agent"]) == [
         "/usr/bin/python3",
         "-I",
-        "/run/taskyard/netbridge.py",
+        "-S",
+        "/run/taskyard/forwarder.py",
         "--forward",
         "8080=/run/taskyard/model.sock",
         "--",
@@ -219,7 +220,7 @@ async def test_forwarder_listens_before_the_command_runs(tmp_path: Path, origin:
     try:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            netbridge.__file__,
+            forwarder.__file__,
             "--forward",
             f"{port}={tmp_path / 'svc.sock'}",
             "--",

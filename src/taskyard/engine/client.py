@@ -43,6 +43,10 @@ class Engine:
                 id=workflow_id(uid),
                 task_queue=self.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                # With a worker of this process on the queue (one machine), the server
+                # hands its first workflow task back in the start's answer, and the
+                # worker runs it at once instead of waiting for it to be dispatched.
+                request_eager_start=True,
             )
         except WorkflowAlreadyStartedError:
             pass

@@ -12,7 +12,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from taskyard.model.errors import Unavailable
-from taskyard.workspaces.sandbox import die_with_parent
+from taskyard.workspaces.sandbox import dying_with_parent
 
 
 def temporal_binary() -> str:
@@ -33,6 +33,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Eager workflow start: a workflow started by a process that runs a worker on its task
+# queue gets its first workflow task in the start's answer, and that worker runs it at
+# once, instead of through the task queue (~30 ms sooner on a busy machine). Activities
+# are dispatched eagerly already (the server's default). A cluster's operator sets the
+# same in its dynamic config.
+EAGER = ("system.enableEagerWorkflowStart=true",)
+
+
 class DevServer:
     """Runs the dev server with its state in a SQLite file, so tasks survive restarts."""
 
@@ -49,35 +57,37 @@ class DevServer:
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
         log = (self.db_file.parent / "temporal.log").open("ab")
         self.process = subprocess.Popen(
-            [
-                temporal_binary(),
-                "server",
-                "start-dev",
-                "--headless",
-                "--db-filename",
-                str(self.db_file),
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--http-port",
-                str(free_port()),
-                "--metrics-port",
-                str(free_port()),
-                "--log-level",
-                "error",
-                # WAL without a sync per write: state survives a crash of the
-                # processes (what a restart needs), and writes stop dominating.
-                "--sqlite-pragma",
-                "journal_mode=wal",
-                "--sqlite-pragma",
-                "synchronous=normal",
-            ],
+            # Dies with us, even on kill -9, so a restart never meets a stale server.
+            dying_with_parent(
+                [
+                    temporal_binary(),
+                    "server",
+                    "start-dev",
+                    "--headless",
+                    "--db-filename",
+                    str(self.db_file),
+                    "--ip",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--http-port",
+                    str(free_port()),
+                    "--metrics-port",
+                    str(free_port()),
+                    "--log-level",
+                    "error",
+                    # WAL without a sync per write: state survives a crash of the
+                    # processes (what a restart needs), and writes stop dominating.
+                    "--sqlite-pragma",
+                    "journal_mode=wal",
+                    "--sqlite-pragma",
+                    "synchronous=normal",
+                    *(arg for value in EAGER for arg in ("--dynamic-config-value", value)),
+                ]
+            ),
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
-            # Dies with us, even on kill -9, so a restart never meets a stale server.
-            preexec_fn=die_with_parent,
         )
         log.close()
         deadline = asyncio.get_running_loop().time() + timeout

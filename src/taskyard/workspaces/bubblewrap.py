@@ -39,7 +39,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import resource
 import shutil
 import signal
 import sys
@@ -52,24 +51,25 @@ from taskyard.model.errors import InvalidInput
 from taskyard.model.template import Limits
 from taskyard.workspaces.bwrap_layout import (
     REAPER,
-    SETPRIV,
     become_sandbox_user,
     bwrap_args,
     hidden_paths,
 )
 from taskyard.workspaces.cgroups import CGROUP_ROOT, Cgroup
 from taskyard.workspaces.egress import EgressProxy, proxy_service
-from taskyard.workspaces.files import make_owned_dir, sandbox_ids
+from taskyard.workspaces.files import make_owned_dir
 from taskyard.workspaces.netbridge import Bridge, HostService
 from taskyard.workspaces.sandbox import (
+    SETPRIV,
     SandboxInfo,
     SandboxProcess,
     SandboxProvider,
     SandboxRequest,
-    die_with_parent,
+    dying_with_parent,
 )
 from taskyard.workspaces.seccomp import seccomp_fd
 
+PRLIMIT = "/usr/bin/prlimit"
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -159,8 +159,10 @@ class BubblewrapProvider(SandboxProvider):
     def check_available(self) -> None:
         if shutil.which(self.bwrap) is None:
             raise InvalidInput("bwrap missing: install it with `apt-get install bubblewrap`.")
-        if sandbox_ids() is not None and shutil.which(SETPRIV) is None:
-            raise InvalidInput("setpriv missing: install it with `apt-get install util-linux`.")
+        if shutil.which(SETPRIV) is None or shutil.which(PRLIMIT) is None:
+            raise InvalidInput(
+                "setpriv or prlimit missing: install them with `apt-get install util-linux`."
+            )
 
     def hidden_paths(self) -> list[Path]:
         """What no sandbox of this provider sees (see :func:`.bwrap_layout.hidden_paths`)."""
@@ -231,6 +233,7 @@ class BubblewrapProvider(SandboxProvider):
                     *become_sandbox_user(),
                     *bridge.command([*REAPER, *request.argv]),
                 ]
+                argv = _confined(cgroup, limits, argv)
                 process = await asyncio.create_subprocess_exec(
                     *argv,
                     cwd="/",
@@ -243,7 +246,6 @@ class BubblewrapProvider(SandboxProvider):
                     stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.STDOUT,
                     start_new_session=True,
-                    preexec_fn=_preexec(cgroup, limits),
                     pass_fds=(seccomp,),
                     limit=1 << 24,
                 )
@@ -269,15 +271,15 @@ class BubblewrapProvider(SandboxProvider):
         return bwrap_args(request, bridge, self.hidden_paths(), self.bwrap)
 
 
-def _preexec(cgroup: Cgroup | None, limits: Limits) -> Callable[[], None]:
-    def preexec() -> None:
-        die_with_parent()
-        if cgroup is not None:
-            cgroup.join()
-            return
-        memory = limits.memory_mb << 20
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        # Per user, not per sandbox; it binds the sandbox user (root is exempt).
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+def _confined(cgroup: Cgroup | None, limits: Limits, argv: list[str]) -> list[str]:
+    """``argv`` (bwrap's) under the sandbox's limits from its first instruction, dying
+    with the server: in its cgroup or, without one, under rlimits.
 
-    return preexec
+    Without a ``preexec_fn`` (see :func:`.sandbox.dying_with_parent`).
+    """
+    if cgroup is not None:
+        return dying_with_parent(cgroup.joining(argv))
+    memory = limits.memory_mb << 20
+    # RLIMIT_NPROC is per user, not per sandbox; it binds the sandbox user (root is exempt).
+    rlimits = [PRLIMIT, f"--as={memory}", f"--nproc={limits.processes}", "--"]
+    return dying_with_parent([*rlimits, *argv])

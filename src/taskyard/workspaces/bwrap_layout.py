@@ -18,9 +18,8 @@ from pathlib import Path
 from taskyard.config import get_settings
 from taskyard.workspaces.files import sandbox_ids
 from taskyard.workspaces.netbridge import SANDBOX_RUN_DIR, Bridge
-from taskyard.workspaces.sandbox import SandboxRequest
+from taskyard.workspaces.sandbox import SETPRIV, SandboxRequest
 
-SETPRIV = "/usr/bin/setpriv"
 SETPRIV_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 
 # Runs the agent and, once it exits, names what it left running before the sandbox
@@ -32,7 +31,7 @@ REAPER = [
     '"$@"; code=$?; left=""; '
     "for d in /proc/[0-9]*; do p=${d#/proc/}; "
     '[ "$p" = 1 ] || [ "$p" = $$ ] && continue; '
-    'grep -q netbridge.py "$d/cmdline" 2>/dev/null && continue; '
+    'grep -q forwarder.py "$d/cmdline" 2>/dev/null && continue; '
     'left="$left $(cat "$d/comm" 2>/dev/null)"; done; '
     '[ -n "$left" ] && echo "taskyard: killed what the agent left running:$left"; '
     "exit $code",

@@ -11,9 +11,9 @@ Each sandbox gets a cgroup of its own, created *below the server's own cgroup*
   and ``pids`` for its subtree (the root cgroup, or a delegated one whose
   processes live in a leaf); otherwise :meth:`Cgroup.create` returns None.
 
-The sandbox's first process joins the cgroup itself, between fork and exec
-(:meth:`Cgroup.join` as a ``preexec_fn``), so nothing it starts can run outside
-the limits, not even briefly.
+The sandbox's first process joins the cgroup itself before it execs the sandbox
+(:meth:`Cgroup.joining`), so nothing it starts can run outside the limits, not
+even briefly.
 """
 
 from __future__ import annotations
@@ -25,9 +25,13 @@ import os
 import re
 import signal
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+# Writes its own pid to each file given before "--", then execs what follows.
+JOIN = 'for f; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; shift; done; shift; exec "$@"'
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 _V1_CONTROLLERS = ("memory", "pids")
@@ -153,12 +157,14 @@ class Cgroup:
             self._rmdir()
             raise
 
-    def join(self) -> None:
-        """Move the calling process into this cgroup (safe as a ``preexec_fn``)."""
-        pid = str(os.getpid())
-        for d in self.dirs:
-            with open(d / "cgroup.procs", "w") as f:
-                f.write(pid)
+    def joining(self, argv: Sequence[str]) -> list[str]:
+        """``argv``, started by a shell that first moves itself into this cgroup.
+
+        A shell, not a ``preexec_fn``, which would make Python fork the whole server
+        (see :func:`.sandbox.dying_with_parent`).
+        """
+        procs = [str(d / "cgroup.procs") for d in self.dirs]
+        return ["/bin/sh", "-c", JOIN, "join", *procs, "--", *argv]
 
     def pids(self) -> set[int]:
         """Processes in the cgroup now."""

@@ -14,9 +14,9 @@ need and returns the mounts, environment and command prefix for the sandbox.
 When the sandbox shares the host network (policy ``full``) nothing is forwarded
 inside; Unix-socket services get a host loopback port instead.
 
-This module runs *inside* the sandbox too, as a script (``python -I
-netbridge.py --forward PORT=SOCKET ... -- ARGV``), so it imports the standard
-library only.
+Inside the sandbox, :mod:`.forwarder` runs as a script before the agent (``python -I
+-S forwarder.py --forward PORT=SOCKET ... -- ARGV``) and, once the agent runs, this
+module's :func:`serve_forever` relays; so it imports the standard library only.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import contextlib
 import os
 import socket
 import sys
-import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,8 @@ SANDBOX_RUN_DIR = Path("/run/taskyard")
 """Where sockets and the forwarder script appear inside the sandbox (a tmpfs)."""
 
 _CHUNK = 1 << 16
+SCRIPTS = ("forwarder.py", "netbridge.py")
+"""What runs inside the sandbox: the forwarder's start, then its relay (this module)."""
 
 _Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -176,7 +177,8 @@ class Bridge:
         """Sockets (and the forwarder script) to mount under :data:`SANDBOX_RUN_DIR`."""
         if not self._sockets:
             return []
-        mounts = [Mount(Path(__file__).resolve(), SANDBOX_RUN_DIR / "netbridge.py")]
+        here = Path(__file__).resolve().parent
+        mounts = [Mount(here / name, SANDBOX_RUN_DIR / name) for name in SCRIPTS]
         for name, path in self._sockets.items():
             mounts.append(Mount(path, SANDBOX_RUN_DIR / f"{name}.sock", readonly=False))
         return mounts
@@ -203,7 +205,8 @@ class Bridge:
         """``argv`` prefixed with the forwarder, if anything is forwarded inside."""
         if not self._sockets:
             return list(argv)
-        prefix = [self.python, "-I", str(SANDBOX_RUN_DIR / "netbridge.py")]
+        # -S: no site-packages to scan; the forwarder needs the standard library only.
+        prefix = [self.python, "-I", "-S", str(SANDBOX_RUN_DIR / "forwarder.py")]
         for service in self.services:
             if service.name in self._sockets:
                 prefix += ["--forward", f"{service.port}={SANDBOX_RUN_DIR / service.name}.sock"]
@@ -251,10 +254,14 @@ def _connector(target: str | Path, relays: set[asyncio.Task[None]] | None = None
     return handle
 
 
-def _serve_forever(listeners: list[tuple[socket.socket, Path]], agent: int) -> None:
+def serve_forever(listeners: list[tuple[int, str]], agent: int) -> None:
+    """Inside the sandbox: relay each listener (a bound, listening socket's fd) to its
+    Unix socket until the agent (a pidfd) exits. Started by :mod:`.forwarder`."""
+
     async def main() -> None:
-        for sock, path in listeners:
-            await asyncio.start_server(_connector(path), sock=sock)
+        for fd, path in listeners:
+            sock = socket.socket(fileno=fd)
+            await asyncio.start_server(_connector(Path(path)), sock=sock)
         ended = asyncio.Event()
         # A pidfd turns readable when the agent exits; no forwarder outlives it.
         asyncio.get_running_loop().add_reader(agent, ended.set)
@@ -262,56 +269,3 @@ def _serve_forever(listeners: list[tuple[socket.socket, Path]], agent: int) -> N
         os._exit(0)  # nothing to flush, and no noise from tearing down connections
 
     asyncio.run(main())
-
-
-def main(args: list[str]) -> None:
-    """Inside the sandbox: listen on each ``--forward PORT=SOCKET``, then exec the agent.
-
-    The listeners are bound before the agent starts, so its first connection
-    cannot race the forwarder. The forwarder detaches (double fork) so the agent
-    is exec'd in this process and its exit status is the sandbox's; the
-    forwarder exits when the agent does (and, in a sandbox, dies with its pid
-    namespace anyway).
-    """
-    listeners: list[tuple[socket.socket, Path]] = []
-    while args and args[0] == "--forward":
-        port, _, path = args[1].partition("=")
-        # IPPROTO_TCP, so asyncio sets TCP_NODELAY on the agent's connections (see
-        # taskyard.listen, which this script cannot import): with Nagle, a response
-        # relayed in two writes waited for the agent's delayed ACK, ~40 ms a request.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", int(port)))
-        sock.listen(128)
-        listeners.append((sock, Path(path)))
-        args = args[2:]
-    if not args or args[0] != "--" or len(args) < 2:
-        sys.exit("usage: netbridge.py [--forward PORT=SOCKET]... -- COMMAND [ARGS...]")
-    argv = args[1:]
-    # Opened before forking so it names this process for sure (it becomes the
-    # agent by exec, which closes this copy: pidfds are close-on-exec).
-    agent = os.pidfd_open(os.getpid())
-    if os.fork() == 0:
-        try:
-            os.setsid()
-            if os.fork() == 0:
-                devnull = os.open(os.devnull, os.O_RDWR)
-                os.dup2(devnull, 0)
-                os.dup2(devnull, 1)
-                _serve_forever(listeners, agent)
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(0)
-    os.wait()
-    for sock, _ in listeners:
-        sock.close()
-    try:
-        os.execvp(argv[0], argv)
-    except OSError as exc:
-        print(f"taskyard: cannot run {argv[0]}: {exc}", file=sys.stderr)
-        os._exit(127)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

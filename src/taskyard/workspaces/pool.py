@@ -241,8 +241,10 @@ def _refill_while_wanted(
 ) -> None:
     # On Linux a thread has its own nice value, and the processes it starts inherit
     # it: the clones made ahead of time yield the CPU to the tasks that wait for one.
+    # Relative to the process's own: yielding to its tasks, not to everyone else's.
     with contextlib.suppress(OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), REFILL_NICE)
+        nice = os.getpriority(os.PRIO_PROCESS, 0) + REFILL_NICE
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
     while True:
         with _guard:
             if key not in _wanted:

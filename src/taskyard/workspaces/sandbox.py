@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import signal
 from abc import ABC, abstractmethod
@@ -21,18 +20,20 @@ from typing import ClassVar
 from taskyard.model.template import Limits, Network
 from taskyard.workspaces.netbridge import HostService
 
-PR_SET_PDEATHSIG = 1
+SETPRIV = "/usr/bin/setpriv"
 
 
-def die_with_parent() -> None:
-    """preexec_fn: the child gets SIGKILL if the process that started it dies.
+def dying_with_parent(argv: Sequence[str]) -> list[str]:
+    """``argv``, started so that it gets SIGKILL if the process that started it dies.
 
     A server killed with -9 must not leave agents (or the embedded Temporal
     server) running: they would keep writing to a checkout the retried
-    activity is about to use.
+    activity is about to use. ``setpriv`` sets the signal and execs ``argv`` (it
+    survives the exec), where a ``preexec_fn`` would do it between fork and exec:
+    with one, Python forks the whole server for each process it starts (60 ms for
+    400 MB of memory), without one it uses vfork (5 ms).
     """
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    return [SETPRIV, "--pdeathsig", "KILL", "--", *argv]
 
 
 @dataclass
@@ -125,14 +126,13 @@ async def start_process(
 ) -> SandboxProcess:
     """Start a process in its own session (so the tree can be killed as one)."""
     process = await asyncio.create_subprocess_exec(
-        *argv,
+        *dying_with_parent(argv),
         cwd=cwd,
         env=env,
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=die_with_parent,
         limit=1 << 24,
     )
     if stdin is not None and process.stdin is not None:
