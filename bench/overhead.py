@@ -288,9 +288,8 @@ def main() -> None:
                 if failures:
                     raise SystemExit("\n".join(failures))
                 report("all at once", results)
-                print(
-                    f"  all at once throughput {n / elapsed:.1f} tasks/s ({n} tasks in {elapsed:.2f} s)"
-                )
+                rate = n / elapsed
+                print(f"  all at once throughput {rate:.1f} tasks/s ({n} tasks in {elapsed:.2f} s)")
 
 
 if __name__ == "__main__":
