@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from overhead import TOKEN, make_repo, percentile, serving
+from overhead import TOKEN, percentile, serving
+from workspace import make_repo
 
 WORKFLOW = {"name": "stream", "stages": [{"key": "code", "agent": {}}, {"key": "done"}]}
 BURST = """\
@@ -199,7 +200,8 @@ def main() -> None:
     steady_lines = int(args.rate * args.seconds)
     with tempfile.TemporaryDirectory(prefix="taskyard-bench-") as tmp:
         root = Path(tmp)
-        repo = make_repo(root)
+        repo = root / "remote.git"
+        make_repo(repo, 50)
         with serving(root / "data") as (proc, url):
             print(f"server pid {proc.pid} (py-spy record -p {proc.pid})", flush=True)
             with httpx.Client(

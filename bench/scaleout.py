@@ -30,7 +30,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from overhead import TOKEN, WORKFLOW, burst, make_repo, percentile
+from overhead import TOKEN, WORKFLOW, burst, percentile
+from workspace import make_repo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the repository, for tests/
@@ -84,7 +85,8 @@ def main() -> None:
     counts = [int(c) for c in args.workers.split(",")]
     with tempfile.TemporaryDirectory(prefix="taskyard-bench-") as tmp:
         root = Path(tmp)
-        repo = make_repo(root)
+        repo = root / "remote.git"
+        make_repo(repo, 50)
         with (
             fresh_database(root) as database,
             topology(root / "yard", database, TOKEN, workers=0) as yard,

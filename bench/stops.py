@@ -26,7 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from overhead import TOKEN, make_repo, percentile, serving
+from overhead import TOKEN, percentile, serving
+from workspace import make_repo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests/
 from tests.support.process import descendants
@@ -109,7 +110,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="taskyard-bench-") as tmp:
         root = Path(tmp)
-        repo = make_repo(root)
+        repo = root / "remote.git"
+        make_repo(repo, 50)
         with serving(root / "data") as (proc, url):
             with httpx.Client(
                 base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
