@@ -115,6 +115,12 @@ def _wait_for_output(view: RunningServer, key: str, prefix: str) -> str:
     raise AssertionError(f"{key} never printed {prefix!r}")
 
 
+def _agent_starts(view: RunningServer, key: str) -> list[str]:
+    """Each time the agent started, as it said so."""
+    lines = [e["data"]["line"] for e in view.events(key) if e["kind"] == "output"]
+    return [line for line in lines if line.startswith("started pid ")]
+
+
 def test_sigterm_lets_the_running_turn_finish_and_nothing_runs_twice(
     serve: ServeProcess, remote_repo: Path, tmp_path: Path
 ) -> None:
@@ -137,11 +143,7 @@ def test_sigterm_lets_the_running_turn_finish_and_nothing_runs_twice(
     with serve.client(ADMIN_TOKEN) as http:
         view = RunningServer(serve.url, Settings(data_dir=tmp_path), http, None)  # type: ignore[arg-type]
         task = view.wait_for(key, "completed", timeout=90)
-        starts = [
-            e
-            for e in view.events(key)
-            if e["kind"] == "output" and e["data"]["line"].startswith("started pid ")
-        ]
+        starts = _agent_starts(view, key)
     assert len(starts) == 1  # finished during the drain: never run again
     assert task["pull_requests"][0]["files_changed"] == 1
 
@@ -183,11 +185,7 @@ def test_a_killed_tries_edits_never_reach_the_delivered_branch(
     with serve.client(ADMIN_TOKEN) as http:
         view = RunningServer(serve.url, Settings(data_dir=tmp_path), http, None)  # type: ignore[arg-type]
         task = view.wait_for(key, "completed", timeout=90)
-        starts = [
-            e
-            for e in view.events(key)
-            if e["kind"] == "output" and e["data"]["line"].startswith("started pid ")
-        ]
+        starts = _agent_starts(view, key)
     assert len(starts) == 2  # the killed try, and the retry
     branch = task["branch"]
     # The retry started from the plan stage's checkpoint: the killed try's line is gone.

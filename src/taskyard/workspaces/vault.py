@@ -73,25 +73,29 @@ async def import_snapshot(vault: Path, snapshot: Snapshot, base: str, ref: str) 
     kind = await _object_type(vault, head)
     if kind != "commit":
         raise WorkRejected(f"The exported head {head} is not a commit.")
-    try:
-        await git("merge-base", "--is-ancestor", base, head, cwd=vault)
-    except GitError:
+    if not await _is_ancestor(vault, base, head):
         raise WorkRejected(
             f"The agent's branch does not descend from the base commit {base[:12]}; "
             "rewritten or unrelated history is not delivered."
-        ) from None
+        )
     # A checkout rebuilt from this work puts its branch at the agent's commit, which
     # must lie between the base and the head.
-    for older, newer in ((base, snapshot.agent_head), (snapshot.agent_head, head)):
-        try:
-            await git("merge-base", "--is-ancestor", older, newer, cwd=vault)
-        except GitError:
-            raise WorkRejected(
-                f"The exported branch {snapshot.agent_head[:12]} is not between the base "
-                "commit and the exported head."
-            ) from None
+    agent = snapshot.agent_head
+    if not (await _is_ancestor(vault, base, agent) and await _is_ancestor(vault, agent, head)):
+        raise WorkRejected(
+            f"The exported branch {agent[:12]} is not between the base commit and the "
+            "exported head."
+        )
     await git("update-ref", ref, head, cwd=vault)
     return head
+
+
+async def _is_ancestor(vault: Path, older: str, newer: str) -> bool:
+    try:
+        await git("merge-base", "--is-ancestor", older, newer, cwd=vault)
+    except GitError:
+        return False
+    return True
 
 
 async def _object_type(vault: Path, sha: str) -> str:
