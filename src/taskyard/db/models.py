@@ -171,6 +171,7 @@ class Task(Base):
         UniqueConstraint("team_id", "number"),
         UniqueConstraint("team_id", "slug"),
         Index("ix_tasks_org_created", "org_id", "id"),
+        Index("ix_tasks_org_thread", "org_id", "thread"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
@@ -195,6 +196,9 @@ class Task(Base):
     base_commit: Mapped[str] = mapped_column(String(64), default="")
     origin: Mapped[str] = mapped_column(String(40))
     origin_context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The conversation the task answers (``github:acme/shop#12``): while one task of a
+    # thread is open, more from the same thread reach it as messages, not new tasks.
+    thread: Mapped[str | None] = mapped_column(String(300), default=None)
     creator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id"), default=None)
@@ -336,6 +340,11 @@ class PullRequest(Base):
     additions: Mapped[int] = mapped_column(Integer, default=0)
     deletions: Mapped[int] = mapped_column(Integer, default=0)
     patch: Mapped[str] = mapped_column(Text, default="")
+    # GitHub's GraphQL id: marking a draft ready for review is a GraphQL mutation only.
+    node_id: Mapped[str] = mapped_column(String(100), default="")
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Turns spent repairing failing checks on it (bounded by TASKYARD_GITHUB_REPAIR_ROUNDS).
+    repair_rounds: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -383,3 +392,75 @@ class ForgeSetting(Base):
     url: Mapped[str] = mapped_column(String(500), default="")
     api_url: Mapped[str] = mapped_column(String(500), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WebhookDelivery(Base):
+    """An inbound webhook delivery, stored once: its id is unique per source, so a
+    redelivery, or the same event reaching two servers, is handled once."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("source", "delivery_id", name="uq_webhook_deliveries_source_id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))  # "github", later other products
+    delivery_id: Mapped[str] = mapped_column(String(100))
+    event: Mapped[str] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(String(60), default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    outcome: Mapped[str] = mapped_column(String(500), default="")
+
+
+class GitHubTrigger(Base):
+    """What starts a task on one repository: a label, an assignee, a phrase in a
+    comment, a pull request opened, or a change to some paths."""
+
+    __tablename__ = "github_triggers"
+    __table_args__ = (
+        UniqueConstraint(
+            "org_id", "repository", "kind", "value", name="uq_github_triggers_org_repo_kind_value"
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    repository: Mapped[str] = mapped_column(String(500), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(300), default="")  # label, login or phrase
+    paths: Mapped[list[str]] = mapped_column(JSON, default=list)
+    team: Mapped[str | None] = mapped_column(String(64), default=None)
+    template: Mapped[str | None] = mapped_column(String(100), default=None)
+    workflow: Mapped[str | None] = mapped_column(String(100), default=None)
+    prompt: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OAuthState(Base):
+    """A pending account link: the hash of the ``state`` sent to the provider."""
+
+    __tablename__ = "oauth_states"
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[dt.datetime] = mapped_column()
+
+
+class TrackingComment(Base):
+    """The one comment on a task's issue that follows it: an outbox row, marked
+    dirty in the transaction that changes the task and edited at most every few
+    seconds by the engine."""
+
+    __tablename__ = "tracking_comments"
+    __table_args__ = (Index("ix_tracking_comments_dirty_due", "dirty", "due_at"),)
+    task_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    repository: Mapped[str] = mapped_column(String(500))
+    issue_number: Mapped[int] = mapped_column(Integer)
+    comment_id: Mapped[int] = mapped_column(BigInteger, default=0)  # 0 until posted
+    dirty: Mapped[bool] = mapped_column(Boolean, default=True)
+    due_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(default=None)
+    body_sha: Mapped[str] = mapped_column(String(64), default="")
+    last_error: Mapped[str] = mapped_column(String(500), default="")
