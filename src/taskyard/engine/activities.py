@@ -39,7 +39,8 @@ from taskyard.engine.types import (
 )
 from taskyard.gateway import Gateway
 from taskyard.model.errors import Permanent
-from taskyard.services.task_store import TaskStore
+from taskyard.model.status import TaskStatus
+from taskyard.services.task_store import StatusChange, TaskStore
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -63,6 +64,10 @@ async def _beating(step: Awaitable[R]) -> R:
             activity.heartbeat()
     finally:
         running.cancel()
+
+
+def _change(status: StatusInput | None) -> StatusChange | None:
+    return None if status is None else StatusChange(status.status, status.message, status.stage)
 
 
 @dataclass
@@ -118,7 +123,8 @@ class TaskActivities:
 
     @activity.defn(name="start_run")
     async def start_run(self, inp: RunInput) -> int:
-        return await asyncio.to_thread(self.store.start_run, inp.task_id, inp.stage)
+        working = StatusChange(TaskStatus.WORKING, inp.working) if inp.working else None
+        return await asyncio.to_thread(self.store.start_run, inp.task_id, inp.stage, working)
 
     @activity.defn(name="finish_run")
     async def finish_run(self, inp: RunEnd) -> None:
@@ -168,7 +174,9 @@ class TaskActivities:
 
     @activity.defn(name="claim_slot")
     async def claim_slot(self, inp: SlotInput) -> SlotClaim:
-        claim = await asyncio.to_thread(self.store.claim_slot, inp.task_id)
+        claim = await asyncio.to_thread(
+            self.store.claim_slot, inp.task_id, _change(inp.entering), _change(inp.granted)
+        )
         await self._wake_all(claim.wake)
         return SlotClaim(claim.granted, claim.ahead)
 

@@ -69,6 +69,8 @@ class TurnResult:
 class RunInput:
     task_id: int
     stage: str
+    # The task's status as the run starts (``Code: agent working``), written with it.
+    working: str = ""
 
 
 @dataclass
@@ -93,6 +95,10 @@ class DeliveryResult:
 @dataclass
 class SlotInput:
     task_id: int
+    # Status changes written in the claim's transaction, each a step less before the
+    # agent starts: the stage's entry before the claim, and the status once it is granted.
+    entering: StatusInput | None = None
+    granted: StatusInput | None = None
 
 
 @dataclass

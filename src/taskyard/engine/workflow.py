@@ -37,6 +37,10 @@ with workflow.unsafe.imports_passed_through():
 SLOT_RECHECK = timedelta(seconds=15)
 
 
+def _preparing(stage: StagePlan) -> str:
+    return f"Preparing workspace for {stage.name}"
+
+
 @workflow.defn(name="TaskWorkflow")
 class TaskWorkflow(Steps):
     def __init__(self) -> None:
@@ -45,6 +49,7 @@ class TaskWorkflow(Steps):
         self._messages: list[Signal] = []  # people's messages for the agent
         self._turn_running = False
         self._slot_offered = False
+        self._fused = False  # the steps before an agent are fused (see _run_stages)
 
     # Signals and query -------------------------------------------------------
 
@@ -80,14 +85,22 @@ class TaskWorkflow(Steps):
             self._turn_running = False
 
     async def _run_agent(
-        self, task: TaskInput, stage: StagePlan, feedback: str = "", follow_up: str = ""
+        self,
+        task: TaskInput,
+        stage: StagePlan,
+        feedback: str = "",
+        follow_up: str = "",
+        entering: StatusInput | None = None,
     ) -> TurnResult:
-        """A run of the stage's agent in a slot of its team (services/concurrency.py)."""
+        """A run of the stage's agent in a slot of its team (services/concurrency.py).
+
+        ``entering``: the stage's entry, written with the first claim of a slot.
+        """
         if not workflow.patched("team-slots"):
             return await self._agent_run(task, stage, feedback, follow_up)
         try:
-            await self._take_slot(task)
-            return await self._agent_run(task, stage, feedback, follow_up)
+            said = await self._take_slot(task, stage, entering)
+            return await self._agent_run(task, stage, feedback, follow_up, provisioning_said=said)
         finally:
             # Not through _act, which refuses to start anything once a cancel came.
             await asyncio.shield(
@@ -99,13 +112,30 @@ class TaskWorkflow(Steps):
                 )
             )
 
-    async def _take_slot(self, task: TaskInput) -> None:
-        """Wait in the team's line, ``queued``, until a slot is ours."""
+    async def _take_slot(
+        self, task: TaskInput, stage: StagePlan, entering: StatusInput | None
+    ) -> bool:
+        """Wait in the team's line, ``queued``, until a slot is ours.
+
+        True if the claim that got it also said the workspace is being prepared.
+        """
+        provisioning = (
+            StatusInput(task.task_id, TaskStatus.PROVISIONING, _preparing(stage))
+            if self._fused
+            else None
+        )
         while True:
             self._slot_offered = False  # before asking: an offer during the ask counts
-            claim = await self._act(TaskActivities.claim_slot, SlotInput(task.task_id))
+            if entering is not None:
+                self._status, self._stage = entering.status, entering.stage or self._stage
+            claim = await self._act(
+                TaskActivities.claim_slot, SlotInput(task.task_id, entering, provisioning)
+            )
+            entering = None
             if claim.granted:
-                return
+                if provisioning is not None:
+                    self._status = TaskStatus.PROVISIONING
+                return provisioning is not None
             self._status = TaskStatus.QUEUED
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
@@ -116,7 +146,12 @@ class TaskWorkflow(Steps):
                 raise TaskCancelled()
 
     async def _agent_run(
-        self, task: TaskInput, stage: StagePlan, feedback: str, follow_up: str
+        self,
+        task: TaskInput,
+        stage: StagePlan,
+        feedback: str,
+        follow_up: str,
+        provisioning_said: bool = False,
     ) -> TurnResult:
         """A run of the stage's agent, delivering after it when the stage says so.
 
@@ -124,13 +159,18 @@ class TaskWorkflow(Steps):
         or ``follow_up``, a person's message to the agent's resumed session; then one
         turn per message that arrived meanwhile.
         """
-        await self._status_to(
-            task, TaskStatus.PROVISIONING, f"Preparing workspace for {stage.name}"
-        )
+        if not provisioning_said:
+            await self._status_to(task, TaskStatus.PROVISIONING, _preparing(stage))
         await self._provision(task)
-        run_id = await self._act(TaskActivities.start_run, RunInput(task.task_id, stage.key))
         doing = f"{stage.name}: agent working"
-        await self._status_to(task, TaskStatus.WORKING, doing)
+        if self._fused:  # the run and its status in one step
+            run_id = await self._act(
+                TaskActivities.start_run, RunInput(task.task_id, stage.key, doing)
+            )
+            self._status = TaskStatus.WORKING
+        else:
+            run_id = await self._act(TaskActivities.start_run, RunInput(task.task_id, stage.key))
+            await self._status_to(task, TaskStatus.WORKING, doing)
         result = await self._turn(
             task,
             TurnInput(task.task_id, stage.key, run_id, 0, feedback=feedback, message=follow_up),
@@ -219,17 +259,22 @@ class TaskWorkflow(Steps):
     async def _run_stages(self, task: TaskInput) -> str:
         # Runs started before workspaces had homes replay as they ran: on the shared queue.
         self._homes = workflow.patched("workspace-home")
+        # Runs started before the steps before an agent were fused replay as they ran.
+        self._fused = workflow.patched("fused-steps")
         plan = await self._act(TaskActivities.load_plan, task)
         self._heartbeat_timeout = timedelta(seconds=plan.heartbeat_timeout)
         index = {s.key: i for i, s in enumerate(plan.stages)}
         i, feedback = 0, ""
         while i < len(plan.stages):
             stage = plan.stages[i]
-            await self._status_to(
-                task, TaskStatus.WORKING, f"Entered {stage.name}", stage=stage.key
-            )
-            if stage.has_agent:
-                await self._run_agent(task, stage, feedback)
+            entered = f"Entered {stage.name}"
+            entering = StatusInput(task.task_id, TaskStatus.WORKING, entered, stage.key)
+            if stage.has_agent and self._fused:
+                await self._run_agent(task, stage, feedback, entering=entering)
+            else:
+                await self._status_to(task, entering.status, entering.message, stage=stage.key)
+                if stage.has_agent:
+                    await self._run_agent(task, stage, feedback)
             feedback = ""
             if stage.gate == "approval":
                 decision = await self._await_decision(task, stage)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from taskyard.config import Settings
 from taskyard.db.models import Task, Workflow
@@ -33,6 +34,12 @@ from taskyard.services import (
     stops,
     tasks,
 )
+
+
+class StatusChange(NamedTuple):
+    status: str
+    message: str
+    stage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,12 @@ class SavedWork:
     checkpoint: Checkpoint
     stats: DiffStats
     patch: str
+
+
+def _change_status(session: Session, task_id: int, change: StatusChange) -> None:
+    task = session.get(Task, task_id)
+    if task is not None:
+        tasks.set_status(session, task, change.status, change.message, stage=change.stage)
 
 
 def _epoch(moment: dt.datetime) -> float:
@@ -128,23 +141,36 @@ class TaskStore:
 
     def set_status(self, task_id: int, status: str, message: str, stage: str | None) -> None:
         with session_scope(self.url) as session:
-            task = session.get(Task, task_id)
-            if task is not None:
-                tasks.set_status(session, task, status, message, stage=stage)
+            _change_status(session, task_id, StatusChange(status, message, stage))
 
-    def claim_slot(self, task_id: int) -> concurrency.Claim:
-        """A slot of the task's team for its agent run, or its place in line."""
+    def claim_slot(
+        self,
+        task_id: int,
+        entering: StatusChange | None = None,
+        granted: StatusChange | None = None,
+    ) -> concurrency.Claim:
+        """A slot of the task's team for its agent run, or its place in line; the
+        status ``entering`` first and ``granted`` once the slot is the task's, if given."""
         with session_scope(self.url) as session:
-            return concurrency.claim(session, task_id, self.settings.team_max_running)
+            if entering is not None:
+                _change_status(session, task_id, entering)
+            claim = concurrency.claim(session, task_id, self.settings.team_max_running)
+            if claim.granted and granted is not None:
+                _change_status(session, task_id, granted)
+            return claim
 
     def release_slot(self, task_id: int) -> list[str]:
         """Free the task's slot; the uids of the tasks given one in its place."""
         with session_scope(self.url) as session:
             return concurrency.release(session, task_id, self.settings.team_max_running)
 
-    def start_run(self, task_id: int, stage: str) -> int:
+    def start_run(self, task_id: int, stage: str, working: StatusChange | None = None) -> int:
+        """Record an agent run of ``stage``, and the status it starts under if given."""
         with session_scope(self.url) as session:
-            return runs.start_run(session, task_id, stage).id
+            run = runs.start_run(session, task_id, stage)
+            if working is not None:
+                _change_status(session, task_id, working)
+            return run.id
 
     def finish_run(self, run_id: int, status: str) -> None:
         with session_scope(self.url) as session:
