@@ -18,6 +18,7 @@ from taskyard.db.models import OAuthState
 from taskyard.db.session import session_scope
 from taskyard.services.users import user_for_identity
 from tests.api.conftest import api_settings, token_with
+from tests.cli.test_cli_client import Cli
 from tests.conftest import ADMIN_TOKEN
 from tests.forges.conftest import github
 from tests.support.github.standin import GitHubStandIn
@@ -110,6 +111,17 @@ def test_a_person_links_their_github_account_once(site: Site) -> None:
     relinked = browse(site.link_url())
     assert relinked.status_code == 200
     assert "was already linked to taskyard user alice" in relinked.text
+
+
+def test_the_cli_prints_the_url(site: Site) -> None:
+    printed = Cli(str(site.api.base_url), site.alice)("account", "link-github").stdout
+    assert printed.startswith("Open this URL in a browser to link your GitHub account:\n")
+    url = printed.splitlines()[1]
+    quiet = Cli(str(site.api.base_url), site.alice)("account", "link-github", "-q").stdout
+    assert quiet.strip() != url  # a new one each time
+    site.github.oauth.signs_in = "alice-gh"
+    assert browse(url).status_code == 200
+    assert site.linked(4242) == "alice"
 
 
 def test_an_expired_link_is_refused(site: Site) -> None:

@@ -94,7 +94,7 @@ UNKNOWN = f"This link is not known: it was used already, or it is not taskyard's
 EXPIRED = f"This link expired: it is good for ten minutes. {AGAIN}"
 
 
-def _checked(row: Row[tuple[int, dt.datetime]] | None) -> int:
+def _checked(row: Row[int, dt.datetime] | None) -> int:
     """The user a state was made for, if it is known and fresh."""
     if row is None:
         raise InvalidInput(UNKNOWN)
