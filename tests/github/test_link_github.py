@@ -103,7 +103,10 @@ def test_a_person_links_their_github_account_once(site: Site) -> None:
         "via": "oauth",
     }
 
-    again = browse(url)  # the state was spent
+    replayed = browse(hops[-1])  # GitHub's redirect back, again: the state was spent
+    assert replayed.status_code == 400
+    assert "This link is not known: it was used already" in replayed.text
+    again = browse(url)
     assert again.status_code == 400
     assert "This link is not known: it was used already" in again.text
     assert "taskyard account link-github" in again.text

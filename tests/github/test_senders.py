@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from taskyard.config import Settings
 from taskyard.db.session import get_sessionmaker, session_scope
+from taskyard.forges.github_http import MAX_TRIES
+from taskyard.model.errors import Unavailable
 from taskyard.services import teams, users
 from taskyard.services.access import Principal
 from taskyard.services.github_senders import Sender, authorize
@@ -170,21 +172,31 @@ async def test_a_sender_without_an_id_is_refused(
     assert refused.user is None and "without a sender id" in refused.refusal
 
 
-async def test_without_credentials_the_refusal_says_what_to_set(
-    settings: Settings, sessions: Callable[[], Session]
+@pytest.mark.parametrize(
+    ("token", "says"),
+    [
+        ("", "has no GitHub credentials for it (an admin sets TASKYARD_GITHUB_TOKEN"),
+        ("ghp_wrong", "credentials are wrong or expired: check TASKYARD_GITHUB_TOKEN"),
+    ],
+)
+async def test_taskyards_own_credential_problems_are_explained(
+    settings: Settings, sessions: Callable[[], Session], token: str, says: str
 ) -> None:
-    bare = settings.model_copy(update={"github_token": ""})
-    sender = await check(sessions, bare, person(123, "alice"))
+    sender = await check(
+        sessions, settings.model_copy(update={"github_token": token}), person(123, "alice")
+    )
     assert sender.user is None
-    assert "has no GitHub credentials" in sender.refusal
-    assert "TASKYARD_GITHUB_TOKEN" in sender.refusal
+    assert sender.refusal.startswith("taskyard cannot check alice's access to acme/shop")
+    assert says in sender.refusal
 
 
-async def test_refused_credentials_are_explained(
-    settings: Settings, sessions: Callable[[], Session]
+async def test_rate_limits_are_waited_out_and_then_reported_as_unavailable(
+    settings: Settings, sessions: Callable[[], Session], github: GitHubStandIn
 ) -> None:
-    wrong = settings.model_copy(update={"github_token": "ghp_wrong"})
-    sender = await check(sessions, wrong, person(123, "alice"))
-    assert sender.user is None
-    assert "taskyard cannot check alice's access to acme/shop" in sender.refusal
-    assert "credentials are wrong or expired" in sender.refusal
+    github.records.permissions[(REPO, "alice")] = "write"
+    github.throttle(times=1, retry_after=0)
+    sender = await check(sessions, settings, person(123, "alice"))
+    assert sender.user is not None
+    github.throttle(times=MAX_TRIES, retry_after=0)
+    with pytest.raises(Unavailable, match="rate limit"):
+        await check(sessions, settings, person(123, "alice"))
