@@ -58,7 +58,7 @@ def external_auth() -> HTMLResponse:
 def start(settings: SettingsDep, state: str = "") -> Response:
     state = state[:MAX_PARAM]
     try:
-        with session_scope(settings.resolved_database_url) as session:
+        with session_scope(settings.resolved_database_url, write=False) as session:
             app, callback = github_links.authorize_target(session, settings, state)
     except TaskyardError as exc:
         return _outcome("Not linked", exc.message, exc.status)
