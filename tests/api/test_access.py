@@ -48,6 +48,7 @@ SCOPE = {
     ("POST", "/api/v1/users"): "users:write",
     ("GET", "/api/v1/users/{username}"): "users:read",
     ("POST", "/api/v1/users/{username}/identities"): "users:write",
+    ("POST", "/api/v1/identities/github/link"): "tasks:write",
     ("GET", "/api/v1/tokens"): "tokens:read",
     ("POST", "/api/v1/tokens"): "tokens:write",
     ("DELETE", "/api/v1/tokens/{token_id}"): "tokens:write",
@@ -70,7 +71,15 @@ SCOPE = {
     ("GET", "/metrics"): "tasks:read",
 }
 # No token needed: liveness, and the pages a browser signs in on (they check their own).
-PUBLIC = {("GET", "/healthz"), ("GET", "/tasks/{ref}"), ("POST", "/sign-in")}
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("GET", "/tasks/{ref}"),
+    ("POST", "/sign-in"),
+    # Linking a GitHub account in a browser: the one-time state is the credential.
+    ("GET", "/settings/external-auth"),
+    ("GET", "/settings/external-auth/github/start"),
+    ("GET", "/settings/external-auth/github/callback"),
+}
 # Path parameters: real-looking names, existing or not (the scope is checked first).
 PATH_VALUES = {
     "ref": "TY-1",

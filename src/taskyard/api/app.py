@@ -17,6 +17,7 @@ from taskyard.api.limits import InputLimits
 from taskyard.api.routes import (
     audit,
     events,
+    external_auth,
     forges,
     health,
     organizations,
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         teams,
         workflows,
         users,
+        external_auth,
         templates,
         organizations,
         forges,
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for module in modules:
         openapi.declare_errors(module.router, get_principal, get_engine)
         app.include_router(module.router)
+    app.include_router(external_auth.pages)
     app.include_router(pages.router)  # HTML for people, not part of the API's description
     openapi.describe(app)
     return app

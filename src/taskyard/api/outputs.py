@@ -44,6 +44,11 @@ class IdentityOut(BaseModel):
     login: str
 
 
+class GitHubLinkOut(BaseModel):
+    url: str  # open it in a browser; it works once
+    expires_at: dt.datetime
+
+
 class TokenOut(BaseModel):
     id: int
     name: str

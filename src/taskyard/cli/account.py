@@ -1,4 +1,5 @@
-"""``taskyard login`` and ``taskyard logout``: keep the server and token in a file."""
+"""``taskyard login`` and ``taskyard logout``: keep the server and token in a file;
+``taskyard account``: what the token's user does for themselves."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 import click
 
 from taskyard.cli import config
-from taskyard.cli.context import Exit, globals_of
+from taskyard.cli.context import Exit, globals_of, pass_client
 from taskyard.cli.output import done, read_text
 from taskyard.sdk import Client, TaskyardError
 
@@ -52,3 +53,23 @@ def logout() -> None:
     file = config.remove()
     message = f"Removed {file}." if file else "Not logged in: nothing to forget."
     done({"config": str(file) if file else None}, message, "config")
+
+
+@click.group()
+def account() -> None:
+    """Your own account on the server."""
+
+
+@account.command("link-github")
+@pass_client
+def link_github(client: Client) -> None:
+    """Print a one-time URL that links your GitHub account to you.
+
+    Open it in a browser within ten minutes and sign in to GitHub there: once linked,
+    your issues and comments on GitHub can start tasks (on repositories you may write
+    to). The server needs a GitHub OAuth App (see docs/github.md).
+    """
+    link = client.users.link_github()
+    done(
+        dict(link), f"Open this URL in a browser to link your GitHub account:\n{link['url']}", "url"
+    )

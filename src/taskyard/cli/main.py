@@ -6,7 +6,7 @@ import click
 
 from taskyard import __version__
 from taskyard.cli import admin
-from taskyard.cli.account import login, logout
+from taskyard.cli.account import account, login, logout
 from taskyard.cli.completion import completion
 from taskyard.cli.context import RootGroup, add_global_options
 from taskyard.cli.forges import forges
@@ -21,6 +21,7 @@ COMMANDS: list[click.Command] = [
     quickstart,
     login,
     logout,
+    account,
     tasks,
     *admin.COMMANDS,
     teams,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from taskyard.sdk import _calls as calls
 from taskyard.sdk._models import (
+    GitHubLink,
     Identity,
     NewOrganization,
     Organization,
@@ -101,6 +102,11 @@ class AsyncUsers(_Namespace):
     ) -> Identity:
         """Link a forge account, so tasks from its issues are created for ``username``."""
         return await self._client._send(calls.link_identity(username, external_id, login, provider))
+
+    async def link_github(self) -> GitHubLink:
+        """A one-time URL (ten minutes) to open in a browser: the GitHub account signed in
+        there becomes the caller's, so their issues and comments can start tasks."""
+        return await self._client._send(calls.link_github())
 
 
 class AsyncTokens(_Namespace):

@@ -13,6 +13,7 @@ from taskyard.sdk._models import (
     OPTION_ALIASES,
     Event,
     EventPage,
+    GitHubLink,
     Identity,
     NewOrganization,
     Organization,
@@ -239,6 +240,10 @@ def get_user(username: str) -> Call[User]:
 def link_identity(username: str, external_id: str, login: str, provider: str) -> Call[Identity]:
     body = {"provider": provider, "external_id": external_id, "login": login}
     return Call("POST", f"{API}/users/{_seg(username)}/identities", parse_json, json=body)
+
+
+def link_github() -> Call[GitHubLink]:
+    return Call("POST", f"{API}/identities/github/link", parse_json)
 
 
 def create_token(name: str, scopes: Sequence[str] | None, user: str | None) -> Call[Token]:

@@ -183,6 +183,13 @@ class Identity(TypedDict):
     login: str
 
 
+class GitHubLink(TypedDict):
+    """A one-time URL that links the GitHub account signed in there to the caller."""
+
+    url: str
+    expires_at: str
+
+
 class Token(TypedDict):
     """An API token; ``token`` (its only copy) and ``user`` only when just created."""
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from taskyard.sdk import _calls as calls
 from taskyard.sdk._models import (
+    GitHubLink,
     Identity,
     NewOrganization,
     Organization,
@@ -103,6 +104,11 @@ class Users(_Namespace):
     ) -> Identity:
         """Link a forge account, so tasks from its issues are created for ``username``."""
         return self._client._send(calls.link_identity(username, external_id, login, provider))
+
+    def link_github(self) -> GitHubLink:
+        """A one-time URL (ten minutes) to open in a browser: the GitHub account signed in
+        there becomes the caller's, so their issues and comments can start tasks."""
+        return self._client._send(calls.link_github())
 
 
 class Tokens(_Namespace):

@@ -87,6 +87,16 @@ def link_identity(
     """Link an account (one user per organization) to ``username``."""
     require(principal, "users:write")
     user = _existing(session, principal.org_id, username)
+    identity = add_identity(session, user, provider, external_id, login)
+    detail = {"provider": provider, "external_id": external_id, "login": login}
+    audit.record(session, principal, "identity.linked", username, detail)
+    return identity
+
+
+def add_identity(
+    session: Session, user: User, provider: str, external_id: str, login: str
+) -> LinkedIdentity:
+    """Link an account to ``user``; the caller decided they may, and audits it."""
     if provider not in {"github"}:
         raise InvalidInput("Only 'github' identities can be linked.")
     existing = session.scalar(
@@ -107,8 +117,6 @@ def link_identity(
     )
     session.add(identity)
     session.flush()
-    detail = {"provider": provider, "external_id": external_id, "login": login}
-    audit.record(session, principal, "identity.linked", username, detail)
     return identity
 
 

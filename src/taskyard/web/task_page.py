@@ -23,7 +23,8 @@ STYLE = (
 )
 
 
-def _page(title: str, body: str) -> str:
+def page(title: str, body: str) -> str:
+    """A whole page: no external assets, the style inline."""
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width"><title>{escape(title)}</title>'
@@ -100,7 +101,7 @@ def render_task(task: Task, pulls: list[PullRequest]) -> str:
         + ("".join(_pull(p) for p in pulls) or "<p>None yet.</p>")
         + f"<p>From a terminal: <code>taskyard tasks show {escape(task.key)}</code></p>"
     )
-    return _page(f"{task.key} · {task.title}", body)
+    return page(f"{task.key} · {task.title}", body)
 
 
 def render_sign_in(path: str, problem: str = "") -> str:
@@ -115,8 +116,8 @@ def render_sign_in(path: str, problem: str = "") -> str:
         '<input type="password" name="token" autocomplete="current-password" size="40" required>'
         " <button>Sign in</button></form>"
     )
-    return _page("Sign in · taskyard", body)
+    return page("Sign in · taskyard", body)
 
 
 def render_problem(title: str, message: str) -> str:
-    return _page(f"{title} · taskyard", f"<h1>{escape(title)}</h1><p>{escape(message)}</p>")
+    return page(f"{title} · taskyard", f"<h1>{escape(title)}</h1><p>{escape(message)}</p>")

@@ -23,15 +23,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.support.github import issues, pulls, repos
+from tests.support.github import issues, oauth, pulls, repos
 from tests.support.github.answers import Answer, GitHubError
 from tests.support.github.checks import check_request
 from tests.support.github.description import Description, Operation, github_description
 from tests.support.github.git import smart_http
+from tests.support.github.oauth import OAuthStandIn
 from tests.support.github.records import Records, Seen, Violation
 from tests.support.server import serve_app
 
-HANDLERS = {**repos.HANDLERS, **issues.HANDLERS, **pulls.HANDLERS}
+HANDLERS = {**repos.HANDLERS, **issues.HANDLERS, **pulls.HANDLERS, **oauth.HANDLERS}
 JWT_OPERATIONS = {"apps/create-installation-access-token"}  # an App's JWT, not a token
 JWT = re.compile(r"[\w-]+\.[\w-]+\.[\w-]+")
 SECONDARY_LIMIT = (
@@ -47,6 +48,7 @@ class GitHubStandIn:
     login: str = "taskyard-bot"  # whom the token belongs to
     url: str = ""  # set once served
     records: Records = field(default_factory=Records)
+    oauth: OAuthStandIn = field(default_factory=OAuthStandIn)
     description: Description = field(default_factory=github_description)
     _throttled: list[tuple[int, bool]] = field(default_factory=list)  # (seconds, primary)
 
@@ -81,6 +83,8 @@ class GitHubStandIn:
                 Route("/{owner}/{repo}.git/{rest:path}", self._git, methods=["GET", "POST"]),
                 Route("/_logs/{job_id:int}", self._log),  # what a log redirect points to
                 Route("/graphql", self._graphql, methods=["POST"]),
+                # GitHub's OAuth web flow: on the web host, not in the REST description.
+                *oauth.routes(self),
                 Route(
                     "/{path:path}", self._rest, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]
                 ),
@@ -103,7 +107,7 @@ class GitHubStandIn:
             raise GitHubError(401, "Requires authentication")
         if jwt and not JWT.fullmatch(credential):
             raise GitHubError(401, "A JSON web token could not be decoded")
-        tokens = [self.token, *self.records.installation_tokens]
+        tokens = [self.token, *self.records.installation_tokens, *self.oauth.tokens]
         if not jwt and credential not in tokens:
             raise GitHubError(401, "Bad credentials")
 
