@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from taskyard.sdk._models import (
     FINAL_STATUSES,
     AgentOptions,
+    Created,
     Event,
     EventPage,
     Identity,
@@ -125,6 +126,7 @@ __all__ = [
     "AsyncWorkflows",
     "Client",
     "Conflict",
+    "Created",
     "Event",
     "EventPage",
     "Forbidden",
