@@ -48,6 +48,7 @@ SCOPE = {
     ("POST", "/api/v1/users"): "users:write",
     ("GET", "/api/v1/users/{username}"): "users:read",
     ("POST", "/api/v1/users/{username}/identities"): "users:write",
+    ("GET", "/api/v1/identities/{provider}/{external_id}"): "users:read",
     ("GET", "/api/v1/tokens"): "tokens:read",
     ("POST", "/api/v1/tokens"): "tokens:write",
     ("DELETE", "/api/v1/tokens/{token_id}"): "tokens:write",
@@ -81,6 +82,8 @@ PATH_VALUES = {
     "owner": "acme",
     "repo": "shop",
     "team": "TY",
+    "provider": "github",
+    "external_id": "123",
 }
 
 

@@ -43,6 +43,7 @@ ORIGINS = (
     "github_issue",
     "github_comment",
     "github_pull_request",
+    "github_action",
     "error_tracking",
     "support_queue",
     "mcp",
