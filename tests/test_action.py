@@ -140,6 +140,7 @@ def test_a_run_creates_a_task_and_the_next_one_messages_it(
     assert server.http.post("/api/v1/users/dev/identities", json=link).status_code == 201
     inputs = {
         "repository": str(remote_repo),
+        "base-branch": "main",
         "taskyard-template": template,
         "taskyard-workflow": "one",
     }
@@ -164,7 +165,7 @@ def test_a_run_creates_a_task_and_the_next_one_messages_it(
         "issue_title": "Checkout crashes",
         "issue_body": "Empty cart: boom",
     }
-    assert task["title"] == "Fix the crash on an empty cart."
+    assert (task["title"], task["base_branch"]) == ("Fix the crash on an empty cart.", "main")
 
     second = workflow(prompt="Also add a test.", **inputs)
     assert (second.code, second.errors) == (0, [])
