@@ -265,6 +265,7 @@ def test_administration(api: Api, client: Client, tmp_path: Path) -> None:
     assert client.users.create("ada", name="Ada", email="ada@example.com")["username"] == "ada"
     assert client.users.get("ada")["email"] == "ada@example.com"
     assert client.users.link_identity("ada", "1234", login="ada-gh")["login"] == "ada-gh"
+    assert client.users.find_identity("1234")["user"] == "ada"
     assert {u["username"] for u in client.users.list()} == {"admin", "ada"}
 
     made = client.tokens.create("ci", scopes=["tasks:read"])

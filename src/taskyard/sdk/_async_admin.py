@@ -102,6 +102,10 @@ class AsyncUsers(_Namespace):
         """Link a forge account, so tasks from its issues are created for ``username``."""
         return await self._client._send(calls.link_identity(username, external_id, login, provider))
 
+    async def find_identity(self, external_id: str, *, provider: str = "github") -> Identity:
+        """The linked account ``external_id`` (a GitHub user's numeric id) and its user."""
+        return await self._client._send(calls.find_identity(provider, external_id))
+
 
 class AsyncTokens(_Namespace):
     """``client.tokens``: API tokens of the caller (or, for admins, of others)."""

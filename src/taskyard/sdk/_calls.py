@@ -261,6 +261,10 @@ def link_identity(username: str, external_id: str, login: str, provider: str) ->
     return Call("POST", f"{API}/users/{_seg(username)}/identities", parse_json, json=body)
 
 
+def find_identity(provider: str, external_id: str) -> Call[Identity]:
+    return Call("GET", f"{API}/identities/{_seg(provider)}/{_seg(external_id)}", parse_json)
+
+
 def create_token(name: str, scopes: Sequence[str] | None, user: str | None) -> Call[Token]:
     body = _drop_none(
         {"name": name, "scopes": list(scopes) if scopes is not None else None, "user": user}

@@ -104,6 +104,10 @@ class Users(_Namespace):
         """Link a forge account, so tasks from its issues are created for ``username``."""
         return self._client._send(calls.link_identity(username, external_id, login, provider))
 
+    def find_identity(self, external_id: str, *, provider: str = "github") -> Identity:
+        """The linked account ``external_id`` (a GitHub user's numeric id) and its user."""
+        return self._client._send(calls.find_identity(provider, external_id))
+
 
 class Tokens(_Namespace):
     """``client.tokens``: API tokens of the caller (or, for admins, of others)."""
