@@ -220,3 +220,13 @@ def test_failures_are_clear_errors_with_a_non_zero_exit(
 
     assert server.http.get("/api/v1/tasks").json()["items"] == []
     assert workflow.github.records.comments == []
+
+    # A comment GitHub refuses fails the step, which still says what became of the task.
+    quick = push(server, "quick", "echo done")
+    refused = workflow(**inputs, **{"taskyard-template": quick, "github-token": "ghs_wrong"})
+    assert refused.code == 1 and refused.outputs["task-key"] == "TY-1"
+    assert refused.errors == [
+        "Could not comment on acme/shop#1: GitHub answered 401 Bad credentials. The workflow "
+        "needs `permissions: issues: write` (pull-requests: write on a pull request) for the "
+        "github-token input, or set comment-on-issue to false."
+    ]
