@@ -49,6 +49,7 @@ SCOPE = {
     ("GET", "/api/v1/users/{username}"): "users:read",
     ("POST", "/api/v1/users/{username}/identities"): "users:write",
     ("POST", "/api/v1/identities/github/link"): "tasks:write",
+    ("GET", "/api/v1/identities/{provider}/{external_id}"): "users:read",
     ("GET", "/api/v1/tokens"): "tokens:read",
     ("POST", "/api/v1/tokens"): "tokens:write",
     ("DELETE", "/api/v1/tokens/{token_id}"): "tokens:write",
@@ -90,6 +91,8 @@ PATH_VALUES = {
     "owner": "acme",
     "repo": "shop",
     "team": "TY",
+    "provider": "github",
+    "external_id": "123",
 }
 
 

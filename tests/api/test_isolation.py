@@ -93,6 +93,8 @@ def populate(org: Org) -> dict[str, str]:
         "owner": "a",
         "repo": "b",
         "team": "SO",
+        "provider": "github",
+        "external_id": "77",
     }
 
 

@@ -75,6 +75,21 @@ def test_github_identities_are_per_organization(api: httpx.Client) -> None:
     # Another organization linking the same account learns nothing of the first.
     assert api.post("/api/v1/users/alice/identities", json=body, headers=alice).status_code == 201
     assert api.post("/api/v1/users/alice/identities", json=body, headers=alice).status_code == 409
+    # Each organization finds its own user behind the account.
+    found = api.get("/api/v1/identities/github/4242")
+    assert found.json() == {
+        "user": "admin",
+        "provider": "github",
+        "external_id": "4242",
+        "login": "octo",
+    }
+    assert api.get("/api/v1/identities/github/4242", headers=alice).json()["user"] == "alice"
+    missing = api.get("/api/v1/identities/github/5")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"] == (
+        "No taskyard user is linked to github user ID 5: an admin links it with "
+        "`taskyard users link <username> --github-id 5`."
+    )
 
 
 def test_metrics_need_a_token_and_count_only_the_callers_organization(api: httpx.Client) -> None:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from taskyard.sdk._models import (
     FINAL_STATUSES,
     AgentOptions,
+    Created,
     Event,
     EventPage,
     GitHubLink,
@@ -126,6 +127,7 @@ __all__ = [
     "AsyncWorkflows",
     "Client",
     "Conflict",
+    "Created",
     "Event",
     "EventPage",
     "Forbidden",

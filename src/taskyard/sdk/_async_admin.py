@@ -108,6 +108,10 @@ class AsyncUsers(_Namespace):
         there becomes the caller's, so their issues and comments can start tasks."""
         return await self._client._send(calls.link_github())
 
+    async def find_identity(self, external_id: str, *, provider: str = "github") -> Identity:
+        """The linked account ``external_id`` (a GitHub user's numeric id) and its user."""
+        return await self._client._send(calls.find_identity(provider, external_id))
+
 
 class AsyncTokens(_Namespace):
     """``client.tokens``: API tokens of the caller (or, for admins, of others)."""

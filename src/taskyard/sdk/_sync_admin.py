@@ -110,6 +110,10 @@ class Users(_Namespace):
         there becomes the caller's, so their issues and comments can start tasks."""
         return self._client._send(calls.link_github())
 
+    def find_identity(self, external_id: str, *, provider: str = "github") -> Identity:
+        """The linked account ``external_id`` (a GitHub user's numeric id) and its user."""
+        return self._client._send(calls.find_identity(provider, external_id))
+
 
 class Tokens(_Namespace):
     """``client.tokens``: API tokens of the caller (or, for admins, of others)."""

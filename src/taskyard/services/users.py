@@ -120,6 +120,29 @@ def add_identity(
     return identity
 
 
+def find_identity(
+    session: Session, principal: Principal, provider: str, external_id: str
+) -> tuple[LinkedIdentity, User]:
+    """The linked account ``external_id`` of ``provider`` and its user, in the caller's
+    organization (what a GitHub Action asks to act for the person who triggered it)."""
+    require(principal, "users:read")
+    row = session.execute(
+        select(LinkedIdentity, User)
+        .join(User, User.id == LinkedIdentity.user_id)
+        .where(
+            LinkedIdentity.org_id == principal.org_id,
+            LinkedIdentity.provider == provider,
+            LinkedIdentity.external_id == external_id,
+        )
+    ).first()
+    if row is None:
+        raise NotFound(
+            f"No taskyard user is linked to {provider} user ID {external_id}: an admin links "
+            f"it with `taskyard users link <username> --{provider}-id {external_id}`."
+        )
+    return row[0], row[1]
+
+
 def user_for_identity(
     session: Session, org_id: int, provider: str, external_id: str
 ) -> User | None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from taskyard.api.deps import PrincipalDep, SessionDep
 from taskyard.api.openapi import errors, links
 from taskyard.api.outputs import IdentityOut, TokenCreated, TokenOut, UserOut
-from taskyard.db.models import ApiToken, User
+from taskyard.db.models import ApiToken, LinkedIdentity, User
 from taskyard.model.inputs import MAX_INT64, Digits, Label, Name
 from taskyard.services import access, tokens, users
 
@@ -63,6 +63,15 @@ def _token_fields(token: ApiToken) -> dict[str, Any]:
     }
 
 
+def _identity_out(identity: LinkedIdentity, username: str) -> IdentityOut:
+    return IdentityOut(
+        user=username,
+        provider=identity.provider,
+        external_id=identity.external_id,
+        login=identity.login,
+    )
+
+
 @router.get("/users", response_model=list[UserOut])
 def list_users(session: SessionDep, principal: PrincipalDep) -> list[UserOut]:
     return [_user_out(u) for u in users.list_users(session, principal)]
@@ -111,12 +120,16 @@ def link_identity(
     identity = users.link_identity(
         session, principal, username, body.provider, body.external_id, body.login
     )
-    return IdentityOut(
-        user=username,
-        provider=identity.provider,
-        external_id=identity.external_id,
-        login=identity.login,
-    )
+    return _identity_out(identity, username)
+
+
+@router.get("/identities/{provider}/{external_id}", response_model=IdentityOut)
+def show_identity(
+    provider: Name, external_id: Name, session: SessionDep, principal: PrincipalDep
+) -> IdentityOut:
+    """The user a linked account belongs to (``github`` and the account's numeric id)."""
+    identity, user = users.find_identity(session, principal, provider, external_id)
+    return _identity_out(identity, user.username)
 
 
 @router.get("/tokens", response_model=list[TokenOut])
