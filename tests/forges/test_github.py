@@ -11,8 +11,14 @@ import httpx
 import pytest
 
 from taskyard.config import Settings
-from taskyard.forges.base import FORGES, DeliveredWork, PullRequestDraft, git_remote
-from taskyard.forges.github import GitHubClient, GitHubForge
+from taskyard.forges.base import (
+    FORGES,
+    DeliveredWork,
+    PullRequestDraft,
+    RemotePullRequest,
+    git_remote,
+)
+from taskyard.forges.github import GitHubClient, GitHubForge, graphql_url
 from taskyard.forges.github_app import PersonalToken
 from taskyard.model.diff import DiffStats
 from taskyard.model.errors import InvalidInput
@@ -99,6 +105,37 @@ async def test_comments_on_the_issue() -> None:
     async with github:
         assert await github.comment("acme/shop", 12, "taskyard opened a PR") == 1
     assert seen[0].url.path == "/repos/acme/shop/issues/12/comments"
+
+
+async def test_a_repository_without_drafts_gets_an_ordinary_pull_request() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["draft"]:
+            message = "Draft pull requests are not supported in this repository."
+            error = {"resource": "PullRequest", "code": "custom", "message": message}
+            return httpx.Response(422, json={"message": "Validation Failed", "errors": [error]})
+        data = {"number": 8, "html_url": "https://github.com/acme/shop/pull/8", "state": "open"}
+        return httpx.Response(201, json={**data, "node_id": "PR_8", "draft": False})
+
+    github, seen, _ = client(handler)
+    async with github:
+        pull = await github.open_or_update(DRAFT)
+    assert (pull.number, pull.node_id, pull.draft) == (8, "PR_8", False)
+    assert [json.loads(r.content)["draft"] for r in seen] == [True, False]
+
+
+async def test_marking_ready_is_a_graphql_mutation_and_its_errors_are_refusals() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        error = {"type": "FORBIDDEN", "message": "Resource not accessible by integration"}
+        return httpx.Response(200, json={"data": None, "errors": [error]})
+
+    github, seen, _ = client(handler)
+    pull = RemotePullRequest(3, "https://github.com/acme/shop/pull/3", node_id="PR_3", draft=True)
+    async with github:
+        with pytest.raises(InvalidInput, match="ready for review: Resource not accessible"):
+            await github.mark_ready("acme/shop", pull)
+    assert str(seen[0].url) == "https://api.github.com/graphql"
+    assert json.loads(seen[0].content)["variables"] == {"id": "PR_3"}
+    assert graphql_url("https://git.example.com/api/v3/") == "https://git.example.com/api/graphql"
 
 
 async def test_refusals_say_what_to_check() -> None:
