@@ -99,14 +99,14 @@ async def test_posted_at_once_then_one_edit_for_a_burst_of_changes(
     assert row(settings, task_id).comment_id == comment.id
 
 
-async def test_the_running_loop_coalesces_edits_and_ends_on_the_last_state(
+async def test_two_workers_loops_coalesce_edits_and_end_on_the_last_state(
     api: httpx.Client, api_settings: Settings, github: GitHubStandIn
 ) -> None:
     interval = 0.5
     settings = loop_settings(api_settings, interval)
     task_id, _ = tracked_task(api, settings, github)
-    loop = TrackingLoop(settings)
-    running = asyncio.create_task(loop.run())
+    loops = [TrackingLoop(settings), TrackingLoop(settings)]  # two workers
+    running = [asyncio.create_task(loop.run()) for loop in loops]
     try:
         await until(lambda: bool(github.records.comments))
         started = time.monotonic()
@@ -117,7 +117,9 @@ async def test_the_running_loop_coalesces_edits_and_ends_on_the_last_state(
         comment = only_comment(github)
         await until(lambda: "**Completed**" in comment.body)
     finally:
-        await stop_loop(loop, running, grace=5)
+        for loop, task in zip(loops, running, strict=True):
+            await stop_loop(loop, task, grace=5)
+    only_comment(github)  # neither worker posted a second one
     # Edits at most once an interval, plus the one that ends it.
     assert len(comment.history) <= math.ceil(burst / interval) + 2, (burst, comment.history)
     assert "step 39" not in comment.body and "` All done `" in comment.body

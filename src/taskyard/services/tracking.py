@@ -93,7 +93,7 @@ def claim_due(settings: Settings, limit: int, lease: dt.timedelta) -> list[Due]:
             session.scalars(
                 select(TrackingComment.task_id)
                 .where(*_due(now))
-                .order_by(TrackingComment.due_at)
+                .order_by(TrackingComment.due_at, TrackingComment.task_id)
                 .limit(limit)
             )
         )
@@ -101,7 +101,7 @@ def claim_due(settings: Settings, limit: int, lease: dt.timedelta) -> list[Due]:
         return []
     claimed: list[Due] = []
     with session_scope(url) as session:
-        for task_id in candidates:
+        for task_id in sorted(candidates):  # rows locked in one order: no deadlock (PostgreSQL)
             # Compare and set: of two workers, the second finds the row claimed.
             won = session.execute(
                 update(TrackingComment)
