@@ -44,6 +44,7 @@ from taskyard.services.task_store import TaskStore
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
+READY_TRIES = 8  # about half a minute of the workflow's retries
 
 
 def _permanent(exc: Permanent) -> ApplicationError:
@@ -144,9 +145,11 @@ class TaskActivities:
 
     @activity.defn(name="mark_ready")
     async def mark_ready(self, inp: ReadyInput) -> None:
-        """After an approval: the task's draft pull requests, ready for review."""
+        """After an approval: the task's draft pull requests, ready for review; a forge
+        still unreachable after a few tries leaves them drafts rather than hold the task."""
+        last_try = activity.info().attempt >= READY_TRIES
         try:
-            await delivery.mark_ready(self.settings, inp.task_id)
+            await delivery.mark_ready(self.settings, inp.task_id, last_try)
         except Permanent as exc:
             raise _permanent(exc) from exc
 

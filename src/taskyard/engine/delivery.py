@@ -17,7 +17,7 @@ from taskyard.engine.home import mark_path, read_mark, write_mark
 from taskyard.engine.types import DeliveryResult
 from taskyard.engine.work import Work, collect_work
 from taskyard.forges.base import FORGES, DeliveredWork
-from taskyard.model.errors import InvalidInput, Permanent
+from taskyard.model.errors import InvalidInput, Permanent, TaskyardError
 from taskyard.model.redaction import Redactor
 from taskyard.services import deliveries
 from taskyard.services.deliveries import Delivered
@@ -93,11 +93,12 @@ async def _deliver(
     return DeliveryResult(True, remote.url if remote else "", remote.number if remote else 0)
 
 
-async def mark_ready(settings: Settings, task_id: int) -> None:
+async def mark_ready(settings: Settings, task_id: int, last_try: bool = False) -> None:
     """Mark the task's open draft pull requests ready for review (a person approved it).
 
-    A forge that refuses (a permission the token lacks) is said in the task's events and
-    leaves the draft for a person to mark; the task goes on. One that cannot be reached
+    A forge that refuses (a permission the token lacks), or cannot be reached on the
+    activity's ``last_try``, is said in the task's events and leaves the draft for a
+    person to mark; the task goes on. Before the last try, one that cannot be reached
     raises, and the activity is tried again.
     """
     site, drafts = await asyncio.to_thread(deliveries.open_drafts, settings, task_id)
@@ -107,7 +108,9 @@ async def mark_ready(settings: Settings, task_id: int) -> None:
         for draft in drafts:
             try:
                 await client.mark_ready(draft.repository, draft.remote)
-            except Permanent as exc:
+            except TaskyardError as exc:
+                if not (isinstance(exc, Permanent) or last_try):
+                    raise
                 await asyncio.to_thread(
                     deliveries.record_ready, settings, task_id, draft, exc.message
                 )
