@@ -94,3 +94,13 @@ async def test_an_unreachable_github_is_retried_until_the_last_try(
     [event] = said(api, task_id)
     assert event["ready"] is False and "GitHub unreachable" in str(event["message"])
     assert drafts(api, task_id) == [True]
+
+
+async def test_credentials_gone_since_the_delivery_leave_the_draft_and_say_so(
+    api: httpx.Client, api_settings: Settings, github: GitHubStandIn
+) -> None:
+    task_id, pull = task_with_draft(api, api_settings, github)  # no token configured
+    await delivery.mark_ready(api_settings, task_id)
+    [event] = said(api, task_id)
+    assert event["ready"] is False and "TASKYARD_GITHUB_TOKEN" in str(event["message"])
+    assert pull.draft and drafts(api, task_id) == [True]

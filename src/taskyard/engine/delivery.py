@@ -104,7 +104,13 @@ async def mark_ready(settings: Settings, task_id: int, last_try: bool = False) -
     site, drafts = await asyncio.to_thread(deliveries.open_drafts, settings, task_id)
     if not drafts:
         return
-    async with FORGES.get(site.kind).connect(site, settings) as client:
+    try:
+        client = FORGES.get(site.kind).connect(site, settings)
+    except Permanent as exc:  # its credentials were removed since it opened them
+        for draft in drafts:
+            await asyncio.to_thread(deliveries.record_ready, settings, task_id, draft, exc.message)
+        return
+    async with client:
         for draft in drafts:
             try:
                 await client.mark_ready(draft.repository, draft.remote)
