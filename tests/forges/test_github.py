@@ -11,8 +11,14 @@ import httpx
 import pytest
 
 from taskyard.config import Settings
-from taskyard.forges.base import FORGES, DeliveredWork, PullRequestDraft, git_remote
-from taskyard.forges.github import GitHubClient, GitHubForge
+from taskyard.forges.base import (
+    FORGES,
+    DeliveredWork,
+    PullRequestDraft,
+    RemotePullRequest,
+    git_remote,
+)
+from taskyard.forges.github import GitHubClient, GitHubForge, graphql_url
 from taskyard.forges.github_app import PersonalToken
 from taskyard.model.diff import DiffStats
 from taskyard.model.errors import InvalidInput
@@ -65,6 +71,7 @@ async def test_opens_a_pull_request() -> None:
         "body": "body",
         "head": "taskyard/TY-1-fix",
         "base": "main",
+        "draft": True,
     }
 
 
@@ -96,8 +103,39 @@ async def test_an_existing_pull_request_is_reused() -> None:
 async def test_comments_on_the_issue() -> None:
     github, seen, _ = client(lambda r: httpx.Response(201, json={"id": 1}))
     async with github:
-        await github.comment("acme/shop", 12, "taskyard opened a PR")
+        assert await github.comment("acme/shop", 12, "taskyard opened a PR") == 1
     assert seen[0].url.path == "/repos/acme/shop/issues/12/comments"
+
+
+async def test_a_repository_without_drafts_gets_an_ordinary_pull_request() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["draft"]:
+            message = "Draft pull requests are not supported in this repository."
+            error = {"resource": "PullRequest", "code": "custom", "message": message}
+            return httpx.Response(422, json={"message": "Validation Failed", "errors": [error]})
+        data = {"number": 8, "html_url": "https://github.com/acme/shop/pull/8", "state": "open"}
+        return httpx.Response(201, json={**data, "node_id": "PR_8", "draft": False})
+
+    github, seen, _ = client(handler)
+    async with github:
+        pull = await github.open_or_update(DRAFT)
+    assert (pull.number, pull.node_id, pull.draft) == (8, "PR_8", False)
+    assert [json.loads(r.content)["draft"] for r in seen] == [True, False]
+
+
+async def test_marking_ready_is_a_graphql_mutation_and_its_errors_are_refusals() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        error = {"type": "FORBIDDEN", "message": "Resource not accessible by integration"}
+        return httpx.Response(200, json={"data": None, "errors": [error]})
+
+    github, seen, _ = client(handler)
+    pull = RemotePullRequest(3, "https://github.com/acme/shop/pull/3", node_id="PR_3", draft=True)
+    async with github:
+        with pytest.raises(InvalidInput, match="ready for review: Resource not accessible"):
+            await github.mark_ready("acme/shop", pull)
+    assert str(seen[0].url) == "https://api.github.com/graphql"
+    assert json.loads(seen[0].content)["variables"] == {"id": "PR_3"}
+    assert graphql_url("https://git.example.com/api/v3/") == "https://git.example.com/api/graphql"
 
 
 async def test_refusals_say_what_to_check() -> None:
@@ -153,9 +191,9 @@ def test_pull_requests_close_the_originating_issue_on_github_only() -> None:
         "",
         "2 file(s) changed, +5 -1.",
         "",
-        "Closes #9",
+        "Fixes #9",
     ]
-    assert "Closes" not in FORGES.get("local").draft(work).body
+    assert "Fixes" not in FORGES.get("local").draft(work).body
 
 
 async def test_git_fetches_and_pushes_with_the_token_in_no_url_argument_or_file(
@@ -167,7 +205,7 @@ async def test_git_fetches_and_pushes_with_the_token_in_no_url_argument_or_file(
     mirror = await ensure_mirror(remote, settings)
     store = await vault.open_vault(mirror, settings)
     main = git("rev-parse", "main", cwd=mirror).strip()
-    await vault.push(store, main, remote, "taskyard/TY-1-pushed")
+    await vault.push(store, main, remote, "taskyard/TY-1-pushed", "")
 
     pushed = git("rev-parse", "taskyard/TY-1-pushed", cwd=github.root / "acme" / "shop.git")
     assert pushed.strip() == main

@@ -24,6 +24,7 @@ from taskyard.engine.turns import HEARTBEAT_EVERY, TurnRunner
 from taskyard.engine.types import (
     DeliverInput,
     DeliveryResult,
+    ReadyInput,
     RunEnd,
     RunInput,
     SlotClaim,
@@ -44,6 +45,7 @@ from taskyard.services.task_store import StatusChange, TaskStore
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
+READY_TRIES = 8  # about half a minute of the workflow's retries
 
 
 def _permanent(exc: Permanent) -> ApplicationError:
@@ -147,6 +149,16 @@ class TaskActivities:
         except Permanent as exc:
             raise _permanent(exc) from exc
 
+    @activity.defn(name="mark_ready")
+    async def mark_ready(self, inp: ReadyInput) -> None:
+        """After an approval: the task's draft pull requests, ready for review; a forge
+        still unreachable after a few tries leaves them drafts rather than hold the task."""
+        last_try = activity.info().attempt >= READY_TRIES
+        try:
+            await delivery.mark_ready(self.settings, inp.task_id, last_try)
+        except Permanent as exc:
+            raise _permanent(exc) from exc
+
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.load_plan,
@@ -156,6 +168,7 @@ class TaskActivities:
             self.finish_run,
             self.run_turn,
             self.deliver,
+            self.mark_ready,
             self.claim_slot,
             self.release_slot,
         ]

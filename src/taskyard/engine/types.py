@@ -93,6 +93,11 @@ class DeliveryResult:
 
 
 @dataclass
+class ReadyInput:
+    task_id: int
+
+
+@dataclass
 class SlotInput:
     task_id: int
     # Status changes written in the claim's transaction, each a step less before the
