@@ -27,6 +27,7 @@ from taskyard.db.session import migrate, session_scope
 from taskyard.engine.activities import TaskActivities
 from taskyard.engine.client import Engine
 from taskyard.engine.devserver import DevServer
+from taskyard.engine.github import DeliveryActivities
 from taskyard.engine.home import home_queue
 from taskyard.engine.worker import build_workers
 from taskyard.gateway import Gateway
@@ -34,6 +35,7 @@ from taskyard.model.status import TaskStatus
 from taskyard.services import ended
 from taskyard.services.bootstrap import Bootstrap, ensure_bootstrapped
 from taskyard.services.gateway_ledger import DatabaseLedger
+from taskyard.services.github_context import IntakeContext
 from taskyard.services.secrets import require_shared_key
 from taskyard.services.task_store import TaskStore
 from taskyard.workspaces import retention
@@ -91,7 +93,8 @@ class Runtime:
                 home_queue(self.settings),
                 wake=self.engine.wake,
             )
-            self.workers = build_workers(self.client, self.settings, activities)
+            github = DeliveryActivities(IntakeContext(self.settings, self.engine))
+            self.workers = build_workers(self.client, self.settings, activities, github)
             self._worker_tasks = [asyncio.create_task(w.run()) for w in self.workers]
             # Each worker machine has its own data dir: each sweeps its own workspaces.
             self._sweeper = asyncio.create_task(

@@ -68,14 +68,24 @@ SCOPE = {
     ("PUT", "/api/v1/forges/repositories/{owner}/{repo}"): ADMIN,
     ("DELETE", "/api/v1/forges/repositories/{owner}/{repo}"): ADMIN,
     ("GET", "/metrics"): "tasks:read",
+    ("GET", "/api/v1/github/triggers"): "tasks:read",
+    ("POST", "/api/v1/github/triggers"): ADMIN,
+    ("DELETE", "/api/v1/github/triggers/{trigger_id}"): ADMIN,
 }
-# No token needed: liveness, and the pages a browser signs in on (they check their own).
-PUBLIC = {("GET", "/healthz"), ("GET", "/tasks/{ref}"), ("POST", "/sign-in")}
+# No token needed: liveness, the pages a browser signs in on (they check their own), and
+# GitHub's webhooks (authenticated by their signature: GitHub cannot send a token).
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("GET", "/tasks/{ref}"),
+    ("POST", "/sign-in"),
+    ("POST", "/webhooks/github"),
+}
 # Path parameters: real-looking names, existing or not (the scope is checked first).
 PATH_VALUES = {
     "ref": "TY-1",
     "username": "admin",
     "token_id": "1",
+    "trigger_id": "1",
     "name": "X",
     "slug": "default",
     "owner": "acme",

@@ -18,6 +18,7 @@ from taskyard.api.routes import (
     audit,
     events,
     forges,
+    github,
     health,
     organizations,
     pages,
@@ -25,6 +26,7 @@ from taskyard.api.routes import (
     teams,
     templates,
     users,
+    webhooks,
     workflows,
 )
 from taskyard.config import Settings, get_settings
@@ -54,8 +56,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         templates,
         organizations,
         forges,
+        github,
         audit,
         health,
+        webhooks,
     )
     for module in modules:
         openapi.declare_errors(module.router, get_principal, get_engine)

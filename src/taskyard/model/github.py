@@ -31,3 +31,27 @@ class GitHubEvent:
         """Who acted on GitHub (``login``, ``id``, ``type``); empty when absent."""
         sender = self.payload.get("sender")
         return sender if isinstance(sender, Mapping) else {}
+
+
+INTAKE = "intake"  # may start a task (services/github_intake.py)
+REVIEWS = "reviews"  # about a task's pull request (services/github_reviews.py)
+# Which part of taskyard handles each (event, action); anything else is acknowledged
+# and ignored without starting the engine.
+ROUTES: dict[tuple[str, str], str] = {
+    ("issues", "labeled"): INTAKE,
+    ("issues", "assigned"): INTAKE,
+    ("issue_comment", "created"): INTAKE,
+    ("pull_request", "opened"): INTAKE,
+    ("pull_request", "synchronize"): INTAKE,
+    ("push", ""): INTAKE,
+    ("pull_request", "closed"): REVIEWS,
+    ("pull_request_review", "submitted"): REVIEWS,
+    ("pull_request_review_comment", "created"): REVIEWS,
+    ("check_run", "completed"): REVIEWS,
+    ("check_suite", "completed"): REVIEWS,
+}
+
+
+def route(event: str, action: str) -> str | None:
+    """``INTAKE``, ``REVIEWS``, or None when taskyard does not act on the event."""
+    return ROUTES.get((event, action))

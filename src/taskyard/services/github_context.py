@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy.orm import Session
 
 from taskyard.config import Settings
 from taskyard.db.session import session_scope
+from taskyard.forges.base import FORGES
 from taskyard.forges.github import GitHubClient, GitHubForge
 from taskyard.model.forge import ForgeSite
 from taskyard.model.signals import Signal
@@ -33,11 +34,18 @@ class TaskEngine(Protocol):
     async def signal(self, uid: str, signal: Signal) -> None: ...
 
 
+def github_forge() -> GitHubForge:
+    """The process's GitHub forge: the one that delivers, whose App tokens are cached."""
+    forge = FORGES.get(GITHUB.kind)
+    assert isinstance(forge, GitHubForge), forge
+    return forge
+
+
 @dataclass(frozen=True)
 class IntakeContext:
     settings: Settings
     engine: TaskEngine
-    forge: GitHubForge  # one per worker: it caches a GitHub App's installation tokens
+    forge: GitHubForge = field(default_factory=github_forge)
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
