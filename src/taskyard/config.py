@@ -130,6 +130,20 @@ class Settings(BaseSettings):
         description="Largest webhook delivery accepted (413 beyond it); GitHub sends at "
         "most 25 MB.",
     )
+    github_allowed_bots: Annotated[list[str], NoDecode] = Field(
+        [],
+        description="GitHub bots (by login, comma-separated, e.g. `renovate[bot]`) that may "
+        "start tasks; every other bot is refused. An allowed bot still needs a linked "
+        "identity (see docs/github.md).",
+    )
+    github_oauth_client_id: str = Field(
+        "",
+        description="Client id of the GitHub OAuth App (or a GitHub App's) people link their "
+        "GitHub account with at `/settings/external-auth`; empty: only admins link accounts.",
+    )
+    github_oauth_client_secret: str = Field(
+        "", description="Client secret of that OAuth App (see docs/github.md)."
+    )
     secret_key: str = Field(
         "",
         description="Key that encrypts stored secrets; generated in the data dir if empty, on "
@@ -214,6 +228,13 @@ class Settings(BaseSettings):
     def _split_roots(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part for part in value.split(os.pathsep) if part.strip()]
+        return value
+
+    @field_validator("github_allowed_bots", mode="before")
+    @classmethod
+    def _split_bots(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @model_validator(mode="after")
