@@ -15,7 +15,7 @@ from taskyard.db.session import session_scope
 from taskyard.forges.base import PullRequestDraft, RemotePullRequest
 from taskyard.model.diff import DiffStats
 from taskyard.model.errors import NotFound
-from taskyard.services import events, pulls
+from taskyard.services import events, pulls, tracking
 
 
 @dataclass(frozen=True)
@@ -79,4 +79,5 @@ def record(settings: Settings, task_id: int, done: Delivered) -> bool:
                 "deletions": done.stats.deletions,
             },
         )
+        tracking.mark(session, task_id)
         return created
