@@ -9,15 +9,16 @@ when asked for, and the engine is reached through the worker's Temporal client.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from taskyard.config import Settings
-from taskyard.db.session import session_scope
+from taskyard.db.models import Task
+from taskyard.db.session import get_sessionmaker, session_scope
 from taskyard.forges.base import FORGES
 from taskyard.forges.github import GitHubClient, GitHubForge
 from taskyard.model.forge import ForgeSite
@@ -41,6 +42,31 @@ def github_forge() -> GitHubForge:
     return forge
 
 
+class ThreadEngine:
+    """``engine`` for services that run in a worker thread (``asyncio.to_thread``) and
+    take a synchronous engine (:class:`taskyard.services.actions.EngineLike`): each call
+    runs on ``loop``, the event loop the thread was started from, and is waited for."""
+
+    def __init__(self, engine: TaskEngine, loop: asyncio.AbstractEventLoop) -> None:
+        self._engine = engine
+        self._loop = loop
+
+    def check(self) -> None:
+        """The worker's engine is connected: it is running this code."""
+
+    def start(self, task: Task) -> None:
+        self._wait(self._engine.start(task.uid, task.id, task.key))
+
+    def signal(self, task: Task, signal: Signal) -> None:
+        self._wait(self._engine.signal(task.uid, signal))
+
+    def state(self, task: Task) -> dict[str, Any] | None:
+        return None  # nothing here asks a workflow's live state
+
+    def _wait(self, call: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(call, self._loop).result()
+
+
 @dataclass(frozen=True)
 class IntakeContext:
     settings: Settings
@@ -53,6 +79,10 @@ class IntakeContext:
         (``asyncio.to_thread``), never on the event loop."""
         with session_scope(self.settings.resolved_database_url, write=write) as session:
             yield session
+
+    def sessions(self, *, write: bool = False) -> sessionmaker[Session]:
+        """A session factory (for code that opens its own sessions and commits itself)."""
+        return get_sessionmaker(self.settings.resolved_database_url, write)
 
     async def github(self, org_id: int, repository: str) -> GitHubClient:
         """A REST client for ``repository`` as organization ``org_id`` reaches it (its

@@ -13,10 +13,7 @@ Read with ``tasks:read``; changed with ``admin``, each change audit-logged.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from functools import cache
 
-import re2
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +21,7 @@ from sqlalchemy.orm import Session
 from taskyard.db.models import GitHubTrigger
 from taskyard.model.errors import Conflict, InvalidInput, NotFound
 from taskyard.model.inputs import text_problem
-from taskyard.services import audit, teams, templates, workflows
+from taskyard.services import audit, github_prompt, github_subject, teams, templates, workflows
 from taskyard.services.access import Principal, require, require_admin, same_org
 
 KINDS = ("label", "assigned", "comment", "pull_request", "paths")
@@ -34,7 +31,6 @@ LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
 PHRASE = re.compile(r"\S{1,50}")
 MAX_LABEL = 50  # GitHub's own limit on a label's name
 MAX_PATHS = 50
-MAX_GLOB = 300
 MAX_PROMPT = 10_000
 MAX_TRIGGERS = 100  # per repository and organization
 
@@ -65,58 +61,6 @@ class TriggerCreate(BaseModel):
     )
 
 
-def glob_pattern(glob: str) -> str:
-    """``glob`` as an RE2 pattern over a repository path: ``**`` any directories,
-    ``*`` and ``?`` within one name, ``[...]`` a character class; a glob without a
-    slash matches a name in any directory, as in ``.gitignore``."""
-    problem = text_problem(glob)
-    if problem or not glob.strip() or len(glob) > MAX_GLOB:
-        raise InvalidInput(f"Path glob '{glob[:100]}' must be 1 to {MAX_GLOB} characters of text.")
-    if glob.startswith("/") or ".." in glob.split("/") or "\n" in glob:
-        raise InvalidInput(f"Path glob '{glob[:100]}' must be relative to the repository's root.")
-    out = [] if "/" in glob.rstrip("/") else ["(?:.*/)?"]
-    i = 0
-    while i < len(glob):
-        char = glob[i]
-        if glob.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if glob.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = glob.find("]", i + 2)
-            if end < 0:
-                raise InvalidInput(f"Path glob '{glob[:100]}' opens '[' without closing it.")
-            body = glob[i + 1 : end].replace("\\", "\\\\")
-            out.append(f"[^{body[1:]}]" if body.startswith("!") else f"[{body}]")
-            i = end
-        else:
-            out.append(re.escape(char))
-        i += 1
-    if glob.endswith("/"):
-        out.append(".*")  # a directory: everything in it
-    return "".join(out)
-
-
-@cache
-def _compiled(glob: str) -> re2._Regexp:
-    try:
-        return re2.compile(glob_pattern(glob))
-    except re2.error as exc:
-        raise InvalidInput(f"Path glob '{glob[:100]}' is not valid: {exc}") from exc
-
-
-def matches(globs: Sequence[str], path: str) -> bool:
-    return any(_compiled(glob).fullmatch(path) for glob in globs)
-
-
 def _value(body: TriggerCreate) -> str:
     value = body.value.strip() or DEFAULT_VALUE.get(body.kind, "")
     if body.kind == "label" and not 0 < len(value) <= MAX_LABEL:
@@ -138,9 +82,10 @@ def _checked(session: Session, org_id: int, body: TriggerCreate) -> GitHubTrigge
     if (body.kind == "paths") != bool(body.paths):
         raise InvalidInput("'paths' is given for a paths trigger, and only for one.")
     for glob in body.paths:
-        _compiled(glob)
+        github_subject.compiled(glob)
     if problem := text_problem(body.prompt):
         raise InvalidInput(f"'prompt' {problem}.")
+    github_prompt.check_template(body.prompt)
     try:  # named things that do not exist are a mistake in this request: 400, not 404
         team = teams.resolve_team(session, org_id, body.team)
         if body.template:
