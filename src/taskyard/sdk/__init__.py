@@ -35,6 +35,7 @@ from taskyard.sdk._models import (
     AgentOptions,
     Event,
     EventPage,
+    GitHubTrigger,
     Identity,
     NewOrganization,
     Organization,
@@ -52,6 +53,7 @@ from taskyard.sdk._models import (
 )
 from taskyard.sdk._sync import Client, Tasks
 from taskyard.sdk._sync_admin import (
+    GitHubTriggers,
     Organizations,
     Secrets,
     Teams,
@@ -76,6 +78,7 @@ from taskyard.sdk.errors import (
 if TYPE_CHECKING:
     from taskyard.sdk._async import AsyncClient, AsyncTasks
     from taskyard.sdk._async_admin import (
+        AsyncGitHubTriggers,
         AsyncOrganizations,
         AsyncSecrets,
         AsyncTeams,
@@ -87,6 +90,7 @@ if TYPE_CHECKING:
 
 _ASYNC = {"AsyncClient", "AsyncTasks"}
 _ASYNC_ADMIN = {
+    "AsyncGitHubTriggers",
     "AsyncOrganizations",
     "AsyncSecrets",
     "AsyncTeams",
@@ -115,6 +119,7 @@ __all__ = [
     "FINAL_STATUSES",
     "AgentOptions",
     "AsyncClient",
+    "AsyncGitHubTriggers",
     "AsyncOrganizations",
     "AsyncSecrets",
     "AsyncTasks",
@@ -128,6 +133,8 @@ __all__ = [
     "Event",
     "EventPage",
     "Forbidden",
+    "GitHubTrigger",
+    "GitHubTriggers",
     "Identity",
     "InvalidInput",
     "NewOrganization",
