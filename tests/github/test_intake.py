@@ -7,13 +7,16 @@ engine to record what came of it.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from taskyard.db.models import TrackingComment
 from taskyard.db.session import session_scope
+from tests.conftest import git
 from tests.github.conftest import ALICE, REPO, SECRET, Yard
+from tests.support.github.records import Pull
 from tests.support.github.webhooks import Delivery, adjust, example_payload, sign, webhook
 
 FENCED = re.compile(r"<untrusted-data-([0-9a-f]{24}) [^>]*>\n(.*?)\n</untrusted-data-\1>", re.S)
@@ -210,3 +213,31 @@ def test_a_comment_edited_after_the_trigger_does_not_reach_the_task(yard: Yard) 
     assert "fix the typo" in instruction_and_context(task["description"])[0]
     messages = [e for e in yard.server.events(task["key"]) if e["kind"] == "message"]
     assert messages == []
+
+
+def test_a_pull_request_touching_watched_paths_starts_a_task(yard: Yard, tmp_path: Path) -> None:
+    bare = yard.github.root / "acme" / "shop.git"
+    work = tmp_path / "work"
+    git("clone", "--quiet", str(bare), str(work))
+    git("checkout", "--quiet", "-b", "feature", cwd=work)
+    (work / "docs").mkdir()
+    (work / "docs" / "guide.md").write_text("# guide\n")
+    git("add", ".", cwd=work)
+    git("commit", "--quiet", "-m", "docs", cwd=work)
+    git("push", "--quiet", "origin", "feature", cwd=work)
+    sha = git("rev-parse", "HEAD", cwd=work).strip()
+    number = example_payload("pull_request", "opened")["pull_request"]["number"]
+    pull = Pull(REPO, number, "Docs", "", "feature", "main", sha, "alice")
+    yard.github.records.pulls.append(pull)
+    yard.trigger(kind="paths", paths=["src/**"])
+    elsewhere = webhook("pull_request", "opened", SECRET, repository=REPO, sender=ALICE)
+    yard.send(elsewhere)
+    assert yard.outcome(elsewhere.id).startswith("Ignored: no trigger")
+    yard.trigger(kind="paths", value="docs", paths=["docs/"])
+    updated = webhook("pull_request", "synchronize", SECRET, repository=REPO, sender=ALICE)
+    yard.send(updated)
+    assert yard.outcome(updated.id) == "Task TY-1 was created."
+    [listed, _] = [
+        r for r in yard.github.records.requests if r.url.endswith("/files?per_page=100&page=1")
+    ]
+    assert f"/repos/{REPO}/pulls/{number}/files" in listed.url

@@ -25,6 +25,8 @@ from taskyard.model.forge import ForgeSite, GitRemote
 from taskyard.model.redaction import redact_credentials
 
 DEFAULT_URL = "https://github.com"
+FILES_PER_PAGE = 100
+MAX_FILE_PAGES = 30  # GitHub lists at most 3,000 files of a pull request
 
 
 class GitHubClient(ForgeClient):
@@ -105,6 +107,28 @@ class GitHubClient(ForgeClient):
             repository,
             json={"body": redact_credentials(body)},
         )
+
+    async def pull_files(self, repository: str, number: int) -> list[str]:
+        """The files pull request ``number`` changes (GitHub lists at most 3,000)."""
+        files: list[str] = []
+        for page in range(1, MAX_FILE_PAGES + 1):
+            response = await self._request(
+                "GET",
+                f"/repos/{repository}/pulls/{number}/files",
+                repository,
+                params={"per_page": FILES_PER_PAGE, "page": page},
+            )
+            found = response.json()
+            if not isinstance(found, list):
+                raise Unavailable(f"GitHub listed no files for {repository}#{number}.")
+            files += [
+                f["filename"]
+                for f in found
+                if isinstance(f, dict) and isinstance(f.get("filename"), str)
+            ]
+            if len(found) < FILES_PER_PAGE:
+                break
+        return files
 
     async def aclose(self) -> None:
         await self._client.aclose()

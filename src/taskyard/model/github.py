@@ -42,6 +42,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("issues", "assigned"): INTAKE,
     ("issue_comment", "created"): INTAKE,
     ("pull_request", "opened"): INTAKE,
+    ("pull_request", "synchronize"): INTAKE,
     ("push", ""): INTAKE,
     ("pull_request", "closed"): REVIEWS,
     ("pull_request_review", "submitted"): REVIEWS,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +27,13 @@ from taskyard.services import actions, github_senders, tracking
 from taskyard.services.access import Principal
 from taskyard.services.github_context import IntakeContext, ThreadEngine
 from taskyard.services.github_prompt import prompt_of, title_of
-from taskyard.services.github_subject import Subject, fires, instruction_of, subject_of
+from taskyard.services.github_subject import (
+    MAX_CHANGED,
+    Subject,
+    fires,
+    instruction_of,
+    subject_of,
+)
 from taskyard.services.github_triggers import for_repository
 from taskyard.services.tasks import TaskCreate
 
@@ -47,7 +53,14 @@ async def handle(context: IntakeContext, event: GitHubEvent) -> str:
         return f"Ignored: the {event.event} payload names no issue, pull request or branch."
     if _own(event, subject):
         return "Ignored: taskyard's own branch."
-    fired = await asyncio.to_thread(_fired, context, event, subject)
+    triggers = await asyncio.to_thread(_triggers, context, subject.repository)
+    watching = [t for t in triggers if t.kind == "paths"]
+    if event.event == "pull_request" and watching:
+        # A pull request's payload does not list its files: ask, as the first watcher.
+        async with await context.github(watching[0].org_id, subject.repository) as client:
+            files = await client.pull_files(subject.repository, subject.number)
+        subject = replace(subject, changed=tuple(files[:MAX_CHANGED]))
+    fired = _fired(triggers, event, subject)
     if not fired:
         what = f"{event.event} {event.action}".strip()
         return f"Ignored: no trigger on {subject.repository} fires on {what}."
@@ -64,11 +77,15 @@ def _own(event: GitHubEvent, subject: Subject) -> bool:
     return isinstance(ref, str) and ref.startswith(OWN_BRANCHES)
 
 
-def _fired(context: IntakeContext, event: GitHubEvent, subject: Subject) -> list[Fired]:
-    """The first trigger that fires in each organization that has the repository."""
+def _triggers(context: IntakeContext, repository: str) -> list[GitHubTrigger]:
     with context.session(write=False) as session:
-        triggers = for_repository(session, subject.repository)
+        triggers = for_repository(session, repository)
         session.expunge_all()
+    return triggers
+
+
+def _fired(triggers: Sequence[GitHubTrigger], event: GitHubEvent, subject: Subject) -> list[Fired]:
+    """The first trigger that fires in each organization that has the repository."""
     found: dict[int, Fired] = {}
     for trigger in triggers:
         if trigger.org_id not in found and fires(trigger, event, subject):
