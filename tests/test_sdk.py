@@ -30,6 +30,9 @@ from taskyard.sdk import AsyncClient, Client, TaskyardAPIError, TaskyardConnecti
 from taskyard.sdk._wire import SSEDecoder
 from taskyard.services.bootstrap import ensure_bootstrapped
 from taskyard.services.tasks import TaskCreate
+from tests.conftest import ADMIN_TOKEN
+from tests.engine.test_signals import push
+from tests.support.server import RunningServer
 
 TOKEN = "ty_test_admin_token_123"
 TEMPLATE = "name: scripted\nsandbox: none\nagent:\n  kind: command\n  command: echo hi > hi.txt\n"
@@ -319,6 +322,53 @@ async def test_async_follow_and_wait_live(api: Api) -> None:
         await client.tasks.cancel("TY-1")
         assert [e["data"]["status"] async for e in stream] == ["cancelled"]
         assert (await client.tasks.wait("TY-1", timeout=10))["status"] == "cancelled"
+
+
+# Threads, against a real server and engine ----------------------------------------
+
+#: An agent whose first turn waits for the file ``gate``; later turns echo their prompt.
+GATED = """
+if [ "$TASKYARD_TURN" = 0 ]; then
+  while [ ! -e {gate} ]; do sleep 0.05; done
+else
+  echo "got: $TASKYARD_PROMPT"
+fi
+"""
+
+
+async def test_create_in_thread_makes_one_task_and_messages_it(
+    server: RunningServer, remote_repo: Path, tmp_path: Path
+) -> None:
+    """Sync and async alike: the first call creates, the next ones message the open task
+    (queued while its agent is busy, then each its own turn); once it ends, a new one."""
+    gate = tmp_path / "go"
+    template = push(server, "gated", GATED.format(gate=gate))
+    workflow = {"name": "one", "stages": [{"key": "code", "agent": {}}, {"key": "done"}]}
+    assert server.http.post("/api/v1/workflows", json=workflow).status_code == 201
+    fields: Any = {
+        "title": "Fix issue 12",
+        "repository": str(remote_repo),
+        "workflow": "one",
+        "template": template,
+    }
+    thread = "github:acme/shop#12"
+    with Client(server.url, ADMIN_TOKEN) as client:
+        task, created = client.tasks.create_in_thread(thread, description="Fix it", **fields)
+        assert created and task["thread"] == thread and task["status"] == "queued"
+        again = client.tasks.create_in_thread(thread, description="Also the docs", **fields)
+        assert again == taskyard.sdk.Created(again.task, False) and again.task["key"] == task["key"]
+    async with AsyncClient(server.url, ADMIN_TOKEN) as aclient:
+        last = await aclient.tasks.create_in_thread(thread, description="And tests", **fields)
+        assert (last.task["key"], last.created) == (task["key"], False)
+    gate.touch()
+
+    done = server.wait_for(task["key"], "completed")
+    lines = [e["data"]["line"] for e in server.events(task["key"]) if e["kind"] == "output"]
+    assert lines == ["got: Also the docs", "got: And tests"]
+    assert done["thread"] == thread
+    with Client(server.url, ADMIN_TOKEN) as client:
+        fresh, created = client.tasks.create_in_thread(thread, run=False, **fields)
+        assert created and fresh["key"] != task["key"]
 
 
 # The wire, with scripted servers -------------------------------------------------

@@ -64,6 +64,10 @@ def test_create_numbers_and_slugs(api: httpx.Client) -> None:
             400,
             "needs a 'command'",
         ),
+        ({"title": "t", "repository": "a/b", "thread": "gh:a/b#1\n"}, 400, "thread: Value error"),
+        ({"title": "t", "repository": "a/b", "thread": "gh:\u202eb#1"}, 400, "only printable"),
+        ({"title": "t", "repository": "a/b", "thread": " "}, 400, "thread: Value error, must not"),
+        ({"title": "t", "repository": "a/b", "thread": "x" * 301}, 400, "at most 300 characters"),
     ],
 )
 def test_create_rejects_bad_input_clearly(
@@ -209,3 +213,31 @@ def test_openapi_lists_the_api(api: httpx.Client) -> None:
         "/healthz",
     ):
         assert path in paths
+
+
+def test_a_thread_is_shown_and_its_open_task_must_have_started(api: httpx.Client) -> None:
+    thread = "github:acme/shop#12"
+    task = create(api, title="t", repository="acme/shop", thread=thread)
+    assert task["thread"] == thread and api.get("/api/v1/tasks/TY-1").json()["thread"] == thread
+    assert create(api, title="t", repository="acme/shop")["thread"] is None
+
+    # The open task was never started (no engine here): nothing can take the message.
+    again = api.post(
+        "/api/v1/tasks", json={"title": "t", "repository": "acme/shop", "thread": thread}
+    )
+    code, _, message = error_of(again)
+    assert code == 409 and "TY-1 is open on thread 'github:acme/shop#12'" in message, message
+    assert "start it (taskyard tasks start TY-1) or cancel it" in message
+
+    api.post("/api/v1/tasks/TY-1/cancel")  # an ended task frees its thread
+    assert create(api, title="t", repository="acme/shop", thread=thread)["key"] == "TY-3"
+
+
+def test_openapi_documents_both_answers_of_create(api: httpx.Client) -> None:
+    operation = api.get("/openapi.json").json()["paths"]["/api/v1/tasks"]["post"]
+    for status in ("200", "201"):
+        schema = operation["responses"][status]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/TaskOut"}
+    assert "open task on the body's `thread`" in operation["responses"]["200"]["description"]
+    body = api.get("/openapi.json").json()["components"]["schemas"]["TaskCreate"]
+    assert body["properties"]["thread"]["anyOf"][0]["maxLength"] == 300

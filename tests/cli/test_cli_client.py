@@ -22,7 +22,10 @@ from click.testing import CliRunner, Result
 
 from taskyard.cli.main import cli
 from taskyard.sdk import Client
-from tests.test_sdk import TEMPLATE, TOKEN, make_app, serve
+from tests.conftest import ADMIN_TOKEN
+from tests.engine.test_signals import push
+from tests.support.server import RunningServer
+from tests.test_sdk import GATED, TEMPLATE, TOKEN, make_app, serve
 
 WORKFLOW = """
 name: quick
@@ -140,6 +143,24 @@ def test_api_errors_are_one_line_on_stderr(run: Cli) -> None:
     # Mistakes the command line catches itself are usage errors (exit 2).
     run("tasks", "create", "--title", "T", "--repo", "r/r", "--no-run", "--wait", code=2)
     run("tasks", "create", "--title", "T", "--repo", "r/r", "--param", "novalue", code=2)
+
+
+def test_create_on_a_thread(server: RunningServer, remote_repo: Path, tmp_path: Path) -> None:
+    run, gate = Cli(server.url, ADMIN_TOKEN), tmp_path / "go"
+    template = push(server, "gated", GATED.format(gate=gate))
+    create = ("tasks", "create", "--title", "Issue 12", "--repo", str(remote_repo))
+    on_thread = (*create, "--template", template, "--thread", "github:acme/shop#12")
+    first = run(*on_thread, "Fix it")
+    assert "Thread:" in first.stdout and "github:acme/shop#12" in first.stdout
+    again = run(*on_thread, "Also the docs")
+    assert again.stderr.startswith(
+        "TY-1 is open on thread github:acme/shop#12: it got the description as a message.\n"
+    )
+    assert run.json(*on_thread, "And tests")["key"] == "TY-1"
+    gate.touch()
+    server.wait_for("TY-1", "waiting", "completed")
+    told = [e["data"]["text"] for e in server.events("TY-1") if e["kind"] == "message"]
+    assert told == ["Also the docs", "And tests"]
 
 
 def test_bad_token_and_unreachable_server(run: Cli) -> None:

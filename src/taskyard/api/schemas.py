@@ -32,6 +32,7 @@ class TaskOut(BaseModel):
     branch: str
     origin: str
     origin_context: dict[str, Any]
+    thread: str | None
     team: str
     creator: str
     requested_by: str
@@ -100,6 +101,7 @@ def task_out(
         branch=task.branch,
         origin=task.origin,
         origin_context=task.origin_context,
+        thread=task.thread,
         team=team.key if team else "",
         creator=creator.username if creator else "",
         requested_by=requester.username if requester else "",

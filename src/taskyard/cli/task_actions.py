@@ -69,6 +69,11 @@ def _parameters(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--base-branch", default="", help="Branch to start from (default: the repo's).")
 @click.option("--creator", help="Username the task is for (default: you).")
 @click.option("--origin", default="cli", show_default=True, help="Where the task comes from.")
+@click.option(
+    "--thread",
+    help="The conversation it answers (github:acme/shop#12): if an open task is on it, "
+    "DESCRIPTION goes to that task as a message instead.",
+)
 @click.option("--run/--no-run", default=True, show_default=True, help="Start it at once.")
 @click.option("--follow", is_flag=True, help="Print its events until it ends.")
 @click.option("--wait", is_flag=True, help="Wait until it ends; exit non-zero unless it completed.")
@@ -88,6 +93,7 @@ def create(
     base_branch: str,
     creator: str | None,
     origin: str,
+    thread: str | None,
     run: bool,
     follow: bool,
     wait: bool,
@@ -111,13 +117,22 @@ def create(
         "creator": creator,
         "origin": origin,
     }
-    task = client.tasks.create(title=title, repository=repository, run=run, **options)
+    created = True
+    if thread is None:
+        task = client.tasks.create(title=title, repository=repository, run=run, **options)
+    else:
+        task, created = client.tasks.create_in_thread(
+            thread, title=title, repository=repository, run=run, **options
+        )
+    if not created:
+        hint(f"{task['key']} is open on thread {thread}: it got the description as a message.")
     if not (follow or wait):
         show_task(client, task)
         if run:
             hint(f"Follow it with `taskyard tasks logs {task['key']} --follow`.")
         return
-    hint(f"Created {task['key']}: {task['title']}")
+    if created:
+        hint(f"Created {task['key']}: {task['title']}")
     if follow:
         for event in client.tasks.follow(task["key"]):
             emit_event(event)

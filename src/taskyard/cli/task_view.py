@@ -34,6 +34,7 @@ TASK_FIELDS: list[Column] = [
     ("Template", "template"),
     ("Creator", "creator"),
     ("Origin", "origin"),
+    ("Thread", "thread"),
     ("Created", lambda t: when(t["created_at"])),
     ("Ended", lambda t: when(t["ended_at"])),
     ("Usage", lambda t: f"{t['input_tokens']} in, {t['output_tokens']} out, ${t['cost_usd']:.4f}"),

@@ -148,11 +148,21 @@ def bounded_json(max_depth: int, max_bytes: int) -> Callable[[Any], Any]:
     return check
 
 
+def _printable(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if not value.isprintable():
+        raise ValueError("must hold only printable characters (no control or invisible ones)")
+    return value
+
+
 # Lengths match the database's columns, or bound a Text column.
 Name = Annotated[str, Field(max_length=100), AfterValidator(_clean_text)]
 Title = Annotated[str, Field(max_length=300), AfterValidator(_clean_text)]
 Label = Annotated[str, Field(max_length=200), AfterValidator(_clean_text)]
 Location = Annotated[str, Field(max_length=500), AfterValidator(_clean_text)]
+# A conversation's name (``github:acme/shop#12``): compared as it is, so nothing invisible.
+Thread = Annotated[str, Field(max_length=300), AfterValidator(_printable)]
 Body = Annotated[str, Field(max_length=100_000), AfterValidator(_clean_text)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(bounded_json(8, 64_000))]
 Int32 = Annotated[int, Field(ge=0, le=MAX_INT32)]

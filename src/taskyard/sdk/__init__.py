@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from taskyard.sdk._models import (
     FINAL_STATUSES,
     AgentOptions,
+    Created,
     Event,
     EventPage,
     GitHubTrigger,
@@ -130,6 +131,7 @@ __all__ = [
     "AsyncWorkflows",
     "Client",
     "Conflict",
+    "Created",
     "Event",
     "EventPage",
     "Forbidden",

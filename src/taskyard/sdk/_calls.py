@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from taskyard.sdk._models import (
     FINAL_STATUSES,
     OPTION_ALIASES,
+    Created,
     Event,
     EventPage,
     GitHubTrigger,
@@ -51,6 +54,23 @@ def task_path(key: str, action: str = "") -> str:
 
 
 def create_task(title: str, repository: str, run: bool, options: TaskOptions) -> Call[Task]:
+    body = _task_body(title, repository, run, options)
+    return Call("POST", f"{API}/tasks", parse_json, json=body)
+
+
+def create_in_thread(
+    thread: str, title: str, repository: str, run: bool, options: TaskOptions
+) -> Call[Created]:
+    body = {**_task_body(title, repository, run, options), "thread": thread}
+    return Call("POST", f"{API}/tasks", _created, json=body)
+
+
+def _created(response: httpx.Response) -> Created:
+    # 201: a new task; 200: the thread's open task, which got the description.
+    return Created(response.json(), created=response.status_code == 201)
+
+
+def _task_body(title: str, repository: str, run: bool, options: TaskOptions) -> dict[str, Any]:
     given: dict[str, Any] = dict(options)
     for alias, field in OPTION_ALIASES.items():
         if alias not in given:
@@ -61,7 +81,7 @@ def create_task(title: str, repository: str, run: bool, options: TaskOptions) ->
         given[field] = None if value is None else str(value)
     body = _drop_none({"origin": "sdk", **given})
     body.update(title=title, repository=repository, run=run)
-    return Call("POST", f"{API}/tasks", parse_json, json=body)
+    return body
 
 
 def list_tasks(filters: TaskFilters, limit: int, before: int | None) -> Call[TaskPage]:

@@ -8,7 +8,7 @@ SDK release. Timestamps are ISO 8601 strings, as on the wire.
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NamedTuple, NotRequired, TypedDict
 
 #: The statuses a task never leaves.
 FINAL_STATUSES: tuple[str, ...] = ("completed", "failed", "cancelled")
@@ -39,6 +39,7 @@ class Task(TypedDict):
     branch: str
     origin: str
     origin_context: dict[str, Any]
+    thread: str | None
     team: str
     creator: str
     requested_by: str
@@ -60,6 +61,14 @@ class Task(TypedDict):
     status_history: list[StatusEntry] | None
     pull_requests: list[dict[str, Any]] | None
     live: dict[str, Any] | None
+
+
+class Created(NamedTuple):
+    """What ``tasks.create_in_thread`` did: made ``task`` (``created`` is true), or sent the
+    description to ``task``, the thread's open task, as a message (``created`` is false)."""
+
+    task: Task
+    created: bool
 
 
 class TaskPage(TypedDict):

@@ -14,6 +14,7 @@ import httpx
 from taskyard.sdk import _calls as calls
 from taskyard.sdk._models import (
     FINAL_STATUSES,
+    Created,
     Event,
     EventPage,
     Task,
@@ -201,6 +202,29 @@ class Tasks:
     ) -> Task:
         """Create a task and start it at once; see :meth:`create` for the arguments."""
         return self.create(title=title, repository=repository, run=True, **options)
+
+    def create_in_thread(
+        self,
+        thread: str,
+        *,
+        title: str,
+        repository: str,
+        run: bool = True,
+        **options: Unpack[TaskOptions],
+    ) -> Created:
+        """Create a task on ``thread`` unless the organization has an open one there.
+
+        A thread names the conversation a task answers (``github:acme/shop#12``). While a
+        task of the thread is open, its description (the title when it has none) goes to
+        that task as a message, queued if the agent is busy, and no task is made; once it
+        ends, the next call starts a new task. Two calls at once make one task. The other
+        arguments are :meth:`create`'s, but the task runs unless ``run`` is false.
+
+        Returns:
+            ``(task, created)``: the new task and ``True``, or the open task and ``False``.
+        """
+        call = calls.create_in_thread(thread, title, repository, run, options)
+        return self._client._send(call)
 
     def list(
         self, *, limit: int = 50, before: int | None = None, **filters: Unpack[TaskFilters]

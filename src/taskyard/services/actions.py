@@ -1,4 +1,4 @@
-"""What people do to a task: start, message, approve, request changes, cancel.
+"""What people do to a task: create, start, message, approve, request changes, cancel.
 
 Each action checks the task is in a state that takes it, records the person's
 input as an event, and signals the task's workflow through ``engine``.
@@ -7,6 +7,7 @@ input as an event, and signals the task's workflow through ``engine``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -16,7 +17,7 @@ from taskyard.db.models import Task, Workflow
 from taskyard.model.errors import Conflict, InvalidInput
 from taskyard.model.signals import Signal
 from taskyard.model.status import FINAL, TaskStatus
-from taskyard.services import audit, events, stops, tasks
+from taskyard.services import audit, events, stops, tasks, threads
 from taskyard.services.access import Principal, require
 from taskyard.services.tasks import TaskCreate
 
@@ -30,6 +31,15 @@ class EngineLike(Protocol):
     def state(self, task: Task) -> dict[str, Any] | None: ...
 
 
+@dataclass(frozen=True)
+class Created:
+    """What a create did: made ``task`` (``created``), or gave its thread's open task
+    the new description as a message."""
+
+    task: Task
+    created: bool
+
+
 def create(
     session: Session,
     engine: EngineLike,
@@ -37,8 +47,17 @@ def create(
     body: TaskCreate,
     *,
     local_roots: Sequence[Path],
-) -> Task:
-    """Create a task and, unless ``run`` is false, start its workflow."""
+) -> Created:
+    """Create a task and, unless ``run`` is false, start its workflow.
+
+    With a ``thread`` on which the organization has an open task, no task is made: the
+    description (the title when it has none) goes to that task as a message.
+    """
+    require(principal, "tasks:write")
+    if body.thread is not None:
+        current = threads.open_task(session, principal.org_id, body.thread)
+        if current is not None:
+            return Created(_fold(session, engine, principal, current, body), created=False)
     task = tasks.create_task(session, principal, body, local_roots=local_roots)
     audit.record(session, principal, "task.created", task.key, {"title": task.title})
     if body.run:
@@ -49,6 +68,27 @@ def create(
     session.commit()
     if body.run:
         engine.start(task)
+    return Created(task, created=True)
+
+
+def _fold(
+    session: Session, engine: EngineLike, principal: Principal, task: Task, body: TaskCreate
+) -> Task:
+    """Send ``body``'s words to ``task``, the open task of its thread, from its creator."""
+    by = tasks.resolve_creator(session, principal, body.creator).username
+    if not task.run_requested:
+        raise Conflict(
+            f"Task {task.key} is open on thread '{body.thread}' but was never started: "
+            f"start it (taskyard tasks start {task.key}) or cancel it, then try again."
+        )
+    text = body.description.strip() or body.title.strip()
+    if not text:
+        raise InvalidInput("Say what to do: the description (or the title) must not be empty.")
+    # The create that opened this thread may have committed a moment ago and not yet
+    # started its workflow, which a signal needs; starting a started one does nothing.
+    engine.start(task)
+    _send(session, engine, task, text, by, thread=body.thread)
+    session.commit()
     return task
 
 
@@ -83,9 +123,15 @@ def message(
     if len(text) > MAX_MESSAGE:
         raise InvalidInput(f"Message is longer than {MAX_MESSAGE} characters.")
     _active(task, "messages")
-    engine.signal(task, Signal("message", text=text, by=principal.username))
-    events.append(session, task.id, "message", {"text": text, "by": principal.username})
+    _send(session, engine, task, text, principal.username)
     return task
+
+
+def _send(
+    session: Session, engine: EngineLike, task: Task, text: str, by: str, **detail: Any
+) -> None:
+    engine.signal(task, Signal("message", text=text, by=by))
+    events.append(session, task.id, "message", {"text": text, "by": by, **detail})
 
 
 def approve(

@@ -20,6 +20,7 @@ from taskyard.model.inputs import (
     Label,
     Location,
     Name,
+    Thread,
     Title,
     mend_text,
     parse_id,
@@ -67,6 +68,13 @@ class TaskCreate(BaseModel):
     parameters: JsonObject = Field(default_factory=dict)
     workflow: Name | None = None
     run: Annotated[bool, Field(examples=[False])] = True
+    thread: Thread | None = Field(
+        None,
+        description="The conversation the task answers (`github:acme/shop#12`): while a task "
+        "of the organization on this thread is open, the description goes to it as a message "
+        "and no task is created.",
+        examples=["github:acme/shop#12"],
+    )
 
 
 def slugify(text: str, limit: int = 48) -> str:
@@ -100,7 +108,7 @@ def create_task(
     repository = validate_repository(body.repository, local_roots)
     base_branch = validate_branch(body.base_branch)
     team = teams.resolve_team(session, principal.org_id, body.team)
-    creator = _resolve_creator(session, principal, body.creator)
+    creator = resolve_creator(session, principal, body.creator)
     workflow = (
         workflows.get_workflow(session, team, body.workflow)
         if body.workflow
@@ -138,6 +146,7 @@ def create_task(
         base_branch=base_branch,
         origin=body.origin,
         origin_context=body.origin_context,
+        thread=body.thread,
         creator_id=creator.id,
         requested_by_id=principal.user_id,
         template_id=template_row.id if template_row else None,
@@ -155,7 +164,8 @@ def create_task(
     return task
 
 
-def _resolve_creator(session: Session, principal: Principal, username: str | None) -> User:
+def resolve_creator(session: Session, principal: Principal, username: str | None) -> User:
+    """Whom a task is for: the caller, or ``username`` (needs ``tasks:create-for-others``)."""
     if username is None or username == principal.username:
         user = session.get(User, principal.user_id)
         assert user is not None

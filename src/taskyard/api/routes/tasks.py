@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from taskyard.api.deps import EngineDep, PrincipalDep, SessionDep, SettingsDep
@@ -46,18 +46,35 @@ CREATED = links(
 )
 
 
-@router.post("", status_code=201, responses=CREATED)
+FOLDED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": TaskOut,
+        "description": "No task was created: the organization already has an open task on "
+        "the body's `thread`, and the description was sent to it as a message (queued if "
+        "its agent is busy). The body is that task.",
+    }
+}
+
+
+@router.post("", status_code=201, responses={**CREATED, **FOLDED})
 def create_task(
     body: TaskCreate,
+    response: Response,
     session: SessionDep,
     principal: PrincipalDep,
     engine: EngineDep,
     settings: SettingsDep,
 ) -> TaskOut:
-    """Create a task; it starts running at once unless ``run`` is false."""
+    """Create a task; it starts running at once unless ``run`` is false.
+
+    With a ``thread`` that has an open task, the description goes to that task as a
+    message instead, and the answer is 200 with that task.
+    """
     roots = settings.local_repository_roots
-    task = actions.create(session, engine, principal, body, local_roots=roots)
-    return task_out(session, task)
+    result = actions.create(session, engine, principal, body, local_roots=roots)
+    if not result.created:
+        response.status_code = 200
+    return task_out(session, result.task)
 
 
 @router.get("")
