@@ -129,4 +129,8 @@ def yard(hook_settings: Settings, github: GitHubStandIn) -> Iterator[Yard]:
         assert linked.status_code == 201, linked.text
         github.records.users[github_id] = login
         github.records.permissions[(REPO, login)] = "write"
-        yield Yard(server, github)
+        yard = Yard(server, github)
+        yield yard
+        # Stopped mid-step, a task's workflow would leave its step behind: let each settle.
+        for task in yard.tasks():
+            server.wait_for(task["key"], "waiting", "completed", "failed", "cancelled")

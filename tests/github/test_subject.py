@@ -29,6 +29,8 @@ def test_the_phrase_counts_only_as_a_whole_word(comment: str, found: bool) -> No
 def test_the_rest_of_the_comment_is_the_instruction() -> None:
     assert instruction_of("/taskyard add a dark mode", "/taskyard") == "add a dark mode"
     assert instruction_of("Hi!\n/taskyard\nadd tests", "/taskyard") == "Hi!\n\nadd tests"
+    assert instruction_of("Please /taskyard fix it", "/taskyard") == "Please fix it"
+    assert instruction_of("Thanks!\n/taskyard fix it", "/taskyard") == "Thanks!\nfix it"
     assert instruction_of("no phrase", "/taskyard") == ""
 
 

@@ -57,7 +57,8 @@ async def handle(context: IntakeContext, event: GitHubEvent) -> str:
     watching = [t for t in triggers if t.kind == "paths"]
     if event.event == "pull_request" and watching:
         # A pull request's payload does not list its files: ask, as the first watcher.
-        async with await context.github(watching[0].org_id, subject.repository) as client:
+        client = await context.github(watching[0].org_id, subject.repository)
+        async with client:
             files = await client.pull_files(subject.repository, subject.number)
         subject = replace(subject, changed=tuple(files[:MAX_CHANGED]))
     fired = _fired(triggers, event, subject)

@@ -177,7 +177,9 @@ def instruction_of(comment: str, phrase: str) -> str:
     span = phrase_at(comment, phrase)
     if span is None:
         return ""
-    return (comment[: span[0]] + comment[span[1] :]).strip()
+    before, after = comment[: span[0]].rstrip(" \t"), comment[span[1] :].lstrip(" \t")
+    joint = " " if before and after and not before.endswith("\n") and after[0] != "\n" else ""
+    return (before + joint + after).strip()
 
 
 def fires(trigger: GitHubTrigger, event: GitHubEvent, subject: Subject) -> bool:
