@@ -6,14 +6,20 @@ engine to record what came of it.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from temporalio.client import Client
 
 from taskyard.db.models import TrackingComment
 from taskyard.db.session import session_scope
+from taskyard.engine.client import Engine
+from taskyard.model.github import GitHubEvent
+from taskyard.services import github_intake
+from taskyard.services.github_context import IntakeContext
 from tests.conftest import git
 from tests.github.conftest import ALICE, REPO, SECRET, Yard
 from tests.support.github.records import Pull
@@ -241,3 +247,40 @@ def test_a_pull_request_touching_watched_paths_starts_a_task(yard: Yard, tmp_pat
         r for r in yard.github.records.requests if r.url.endswith("/files?per_page=100&page=1")
     ]
     assert f"/repos/{REPO}/pulls/{number}/files" in listed.url
+
+
+def test_a_second_trigger_on_an_open_thread_becomes_a_message(yard: Yard) -> None:
+    yard.github.records.add_issue(REPO, "Spelling error")
+    yard.trigger(kind="label")
+    yard.trigger(kind="comment")
+    first = labelled()
+    yard.send(first)
+    assert yard.outcome(first.id) == "Task TY-1 was created."
+    yard.server.wait_for("TY-1", "waiting")
+    more = commented("/taskyard also fix the typo in CONTRIBUTING.md")
+    yard.send(more)
+    assert yard.outcome(more.id) == "Task TY-1 was open on this thread: it got the instruction."
+    assert [t["key"] for t in yard.tasks()] == ["TY-1"]
+    [message] = [e for e in yard.server.events("TY-1") if e["kind"] == "message"]
+    instruction, _ = instruction_and_context(message["data"]["text"])
+    assert "also fix the typo in CONTRIBUTING.md" in instruction
+    assert message["data"]["by"] == "alice"
+
+
+def test_a_retried_intake_makes_the_task_once(yard: Yard, temporal_address: str) -> None:
+    """The activity may run again after the task was made (its worker died before the
+    outcome was recorded): the second run finds the delivery's task, makes none."""
+    yard.github.records.add_issue(REPO, "Spelling error")
+    yard.trigger(kind="label")
+    delivery = labelled()
+    event = GitHubEvent(delivery.id, "issues", "labeled", delivery.payload)
+    settings = yard.server.settings
+
+    async def twice() -> list[str]:
+        client = await Client.connect(temporal_address)
+        context = IntakeContext(settings, Engine(client, settings, settings.task_queue))
+        return [await github_intake.handle(context, event) for _ in range(2)]
+
+    assert asyncio.run(twice()) == ["Task TY-1 was created."] * 2
+    assert [t["key"] for t in yard.tasks()] == ["TY-1"]
+    yard.server.wait_for("TY-1", "waiting")
