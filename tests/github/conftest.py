@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,11 +19,13 @@ from sqlalchemy import select
 from taskyard.config import Settings
 from taskyard.db.models import WebhookDelivery
 from taskyard.db.session import session_scope
-from tests.conftest import ADMIN_TOKEN, git
-from tests.forges.conftest import TOKEN
-from tests.support.github.standin import GitHubStandIn, serve_github
+from tests.conftest import ADMIN_TOKEN
+from tests.forges.conftest import TOKEN, github
+from tests.support.github.standin import GitHubStandIn
 from tests.support.github.webhooks import Delivery
 from tests.support.server import RunningServer, start_server
+
+__all__ = ["github"]  # the stand-in, serving a copy of ``remote_repo`` as acme/shop
 
 SECRET = "webhook-secret-for-tests"
 REPO = "acme/shop"
@@ -37,14 +38,6 @@ agent:
   kind: command
   command: echo done
 """
-
-
-@pytest.fixture
-def github(tmp_path: Path, remote_repo: Path) -> Iterator[GitHubStandIn]:
-    root = tmp_path / "github"
-    git("clone", "--quiet", "--bare", str(remote_repo), str(root / "acme" / "shop.git"))
-    with serve_github(root, TOKEN) as standin:
-        yield standin
 
 
 @pytest.fixture

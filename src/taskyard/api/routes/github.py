@@ -25,18 +25,7 @@ TriggerId = Annotated[int, Path(ge=1, le=MAX_INT64)]
 
 
 def _out(trigger: GitHubTrigger) -> GitHubTriggerOut:
-    return GitHubTriggerOut(
-        id=trigger.id,
-        repository=trigger.repository,
-        kind=trigger.kind,
-        value=trigger.value,
-        paths=trigger.paths,
-        team=trigger.team,
-        template=trigger.template,
-        workflow=trigger.workflow,
-        prompt=trigger.prompt,
-        created_at=trigger.created_at,
-    )
+    return GitHubTriggerOut.model_validate(trigger, from_attributes=True)
 
 
 @router.get("/triggers", response_model=list[GitHubTriggerOut])
