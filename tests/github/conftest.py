@@ -30,6 +30,7 @@ __all__ = ["github"]  # the stand-in, serving a copy of ``remote_repo`` as acme/
 SECRET = "webhook-secret-for-tests"
 REPO = "acme/shop"
 ALICE = ("alice", 123)
+SETTLED = ("waiting", "completed", "failed", "cancelled")
 TEMPLATE = """
 name: quiet
 description: an agent that only answers
@@ -100,6 +101,14 @@ class Yard:
             session.expunge_all()
         return rows
 
+    def settle(self, timeout: float = 60) -> None:
+        """Wait until no task is between steps: a server stopped mid-step would leave
+        the step's coroutine behind."""
+        deadline = time.monotonic() + timeout
+        while any(t["status"] not in SETTLED for t in self.tasks()):
+            assert time.monotonic() < deadline, f"tasks still busy: {self.tasks()}"
+            time.sleep(0.1)
+
     def tasks(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.http.get("/api/v1/tasks").json()["items"]
         return items
@@ -124,6 +133,4 @@ def yard(hook_settings: Settings, github: GitHubStandIn) -> Iterator[Yard]:
         github.records.permissions[(REPO, login)] = "write"
         yard = Yard(server, github)
         yield yard
-        # Stopped mid-step, a task's workflow would leave its step behind: let each settle.
-        for task in yard.tasks():
-            server.wait_for(task["key"], "waiting", "completed", "failed", "cancelled")
+        yard.settle()

@@ -257,9 +257,11 @@ def test_a_second_trigger_on_an_open_thread_becomes_a_message(yard: Yard) -> Non
     yard.send(first)
     assert yard.outcome(first.id) == "Task TY-1 was created."
     yard.server.wait_for("TY-1", "waiting")
+    before = yard.server.last_event_id("TY-1")
     more = commented("/taskyard also fix the typo in CONTRIBUTING.md")
     yard.send(more)
     assert yard.outcome(more.id) == "Task TY-1 was open on this thread: it got the instruction."
+    yard.server.wait_for("TY-1", "waiting", after=before)  # the agent's turn on it
     assert [t["key"] for t in yard.tasks()] == ["TY-1"]
     [message] = [e for e in yard.server.events("TY-1") if e["kind"] == "message"]
     instruction, _ = instruction_and_context(message["data"]["text"])
