@@ -5,7 +5,8 @@ refuses a scale-out process without the shared secret key (before anything start
 migrates the database, creates the first organization and admin token once,
 starts the embedded Temporal dev server unless a cluster address is set,
 connects, starts the worker (unless told not to) and restarts any task whose
-workflow was never started (a crash between commit and start loses nothing).
+workflow was never started, and the handling of any webhook delivery stored but
+never handled (a crash between commit and start loses nothing).
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from taskyard.engine.github import DeliveryActivities
 from taskyard.engine.home import home_queue
 from taskyard.engine.worker import build_workers
 from taskyard.gateway import Gateway
+from taskyard.model.github import SOURCE
 from taskyard.model.status import TaskStatus
-from taskyard.services import ended
+from taskyard.services import ended, webhooks
 from taskyard.services.bootstrap import Bootstrap, ensure_bootstrapped
 from taskyard.services.gateway_ledger import DatabaseLedger
 from taskyard.services.github_context import IntakeContext
@@ -116,6 +118,12 @@ class Runtime:
         queued = await asyncio.to_thread(store.active_task_ids, TaskStatus.QUEUED)
         for uid, task_id, key in queued:
             await self.engine.start(uid, task_id, key)
+        for delivery_id in await asyncio.to_thread(self._unhandled_deliveries):
+            await self.engine.handle_delivery(delivery_id)
+
+    def _unhandled_deliveries(self) -> list[str]:
+        with session_scope(self.settings.resolved_database_url, write=False) as session:
+            return webhooks.unhandled(session, SOURCE)
 
     async def __aexit__(
         self,

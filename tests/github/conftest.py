@@ -52,6 +52,20 @@ def hook_settings(settings: Settings, github: GitHubStandIn) -> Settings:
     )
 
 
+def outcome(settings: Settings, delivery_id: str, timeout: float = 30) -> str:
+    """The delivery's outcome once the engine has handled it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope(settings.resolved_database_url, write=False) as session:
+            row = session.scalar(
+                select(WebhookDelivery).where(WebhookDelivery.delivery_id == delivery_id)
+            )
+            if row is not None and row.handled_at is not None:
+                return row.outcome
+        assert time.monotonic() < deadline, f"delivery {delivery_id} not handled"
+        time.sleep(0.05)
+
+
 @dataclass
 class Yard:
     """The server, the stand-in, and what tests do with them."""
@@ -80,19 +94,8 @@ class Yard:
         result: dict[str, Any] = response.json()
         return result
 
-    def outcome(self, delivery_id: str, timeout: float = 30) -> str:
-        """The delivery's outcome once the engine has handled it."""
-        deadline = time.monotonic() + timeout
-        url = self.server.settings.resolved_database_url
-        while True:
-            with session_scope(url, write=False) as session:
-                row = session.scalar(
-                    select(WebhookDelivery).where(WebhookDelivery.delivery_id == delivery_id)
-                )
-                if row is not None and row.handled_at is not None:
-                    return row.outcome
-            assert time.monotonic() < deadline, f"delivery {delivery_id} not handled"
-            time.sleep(0.05)
+    def outcome(self, delivery_id: str) -> str:
+        return outcome(self.server.settings, delivery_id)
 
     def deliveries(self) -> list[WebhookDelivery]:
         url = self.server.settings.resolved_database_url

@@ -13,8 +13,11 @@ import httpx
 import pytest
 
 from taskyard.config import Settings
+from taskyard.db.session import migrate, session_scope
+from taskyard.model.github import SOURCE, GitHubEvent
+from taskyard.services import webhooks
 from tests.conftest import ADMIN_TOKEN
-from tests.github.conftest import ALICE, REPO, SECRET, Yard
+from tests.github.conftest import ALICE, REPO, SECRET, Yard, outcome
 from tests.support.github.webhooks import Delivery, example_payload, sign, webhook
 from tests.support.server import start_server
 
@@ -180,3 +183,17 @@ def test_the_same_delivery_arriving_at_once_creates_one_task(yard: Yard) -> None
     assert yard.outcome(delivery.id) == "Task TY-1 was created."
     assert [t["key"] for t in yard.tasks()] == ["TY-1"]
     assert len(yard.deliveries()) == 1
+
+
+def test_a_delivery_stored_but_never_handed_to_the_engine_is_handled_at_start(
+    hook_settings: Settings,
+) -> None:
+    """The server stopped between storing a delivery and starting its handling."""
+    migrate(hook_settings.resolved_database_url)
+    delivery = labelled()
+    event = GitHubEvent(delivery.id, "issues", "labeled", delivery.payload)
+    with session_scope(hook_settings.resolved_database_url) as session:
+        assert webhooks.receive(session, SOURCE, event).new
+    with start_server(hook_settings, ADMIN_TOKEN):
+        handled = outcome(hook_settings, delivery.id)
+    assert handled == f"Ignored: no trigger on {REPO} fires on issues labeled."

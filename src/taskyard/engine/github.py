@@ -22,11 +22,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from taskyard.model.errors import Permanent
-    from taskyard.model.github import INTAKE, REVIEWS, GitHubEvent, route
+    from taskyard.model.github import INTAKE, REVIEWS, SOURCE, GitHubEvent, route
     from taskyard.services import github_intake, github_reviews, webhooks
     from taskyard.services.github_context import IntakeContext
 
-SOURCE = "github"
 HANDLE_TIMEOUT = timedelta(minutes=2)
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),

@@ -33,6 +33,7 @@ class GitHubEvent:
         return sender if isinstance(sender, Mapping) else {}
 
 
+SOURCE = "github"  # of a webhook delivery (taskyard.db.models.WebhookDelivery.source)
 INTAKE = "intake"  # may start a task (services/github_intake.py)
 REVIEWS = "reviews"  # about a task's pull request (services/github_reviews.py)
 # Which part of taskyard handles each (event, action); anything else is acknowledged

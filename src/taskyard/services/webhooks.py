@@ -8,6 +8,7 @@ outcome (a short sentence a person reads when asking why nothing happened).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from taskyard.model.errors import NotFound
 from taskyard.model.github import GitHubEvent
 
 OUTCOME_LIMIT = 500  # the column's size
+RESUME_WINDOW = dt.timedelta(days=3)  # older news is no longer worth acting on
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,23 @@ def load(session: Session, source: str, delivery_id: str) -> tuple[GitHubEvent, 
     payload: dict[str, Any] = row.payload
     event = GitHubEvent(row.delivery_id, row.event, row.action, payload)
     return event, (row.outcome if row.handled_at is not None else None)
+
+
+def unhandled(session: Session, source: str, limit: int = 1000) -> list[str]:
+    """Ids of deliveries stored in the last :data:`RESUME_WINDOW` but never handled:
+    the server stopped between storing one and handing it to the engine."""
+    since = utcnow() - RESUME_WINDOW
+    query = (
+        select(WebhookDelivery.delivery_id)
+        .where(
+            WebhookDelivery.source == source,
+            WebhookDelivery.handled_at.is_(None),
+            WebhookDelivery.received_at >= since,
+        )
+        .order_by(WebhookDelivery.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
 
 
 def note(session: Session, source: str, delivery_id: str, outcome: str) -> None:

@@ -15,12 +15,11 @@ from pydantic import BaseModel
 from taskyard.api.deps import EngineDep, SettingsDep
 from taskyard.api.openapi import errors
 from taskyard.db.session import session_scope
-from taskyard.model.github import GitHubEvent
+from taskyard.model.github import SOURCE, GitHubEvent
 from taskyard.services import github_receiver, webhooks
 from taskyard.services.webhooks import Stored
 
 router = APIRouter(tags=["webhooks"])
-SOURCE = "github"
 
 
 class WebhookOut(BaseModel):
