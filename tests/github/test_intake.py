@@ -286,3 +286,16 @@ def test_a_retried_intake_makes_the_task_once(yard: Yard, temporal_address: str)
     assert asyncio.run(twice()) == ["Task TY-1 was created."] * 2
     assert [t["key"] for t in yard.tasks()] == ["TY-1"]
     yard.server.wait_for("TY-1", "waiting")
+
+
+def test_a_trigger_that_can_no_longer_make_its_task_says_so(yard: Yard) -> None:
+    yard.github.records.add_issue(REPO, "Spelling error")
+    stages = [{"key": "code", "agent": {}}, {"key": "done"}]
+    made = yard.http.post("/api/v1/workflows", json={"name": "quick", "stages": stages})
+    assert made.status_code == 201, made.text
+    yard.trigger(kind="label", workflow="quick")
+    assert yard.http.post("/api/v1/workflows/quick/archive").status_code == 200
+    delivery = labelled()
+    yard.send(delivery)
+    assert yard.outcome(delivery.id) == "Failed: Workflow 'quick' is archived."
+    assert yard.tasks() == []

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import GitHubTrigger, Task, User
+from taskyard.model.errors import Permanent
 from taskyard.model.github import GitHubEvent
 from taskyard.model.redaction import redact_credentials
 from taskyard.services import actions, github_senders, tracking
@@ -65,7 +66,12 @@ async def handle(context: IntakeContext, event: GitHubEvent) -> str:
     if not fired:
         what = f"{event.event} {event.action}".strip()
         return f"Ignored: no trigger on {subject.repository} fires on {what}."
-    outcomes = [await _for_org(context, event, subject, one) for one in fired]
+    outcomes = []
+    for one in fired:
+        try:
+            outcomes.append(await _for_org(context, event, subject, one))
+        except Permanent as exc:  # this organization's trigger names a missing template...
+            outcomes.append(f"Failed: {exc}")
     return " ".join(outcomes)
 
 
