@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from temporalio.client import Client
 
-from taskyard.db.models import TrackingComment
+from taskyard.db.models import PullRequest, TrackingComment
 from taskyard.db.session import session_scope
 from taskyard.engine.client import Engine
 from taskyard.model.github import GitHubEvent
@@ -299,3 +299,31 @@ def test_a_trigger_that_can_no_longer_make_its_task_says_so(yard: Yard) -> None:
     yard.send(delivery)
     assert yard.outcome(delivery.id) == "Failed: Workflow 'quick' is archived."
     assert yard.tasks() == []
+
+
+def test_a_comment_on_taskyards_pull_request_reaches_the_task_that_opened_it(
+    yard: Yard,
+) -> None:
+    issue = yard.github.records.add_issue(REPO, "Spelling error")
+    yard.trigger(kind="label")
+    yard.trigger(kind="comment")
+    first = labelled()
+    yard.send(first)
+    assert yard.outcome(first.id) == "Task TY-1 was created."
+    yard.server.wait_for("TY-1", "waiting")
+    before = yard.server.last_event_id("TY-1")
+    number = issue.number + 1
+    with session_scope(yard.server.settings.resolved_database_url) as session:
+        task_id = yard.server.task("TY-1")["id"]
+        session.add(
+            PullRequest(
+                task_id=task_id, forge="github", repository=REPO, number=number,
+                title="TY-1: Spelling error", head="taskyard/TY-1-spelling-error", base="main",
+            )
+        )  # fmt: skip
+    on_pull = {"issue": {"number": number, "pull_request": {"url": "https://x"}}}
+    comment = commented("/taskyard rename the variable too", more=on_pull)
+    yard.send(comment)
+    assert yard.outcome(comment.id) == "Task TY-1 was open on this thread: it got the instruction."
+    yard.server.wait_for("TY-1", "waiting", after=before)
+    assert [t["key"] for t in yard.tasks()] == ["TY-1"]

@@ -17,10 +17,10 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from taskyard.db.models import GitHubTrigger, Task, User
+from taskyard.db.models import GitHubTrigger, PullRequest, Task, User
 from taskyard.model.errors import Permanent
 from taskyard.model.github import GitHubEvent
 from taskyard.model.redaction import redact_credentials
@@ -133,11 +133,12 @@ def _start(
 ) -> str:
     org_id = fired.trigger.org_id
     with context.session() as session:
-        task = _made_for(session, org_id, subject.thread, event.delivery_id)
+        thread = _thread(session, org_id, subject)
+        task = _made_for(session, org_id, thread, event.delivery_id)
         retried = task is not None
         if task is None:
             principal = Principal(user.id, org_id, user.username, frozenset({"tasks:write"}))
-            body = _task_body(event, subject, fired, user)
+            body = _task_body(event, subject, fired, user, thread)
             roots = context.settings.local_repository_roots
             made = actions.create(session, engine, principal, body, local_roots=roots)
             task = made.task
@@ -156,6 +157,27 @@ def _start(
         return outcome
 
 
+def _thread(session: Session, org_id: int, subject: Subject) -> str:
+    """The subject's thread; on a pull request taskyard opened, its task's: a comment
+    there reaches the task that opened it."""
+    if subject.kind == "pull request":
+        opener = session.scalar(
+            select(Task.thread)
+            .join(PullRequest, PullRequest.task_id == Task.id)
+            .where(
+                Task.org_id == org_id,
+                Task.thread.is_not(None),
+                func.lower(PullRequest.repository) == subject.repository.lower(),
+                PullRequest.number == subject.number,
+            )
+            .order_by(Task.id.desc())
+            .limit(1)
+        )
+        if opener:
+            return opener
+    return subject.thread
+
+
 def _made_for(session: Session, org_id: int, thread: str, delivery_id: str) -> Task | None:
     tasks: Sequence[Task] = session.scalars(
         select(Task).where(Task.org_id == org_id, Task.thread == thread).order_by(Task.id.desc())
@@ -163,7 +185,9 @@ def _made_for(session: Session, org_id: int, thread: str, delivery_id: str) -> T
     return next((t for t in tasks if t.origin_context.get("delivery_id") == delivery_id), None)
 
 
-def _task_body(event: GitHubEvent, subject: Subject, fired: Fired, user: User) -> TaskCreate:
+def _task_body(
+    event: GitHubEvent, subject: Subject, fired: Fired, user: User, thread: str
+) -> TaskCreate:
     trigger = fired.trigger
     sender = event.sender
     login = str(sender.get("login", ""))[:100]
@@ -188,5 +212,5 @@ def _task_body(event: GitHubEvent, subject: Subject, fired: Fired, user: User) -
             "action": event.action,
             "trigger": trigger.id,
         },
-        thread=subject.thread,
+        thread=thread,
     )
