@@ -8,8 +8,10 @@ which does the work; the answer goes out at once, well within GitHub's 10 s.
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 
 from taskyard.api.deps import EngineDep, SettingsDep
@@ -20,6 +22,14 @@ from taskyard.services import github_receiver, webhooks
 from taskyard.services.webhooks import Stored
 
 router = APIRouter(tags=["webhooks"])
+# Described as the route's security scheme: GitHub authenticates by signing, not by a token.
+signature = APIKeyHeader(
+    name="X-Hub-Signature-256",
+    scheme_name="githubSignature",
+    description="`sha256=` and the HMAC-SHA256 of the body with "
+    "`TASKYARD_GITHUB_WEBHOOK_SECRET`, as GitHub signs its webhook deliveries.",
+    auto_error=False,
+)
 
 
 class WebhookOut(BaseModel):
@@ -47,7 +57,11 @@ def _store(url: str, event: GitHubEvent, outcome: str) -> Stored:
     },
 )
 async def github_webhook(
-    request: Request, response: Response, settings: SettingsDep, engine: EngineDep
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    engine: EngineDep,
+    signed: Annotated[str | None, Depends(signature)],
 ) -> WebhookOut:
     """Receive a GitHub webhook delivery (signed with `TASKYARD_GITHUB_WEBHOOK_SECRET`).
 
@@ -55,7 +69,7 @@ async def github_webhook(
     or an event taskyard does not act on (stored with that outcome).
     """
     body = await request.body()
-    github_receiver.verify(settings.github_webhook_secret, body, request.headers)
+    github_receiver.verify(settings.github_webhook_secret, body, signed or "")
     event = github_receiver.parse(body, request.headers)
     ignored = github_receiver.ignored(event)
     url = settings.resolved_database_url
