@@ -11,15 +11,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from taskyard.api.app import create_app
 from taskyard.config import Settings
+from taskyard.db.models import WebhookDelivery
 from taskyard.db.session import migrate, session_scope
 from taskyard.model.github import SOURCE, GitHubEvent
 from taskyard.services import webhooks
+from tests.api.conftest import api_settings
 from tests.conftest import ADMIN_TOKEN
 from tests.github.conftest import ALICE, REPO, SECRET, Yard, outcome
 from tests.support.github.webhooks import Delivery, example_payload, sign, webhook
-from tests.support.server import start_server
+from tests.support.server import serve_app, start_server
+
+__all__ = ["api_settings"]
 
 
 def labelled(secret: str = SECRET, label: str = "taskyard") -> Delivery:
@@ -197,3 +203,19 @@ def test_a_delivery_stored_but_never_handed_to_the_engine_is_handled_at_start(
     with start_server(hook_settings, ADMIN_TOKEN):
         handled = outcome(hook_settings, delivery.id)
     assert handled == f"Ignored: no trigger on {REPO} fires on issues labeled."
+
+
+def test_without_an_engine_a_delivery_to_handle_is_503_and_not_stored(
+    api_settings: Settings,
+) -> None:
+    settings = api_settings.model_copy(update={"github_webhook_secret": SECRET})
+    with serve_app(create_app(settings), "unused") as client:
+        refused = client.post(
+            "/webhooks/github", content=labelled().body, headers=labelled().headers
+        )
+        ping = sign("ping", example_payload("ping"), SECRET)
+        answered = client.post("/webhooks/github", content=ping.body, headers=ping.headers)
+    assert refused.status_code == 503, refused.text
+    assert answered.status_code == 200  # nothing for the engine to do
+    with session_scope(settings.resolved_database_url, write=False) as session:
+        assert [row.event for row in session.scalars(select(WebhookDelivery))] == ["ping"]

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from taskyard.api.deps import EngineDep, SettingsDep
 from taskyard.api.openapi import errors
+from taskyard.api.outputs import ErrorOut
 from taskyard.db.session import session_scope
 from taskyard.model.github import SOURCE, GitHubEvent
 from taskyard.services import github_receiver, webhooks
@@ -49,7 +50,7 @@ def _store(url: str, event: GitHubEvent, outcome: str) -> Stored:
     responses={
         200: {"model": WebhookOut, "description": "Received before, or nothing to do."},
         401: {
-            "model": errors(401)[401]["model"],
+            "model": ErrorOut,
             "description": "No webhook secret is configured, or the signature is missing "
             "or does not match it.",
         },
@@ -72,11 +73,14 @@ async def github_webhook(
     github_receiver.verify(settings.github_webhook_secret, body, signed or "")
     event = github_receiver.parse(body, request.headers)
     ignored = github_receiver.ignored(event)
+    if not ignored:
+        engine.check()  # 503 before anything is stored, while the engine is not connected
     url = settings.resolved_database_url
     stored = await asyncio.to_thread(_store, url, event, ignored)
     if not stored.handled:
-        # Also for a redelivery not yet handled: its first start may have failed (the
-        # engine was down); Temporal refuses a second start of the same delivery.
+        # Also for a redelivery not yet handled: its first start may have failed (Temporal
+        # was unreachable); Temporal refuses a second start of the same delivery. A
+        # delivery stored but never started is also started when a worker starts.
         await engine.engine.handle_delivery(event.delivery_id)
     if stored.new and not stored.handled:
         return WebhookOut(delivery=event.delivery_id, outcome="Accepted: the engine handles it.")
