@@ -17,8 +17,8 @@ from temporalio.client import Client
 from taskyard.db.models import PullRequest, TrackingComment
 from taskyard.db.session import session_scope
 from taskyard.engine.client import Engine
-from taskyard.model.github import GitHubEvent
-from taskyard.services import github_intake
+from taskyard.model.github import SOURCE, GitHubEvent
+from taskyard.services import github_intake, webhooks
 from taskyard.services.github_context import IntakeContext
 from tests.conftest import git
 from tests.github.conftest import ALICE, REPO, SECRET, Yard
@@ -269,23 +269,41 @@ def test_a_second_trigger_on_an_open_thread_becomes_a_message(yard: Yard) -> Non
     assert message["data"]["by"] == "alice"
 
 
-def test_a_retried_intake_makes_the_task_once(yard: Yard, temporal_address: str) -> None:
-    """The activity may run again after the task was made (its worker died before the
-    outcome was recorded): the second run finds the delivery's task, makes none."""
+def test_a_retried_intake_acts_once(yard: Yard, temporal_address: str) -> None:
+    """The activity may run again after it acted (its worker died before the outcome was
+    recorded): the second run finds the delivery's task, or its note that the thread's
+    open task got the message, and acts no more."""
     yard.github.records.add_issue(REPO, "Spelling error")
     yard.trigger(kind="label")
-    delivery = labelled()
-    event = GitHubEvent(delivery.id, "issues", "labeled", delivery.payload)
+    yard.trigger(kind="comment")
     settings = yard.server.settings
 
-    async def twice() -> list[str]:
+    def stored(delivery: Delivery) -> GitHubEvent:
+        event = GitHubEvent(
+            delivery.id, delivery.event, delivery.payload["action"], delivery.payload
+        )
+        with session_scope(settings.resolved_database_url) as session:
+            webhooks.receive(session, SOURCE, event)  # as the receiver would, not started
+        return event
+
+    label, comment = stored(labelled()), stored(commented("/taskyard and the other typo"))
+
+    async def twice(event: GitHubEvent) -> list[str]:
         client = await Client.connect(temporal_address)
         context = IntakeContext(settings, Engine(client, settings, settings.task_queue))
         return [await github_intake.handle(context, event) for _ in range(2)]
 
-    assert asyncio.run(twice()) == ["Task TY-1 was created."] * 2
-    assert [t["key"] for t in yard.tasks()] == ["TY-1"]
+    assert asyncio.run(twice(label)) == ["Task TY-1 was created."] * 2
     yard.server.wait_for("TY-1", "waiting")
+    before = yard.server.last_event_id("TY-1")
+    assert asyncio.run(twice(comment)) == [
+        "Task TY-1 was open on this thread: it got the instruction.",
+        "The thread's open task was given the instruction.",
+    ]
+    assert [t["key"] for t in yard.tasks()] == ["TY-1"]
+    yard.server.wait_for("TY-1", "waiting", after=before)
+    messages = [e for e in yard.server.events("TY-1") if e["kind"] == "message"]
+    assert len(messages) == 1
 
 
 def test_a_trigger_that_can_no_longer_make_its_task_says_so(yard: Yard) -> None:

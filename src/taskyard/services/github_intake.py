@@ -8,7 +8,8 @@ and :mod:`taskyard.services.github_prompt`), on the issue's thread: while a task
 thread is open, the instruction reaches it as a message instead.
 
 Once per delivery, however often the activity runs: the task carries the delivery id
-in its ``origin_context``, and a retry that finds it does not make another.
+in its ``origin_context``, and a retry that finds it does not make another; a message to
+a thread's open task is committed with a note on the delivery that it was sent.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import GitHubTrigger, PullRequest, Task, User
 from taskyard.model.errors import Permanent
-from taskyard.model.github import GitHubEvent
+from taskyard.model.github import SOURCE, GitHubEvent
 from taskyard.model.redaction import redact_credentials
-from taskyard.services import actions, github_senders, tracking
+from taskyard.services import actions, github_senders, tracking, webhooks
 from taskyard.services.access import Principal
 from taskyard.services.github_context import IntakeContext, ThreadEngine
 from taskyard.services.github_prompt import prompt_of, title_of
@@ -137,6 +138,10 @@ def _start(
         task = _made_for(session, org_id, thread, event.delivery_id)
         retried = task is not None
         if task is None:
+            if org_id in webhooks.orgs_done(session, SOURCE, event.delivery_id):
+                return "The thread's open task was given the instruction."
+            # Committed with the task, or with the message to the thread's open task.
+            webhooks.done_for(session, SOURCE, event.delivery_id, org_id)
             principal = Principal(user.id, org_id, user.username, frozenset({"tasks:write"}))
             body = _task_body(event, subject, fired, user, thread)
             roots = context.settings.local_repository_roots

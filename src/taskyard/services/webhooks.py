@@ -21,6 +21,7 @@ from taskyard.model.errors import NotFound
 from taskyard.model.github import GitHubEvent
 
 OUTCOME_LIMIT = 500  # the column's size
+PROGRESS = "Acted for organizations: "  # the outcome while the handling is under way
 RESUME_WINDOW = dt.timedelta(days=3)  # older news is no longer worth acting on
 
 
@@ -97,6 +98,22 @@ def unhandled(session: Session, source: str, limit: int = 1000) -> list[str]:
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def orgs_done(session: Session, source: str, delivery_id: str) -> set[int]:
+    """The organizations a delivery being handled has already acted for (see :func:`done_for`)."""
+    row = _row(session, source, delivery_id)
+    if row.handled_at is not None or not row.outcome.startswith(PROGRESS):
+        return set()
+    return {int(part) for part in row.outcome.removeprefix(PROGRESS).split()}
+
+
+def done_for(session: Session, source: str, delivery_id: str, org_id: int) -> None:
+    """Note, in the transaction that acts for ``org_id`` (makes its task, or messages its
+    open one), that it did: a retry of the handling does not act twice."""
+    row = _row(session, source, delivery_id)
+    done = orgs_done(session, source, delivery_id) | {org_id}
+    row.outcome = (PROGRESS + " ".join(str(org) for org in sorted(done)))[:OUTCOME_LIMIT]
 
 
 def note(session: Session, source: str, delivery_id: str, outcome: str) -> None:
