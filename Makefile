@@ -49,6 +49,7 @@ bench: install  ## every benchmark; each prints its figures
 	$(UV) run --frozen python bench/cli_startup.py
 	$(UV) run --frozen python bench/stops.py
 	$(UV) run --frozen python bench/untrusted.py
+	$(UV) run --frozen python bench/webhooks.py
 
 docs:  ## regenerate docs/cli.md from the commands' --help
 	$(UV) run --frozen python scripts/gen_cli_docs.py

@@ -118,6 +118,18 @@ class Settings(BaseSettings):
     github_app_private_key_file: Path | None = Field(
         None, description="File holding the GitHub App's private key (PEM)."
     )
+    github_webhook_secret: str = Field(
+        "",
+        description="The secret GitHub signs webhook deliveries with (the webhook's "
+        "*Secret*); while empty, `POST /webhooks/github` refuses every delivery.",
+    )
+    github_webhook_max_bytes: int = Field(
+        5_000_000,
+        ge=1024,
+        le=25_000_000,
+        description="Largest webhook delivery accepted (413 beyond it); GitHub sends at "
+        "most 25 MB.",
+    )
     github_allowed_bots: Annotated[list[str], NoDecode] = Field(
         [],
         description="GitHub bots (by login, comma-separated, e.g. `renovate[bot]`) that may "
@@ -236,7 +248,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _reject_placeholders(self) -> Settings:
         if self.environment == "production":
-            for name in ("admin_token", "secret_key"):
+            for name in ("admin_token", "secret_key", "github_webhook_secret"):
                 value = getattr(self, name)
                 if value and value.lower() in PLACEHOLDER_SECRETS:
                     raise ValueError(f"TASKYARD_{name.upper()} is a placeholder; set a real value")

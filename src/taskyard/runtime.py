@@ -5,8 +5,9 @@ refuses a scale-out process without the shared secret key (before anything start
 migrates the database, creates the first organization and admin token once,
 starts the embedded Temporal dev server unless a cluster address is set,
 connects, starts the worker (unless told not to) with its loop of tracking comments
-(:mod:`taskyard.engine.tracking`) and restarts any task whose workflow was never
-started (a crash between commit and start loses nothing).
+(:mod:`taskyard.engine.tracking`), and restarts any task whose workflow was never
+started, and the handling of any webhook delivery stored but never handled (a crash
+between commit and start loses nothing).
 """
 
 from __future__ import annotations
@@ -28,14 +29,17 @@ from taskyard.db.session import migrate, session_scope
 from taskyard.engine.activities import TaskActivities
 from taskyard.engine.client import Engine
 from taskyard.engine.devserver import DevServer
+from taskyard.engine.github import DeliveryActivities
 from taskyard.engine.home import home_queue
 from taskyard.engine.tracking import TrackingLoop, stop_loop
 from taskyard.engine.worker import build_workers
 from taskyard.gateway import Gateway
+from taskyard.model.github import SOURCE
 from taskyard.model.status import TaskStatus
-from taskyard.services import ended
+from taskyard.services import ended, webhooks
 from taskyard.services.bootstrap import Bootstrap, ensure_bootstrapped
 from taskyard.services.gateway_ledger import DatabaseLedger
+from taskyard.services.github_context import IntakeContext
 from taskyard.services.secrets import require_shared_key
 from taskyard.services.task_store import TaskStore
 from taskyard.workspaces import retention
@@ -94,7 +98,8 @@ class Runtime:
                 home_queue(self.settings),
                 wake=self.engine.wake,
             )
-            self.workers = build_workers(self.client, self.settings, activities)
+            github = DeliveryActivities(IntakeContext(self.settings, self.engine))
+            self.workers = build_workers(self.client, self.settings, activities, github)
             self._worker_tasks = [asyncio.create_task(w.run()) for w in self.workers]
             # Each worker machine has its own data dir: each sweeps its own workspaces.
             self._sweeper = asyncio.create_task(
@@ -118,6 +123,12 @@ class Runtime:
         queued = await asyncio.to_thread(store.active_task_ids, TaskStatus.QUEUED)
         for uid, task_id, key in queued:
             await self.engine.start(uid, task_id, key)
+        for delivery_id in await asyncio.to_thread(self._unhandled_deliveries):
+            await self.engine.handle_delivery(delivery_id)
+
+    def _unhandled_deliveries(self) -> list[str]:
+        with session_scope(self.settings.resolved_database_url, write=False) as session:
+            return webhooks.unhandled(session, SOURCE)
 
     async def __aexit__(
         self,

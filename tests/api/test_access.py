@@ -70,6 +70,17 @@ SCOPE = {
     ("PUT", "/api/v1/forges/repositories/{owner}/{repo}"): ADMIN,
     ("DELETE", "/api/v1/forges/repositories/{owner}/{repo}"): ADMIN,
     ("GET", "/metrics"): "tasks:read",
+    ("GET", "/api/v1/github/triggers"): "tasks:read",
+    ("POST", "/api/v1/github/triggers"): ADMIN,
+    ("DELETE", "/api/v1/github/triggers/{trigger_id}"): ADMIN,
+}
+# No token needed: liveness, the pages a browser signs in on (they check their own), and
+# GitHub's webhooks (authenticated by their signature: GitHub cannot send a token).
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("GET", "/tasks/{ref}"),
+    ("POST", "/sign-in"),
+    ("POST", "/webhooks/github"),
 }
 # No token needed: liveness, and the pages a browser signs in on (they check their own).
 PUBLIC = {
@@ -86,6 +97,7 @@ PATH_VALUES = {
     "ref": "TY-1",
     "username": "admin",
     "token_id": "1",
+    "trigger_id": "1",
     "name": "X",
     "slug": "default",
     "owner": "acme",

@@ -44,7 +44,7 @@ class Org:
         """Everything the organization can see of itself."""
         reads = ["/api/v1/tasks", "/api/v1/templates", "/api/v1/secrets", "/api/v1/users"]
         reads += ["/api/v1/tokens", "/api/v1/teams", "/api/v1/workflows?archived=true"]
-        reads += ["/api/v1/forges"]
+        reads += ["/api/v1/forges", "/api/v1/github/triggers"]
         seen = {path: self.ok("GET", path) for path in reads}
         key = seen["/api/v1/tasks"]["items"][0]["key"]
         seen["task"] = self.ok("GET", f"/api/v1/tasks/{key}")
@@ -83,7 +83,11 @@ def populate(org: Org) -> dict[str, str]:
     org.ok("POST", "/api/v1/workflows", json={"name": f"{MARK}-flow", "stages": stages})
     forge = {"kind": "github", "url": f"https://{MARK}.example.com"}
     org.ok("PUT", "/api/v1/forges/repositories/a/b", json=forge)
+    trigger = org.ok("POST", "/api/v1/github/triggers", json={
+        "repository": "a/b", "kind": "label", "value": MARK, "prompt": MARK,
+    })  # fmt: skip
     return {
+        "trigger_id": str(trigger["id"]),
         "ref": task["key"],
         "name": f"{MARK}-tpl",
         "username": f"{MARK}-user",

@@ -23,10 +23,13 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from taskyard import logs
 from taskyard.config import Settings
 from taskyard.engine.activities import TaskActivities
+from taskyard.engine.client import Engine
+from taskyard.engine.github import DeliveryActivities
 from taskyard.engine.log_context import LogContext
 from taskyard.engine.types import TaskInput, TurnInput
 from taskyard.engine.worker import build_workers
 from taskyard.model.redaction import MASK, mask_logs
+from taskyard.services.github_context import IntakeContext
 from taskyard.services.task_store import TaskStore
 
 TIMEOUT = timedelta(seconds=10)
@@ -112,7 +115,8 @@ async def test_the_task_worker_logs_with_this_context(
 ) -> None:
     client = await Client.connect(temporal_address)
     activities = TaskActivities(settings, TaskStore(settings), home_queue="taskyard@here")
-    for worker in build_workers(client, settings, activities):
+    github = DeliveryActivities(IntakeContext(settings, Engine(client, settings, "q")))
+    for worker in build_workers(client, settings, activities, github):
         assert any(isinstance(i, LogContext) for i in worker.config()["interceptors"])
 
 

@@ -19,6 +19,7 @@ from taskyard.api.routes import (
     events,
     external_auth,
     forges,
+    github,
     health,
     organizations,
     pages,
@@ -26,6 +27,7 @@ from taskyard.api.routes import (
     teams,
     templates,
     users,
+    webhooks,
     workflows,
 )
 from taskyard.config import Settings, get_settings
@@ -56,8 +58,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         templates,
         organizations,
         forges,
+        github,
         audit,
         health,
+        webhooks,
     )
     for module in modules:
         openapi.declare_errors(module.router, get_principal, get_engine)

@@ -22,6 +22,8 @@ from taskyard.model.errors import InvalidInput
 from taskyard.model.inputs import MAX_DEPTH, check_tree
 
 TEMPLATE_PUSH = ("POST", "/api/v1/templates")
+# Its signature is checked before its body is read as JSON: the route checks both.
+GITHUB_WEBHOOK = ("POST", "/webhooks/github")
 
 
 class TooLarge(Exception):
@@ -68,10 +70,13 @@ class InputLimits:
         self.app = app
         self.max_body = settings.max_body_bytes
         self.max_template = settings.max_template_bytes
+        self.max_webhook = settings.github_webhook_max_bytes
 
-    def _limit(self, scope: Scope) -> int:
-        if (scope["method"], scope["path"].rstrip("/")) == TEMPLATE_PUSH:
+    def _limit(self, route: tuple[str, str]) -> int:
+        if route == TEMPLATE_PUSH:
             return self.max_template
+        if route == GITHUB_WEBHOOK:
+            return self.max_webhook
         return self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -82,7 +87,8 @@ class InputLimits:
             await self._refuse(scope, receive, send, 400, "The URL must not contain NUL (%00).")
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        limit = self._limit(scope)
+        route = (scope["method"], scope["path"].rstrip("/"))
+        limit = self._limit(route)
         declared = headers.get("content-length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > limit:
             await self._too_large(scope, receive, send, limit)
@@ -92,7 +98,7 @@ class InputLimits:
         except TooLarge:
             await self._too_large(scope, receive, send, limit)
             return
-        if body:
+        if body and route != GITHUB_WEBHOOK:
             try:
                 check_json_body(body, headers.get("content-type"))
             except InvalidInput as exc:

@@ -178,3 +178,16 @@ class ForgesOut(BaseModel):
     kinds: list[str] = Field(description="Every forge this server knows.")
     default: ForgeOut = Field(description="Where the organization's repositories are.")
     repositories: list[RepositoryForgeOut] = Field(description="Repositories with their own.")
+
+
+class GitHubTriggerOut(BaseModel):
+    id: int
+    repository: str
+    kind: str
+    value: str
+    paths: list[str]
+    team: str | None
+    template: str | None
+    workflow: str | None
+    prompt: str
+    created_at: dt.datetime

@@ -10,6 +10,7 @@ from taskyard.cli.account import account, login, logout
 from taskyard.cli.completion import completion
 from taskyard.cli.context import RootGroup, add_global_options
 from taskyard.cli.forges import forges
+from taskyard.cli.github import github
 from taskyard.cli.mcp import mcp
 from taskyard.cli.orgs import orgs
 from taskyard.cli.quickstart import quickstart
@@ -27,6 +28,7 @@ COMMANDS: list[click.Command] = [
     teams,
     orgs,
     forges,
+    github,
     mcp,
     completion,
     serve,

@@ -13,6 +13,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from taskyard.config import Settings
+from taskyard.engine.github import DeliveryInput, DeliveryWorkflow, delivery_workflow_id
 from taskyard.engine.types import TaskInput
 from taskyard.engine.workflow import TaskWorkflow
 from taskyard.model.errors import Conflict, Unavailable
@@ -36,17 +37,25 @@ class Engine:
 
     async def start(self, uid: str, task_id: int, key: str) -> None:
         """Start the task's workflow; starting one already started is a no-op."""
+        # With a worker of this process on the queue (one machine), the server hands
+        # its first workflow task back in the start's answer, and the worker runs it
+        # at once instead of waiting for it to be dispatched.
+        await self._start(TaskWorkflow.run, TaskInput(task_id, key), workflow_id(uid), eager=True)
+
+    async def handle_delivery(self, delivery_id: str) -> None:
+        """Start handling a stored GitHub delivery; one started already is a no-op."""
+        run = DeliveryWorkflow.run
+        await self._start(run, DeliveryInput(delivery_id), delivery_workflow_id(delivery_id))
+
+    async def _start(self, run: Any, argument: Any, id: str, *, eager: bool = False) -> None:
         try:
             await self.client.start_workflow(
-                TaskWorkflow.run,
-                TaskInput(task_id, key),
-                id=workflow_id(uid),
+                run,
+                argument,
+                id=id,
                 task_queue=self.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                # With a worker of this process on the queue (one machine), the server
-                # hands its first workflow task back in the start's answer, and the
-                # worker runs it at once instead of waiting for it to be dispatched.
-                request_eager_start=True,
+                request_eager_start=eager,
             )
         except WorkflowAlreadyStartedError:
             pass

@@ -8,7 +8,9 @@ and this worker's own queue (activities that need a checkout it holds; see
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -16,22 +18,28 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from taskyard.config import Settings
 from taskyard.engine.activities import TaskActivities
+from taskyard.engine.github import DeliveryActivities, DeliveryWorkflow
 from taskyard.engine.log_context import LogContext
 from taskyard.engine.workflow import TaskWorkflow
 
 
-def build_workers(client: Client, settings: Settings, activities: TaskActivities) -> list[Worker]:
-    """The shared queue's worker (workflows and activities), then the home queue's."""
+def build_workers(
+    client: Client, settings: Settings, activities: TaskActivities, github: DeliveryActivities
+) -> list[Worker]:
+    """The shared queue's worker (workflows and activities, GitHub deliveries' too),
+    then the home queue's."""
+    shared = [*activities.all(), *github.all()]
+    workflows: list[type] = [TaskWorkflow, DeliveryWorkflow]
     return [
-        _poller(client, settings, activities, settings.task_queue, [TaskWorkflow]),
-        _poller(client, settings, activities, activities.home_queue, []),
+        _poller(client, settings, shared, settings.task_queue, workflows),
+        _poller(client, settings, activities.all(), activities.home_queue, []),
     ]
 
 
 def _poller(
     client: Client,
     settings: Settings,
-    activities: TaskActivities,
+    activities: Sequence[Callable[..., Any]],
     queue: str,
     workflows: list[type],
 ) -> Worker:
@@ -45,7 +53,7 @@ def _poller(
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
         ),
-        activities=activities.all(),
+        activities=activities,
         interceptors=[LogContext()],
         max_concurrent_activities=200,
         # On a stop, running activities get this long to finish before they are

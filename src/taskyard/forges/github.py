@@ -56,6 +56,10 @@ def _remote(data: dict[str, Any]) -> RemotePullRequest:
     )
 
 
+FILES_PER_PAGE = 100
+MAX_FILE_PAGES = 30  # GitHub lists at most 3,000 files of a pull request
+
+
 class GitHubClient(ForgeClient):
     """GitHub's REST API for pull requests and issue comments, and its GraphQL API for
     what REST cannot do (marking a draft ready for review).
@@ -171,6 +175,28 @@ class GitHubClient(ForgeClient):
                 f"GitHub did not mark pull request #{pull.number} of {repository} ready for "
                 f"review: {said}"
             )
+
+    async def pull_files(self, repository: str, number: int) -> list[str]:
+        """The files pull request ``number`` changes (GitHub lists at most 3,000)."""
+        files: list[str] = []
+        for page in range(1, MAX_FILE_PAGES + 1):
+            response = await self._request(
+                "GET",
+                f"/repos/{repository}/pulls/{number}/files",
+                repository,
+                params={"per_page": FILES_PER_PAGE, "page": page},
+            )
+            found = response.json()
+            if not isinstance(found, list):
+                raise Unavailable(f"GitHub listed no files for {repository}#{number}.")
+            files += [
+                f["filename"]
+                for f in found
+                if isinstance(f, dict) and isinstance(f.get("filename"), str)
+            ]
+            if len(found) < FILES_PER_PAGE:
+                break
+        return files
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -37,6 +37,7 @@ from taskyard.sdk._models import (
     Event,
     EventPage,
     GitHubLink,
+    GitHubTrigger,
     Identity,
     NewOrganization,
     Organization,
@@ -54,6 +55,7 @@ from taskyard.sdk._models import (
 )
 from taskyard.sdk._sync import Client, Tasks
 from taskyard.sdk._sync_admin import (
+    GitHubTriggers,
     Organizations,
     Secrets,
     Teams,
@@ -78,6 +80,7 @@ from taskyard.sdk.errors import (
 if TYPE_CHECKING:
     from taskyard.sdk._async import AsyncClient, AsyncTasks
     from taskyard.sdk._async_admin import (
+        AsyncGitHubTriggers,
         AsyncOrganizations,
         AsyncSecrets,
         AsyncTeams,
@@ -89,6 +92,7 @@ if TYPE_CHECKING:
 
 _ASYNC = {"AsyncClient", "AsyncTasks"}
 _ASYNC_ADMIN = {
+    "AsyncGitHubTriggers",
     "AsyncOrganizations",
     "AsyncSecrets",
     "AsyncTeams",
@@ -117,6 +121,7 @@ __all__ = [
     "FINAL_STATUSES",
     "AgentOptions",
     "AsyncClient",
+    "AsyncGitHubTriggers",
     "AsyncOrganizations",
     "AsyncSecrets",
     "AsyncTasks",
@@ -132,6 +137,8 @@ __all__ = [
     "EventPage",
     "Forbidden",
     "GitHubLink",
+    "GitHubTrigger",
+    "GitHubTriggers",
     "Identity",
     "InvalidInput",
     "NewOrganization",

@@ -12,6 +12,7 @@ import httpx
 
 from taskyard.sdk import _calls as calls
 from taskyard.sdk._async_admin import (
+    AsyncGitHubTriggers,
     AsyncOrganizations,
     AsyncSecrets,
     AsyncTeams,
@@ -87,6 +88,7 @@ class AsyncClient:
         self.secrets = AsyncSecrets(self)
         self.teams = AsyncTeams(self)
         self.organizations = AsyncOrganizations(self)
+        self.github_triggers = AsyncGitHubTriggers(self)
 
     async def _send(self, call: Call[T]) -> T:
         """Send one prepared call; raise a :class:`TaskyardAPIError` on 4xx/5xx."""

@@ -17,6 +17,7 @@ from taskyard.sdk._models import (
     Event,
     EventPage,
     GitHubLink,
+    GitHubTrigger,
     Identity,
     NewOrganization,
     Organization,
@@ -190,6 +191,22 @@ def get_team(team: str) -> Call[Team]:
 def set_team_limit(team: str, max_running: int | None) -> Call[Team]:
     body = {"max_running": max_running}
     return Call("PATCH", f"{API}/teams/{_seg(team)}", parse_json, json=body)
+
+
+# GitHub triggers ---------------------------------------------------------------
+
+
+def list_github_triggers(repository: str | None) -> Call[list[GitHubTrigger]]:
+    params = _drop_none({"repository": repository})
+    return Call("GET", f"{API}/github/triggers", parse_json, params=params)
+
+
+def create_github_trigger(body: dict[str, Any]) -> Call[GitHubTrigger]:
+    return Call("POST", f"{API}/github/triggers", parse_json, json=_drop_none(body))
+
+
+def delete_github_trigger(trigger_id: int) -> Call[None]:
+    return Call("DELETE", f"{API}/github/triggers/{_seg(trigger_id)}", parse_nothing)
 
 
 # Templates and secrets -------------------------------------------------------

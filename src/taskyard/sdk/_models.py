@@ -233,3 +233,18 @@ class NewOrganization(TypedDict):
     admin: str
     team: str
     token: str
+
+
+class GitHubTrigger(TypedDict):
+    """What starts a task on a GitHub repository (see docs/github.md, "Triggers")."""
+
+    id: int
+    repository: str
+    kind: str  # label | assigned | comment | pull_request | paths
+    value: str  # the label, the login or the phrase
+    paths: list[str]
+    team: str | None
+    template: str | None
+    workflow: str | None
+    prompt: str
+    created_at: str

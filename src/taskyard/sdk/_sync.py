@@ -23,6 +23,7 @@ from taskyard.sdk._models import (
     TaskPage,
 )
 from taskyard.sdk._sync_admin import (
+    GitHubTriggers,
     Organizations,
     Secrets,
     Teams,
@@ -88,6 +89,7 @@ class Client:
         self.secrets = Secrets(self)
         self.teams = Teams(self)
         self.organizations = Organizations(self)
+        self.github_triggers = GitHubTriggers(self)
 
     def _send(self, call: Call[T]) -> T:
         """Send one prepared call; raise a :class:`TaskyardAPIError` on 4xx/5xx."""

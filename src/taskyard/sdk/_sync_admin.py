@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from taskyard.sdk import _calls as calls
 from taskyard.sdk._models import (
     GitHubLink,
+    GitHubTrigger,
     Identity,
     NewOrganization,
     Organization,
@@ -172,6 +173,46 @@ class Teams(_Namespace):
         limit; None makes the team follow the installation's default again.
         """
         return self._client._send(calls.set_team_limit(team, max_running))
+
+
+class GitHubTriggers(_Namespace):
+    """``client.github_triggers``: what starts a task on a GitHub repository."""
+
+    def list(self, *, repository: str | None = None) -> builtins.list[GitHubTrigger]:
+        """The organization's triggers, or those of ``repository`` (``owner/name``)."""
+        return self._client._send(calls.list_github_triggers(repository))
+
+    def create(
+        self,
+        repository: str,
+        kind: str,
+        *,
+        value: str = "",
+        paths: Sequence[str] = (),
+        team: str | None = None,
+        template: str | None = None,
+        workflow: str | None = None,
+        prompt: str = "",
+    ) -> GitHubTrigger:
+        """Start tasks on ``repository`` when an issue is labelled ``value`` (``label``,
+        default ``taskyard``), assigned to login ``value`` (``assigned``), a comment says
+        the phrase ``value`` (``comment``, default ``/taskyard``), a pull request is opened
+        (``pull_request``), or a push touches ``paths`` (``paths``). Admin only."""
+        body = {
+            "repository": repository,
+            "kind": kind,
+            "value": value,
+            "paths": builtins.list(paths),
+            "team": team,
+            "template": template,
+            "workflow": workflow,
+            "prompt": prompt,
+        }
+        return self._client._send(calls.create_github_trigger(body))
+
+    def delete(self, trigger_id: int) -> None:
+        """Remove a trigger (admin)."""
+        self._client._send(calls.delete_github_trigger(trigger_id))
 
 
 class Organizations(_Namespace):

@@ -38,6 +38,8 @@ ACTIONS = (
     "team.limit_set",
     "forge.set",
     "forge.removed",
+    "github_trigger.created",
+    "github_trigger.deleted",
 )
 
 

@@ -134,4 +134,3 @@ def record_ready(settings: Settings, task_id: int, draft: Draft, error: str = ""
             tracking.mark(session, task_id)
         data = {"pull_request": number, "ready": not error, "message": message}
         events.append(session, task_id, "delivery", data)
-

@@ -40,6 +40,7 @@ ORIGINS = (
     "cli",
     "sdk",
     "dashboard",
+    "github",
     "github_issue",
     "github_comment",
     "github_pull_request",

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.support.github import issues, oauth, pulls, repos
+from tests.support.github import files, issues, oauth, pulls, repos
 from tests.support.github.answers import Answer, GitHubError
 from tests.support.github.checks import check_request
 from tests.support.github.description import Description, Operation, github_description
@@ -32,7 +32,13 @@ from tests.support.github.oauth import OAuthStandIn
 from tests.support.github.records import Records, Seen, Violation
 from tests.support.server import serve_app
 
-HANDLERS = {**repos.HANDLERS, **issues.HANDLERS, **pulls.HANDLERS, **oauth.HANDLERS}
+HANDLERS = {
+    **repos.HANDLERS,
+    **issues.HANDLERS,
+    **pulls.HANDLERS,
+    **oauth.HANDLERS,
+    **files.HANDLERS,
+}
 JWT_OPERATIONS = {"apps/create-installation-access-token"}  # an App's JWT, not a token
 JWT = re.compile(r"[\w-]+\.[\w-]+\.[\w-]+")
 SECONDARY_LIMIT = (
