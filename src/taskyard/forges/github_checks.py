@@ -1,0 +1,103 @@
+"""What the review loop reads from GitHub about a pull request taskyard opened: who may
+ask for changes, a review and its line comments, the failing checks of a commit and
+the end of a GitHub Actions job's log.
+
+Reads only, through the REST client's retries and refusals
+(:class:`taskyard.forges.github.GitHubClient`). A job's log is served by a redirect
+to short-lived storage elsewhere: it is fetched without taskyard's token, and only its
+end is kept, since that is where a failing job says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from taskyard.config import Settings
+from taskyard.forges.base import FORGES
+from taskyard.forges.github import GitHubClient, GitHubForge
+from taskyard.model.errors import InvalidInput, Unavailable
+from taskyard.model.forge import ForgeSite
+
+FAILING = frozenset({"failure", "timed_out", "action_required", "startup_failure"})
+WRITERS = frozenset({"admin", "write"})
+PAGE = 100  # comments of one review, failing runs of one commit: one page is plenty
+LOG_TAIL = 64 * 1024  # bytes of a job's log kept, from its end
+LOG_READ_LIMIT = 64 << 20  # bytes of a job's log read at most before giving up on its end
+
+
+@dataclass(frozen=True)
+class JobLog:
+    """The last part of a job's log; ``cut`` when it was longer."""
+
+    text: str
+    cut: bool
+
+
+class GitHubChecks(GitHubClient):
+    """The reads of :mod:`taskyard.services.github_reviews`, on one GitHub site."""
+
+    @classmethod
+    def for_site(cls, site: ForgeSite, settings: Settings) -> GitHubChecks:
+        forge = FORGES.get("github")
+        assert isinstance(forge, GitHubForge)
+        credentials = forge.credentials(site, settings)
+        if credentials is None:
+            raise InvalidInput(
+                "No GitHub credentials configured: set TASKYARD_GITHUB_TOKEN, or "
+                "TASKYARD_GITHUB_APP_ID and the App's private key, to read reviews and checks."
+            )
+        return cls(credentials, site.api_url or settings.github_api_url)
+
+    async def _json(self, path: str, repository: str, **params: object) -> Any:
+        return (await self._request("GET", path, repository, params=params or None)).json()
+
+    async def permission(self, repository: str, login: str) -> str:
+        """``login``'s permission on ``repository`` as GitHub sums it up: admin, write
+        (maintainers too), read (triagers too) or none."""
+        data = await self._json(f"/repos/{repository}/collaborators/{login}/permission", repository)
+        return str(data.get("permission") or "none")
+
+    async def review(self, repository: str, number: int, review_id: int) -> dict[str, Any]:
+        path = f"/repos/{repository}/pulls/{number}/reviews/{review_id}"
+        data: dict[str, Any] = await self._json(path, repository)
+        return data
+
+    async def review_comments(
+        self, repository: str, number: int, review_id: int
+    ) -> list[dict[str, Any]]:
+        """The line comments submitted with a review, oldest first."""
+        path = f"/repos/{repository}/pulls/{number}/reviews/{review_id}/comments"
+        comments: list[dict[str, Any]] = await self._json(path, repository, per_page=PAGE)
+        return comments
+
+    async def failing_runs(self, repository: str, sha: str) -> list[dict[str, Any]]:
+        """The completed check runs of commit ``sha`` that failed."""
+        path = f"/repos/{repository}/commits/{sha}/check-runs"
+        data = await self._json(path, repository, status="completed", per_page=PAGE)
+        return [run for run in data.get("check_runs", []) if run.get("conclusion") in FAILING]
+
+    async def job_log(self, repository: str, job_id: int) -> JobLog:
+        """The end of a GitHub Actions job's log (its check run's id is the job's)."""
+        path = f"/repos/{repository}/actions/jobs/{job_id}/logs"
+        answer = await self._request("GET", path, repository)  # not followed: see above
+        where = answer.headers.get("location", "")
+        if answer.status_code not in (301, 302, 307, 308) or not where:
+            return JobLog(answer.text[-LOG_TAIL:], len(answer.content) > LOG_TAIL)
+        tail, read = b"", 0
+        # The storage URL carries its own signature: taskyard's token stays with GitHub.
+        async with httpx.AsyncClient(timeout=60) as storage:
+            try:
+                async with storage.stream("GET", where) as response:
+                    if response.status_code != 200:
+                        raise Unavailable(f"GitHub's log storage answered {response.status_code}")
+                    async for chunk in response.aiter_bytes():
+                        read += len(chunk)
+                        tail = (tail + chunk)[-LOG_TAIL:]
+                        if read >= LOG_READ_LIMIT:
+                            break
+            except httpx.HTTPError as exc:
+                raise Unavailable(f"GitHub's log storage unreachable: {exc}") from exc
+        return JobLog(tail.decode("utf-8", "replace"), read > LOG_TAIL)
