@@ -118,6 +118,20 @@ class Settings(BaseSettings):
     github_app_private_key_file: Path | None = Field(
         None, description="File holding the GitHub App's private key (PEM)."
     )
+    github_allowed_bots: Annotated[list[str], NoDecode] = Field(
+        [],
+        description="GitHub bots (by login, comma-separated, e.g. `renovate[bot]`) that may "
+        "start tasks; every other bot is refused. An allowed bot still needs a linked "
+        "identity (see docs/github.md).",
+    )
+    github_oauth_client_id: str = Field(
+        "",
+        description="Client id of the GitHub OAuth App (or a GitHub App's) people link their "
+        "GitHub account with at `/settings/external-auth`; empty: only admins link accounts.",
+    )
+    github_oauth_client_secret: str = Field(
+        "", description="Client secret of that OAuth App (see docs/github.md)."
+    )
     secret_key: str = Field(
         "",
         description="Key that encrypts stored secrets; generated in the data dir if empty, on "
@@ -202,6 +216,13 @@ class Settings(BaseSettings):
     def _split_roots(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part for part in value.split(os.pathsep) if part.strip()]
+        return value
+
+    @field_validator("github_allowed_bots", mode="before")
+    @classmethod
+    def _split_bots(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @model_validator(mode="after")

@@ -142,6 +142,7 @@ SERVER_SECRETS = (
     "secret_key",
     "github_token",
     "github_app_private_key",
+    "github_oauth_client_secret",
     "anthropic_api_key",
     "openai_api_key",
     "gemini_api_key",

@@ -108,8 +108,9 @@ class Records:
     reviews: list[Review] = field(default_factory=list)
     review_comments: list[ReviewComment] = field(default_factory=list)
     check_runs: list[CheckRun] = field(default_factory=list)
-    # (repository, login) -> role: admin, maintain, write, triage, read or none
-    permissions: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (repository, login) -> role: admin, maintain, write, triage, read or none; None: GitHub
+    # answers 404, as it does for a login it does not know
+    permissions: dict[tuple[str, str], str | None] = field(default_factory=dict)
     users: dict[int, str] = field(default_factory=dict)  # id -> login
     installation_tokens: list[str] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))

@@ -38,8 +38,11 @@ def permission(standin: GitHubStandIn, call: Call) -> Answer:
     login = call.path["username"]
     # Unseeded: what GitHub answers for anyone on a public repository.
     role = standin.records.permissions.get((known(standin, call), login), "read")
+    if role is None:
+        raise not_found()
     level = {"maintain": "write", "triage": "read"}.get(role, role)
-    values = {"permission": level, "role_name": role, "user": answers.user(standin, login)}
+    user = answers.user(standin, login)
+    values: dict[str, Any] = {"permission": level, "role_name": role, "user": user}
     values["user"]["role_name"] = role
     return Answer(200, overlay(example(standin, "repos/get-collaborator-permission-level"), values))
 
