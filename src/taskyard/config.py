@@ -132,6 +132,14 @@ class Settings(BaseSettings):
     github_oauth_client_secret: str = Field(
         "", description="Client secret of that OAuth App (see docs/github.md)."
     )
+    github_repair_rounds: int = Field(
+        2,
+        ge=0,
+        le=20,
+        description="Repair turns taskyard gives a pull request it opened whose checks fail "
+        "on its latest commit; after that it stops and says so (see docs/github.md). "
+        "0: failing checks start no turn.",
+    )
     secret_key: str = Field(
         "",
         description="Key that encrypts stored secrets; generated in the data dir if empty, on "

@@ -1,6 +1,6 @@
-"""What the review loop reads from GitHub about a pull request taskyard opened: who may
-ask for changes, a review and its line comments, the failing checks of a commit and
-the end of a GitHub Actions job's log.
+"""What the review loop reads from GitHub about a pull request taskyard opened: a
+review and its line comments, the failing checks of a commit and the end of a GitHub
+Actions job's log (who may ask for changes: :mod:`taskyard.forges.github_people`).
 
 Reads only, through the REST client's retries and refusals
 (:class:`taskyard.forges.github.GitHubClient`). A job's log is served by a redirect
@@ -15,14 +15,10 @@ from typing import Any
 
 import httpx
 
-from taskyard.config import Settings
-from taskyard.forges.base import FORGES
-from taskyard.forges.github import GitHubClient, GitHubForge
-from taskyard.model.errors import InvalidInput, Unavailable
-from taskyard.model.forge import ForgeSite
+from taskyard.forges.github import GitHubClient
+from taskyard.model.errors import Unavailable
 
-FAILING = frozenset({"failure", "timed_out", "action_required", "startup_failure"})
-WRITERS = frozenset({"admin", "write"})
+FAILING = frozenset({"failure", "timed_out", "startup_failure"})
 PAGE = 100  # comments of one review, failing runs of one commit: one page is plenty
 LOG_TAIL = 64 * 1024  # bytes of a job's log kept, from its end
 LOG_READ_LIMIT = 64 << 20  # bytes of a job's log read at most before giving up on its end
@@ -39,26 +35,8 @@ class JobLog:
 class GitHubChecks(GitHubClient):
     """The reads of :mod:`taskyard.services.github_reviews`, on one GitHub site."""
 
-    @classmethod
-    def for_site(cls, site: ForgeSite, settings: Settings) -> GitHubChecks:
-        forge = FORGES.get("github")
-        assert isinstance(forge, GitHubForge)
-        credentials = forge.credentials(site, settings)
-        if credentials is None:
-            raise InvalidInput(
-                "No GitHub credentials configured: set TASKYARD_GITHUB_TOKEN, or "
-                "TASKYARD_GITHUB_APP_ID and the App's private key, to read reviews and checks."
-            )
-        return cls(credentials, site.api_url or settings.github_api_url)
-
     async def _json(self, path: str, repository: str, **params: object) -> Any:
         return (await self._request("GET", path, repository, params=params or None)).json()
-
-    async def permission(self, repository: str, login: str) -> str:
-        """``login``'s permission on ``repository`` as GitHub sums it up: admin, write
-        (maintainers too), read (triagers too) or none."""
-        data = await self._json(f"/repos/{repository}/collaborators/{login}/permission", repository)
-        return str(data.get("permission") or "none")
 
     async def review(self, repository: str, number: int, review_id: int) -> dict[str, Any]:
         path = f"/repos/{repository}/pulls/{number}/reviews/{review_id}"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import Event, PullRequest, Task, Workflow
 from taskyard.model.forge import ForgeSite
-from taskyard.model.status import TaskStatus
+from taskyard.model.status import FINAL, TaskStatus
 from taskyard.services import events, stops
 
 
@@ -159,6 +159,6 @@ def end_pull(session: Session, found: PullTask, merged: bool) -> None:
     task = session.get(Task, found.task_id)
     assert pull is not None and task is not None
     pull.state = "merged" if merged else "closed"
-    if task.status not in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED):
+    if task.status not in FINAL:
         reason = "Pull request merged" if merged else "Pull request closed without merging"
         stops.request_stop(session, task, stops.Stop("cancel", reason))
