@@ -197,18 +197,20 @@ async def _repair(
         return f"Checks on {sha[:12]}, not the head of a pull request taskyard opened: ignored."
     if found.status in FINAL:
         return f"Failing checks ignored: {found.key} is {found.status}."
-    github = _github(context, found)
-    if github is None:
-        return f"Failing checks on {found.key} ignored: taskyard has no GitHub credentials."
-    try:
-        runs = runs or await github.failing_runs(found.repository, sha)
-        failures = await _failures(github, found, runs)
-    finally:
-        await github.aclose()
-    if not failures:
-        return f"No failing check run on {sha[:12]}: nothing to repair."
     limit = context.settings.github_repair_rounds
-    names = ", ".join(f.check for f in failures)
+    failures = [Failure(_text(run, "name")[:200], "", "") for run in runs]
+    if await _db(context, review_store.repair_due, found, limit) == "granted":
+        github = _github(context, found)
+        if github is None:
+            return f"Failing checks on {found.key} ignored: taskyard has no GitHub credentials."
+        try:
+            runs = runs or await github.failing_runs(found.repository, sha)
+            failures = await _failures(github, found, runs)
+        finally:
+            await github.aclose()
+        if not failures:
+            return f"No failing check run on {sha[:12]}: nothing to repair."
+    names = ", ".join(f.check for f in failures) or "a check suite"
     claim = await _db(context, review_store.claim_repair, found, names, limit)
     if claim.outcome == "duplicate":
         return f"A repair round for {found.key} at {sha[:12]} has started already: ignored."

@@ -107,20 +107,30 @@ class RepairClaim:
     round: int  # the round granted, or the rounds spent
 
 
-def claim_repair(session: Session, found: PullTask, check: str, limit: int) -> RepairClaim:
-    """One repair round for the pull request's head commit, unless one was started for
-    it already or ``limit`` rounds are spent (then a ``repair_limit`` event says so, once)."""
-    spent: list[dict[str, Any]] = [
-        e.data
+def _spent(session: Session, found: PullTask) -> tuple[int, bool]:
+    """The repair rounds the pull request had, and whether one answered its head commit."""
+    answered = any(
+        e.data.get("pull_request") == found.number and e.data.get("head_sha") == found.head_sha
         for e in session.scalars(
             select(Event).where(Event.task_id == found.task_id, Event.kind == "repair")
         )
-        if e.data.get("pull_request") == found.number
-    ]
+    )
     pull = session.get(PullRequest, found.pull_id)
-    assert pull is not None
-    rounds = pull.repair_rounds
-    if any(d.get("head_sha") == found.head_sha for d in spent):
+    return (pull.repair_rounds if pull else 0), answered
+
+
+def repair_due(session: Session, found: PullTask, limit: int) -> Granted:
+    """What :func:`claim_repair` would answer now, read only: a duplicate or a spent
+    limit costs no request to GitHub for logs."""
+    rounds, answered = _spent(session, found)
+    return "duplicate" if answered else "limit" if rounds >= limit else "granted"
+
+
+def claim_repair(session: Session, found: PullTask, check: str, limit: int) -> RepairClaim:
+    """One repair round for the pull request's head commit, unless one was started for
+    it already or ``limit`` rounds are spent (then a ``repair_limit`` event says so, once)."""
+    rounds, answered = _spent(session, found)
+    if answered:
         return RepairClaim("duplicate", rounds)
     if rounds >= limit:
         said = session.scalar(
@@ -139,7 +149,7 @@ def claim_repair(session: Session, found: PullTask, check: str, limit: int) -> R
     won: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(PullRequest)
         .where(
-            PullRequest.id == pull.id,
+            PullRequest.id == found.pull_id,
             PullRequest.repair_rounds == rounds,
             PullRequest.head_sha == found.head_sha,
         )
