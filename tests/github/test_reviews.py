@@ -5,8 +5,9 @@ merges and closes arrive as GitHub's published example payloads, handed to
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,7 @@ async def loop(
     template = (
         "name: looper\nsandbox: none\nagent:\n  kind: command\n  command: |\n"
         f"    printf '%s\\n=====\\n' \"$TASKYARD_PROMPT\" >> {prompts}/$TASKYARD_STAGE\n"
+        f"    while [ -e {prompts}/hold ]; do sleep 0.05; done\n"
         "    date +%s%N >> hello.txt\n"
     )
     response = server.http.post(
@@ -122,6 +124,13 @@ def review_of(pull: Pull, review_id: int, state: str, by: tuple[str, int]) -> di
             "user": {"login": login, "id": github_id, "type": kind},
         },
     }
+
+
+def until(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 def kinds(server: RunningServer, key: str, kind: str) -> list[dict[str, Any]]:
@@ -337,3 +346,42 @@ async def test_merged_completes_the_task_and_closed_cancels_it(loop: Loop) -> No
     # Already final: nothing more happens.
     outcome = await loop.deliver("pull_request", "closed", sender=ALICE, more=closing(merged, True))
     assert outcome == f"Pull request merged; {merged_key} was completed already."
+
+
+async def test_a_review_while_the_agent_runs_waits_for_the_gate_and_a_merge_stops_the_turn(
+    loop: Loop,
+) -> None:
+    key, pull = loop.start("Say hello")
+    server, records = loop.server, loop.github.records
+    hold = loop.prompts / "hold"
+    hold.touch()
+    check = failing_check(loop, pull, loop.head_sha(key), "tests", LOG)
+    assert (await loop.deliver("check_run", "completed", more=check)).startswith("Repair round 1")
+    until(lambda: (server.task(key)["live"] or {}).get("turn_running") is True)
+
+    review = records.add_review(REPO, pull.number, "alice", "CHANGES_REQUESTED", "Also in German")
+    outcome = await loop.deliver(
+        "pull_request_review", "submitted", comment="Also in German", sender=ALICE,
+        more=review_of(pull, review.id, "changes_requested", ALICE),
+    )  # fmt: skip
+    assert outcome == f"Changes requested on {key} by @alice."
+    hold.unlink()
+    # The repair is delivered; at the gate the review, kept meanwhile, sends it back.
+    until(lambda: len(loop.prompts_of_code()) == 3)
+    assert "repair round 1" in loop.prompts_of_code()[1]
+    assert 'source="review by @alice">\nAlso in German' in loop.prompts_of_code()[2]
+    until(lambda: (server.task(key)["status"], server.task(key)["stage"]) == ("waiting", "review"))
+
+    hold.touch()
+    review = records.add_review(REPO, pull.number, "alice", "CHANGES_REQUESTED", "And Spanish")
+    await loop.deliver(
+        "pull_request_review", "submitted", comment="And Spanish", sender=ALICE,
+        more=review_of(pull, review.id, "changes_requested", ALICE),
+    )  # fmt: skip
+    until(lambda: len(loop.prompts_of_code()) == 4)
+    closing = {"pull_request": {"number": pull.number, "head": {"ref": pull.head}, "merged": True}}
+    outcome = await loop.deliver("pull_request", "closed", sender=ALICE, more=closing)
+    assert outcome == f"Pull request merged: {key} completes."
+    task = server.wait_for(key, "completed")  # the held turn was stopped, not waited for
+    assert task["status_message"] == "Pull request merged"
+    assert hold.exists()
