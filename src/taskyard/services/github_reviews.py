@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import re2
@@ -39,6 +40,8 @@ from taskyard.services.review_store import PullTask
 
 T = TypeVar("T")
 LOGIN = re2.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")  # GitHub's rule for a person's login
+# A line comment saved this long after its review was submitted was edited since.
+EDIT_SLACK = timedelta(seconds=30)
 MAX_FAILURES = 3  # failing checks whose logs one repair turn carries
 SHOWN = 2_000  # characters of a reviewer's words kept in the task's event
 
@@ -80,24 +83,46 @@ async def _pull_task(context: IntakeContext, event: GitHubEvent) -> PullTask | N
     return await _db(context, review_store.by_number, event.repository, number, head)
 
 
-async def _refusal(context: IntakeContext, found: PullTask, author: Mapping[str, Any]) -> str:
-    """Why ``author``'s review is not acted on; "" when they may write to the repository."""
+async def _refusal(
+    context: IntakeContext, found: PullTask, author: Mapping[str, Any], what: str
+) -> str:
+    """Why ``author``'s review (``what``) is not acted on; "" when they may write to the
+    repository."""
     login = _text(author, "login")[:100]
     if is_bot(author):
-        return f"Review by the bot {login} ignored: bots do not send taskyard's tasks back."
+        return f"{what} by the bot {login} ignored: bots do not send taskyard's tasks back."
     if not LOGIN.fullmatch(login):
-        return "Review by an author without a valid GitHub login ignored."
+        return f"{what} by an author without a valid GitHub login ignored."
     credentials = context.forge.credentials(found.site, context.settings)
     if credentials is None:
-        return f"Review by @{login} ignored: taskyard has no GitHub credentials to check access."
+        return f"{what} by @{login} ignored: taskyard has no GitHub credentials to check access."
     api_url = found.site.api_url or context.settings.github_api_url
     permission = await github_people.permission(credentials, api_url, found.repository, login)
     if permission is None or not permission.writes:
         role = (permission.role or permission.level) if permission else "none"
-        return f"Review by @{login} ignored: no write access to {found.repository} ({role})."
+        return f"{what} by @{login} ignored: no write access to {found.repository} ({role})."
     if permission.user_id and permission.user_id != _int(author, "id"):
-        return f"Review by @{login} ignored: that login now belongs to another account."
+        return f"{what} by @{login} ignored: that login now belongs to another account."
     return ""
+
+
+def _when(value: Mapping[str, Any], key: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(_text(value, key))
+    except ValueError:
+        return None
+
+
+def _as_submitted(
+    review: Mapping[str, Any], comments: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], int]:
+    """The review's line comments as they were when it was submitted: one edited since
+    (GitHub keeps no earlier text to read) is left out, and counted."""
+    submitted = _when(review, "submitted_at")
+    if submitted is None:
+        return comments, 0
+    kept = [c for c in comments if (_when(c, "updated_at") or submitted) <= submitted + EDIT_SLACK]
+    return kept, len(comments) - len(kept)
 
 
 async def _request_changes(
@@ -128,7 +153,7 @@ async def _review(context: IntakeContext, event: GitHubEvent) -> str:
     if found.status in FINAL:
         return f"Review ignored: {found.key} is {found.status}."
     author = _map(review, "user") or event.sender
-    if refused := await _refusal(context, found, author):
+    if refused := await _refusal(context, found, author, "Review"):
         return refused
     github = _github(context, found)
     assert github is not None  # _refusal checked the credentials
@@ -142,8 +167,9 @@ async def _review(context: IntakeContext, event: GitHubEvent) -> str:
         return "A single review comment: acted on from its own delivery."
     login = _text(author, "login")
     body = _text(review, "body")
-    text = review_feedback(found.repository, found.number, login, body, comments)
-    data = {"text": sanitize(body, SHOWN), "comments": len(comments), "via": "github review"}
+    kept, edited = _as_submitted(review, comments)
+    text = review_feedback(found.repository, found.number, login, body, kept, edited)
+    data = {"text": sanitize(body, SHOWN), "comments": len(kept), "via": "github review"}
     return await _request_changes(context, found, text, f"@{login}", data)
 
 
@@ -155,8 +181,8 @@ async def _review_comment(context: IntakeContext, event: GitHubEvent) -> str:
     if found.status in FINAL:
         return f"Review comment ignored: {found.key} is {found.status}."
     author = _map(comment, "user") or event.sender
-    if refused := await _refusal(context, found, author):
-        return refused.replace("Review by", "Review comment by", 1)
+    if refused := await _refusal(context, found, author, "Review comment"):
+        return refused
     github = _github(context, found)
     assert github is not None
     review_id = _int(comment, "pull_request_review_id")

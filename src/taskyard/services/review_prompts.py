@@ -54,13 +54,19 @@ def review_feedback(
     login: str,
     body: str,
     comments: Sequence[Mapping[str, Any]],
+    edited: int = 0,
 ) -> str:
-    """The change request a review (or one review comment) sends the task."""
+    """The change request a review (or one review comment) sends the task; ``edited``
+    line comments, changed after the review was submitted, were left out."""
     items = [Untrusted(f"review by @{login}", body)] if body.strip() else []
     items += [
         Untrusted(f"comment by @{login} on {_where(c)}", str(c.get("body") or "")) for c in comments
     ]
     intro = REVIEW.format(login=login, repository=repository, number=number)
+    if edited:
+        many = edited > 1
+        intro += f" ({edited} line comment{'s' * many} edited after the review was submitted "
+        intro += f"{'were' if many else 'was'} left out.)"
     return f"{intro}\n\n{context_section(items, heading='### The review')}"
 
 

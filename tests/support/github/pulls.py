@@ -170,7 +170,7 @@ def get_review(standin: GitHubStandIn, call: Call) -> Answer:
 
 def _comment_values(standin: GitHubStandIn, comment: ReviewComment) -> dict[str, Any]:
     anchor = f"pull/{comment.pull_number}#discussion_r{comment.id}"
-    return {
+    values = {
         "node_id": f"PRRC_{comment.id}",
         "pull_request_review_id": comment.review_id or None,
         "path": comment.path,
@@ -178,6 +178,7 @@ def _comment_values(standin: GitHubStandIn, comment: ReviewComment) -> dict[str,
         "original_line": comment.line,
         "html_url": f"{standin.url}/{comment.repository}/{anchor}",
     }
+    return {**values, "updated_at": comment.updated_at} if comment.updated_at else values
 
 
 def review_comments(standin: GitHubStandIn, call: Call) -> Answer:

@@ -86,6 +86,7 @@ class ReviewComment:
     path: str
     line: int
     review_id: int = 0  # the review it was submitted with (a single comment has its own)
+    updated_at: str = ""  # when last saved; the description's example time when empty
 
 
 @dataclass
