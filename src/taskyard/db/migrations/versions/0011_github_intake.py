@@ -77,7 +77,9 @@ def upgrade() -> None:
     op.create_index("ix_tracking_comments_dirty_due", "tracking_comments", ["dirty", "due_at"])
     with op.batch_alter_table("pull_requests") as batch:
         batch.add_column(sa.Column("node_id", sa.String(100), nullable=False, server_default=""))
-        batch.add_column(sa.Column("draft", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch.add_column(
+            sa.Column("draft", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
         batch.add_column(
             sa.Column("repair_rounds", sa.Integer(), nullable=False, server_default="0")
         )
