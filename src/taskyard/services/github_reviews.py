@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import re2
 
 from taskyard.forges import github_people
 from taskyard.forges.github_checks import FAILING, GitHubChecks
-from taskyard.model.errors import Conflict
+from taskyard.model.errors import Conflict, InvalidInput
 from taskyard.model.github import GitHubEvent
 from taskyard.model.signals import Signal
 from taskyard.model.status import FINAL
@@ -35,13 +34,16 @@ from taskyard.model.untrusted import sanitize
 from taskyard.services import review_store
 from taskyard.services.github_context import IntakeContext
 from taskyard.services.github_senders import is_bot
-from taskyard.services.review_prompts import Failure, repair_feedback, review_feedback
+from taskyard.services.review_prompts import (
+    Failure,
+    as_submitted,
+    repair_feedback,
+    review_feedback,
+)
 from taskyard.services.review_store import PullTask
 
 T = TypeVar("T")
 LOGIN = re2.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")  # GitHub's rule for a person's login
-# A line comment saved this long after its review was submitted was edited since.
-EDIT_SLACK = timedelta(seconds=30)
 MAX_FAILURES = 3  # failing checks whose logs one repair turn carries
 SHOWN = 2_000  # characters of a reviewer's words kept in the task's event
 
@@ -106,25 +108,6 @@ async def _refusal(
     return ""
 
 
-def _when(value: Mapping[str, Any], key: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(_text(value, key))
-    except ValueError:
-        return None
-
-
-def _as_submitted(
-    review: Mapping[str, Any], comments: list[dict[str, Any]]
-) -> tuple[list[dict[str, Any]], int]:
-    """The review's line comments as they were when it was submitted: one edited since
-    (GitHub keeps no earlier text to read) is left out, and counted."""
-    submitted = _when(review, "submitted_at")
-    if submitted is None:
-        return comments, 0
-    kept = [c for c in comments if (_when(c, "updated_at") or submitted) <= submitted + EDIT_SLACK]
-    return kept, len(comments) - len(kept)
-
-
 async def _request_changes(
     context: IntakeContext, found: PullTask, text: str, by: str, data: dict[str, Any]
 ) -> str:
@@ -142,21 +125,33 @@ def _review_counts(review: Mapping[str, Any], comments: int) -> bool:
     return state == "changes_requested" or bool(_text(review, "body").strip()) or comments > 1
 
 
+async def _reviewed(
+    context: IntakeContext, event: GitHubEvent, author: Mapping[str, Any], what: str
+) -> tuple[PullTask, GitHubChecks] | str:
+    """The task a review (or review comment, ``what``) by ``author`` is about and a client
+    to read the rest of it, when it may be acted on; else why not."""
+    found = await _pull_task(context, event)
+    if found is None:
+        return f"{what} on a pull request taskyard did not open: ignored."
+    if found.status in FINAL:
+        return f"{what} ignored: {found.key} is {found.status}."
+    if refused := await _refusal(context, found, author, what):
+        return refused
+    github = _github(context, found)
+    assert github is not None  # _refusal checked the credentials
+    return found, github
+
+
 async def _review(context: IntakeContext, event: GitHubEvent) -> str:
     review = _map(event.payload, "review")
     state = _text(review, "state").lower()
     if state not in ("changes_requested", "commented"):
         return f"Review {state or 'without a state'}: nothing for the review loop to do."
-    found = await _pull_task(context, event)
-    if found is None:
-        return "Review on a pull request taskyard did not open: ignored."
-    if found.status in FINAL:
-        return f"Review ignored: {found.key} is {found.status}."
     author = _map(review, "user") or event.sender
-    if refused := await _refusal(context, found, author, "Review"):
-        return refused
-    github = _github(context, found)
-    assert github is not None  # _refusal checked the credentials
+    reviewed = await _reviewed(context, event, author, "Review")
+    if isinstance(reviewed, str):
+        return reviewed
+    found, github = reviewed
     try:
         comments = await github.review_comments(found.repository, found.number, _int(review, "id"))
     finally:
@@ -167,7 +162,7 @@ async def _review(context: IntakeContext, event: GitHubEvent) -> str:
         return "A single review comment: acted on from its own delivery."
     login = _text(author, "login")
     body = _text(review, "body")
-    kept, edited = _as_submitted(review, comments)
+    kept, edited = as_submitted(review, comments)
     text = review_feedback(found.repository, found.number, login, body, kept, edited)
     data = {"text": sanitize(body, SHOWN), "comments": len(kept), "via": "github review"}
     return await _request_changes(context, found, text, f"@{login}", data)
@@ -175,16 +170,11 @@ async def _review(context: IntakeContext, event: GitHubEvent) -> str:
 
 async def _review_comment(context: IntakeContext, event: GitHubEvent) -> str:
     comment = _map(event.payload, "comment")
-    found = await _pull_task(context, event)
-    if found is None:
-        return "Review comment on a pull request taskyard did not open: ignored."
-    if found.status in FINAL:
-        return f"Review comment ignored: {found.key} is {found.status}."
     author = _map(comment, "user") or event.sender
-    if refused := await _refusal(context, found, author, "Review comment"):
-        return refused
-    github = _github(context, found)
-    assert github is not None
+    reviewed = await _reviewed(context, event, author, "Review comment")
+    if isinstance(reviewed, str):
+        return reviewed
+    found, github = reviewed
     review_id = _int(comment, "pull_request_review_id")
     try:
         review = await github.review(found.repository, found.number, review_id)
@@ -209,7 +199,10 @@ async def _failures(github: GitHubChecks, found: PullTask, runs: list[Any]) -> l
     for run in runs[:MAX_FAILURES]:
         log = ""
         if _text(_map(run, "app"), "slug") == "github-actions":  # the run's id is the job's
-            log = (await github.job_log(found.repository, _int(run, "id"))).text
+            try:
+                log = (await github.job_log(found.repository, _int(run, "id"))).text
+            except InvalidInput as exc:  # e.g. no `actions: read`: repair from the output
+                log = f"[taskyard could not read this job's log: {exc}]"
         failures.append(Failure(_text(run, "name")[:200], _output(run), log))
     return failures
 
@@ -272,13 +265,14 @@ async def _closed(context: IntakeContext, event: GitHubEvent) -> str:
         await _db(context, review_store.end_pull, found, merged)
         return f"Pull request {said}; {found.key} was {found.status} already."
     by = f"@{_text(event.sender, 'login')[:100]}"
+    ending = "completes" if merged else "is cancelled"
+    outcome = f"Pull request {said}: {found.key} {ending}."
     try:
         await context.engine.signal(found.uid, Signal("merged" if merged else "closed", by=by))
     except Conflict:
-        return f"Pull request {said}, but {found.key}'s workflow is not running."
+        outcome = f"Pull request {said}, but {found.key}'s workflow is not running."
     await _db(context, review_store.end_pull, found, merged)
-    ending = "completes" if merged else "is cancelled"
-    return f"Pull request {said}: {found.key} {ending}."
+    return outcome
 
 
 Handler = Callable[[IntakeContext, GitHubEvent], Awaitable[str]]

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import re2
 
 from taskyard.model.fence import Untrusted, context_section
 
+# A line comment saved this long after its review was submitted was edited since.
+EDIT_SLACK = timedelta(seconds=30)
 LOG_LINES = 200  # lines of a failing job's log the agent is shown, from its end
 LOG_CHARACTERS = 12_000
 # GitHub Actions starts each log line with its time: noise to the agent.
@@ -46,6 +49,27 @@ def _where(comment: Mapping[str, Any]) -> str:
     if not line:
         return path
     return f"{path} lines {start}-{line}" if start and start != line else f"{path} line {line}"
+
+
+def _when(value: Mapping[str, Any], key: str) -> datetime | None:
+    found = value.get(key)
+    try:
+        when = datetime.fromisoformat(found) if isinstance(found, str) else None
+    except ValueError:
+        return None
+    return when if when is not None and when.tzinfo is not None else None  # GitHub's are UTC
+
+
+def as_submitted(
+    review: Mapping[str, Any], comments: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], int]:
+    """The review's line comments as they were when it was submitted: one edited since
+    (GitHub keeps no earlier text to read) is left out, and counted."""
+    submitted = _when(review, "submitted_at")
+    if submitted is None:
+        return comments, 0
+    kept = [c for c in comments if (_when(c, "updated_at") or submitted) <= submitted + EDIT_SLACK]
+    return kept, len(comments) - len(kept)
 
 
 def review_feedback(
