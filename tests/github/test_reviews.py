@@ -390,3 +390,34 @@ async def test_a_review_while_the_agent_runs_waits_for_the_gate_and_a_merge_stop
     task = server.wait_for(key, "completed")  # the held turn was stopped, not waited for
     assert task["status_message"] == "Pull request merged"
     assert hold.exists()
+
+
+async def test_a_failing_check_suite_repairs_with_its_failing_runs_once_per_commit(
+    loop: Loop,
+) -> None:
+    key, pull = loop.start("Say hello")
+    sha = loop.head_sha(key)
+    records = loop.github.records
+    records.add_check_run(REPO, sha, "build", "success")
+    records.add_check_run(REPO, sha, "tests", "failure")  # not GitHub Actions: no log
+    suite = {"check_suite": {"conclusion": "failure", "head_sha": sha, "head_branch": pull.head}}
+    after = loop.server.last_event_id(key)
+
+    outcome = await loop.deliver("check_suite", "completed", more=suite)
+    assert outcome == f"Repair round 1 of 2 for {key}: tests failed."
+    # The suite's own check run, delivered too: the same commit, the same round.
+    check = failing_check(loop, pull, sha, "tests", LOG)
+    again = await loop.deliver("check_run", "completed", more=check)
+    assert again == f"A repair round for {key} at {sha[:12]} has started already: ignored."
+    loop.back_at_review(key, after)
+    prompt = loop.prompts_of_code()[-1]
+    assert 'source="name of a failing check">\ntests\n' in prompt
+    assert "build" not in prompt
+    [repair] = kinds(loop.server, key, "repair")
+    assert repair == {
+        "pull_request": pull.number,
+        "head_sha": sha,
+        "check": "tests",
+        "round": 1,
+        "of": 2,
+    }
