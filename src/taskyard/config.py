@@ -132,6 +132,14 @@ class Settings(BaseSettings):
     github_oauth_client_secret: str = Field(
         "", description="Client secret of that OAuth App (see docs/github.md)."
     )
+    github_comment_interval: float = Field(
+        5.0,
+        ge=0,
+        le=3600,
+        description="Seconds between two edits of a task's tracking comment on GitHub: the "
+        "changes made meanwhile are shown together in the next edit, so a busy task stays "
+        "within GitHub's rate limits.",
+    )
     github_repair_rounds: int = Field(
         2,
         ge=0,

@@ -4,8 +4,9 @@
 refuses a scale-out process without the shared secret key (before anything starts),
 migrates the database, creates the first organization and admin token once,
 starts the embedded Temporal dev server unless a cluster address is set,
-connects, starts the worker (unless told not to) and restarts any task whose
-workflow was never started (a crash between commit and start loses nothing).
+connects, starts the worker (unless told not to) with its loop of tracking comments
+(:mod:`taskyard.engine.tracking`) and restarts any task whose workflow was never
+started (a crash between commit and start loses nothing).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from taskyard.engine.activities import TaskActivities
 from taskyard.engine.client import Engine
 from taskyard.engine.devserver import DevServer
 from taskyard.engine.home import home_queue
+from taskyard.engine.tracking import TrackingLoop, stop_loop
 from taskyard.engine.worker import build_workers
 from taskyard.gateway import Gateway
 from taskyard.model.status import TaskStatus
@@ -55,6 +57,7 @@ class Runtime:
         self._worker_tasks: list[asyncio.Task[None]] = []
         self.gateway: Gateway | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._tracking: tuple[TrackingLoop, asyncio.Task[None]] | None = None
         self._stop_metrics: Callable[[], None] | None = None
 
     @property
@@ -99,6 +102,8 @@ class Runtime:
                     self.settings, partial(ended.expired_workspaces, self.settings)
                 )
             )
+            tracking = TrackingLoop(self.settings)
+            self._tracking = (tracking, asyncio.create_task(tracking.run()))
             if self.settings.metrics_address:
                 self._stop_metrics = telemetry.serve_metrics(self.settings.metrics_address)
             await self._resume_unstarted()
@@ -126,6 +131,8 @@ class Runtime:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+        if self._tracking is not None:
+            await stop_loop(*self._tracking, grace=self.settings.worker_shutdown_seconds)
         # Both at once: each waits up to the shutdown time for its running activities.
         await asyncio.gather(*(w.shutdown() for w in self.workers), return_exceptions=True)
         for running in self._worker_tasks:

@@ -15,7 +15,7 @@ def _agent_working(settings: Settings, task_id: int) -> None:
     with session_scope(settings.resolved_database_url) as session:
         task = session.get(Task, task_id)
         assert task is not None
-        tasks.set_agent_state(task, "working", "Editing cart.py")
+        tasks.set_agent_state(session, task, "working", "Editing cart.py")
 
 
 def test_a_cancelled_task_s_agent_is_not_working(api: httpx.Client, api_settings: Settings) -> None:

@@ -5,7 +5,8 @@ history by the new code; a change that issues other commands for the same histor
 fails it with a nondeterminism error. Each file in ``histories/`` is a real run:
 ``before_team_slots.json`` from the code before team slots (a message turn at an
 approval gate, then approved), ``queued_for_a_slot.json`` a task that waited in its
-team's line and was woken. A new change to the workflow must keep both replaying
+team's line and was woken, ``ready_on_approval.json`` a task approved at Plan and at
+Review, each approval followed by the step that marks its draft pull requests ready. A new change to the workflow must keep them all replaying
 (``workflow.patched``), and may add its own.
 """
 

@@ -64,7 +64,8 @@ def test_a_task_is_delivered_to_its_configured_github(
     assert git("show", f"{branch}:hello.txt", cwd=pushed) == "hello from the agent\n"
     [opened] = github.records.pulls
     assert (opened.head, opened.base, opened.title) == (branch, "main", f"{key}: Say hello")
-    assert opened.body.endswith(f"Closes #{issue.number}")
+    assert opened.body.endswith(f"Fixes #{issue.number}")
+    assert opened.draft
     url = f"{github.url}/acme/shop/pull/{opened.number}"
     [comment] = github.records.comments
     assert (comment.repository, comment.issue_number) == ("acme/shop", issue.number)

@@ -65,6 +65,7 @@ async def test_opens_a_pull_request() -> None:
         "body": "body",
         "head": "taskyard/TY-1-fix",
         "base": "main",
+        "draft": True,
     }
 
 
@@ -96,7 +97,7 @@ async def test_an_existing_pull_request_is_reused() -> None:
 async def test_comments_on_the_issue() -> None:
     github, seen, _ = client(lambda r: httpx.Response(201, json={"id": 1}))
     async with github:
-        await github.comment("acme/shop", 12, "taskyard opened a PR")
+        assert await github.comment("acme/shop", 12, "taskyard opened a PR") == 1
     assert seen[0].url.path == "/repos/acme/shop/issues/12/comments"
 
 
@@ -153,9 +154,9 @@ def test_pull_requests_close_the_originating_issue_on_github_only() -> None:
         "",
         "2 file(s) changed, +5 -1.",
         "",
-        "Closes #9",
+        "Fixes #9",
     ]
-    assert "Closes" not in FORGES.get("local").draft(work).body
+    assert "Fixes" not in FORGES.get("local").draft(work).body
 
 
 async def test_git_fetches_and_pushes_with_the_token_in_no_url_argument_or_file(
@@ -167,7 +168,7 @@ async def test_git_fetches_and_pushes_with_the_token_in_no_url_argument_or_file(
     mirror = await ensure_mirror(remote, settings)
     store = await vault.open_vault(mirror, settings)
     main = git("rev-parse", "main", cwd=mirror).strip()
-    await vault.push(store, main, remote, "taskyard/TY-1-pushed")
+    await vault.push(store, main, remote, "taskyard/TY-1-pushed", "")
 
     pushed = git("rev-parse", "taskyard/TY-1-pushed", cwd=github.root / "acme" / "shop.git")
     assert pushed.strip() == main

@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import git
 
 from taskyard.config import Settings
+from taskyard.model.forge import GitRemote
 from taskyard.workspaces import vault
 from taskyard.workspaces.snapshot import Snapshot
 
@@ -81,3 +82,34 @@ async def test_an_unchanged_branch_must_be_at_the_base(
     _, base = repo
     with pytest.raises(vault.WorkRejected, match="not at the exported head"):
         await _import(settings, tmp_path, Snapshot(base, "2" * 40, b""), base)
+
+
+async def test_a_push_lands_only_where_taskyard_left_the_branch(
+    settings: Settings, tmp_path: Path, repo: tuple[Path, str]
+) -> None:
+    work, base = repo
+    first = _commit(work, "first", base)
+    rewritten = _commit(work, "rewritten", base)  # the agent rewrote its branch
+    pack = _pack(work, first, rewritten, base=base)
+    store = await vault.open_vault(tmp_path / "mirror.git", settings)
+    await vault.import_snapshot(store, Snapshot(first, first, pack), base, "refs/taskyard/w")
+    await vault.import_snapshot(store, Snapshot(rewritten, rewritten, pack), base, "refs/t/r")
+    remote = tmp_path / "remote.git"
+    git("clone", "-q", "--bare", str(work), str(remote))
+    target = GitRemote(str(remote))
+    branch = "taskyard/TY-1-fix"
+
+    await vault.push(store, first, target, branch, "")
+    await vault.push(store, first, target, branch, "")  # a retry after it landed
+    with pytest.raises(vault.BranchMoved, match="someone else pushed"):
+        await vault.push(store, rewritten, target, branch, "")  # it exists: not ours to take
+    await vault.push(store, rewritten, target, branch, first)  # taskyard's own commit: replaced
+    assert git("rev-parse", branch, cwd=remote).strip() == rewritten
+
+    person = tmp_path / "person"
+    git("clone", "-q", "--branch", branch, str(remote), str(person))
+    theirs = _commit(person, "theirs", rewritten)
+    git("push", "-q", "origin", f"{theirs}:refs/heads/{branch}", cwd=person)
+    with pytest.raises(vault.BranchMoved, match=f"is at {theirs[:12]}, not at {rewritten[:12]}"):
+        await vault.push(store, first, target, branch, rewritten)
+    assert git("rev-parse", branch, cwd=remote).strip() == theirs  # nothing overwritten

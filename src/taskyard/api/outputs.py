@@ -136,6 +136,7 @@ class PullOut(BaseModel):
     head: str
     base: str
     state: str
+    draft: bool = Field(description="Open as a draft: not yet ready for review.")
     head_sha: str
     files_changed: int
     additions: int

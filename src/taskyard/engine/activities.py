@@ -24,6 +24,7 @@ from taskyard.engine.turns import HEARTBEAT_EVERY, TurnRunner
 from taskyard.engine.types import (
     DeliverInput,
     DeliveryResult,
+    ReadyInput,
     RunEnd,
     RunInput,
     SlotClaim,
@@ -141,6 +142,14 @@ class TaskActivities:
         except Permanent as exc:
             raise _permanent(exc) from exc
 
+    @activity.defn(name="mark_ready")
+    async def mark_ready(self, inp: ReadyInput) -> None:
+        """After an approval: the task's draft pull requests, ready for review."""
+        try:
+            await delivery.mark_ready(self.settings, inp.task_id)
+        except Permanent as exc:
+            raise _permanent(exc) from exc
+
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.load_plan,
@@ -150,6 +159,7 @@ class TaskActivities:
             self.finish_run,
             self.run_turn,
             self.deliver,
+            self.mark_ready,
             self.claim_slot,
             self.release_slot,
         ]

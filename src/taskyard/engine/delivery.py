@@ -1,4 +1,5 @@
-"""The delivery activity's work: export the work, check it, push, pull request, comment back.
+"""The delivery activity's work: export the work, check it, push, pull request, comment
+back; and, once a person approves it, the pull request marked ready for review.
 
 Git runs in :mod:`taskyard.workspaces` (the commit in the task's sandbox, the
 checks and the push from the vault), the forge's API and wording in the task's
@@ -16,7 +17,7 @@ from taskyard.engine.home import mark_path, read_mark, write_mark
 from taskyard.engine.types import DeliveryResult
 from taskyard.engine.work import Work, collect_work
 from taskyard.forges.base import FORGES, DeliveredWork
-from taskyard.model.errors import InvalidInput
+from taskyard.model.errors import InvalidInput, Permanent
 from taskyard.model.redaction import Redactor
 from taskyard.services import deliveries
 from taskyard.services.deliveries import Delivered
@@ -59,7 +60,12 @@ async def _deliver(
     forge = FORGES.get(site.kind)
     # A GitHub App's token may be asked of GitHub: not on the event loop.
     target = await asyncio.to_thread(forge.remote, task.repository, site, settings)
-    await vault.push(work.vault, work.head, target, task.branch)
+    pushed = await asyncio.to_thread(deliveries.last_pushed, settings, task.id, task.branch)
+    try:
+        await vault.push(work.vault, work.head, target, task.branch, pushed)
+    except vault.BranchMoved as exc:
+        await asyncio.to_thread(deliveries.record_refused, settings, task.id, stage, exc.message)
+        raise
     draft = forge.draft(_delivered_work(settings, task, work))
     saved = work.saved(known.values())
     seq = await asyncio.to_thread(store.save_work, task.id, saved)
@@ -80,11 +86,33 @@ async def _deliver(
             work.head,
             patch,
         )
-        created = await asyncio.to_thread(deliveries.record, settings, task.id, done)
+        announce = await asyncio.to_thread(deliveries.record, settings, task.id, done)
         issue = int(task.origin_context.get("issue_number") or 0)
-        if created and issue and remote is not None:
+        if announce and issue and remote is not None:
             await client.comment(task.repository, issue, forge.opened_comment(remote, task.key))
     return DeliveryResult(True, remote.url if remote else "", remote.number if remote else 0)
+
+
+async def mark_ready(settings: Settings, task_id: int) -> None:
+    """Mark the task's open draft pull requests ready for review (a person approved it).
+
+    A forge that refuses (a permission the token lacks) is said in the task's events and
+    leaves the draft for a person to mark; the task goes on. One that cannot be reached
+    raises, and the activity is tried again.
+    """
+    site, drafts = await asyncio.to_thread(deliveries.open_drafts, settings, task_id)
+    if not drafts:
+        return
+    async with FORGES.get(site.kind).connect(site, settings) as client:
+        for draft in drafts:
+            try:
+                await client.mark_ready(draft.repository, draft.remote)
+            except Permanent as exc:
+                await asyncio.to_thread(
+                    deliveries.record_ready, settings, task_id, draft, exc.message
+                )
+            else:
+                await asyncio.to_thread(deliveries.record_ready, settings, task_id, draft)
 
 
 def _delivered_work(settings: Settings, task: TaskFacts, work: Work) -> DeliveredWork:

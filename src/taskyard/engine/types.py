@@ -91,6 +91,11 @@ class DeliveryResult:
 
 
 @dataclass
+class ReadyInput:
+    task_id: int
+
+
+@dataclass
 class SlotInput:
     task_id: int
 

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from taskyard.engine.steps import RETRY, SHORT, Steps, TaskCancelled
     from taskyard.engine.types import (
         DeliverInput,
+        ReadyInput,
         RunEnd,
         RunInput,
         SlotInput,
@@ -242,6 +243,9 @@ class TaskWorkflow(Steps):
                     target = decision.target or stage.request_changes_to
                     i, feedback = index.get(target, i), decision.text
                     continue
+                if workflow.patched("ready-on-approval"):  # approved: drafts become ready
+                    ready = ReadyInput(task.task_id)
+                    await self._act(TaskActivities.mark_ready, ready, timeout=timedelta(minutes=5))
             i += 1
         await self._finish(task, TaskStatus.COMPLETED, "All stages done")
         return TaskStatus.COMPLETED

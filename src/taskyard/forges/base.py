@@ -17,7 +17,12 @@ from types import TracebackType
 from taskyard.config import Settings
 from taskyard.model import registry
 from taskyard.model.diff import DiffStats
+from taskyard.model.errors import NotFound
 from taskyard.model.forge import ForgeSite, GitRemote
+
+
+class CommentGone(NotFound):
+    """The comment to edit is no longer there (a person deleted it)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,8 @@ class RemotePullRequest:
     number: int
     url: str
     state: str = "open"
+    node_id: str = ""  # the forge's global id, where it has one (GitHub's GraphQL id)
+    draft: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,8 +71,16 @@ class ForgeClient(ABC):
         """
 
     @abstractmethod
-    async def comment(self, repository: str, issue_number: int, body: str) -> None:
-        """Comment on an issue or pull request."""
+    async def comment(self, repository: str, issue_number: int, body: str) -> int:
+        """Comment on an issue or pull request; the comment's id (0: the forge keeps none)."""
+
+    @abstractmethod
+    async def edit_comment(self, repository: str, comment_id: int, body: str) -> None:
+        """Replace a comment's text; :class:`CommentGone` if it was deleted."""
+
+    @abstractmethod
+    async def mark_ready(self, repository: str, pull: RemotePullRequest) -> None:
+        """Mark a draft pull request ready for review."""
 
     @abstractmethod
     async def aclose(self) -> None:

@@ -4,7 +4,7 @@ Owns: ``owner/name`` → ``<site>/owner/name.git``; the token (``TASKYARD_GITHUB
 or a GitHub App installation's, see :mod:`taskyard.forges.github_app`) as a Basic
 ``x-access-token`` header for git, scoped to the site and passed in git's environment
 (never in a URL, an argument or a config file), and as a bearer token for the REST
-API; pull requests that close the originating issue.
+API; draft pull requests that close the originating issue.
 """
 
 from __future__ import annotations
@@ -13,11 +13,18 @@ import asyncio
 import base64
 import hashlib
 import threading
+from typing import Any
 
 import httpx
 
 from taskyard.config import Settings
-from taskyard.forges.base import Forge, ForgeClient, PullRequestDraft, RemotePullRequest
+from taskyard.forges.base import (
+    CommentGone,
+    Forge,
+    ForgeClient,
+    PullRequestDraft,
+    RemotePullRequest,
+)
 from taskyard.forges.github_app import Credentials, GitHubApp, PersonalToken, private_key
 from taskyard.forges.github_http import HEADERS, next_wait, refusal
 from taskyard.model.errors import InvalidInput, Unavailable
@@ -25,10 +32,33 @@ from taskyard.model.forge import ForgeSite, GitRemote
 from taskyard.model.redaction import redact_credentials
 
 DEFAULT_URL = "https://github.com"
+NO_DRAFTS = "Draft pull requests are not supported"
+READY = (
+    "mutation($id: ID!) { markPullRequestReadyForReview(input: {pullRequestId: $id}) "
+    "{ pullRequest { isDraft } } }"
+)
+
+
+def graphql_url(api_url: str) -> str:
+    """GitHub's GraphQL endpoint beside its REST API: ``/graphql`` on api.github.com,
+    ``/api/graphql`` on GitHub Enterprise Server (whose REST API is ``/api/v3``)."""
+    base = api_url.rstrip("/")
+    return base.removesuffix("/v3") + "/graphql"
+
+
+def _remote(data: dict[str, Any]) -> RemotePullRequest:
+    return RemotePullRequest(
+        data["number"],
+        data["html_url"],
+        data["state"],
+        node_id=str(data.get("node_id") or ""),
+        draft=bool(data.get("draft")),
+    )
 
 
 class GitHubClient(ForgeClient):
-    """GitHub's REST API for pull requests and issue comments.
+    """GitHub's REST API for pull requests and issue comments, and its GraphQL API for
+    what REST cannot do (marking a draft ready for review).
 
     Whatever taskyard writes there (titles, bodies, comments) is redacted of text shaped
     like a credential first: it may quote an agent, a log or a person.
@@ -41,13 +71,15 @@ class GitHubClient(ForgeClient):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._credentials = credentials
+        self._graphql = graphql_url(api_url)
         self._client = httpx.AsyncClient(
             base_url=api_url, transport=transport, timeout=30, headers=HEADERS
         )
 
-    async def _request(
-        self, method: str, path: str, repository: str, **kwargs: object
+    async def _send(
+        self, method: str, url: str, repository: str, **kwargs: object
     ) -> httpx.Response:
+        """The answer to a request, once GitHub's rate limits let it through."""
         # An App's token may need a request to GitHub: made in a thread, under its lock.
         token = await asyncio.to_thread(self._credentials.token, repository)
         attempt = 0
@@ -56,55 +88,89 @@ class GitHubClient(ForgeClient):
             try:
                 response = await self._client.request(
                     method,
-                    path,
+                    url,
                     headers={"Authorization": f"Bearer {token}"},
                     **kwargs,  # type: ignore[arg-type]
                 )
             except httpx.HTTPError as exc:
                 raise Unavailable(f"GitHub unreachable: {exc}") from exc
-            wait = next_wait(response, attempt, method, path)
+            wait = next_wait(response, attempt, method, url)
             if wait is None:
-                break
+                return response
             await asyncio.sleep(wait)
+
+    async def _request(
+        self, method: str, path: str, repository: str, **kwargs: object
+    ) -> httpx.Response:
+        response = await self._send(method, path, repository, **kwargs)
         if error := refusal(response, method, path, repository):
             raise error
         return response
 
     async def open_or_update(self, draft: PullRequestDraft) -> RemotePullRequest:
+        """Open the pull request as a draft (ready for review once Review approves it)."""
         owner = draft.repository.split("/", 1)[0]
-        response = await self._request(
-            "POST",
-            f"/repos/{draft.repository}/pulls",
-            draft.repository,
-            json={
-                "title": redact_credentials(draft.title),
-                "body": redact_credentials(draft.body),
-                "head": draft.head,
-                "base": draft.base,
-            },
-        )
+        opened = {
+            "title": redact_credentials(draft.title),
+            "body": redact_credentials(draft.body),
+            "head": draft.head,
+            "base": draft.base,
+            "draft": True,
+        }
+        path = f"/repos/{draft.repository}/pulls"
+        response = await self._request("POST", path, draft.repository, json=opened)
+        if response.status_code == 422 and NO_DRAFTS in response.text:
+            # Drafts need a plan that has them (private repositories on free plans).
+            opened["draft"] = False
+            response = await self._request("POST", path, draft.repository, json=opened)
         if response.status_code == 201:
-            data = response.json()
-            return RemotePullRequest(data["number"], data["html_url"], data["state"])
+            return _remote(response.json())
         # 422 when a pull request for this head already exists: find it and keep it.
         existing = await self._request(
             "GET",
-            f"/repos/{draft.repository}/pulls",
+            path,
             draft.repository,
             params={"head": f"{owner}:{draft.head}", "state": "open"},
         )
         pulls = existing.json()
         if response.status_code == 422 and pulls:
-            return RemotePullRequest(pulls[0]["number"], pulls[0]["html_url"], pulls[0]["state"])
+            return _remote(pulls[0])
         raise InvalidInput(f"GitHub did not open the pull request: {response.text[:300]}")
 
-    async def comment(self, repository: str, issue_number: int, body: str) -> None:
-        await self._request(
+    async def comment(self, repository: str, issue_number: int, body: str) -> int:
+        response = await self._request(
             "POST",
             f"/repos/{repository}/issues/{issue_number}/comments",
             repository,
             json={"body": redact_credentials(body)},
         )
+        return int(response.json()["id"])
+
+    async def edit_comment(self, repository: str, comment_id: int, body: str) -> None:
+        path = f"/repos/{repository}/issues/comments/{comment_id}"
+        response = await self._send(
+            "PATCH", path, repository, json={"body": redact_credentials(body)}
+        )
+        if response.status_code == 404:
+            raise CommentGone(f"Comment {comment_id} on {repository} is gone.")
+        if error := refusal(response, "PATCH", path, repository):
+            raise error
+
+    async def mark_ready(self, repository: str, pull: RemotePullRequest) -> None:
+        """GraphQL's ``markPullRequestReadyForReview``: REST cannot change ``draft``."""
+        response = await self._request(
+            "POST",
+            self._graphql,
+            repository,
+            json={"query": READY, "variables": {"id": pull.node_id}},
+        )
+        errors = response.json().get("errors")
+        if errors:
+            said = "; ".join(str(e.get("message", e))[:200] for e in errors[:3])
+            raise InvalidInput(
+                f"GitHub did not mark pull request #{pull.number} of {repository} ready for "
+                f"review: {said}"
+            )
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -155,4 +221,4 @@ class GitHubForge(Forge):
         return GitHubClient(credentials, site.api_url or settings.github_api_url)
 
     def closing_words(self, issue_number: int) -> str:
-        return f"Closes #{issue_number}"
+        return f"Fixes #{issue_number}"

@@ -17,7 +17,13 @@ class LocalClient(ForgeClient):
     async def open_or_update(self, draft: PullRequestDraft) -> RemotePullRequest | None:
         return None
 
-    async def comment(self, repository: str, issue_number: int, body: str) -> None:
+    async def comment(self, repository: str, issue_number: int, body: str) -> int:
+        return 0
+
+    async def edit_comment(self, repository: str, comment_id: int, body: str) -> None:
+        return None
+
+    async def mark_ready(self, repository: str, pull: RemotePullRequest) -> None:
         return None
 
     async def aclose(self) -> None:

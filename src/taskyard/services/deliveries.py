@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from taskyard.config import Settings
-from taskyard.db.models import Task
+from taskyard.db.models import PullRequest, Task, TrackingComment
 from taskyard.db.session import session_scope
 from taskyard.forges.base import PullRequestDraft, RemotePullRequest
 from taskyard.model.diff import DiffStats
 from taskyard.model.errors import NotFound
-from taskyard.services import events, pulls
+from taskyard.model.forge import ForgeSite
+from taskyard.services import events, pulls, tracking
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,31 @@ def record_unchanged(settings: Settings, task_id: int, stage: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Draft:
+    """An open draft pull request of a task, to be marked ready for review."""
+
+    id: int
+    repository: str
+    remote: RemotePullRequest
+
+
+def last_pushed(settings: Settings, task_id: int, branch: str) -> str:
+    """The commit taskyard last pushed to ``branch`` for the task; ``""`` if none yet."""
+    with session_scope(settings.resolved_database_url, write=False) as session:
+        return pulls.last_pushed(session, task_id, branch)
+
+
+def record_refused(settings: Settings, task_id: int, stage: str, message: str) -> None:
+    """A push refused because a person moved the branch: said in the task's events."""
+    with session_scope(settings.resolved_database_url) as session:
+        data = {"stage": stage, "changed": True, "refused": True, "message": message}
+        events.append(session, task_id, "delivery", data)
+
+
 def record(settings: Settings, task_id: int, done: Delivered) -> bool:
-    """Store the pull request and the delivery event; True if the pull request is new."""
+    """Store the pull request and the delivery event; True if the pull request is new and
+    the originating issue should hear of it (no tracking comment follows the task there)."""
     with session_scope(settings.resolved_database_url) as session:
         task = session.get(Task, task_id)
         if task is None:
@@ -79,4 +103,35 @@ def record(settings: Settings, task_id: int, done: Delivered) -> bool:
                 "deletions": done.stats.deletions,
             },
         )
-        return created
+        tracking.mark(session, task_id)
+        return created and session.get(TrackingComment, task_id) is None
+
+
+def open_drafts(settings: Settings, task_id: int) -> tuple[ForgeSite, list[Draft]]:
+    """The task's forge and its open draft pull requests."""
+    with session_scope(settings.resolved_database_url, write=False) as session:
+        task = session.get(Task, task_id)
+        if task is None:
+            raise NotFound(f"Task {task_id} no longer exists.")
+        drafts = [
+            Draft(p.id, p.repository, RemotePullRequest(p.number, p.url, p.state, p.node_id, True))
+            for p in pulls.open_drafts(session, task_id)
+        ]
+        return task.forge_site, drafts
+
+
+def record_ready(settings: Settings, task_id: int, draft: Draft, error: str = "") -> None:
+    """The draft is ready for review now, or ``error`` says why the forge refused it."""
+    number = draft.remote.number
+    with session_scope(settings.resolved_database_url) as session:
+        if error:
+            message = f"Pull request #{number} could not be marked ready for review: {error}"
+        else:
+            message = f"Pull request #{number} marked ready for review."
+            pull = session.get(PullRequest, draft.id)
+            if pull is not None:
+                pull.draft = False
+            tracking.mark(session, task_id)
+        data = {"pull_request": number, "ready": not error, "message": message}
+        events.append(session, task_id, "delivery", data)
+

@@ -110,4 +110,4 @@ class DatabaseLedger:
             task = _live_task(session.get(Task, grant.task_id))
             data = {"type": "state", "state": state, "message": message, "reported": True}
             events.append(session, task.id, "agent", data, run_id=grant.run_id or None)
-            set_agent_state(task, state, message)
+            set_agent_state(session, task, state, message)

@@ -53,6 +53,8 @@ def record_pull_request(
         session.add(pull)
     pull.url = remote.url if remote else ""
     pull.state = remote.state if remote else "open"
+    pull.node_id = remote.node_id if remote else ""
+    pull.draft = remote.draft if remote else False
     pull.body = draft.body
     pull.head_sha = head_sha
     pull.files_changed = stats.files_changed
@@ -71,6 +73,33 @@ def pulls_of(session: Session, task_id: int) -> list[PullRequest]:
     )
 
 
+def last_pushed(session: Session, task_id: int, head: str) -> str:
+    """The commit taskyard last pushed to branch ``head`` for the task; ``""`` if none."""
+    return (
+        session.scalar(
+            select(PullRequest.head_sha).where(
+                PullRequest.task_id == task_id, PullRequest.head == head
+            )
+        )
+        or ""
+    )
+
+
+def open_drafts(session: Session, task_id: int) -> list[PullRequest]:
+    """The task's open pull requests that are still drafts."""
+    return list(
+        session.scalars(
+            select(PullRequest)
+            .where(
+                PullRequest.task_id == task_id,
+                PullRequest.state == "open",
+                PullRequest.draft.is_(True),
+            )
+            .order_by(PullRequest.id)
+        )
+    )
+
+
 def as_dict(pull: PullRequest) -> dict[str, Any]:
     return {
         "number": pull.number,
@@ -82,6 +111,7 @@ def as_dict(pull: PullRequest) -> dict[str, Any]:
         "head": pull.head,
         "base": pull.base,
         "state": pull.state,
+        "draft": pull.draft,
         "head_sha": pull.head_sha,
         "files_changed": pull.files_changed,
         "additions": pull.additions,

@@ -218,7 +218,7 @@ class TaskStore:
                 runs.add_usage(session, task_id, usage)
             task = session.get(Task, task_id)
             if task is not None and state is not None:
-                tasks.set_agent_state(task, *state)
+                tasks.set_agent_state(session, task, *state)
 
     def set_base(self, task_id: int, base: str, start: str) -> None:
         """The base branch and commit the checkout started from, recorded once."""

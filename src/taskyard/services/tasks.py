@@ -27,7 +27,7 @@ from taskyard.model.inputs import (
 from taskyard.model.registry import AGENTS, require_kind
 from taskyard.model.status import FINAL, UNSETTLED, AgentState, TaskStatus
 from taskyard.model.template import BUILTIN_DEFAULT, AgentSpec, TemplateSpec
-from taskyard.services import events, forge_settings, teams, templates, workflows
+from taskyard.services import events, forge_settings, teams, templates, tracking, workflows
 from taskyard.services.access import Principal, require
 from taskyard.services.parameters import resolve_parameters
 from taskyard.services.repositories import validate_branch, validate_repository
@@ -237,10 +237,13 @@ def list_tasks(
 def set_status(
     session: Session, task: Task, status: str, message: str = "", *, stage: str | None = None
 ) -> None:
-    """Move a task to ``status`` (and ``stage``), recording each change as an event."""
+    """Move a task to ``status`` (and ``stage``), recording each change as an event
+    and owing its tracking comment an edit."""
+    changed = False
     if stage is not None and stage != task.stage:
         task.stage = stage
         events.append(session, task.id, "stage", {"stage": stage})
+        changed = True
     message = mend_text(message)  # often an error's text, which may quote anything
     if status != task.status or message != task.status_message:
         task.status = status
@@ -249,6 +252,9 @@ def set_status(
             task.ended_at = utcnow()
             _settle_agent_state(session, task, status, message)
         events.append(session, task.id, "status", {"status": status, "message": message})
+        changed = True
+    if changed:
+        tracking.mark(session, task.id)
 
 
 def _settle_agent_state(session: Session, task: Task, status: str, message: str) -> None:
@@ -277,8 +283,10 @@ def _settle_agent_state(session: Session, task: Task, status: str, message: str)
     events.append(session, task.id, "agent", data)
 
 
-def set_agent_state(task: Task, state: str, message: str) -> None:
+def set_agent_state(session: Session, task: Task, state: str, message: str) -> None:
     """Record what the agent says it is doing; a late report cannot revive an ended task."""
     if task.status in FINAL and state in UNSETTLED:
         return
-    task.agent_state, task.agent_message = state, message
+    if (task.agent_state, task.agent_message) != (state, message):
+        task.agent_state, task.agent_message = state, message
+        tracking.mark(session, task.id)

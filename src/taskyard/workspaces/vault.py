@@ -171,13 +171,51 @@ async def _read_objects(vault: Path, shas: list[str]) -> list[tuple[str, str, by
     return objects
 
 
-async def push(vault: Path, head: str, remote: GitRemote, branch: str) -> None:
-    """Push ``head`` to ``branch`` at ``remote`` (taskyard owns the branch: forced).
+class BranchMoved(InvalidInput):
+    """The branch on the remote is not where taskyard left it: someone else pushed."""
+
+
+async def push(vault: Path, head: str, remote: GitRemote, branch: str, expected: str) -> None:
+    """Push ``head`` to ``branch`` at ``remote`` if the branch is still at ``expected``,
+    the commit taskyard pushed there last (``""``: it must not exist yet).
+
+    Never over someone else's work: the expected value goes with the push as a lease
+    (``--force-with-lease=<ref>:<expected>``), and the remote updates the branch only if
+    it still holds that value when the push lands, an atomic compare-and-swap on the
+    remote's side. A look at the remote followed by a push would leave a window in
+    which a person's push is silently overwritten. What the lease lets through is
+    taskyard replacing its own last commit (the agent may have rewritten its branch).
+    Raises :class:`BranchMoved` when the branch moved; a push retried after it landed
+    (the branch at ``head`` already) succeeds.
 
     The remote's credentials reach git in its environment only.
     """
-    refspec = f"{head}:refs/heads/{branch}"
-    await git("push", "--quiet", "--force", remote.url, refspec, cwd=vault, env=dict(remote.env))
+    ref = f"refs/heads/{branch}"
+    env = dict(remote.env)
+    try:
+        await git(
+            "push",
+            "--quiet",
+            f"--force-with-lease={ref}:{expected}",
+            remote.url,
+            f"{head}:{ref}",
+            cwd=vault,
+            env=env,
+        )
+        return
+    except GitError:
+        listed = await git("ls-remote", remote.url, ref, cwd=vault, env=env)
+        current = listed.split("\t", 1)[0].strip()
+        if current == head:
+            return
+        if current == expected:
+            raise  # refused for another reason: git's own words say which
+    now = f"is at {current[:12]}" if current else "was deleted"
+    was = f"at {expected[:12]}, where taskyard pushed it last" if expected else "absent"
+    raise BranchMoved(
+        f"Push refused: branch {branch} {now}, not {was}: someone else pushed to it. "
+        "Nothing was overwritten; their commits stay on the branch and its pull request."
+    )
 
 
 async def forget(settings: Settings, names: list[str]) -> None:
