@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from taskyard.db.models import Event, PullRequest, Task, Workflow
 from taskyard.model.forge import ForgeSite
 from taskyard.model.status import FINAL, TaskStatus
-from taskyard.services import events, stops
+from taskyard.services import events, stops, tracking
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,7 @@ def claim_repair(session: Session, found: PullTask, check: str, limit: int) -> R
             )
             data = {"pull_request": found.number, "head_sha": found.head_sha, "check": check}
             events.append(session, found.task_id, "repair_limit", {**data, "message": message})
+            tracking.mark(session, found.task_id)  # the comment says it
         return RepairClaim("limit", rounds)
     won: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(PullRequest)
@@ -169,6 +170,7 @@ def end_pull(session: Session, found: PullTask, merged: bool) -> None:
     task = session.get(Task, found.task_id)
     assert pull is not None and task is not None
     pull.state = "merged" if merged else "closed"
+    tracking.mark(session, found.task_id)
     if task.status not in FINAL:
         reason = "Pull request merged" if merged else "Pull request closed without merging"
         stops.request_stop(session, task, stops.Stop("cancel", reason))
