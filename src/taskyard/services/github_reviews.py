@@ -43,7 +43,9 @@ from taskyard.services.review_prompts import (
 from taskyard.services.review_store import PullTask
 
 T = TypeVar("T")
-LOGIN = re2.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")  # GitHub's rule for a person's login
+# A person's login on GitHub (Enterprise managed users' have an underscore): it is quoted
+# outside the fenced blocks, so nothing else is.
+LOGIN = re2.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 MAX_FAILURES = 3  # failing checks whose logs one repair turn carries
 SHOWN = 2_000  # characters of a reviewer's words kept in the task's event
 
