@@ -322,15 +322,13 @@ async def test_checks_on_commits_taskyard_did_not_make_are_ignored(loop: Loop) -
     outcome = await loop.deliver(
         "check_run", "completed", more=failing_check(loop, pull, stranger, "tests", LOG)
     )
-    assert (
-        outcome
-        == f"Checks on {stranger[:12]}, not the head of a pull request taskyard opened: ignored."
-    )
+    ignored = "not the latest commit of a taskyard pull request: ignored."
+    assert outcome == f"Checks on {stranger[:12]}, {ignored}"
     # The head commit, but reported on another branch (a person's copy of it).
     check = failing_check(loop, pull, loop.head_sha(key), "tests", LOG)
     check["check_run"]["check_suite"]["head_branch"] = "copy-of-taskyard-work"
     outcome = await loop.deliver("check_run", "completed", more=check)
-    assert outcome.endswith("not the head of a pull request taskyard opened: ignored.")
+    assert outcome.endswith(ignored)
     assert kinds(loop.server, key, "repair") == []
 
 

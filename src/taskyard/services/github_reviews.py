@@ -215,7 +215,7 @@ async def _repair(
     """A repair turn for failing checks on commit ``sha`` (of branch ``branch``, when said)."""
     found = await _db(context, review_store.by_head_sha, event.repository, sha)
     if found is None or (branch and branch != found.head):
-        return f"Checks on {sha[:12]}, not the head of a pull request taskyard opened: ignored."
+        return f"Checks on {sha[:12]}, not the latest commit of a taskyard pull request: ignored."
     if found.status in FINAL:
         return f"Failing checks ignored: {found.key} is {found.status}."
     limit = context.settings.github_repair_rounds
