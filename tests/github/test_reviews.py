@@ -253,6 +253,7 @@ def failing_check(loop: Loop, pull: Pull, sha: str, name: str, log: str) -> dict
             "conclusion": "failure",
             "output": {"title": "1 test failed", "summary": "test_greeting failed", "text": None},
             "check_suite": {"head_branch": pull.head, "head_sha": sha},
+            "pull_requests": [{"number": pull.number, "head": {"ref": pull.head, "sha": sha}}],
         }
     }
 
@@ -327,6 +328,11 @@ async def test_checks_on_commits_taskyard_did_not_make_are_ignored(loop: Loop) -
     # The head commit, but reported on another branch (a person's copy of it).
     check = failing_check(loop, pull, loop.head_sha(key), "tests", LOG)
     check["check_run"]["check_suite"]["head_branch"] = "copy-of-taskyard-work"
+    outcome = await loop.deliver("check_run", "completed", more=check)
+    assert outcome.endswith(ignored)
+    # The head commit, but run for another pull request.
+    check = failing_check(loop, pull, loop.head_sha(key), "tests", LOG)
+    check["check_run"]["pull_requests"][0]["number"] = pull.number + 1
     outcome = await loop.deliver("check_run", "completed", more=check)
     assert outcome.endswith(ignored)
     assert kinds(loop.server, key, "repair") == []
@@ -406,7 +412,15 @@ async def test_a_failing_check_suite_repairs_with_its_failing_runs_once_per_comm
     records = loop.github.records
     records.add_check_run(REPO, sha, "build", "success")
     records.add_check_run(REPO, sha, "tests", "failure")  # not GitHub Actions: no log
-    suite = {"check_suite": {"conclusion": "failure", "head_sha": sha, "head_branch": pull.head}}
+    ours = [{"number": pull.number, "head": {"ref": pull.head, "sha": sha}}]
+    suite = {
+        "check_suite": {
+            "conclusion": "failure",
+            "head_sha": sha,
+            "head_branch": pull.head,
+            "pull_requests": ours,
+        }
+    }
     after = loop.server.last_event_id(key)
 
     outcome = await loop.deliver("check_suite", "completed", more=suite)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from taskyard.forges.github_checks import Failure
 from taskyard.services.review_prompts import (
     LOG_CHARACTERS,
     LOG_LINES,
-    Failure,
     as_submitted,
     log_excerpt,
     repair_feedback,

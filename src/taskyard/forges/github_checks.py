@@ -10,13 +10,14 @@ end is kept, since that is where a failing job says why.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from taskyard.forges.github import GitHubClient
-from taskyard.model.errors import Unavailable
+from taskyard.model.errors import InvalidInput, Unavailable
 
 FAILING = frozenset({"failure", "timed_out", "startup_failure"})
 PAGE = 100  # comments of one review, failing runs of one commit: one page is plenty
@@ -24,12 +25,24 @@ LOG_TAIL = 64 * 1024  # bytes of a job's log kept, from its end
 LOG_READ_LIMIT = 64 << 20  # bytes of a job's log read at most before giving up on its end
 
 
-@dataclass(frozen=True)
-class JobLog:
-    """The last part of a job's log; ``cut`` when it was longer."""
+MAX_FAILURES = 3  # failing checks whose output and log one repair turn carries
 
-    text: str
-    cut: bool
+
+@dataclass(frozen=True)
+class Failure:
+    """A failing check run: its name, output and, for GitHub Actions, the end of its log."""
+
+    check: str
+    output: str
+    log: str
+
+
+def _text(run: Mapping[str, Any], *keys: str) -> str:
+    """``run[keys[0]][keys[1]]...`` when it is text: a payload is GitHub's, or anyone's."""
+    value: Any = run
+    for key in keys:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value if isinstance(value, str) else ""
 
 
 class GitHubChecks(GitHubClient):
@@ -57,13 +70,29 @@ class GitHubChecks(GitHubClient):
         data = await self._json(path, repository, status="completed", per_page=PAGE)
         return [run for run in data.get("check_runs", []) if run.get("conclusion") in FAILING]
 
-    async def job_log(self, repository: str, job_id: int) -> JobLog:
+    async def failures(self, repository: str, runs: Sequence[Mapping[str, Any]]) -> list[Failure]:
+        """What the first few of ``runs`` (check runs that failed) say of why."""
+        failures = []
+        for run in runs[:MAX_FAILURES]:
+            output = "\n\n".join(
+                text for key in ("title", "summary", "text") if (text := _text(run, "output", key))
+            )
+            log, job = "", run.get("id")
+            if _text(run, "app", "slug") == "github-actions" and isinstance(job, int):
+                try:  # a check run of GitHub Actions has its job's id
+                    log = await self.job_log(repository, job)
+                except InvalidInput as exc:  # no `actions: read`: repair from the output
+                    log = f"[taskyard could not read this job's log: {exc}]"
+            failures.append(Failure(_text(run, "name")[:200], output, log))
+        return failures
+
+    async def job_log(self, repository: str, job_id: int) -> str:
         """The end of a GitHub Actions job's log (its check run's id is the job's)."""
         path = f"/repos/{repository}/actions/jobs/{job_id}/logs"
         answer = await self._request("GET", path, repository)  # not followed: see above
         where = answer.headers.get("location", "")
         if answer.status_code not in (301, 302, 307, 308) or not where:
-            return JobLog(answer.text[-LOG_TAIL:], len(answer.content) > LOG_TAIL)
+            return answer.text[-LOG_TAIL:]
         tail, read = b"", 0
         # The storage URL carries its own signature: taskyard's token stays with GitHub.
         async with httpx.AsyncClient(timeout=60) as storage:
@@ -78,4 +107,4 @@ class GitHubChecks(GitHubClient):
                             break
             except httpx.HTTPError as exc:
                 raise Unavailable(f"GitHub's log storage unreachable: {exc}") from exc
-        return JobLog(tail.decode("utf-8", "replace"), read > LOG_TAIL)
+        return tail.decode("utf-8", "replace")

@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 import re2
 
 from taskyard.forges import github_people
-from taskyard.forges.github_checks import FAILING, GitHubChecks
-from taskyard.model.errors import Conflict, InvalidInput
+from taskyard.forges.github_checks import FAILING, Failure, GitHubChecks
+from taskyard.model.errors import Conflict
 from taskyard.model.github import GitHubEvent
 from taskyard.model.signals import Signal
 from taskyard.model.status import FINAL
@@ -34,19 +34,13 @@ from taskyard.model.untrusted import sanitize
 from taskyard.services import review_store
 from taskyard.services.github_context import IntakeContext
 from taskyard.services.github_senders import is_bot
-from taskyard.services.review_prompts import (
-    Failure,
-    as_submitted,
-    repair_feedback,
-    review_feedback,
-)
+from taskyard.services.review_prompts import as_submitted, repair_feedback, review_feedback
 from taskyard.services.review_store import PullTask
 
 T = TypeVar("T")
 # A person's login on GitHub (Enterprise managed users' have an underscore): it is quoted
 # outside the fenced blocks, so nothing else is.
 LOGIN = re2.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
-MAX_FAILURES = 3  # failing checks whose logs one repair turn carries
 SHOWN = 2_000  # characters of a reviewer's words kept in the task's event
 
 
@@ -191,30 +185,22 @@ async def _review_comment(context: IntakeContext, event: GitHubEvent) -> str:
     return await _request_changes(context, found, text, f"@{login}", data)
 
 
-def _output(run: Mapping[str, Any]) -> str:
-    output = _map(run, "output")
-    return "\n\n".join(t for k in ("title", "summary", "text") if (t := _text(output, k).strip()))
-
-
-async def _failures(github: GitHubChecks, found: PullTask, runs: list[Any]) -> list[Failure]:
-    failures = []
-    for run in runs[:MAX_FAILURES]:
-        log = ""
-        if _text(_map(run, "app"), "slug") == "github-actions":  # the run's id is the job's
-            try:
-                log = (await github.job_log(found.repository, _int(run, "id"))).text
-            except InvalidInput as exc:  # e.g. no `actions: read`: repair from the output
-                log = f"[taskyard could not read this job's log: {exc}]"
-        failures.append(Failure(_text(run, "name")[:200], _output(run), log))
-    return failures
-
-
 async def _repair(
-    context: IntakeContext, event: GitHubEvent, sha: str, branch: str, runs: list[Any]
+    context: IntakeContext,
+    event: GitHubEvent,
+    sha: str,
+    about: tuple[str, list[int]],
+    runs: list[Any],
 ) -> str:
-    """A repair turn for failing checks on commit ``sha`` (of branch ``branch``, when said)."""
+    """A repair turn for failing checks on commit ``sha``; ``about``: the branch and the
+    pull requests GitHub says they ran for, when it says."""
     found = await _db(context, review_store.by_head_sha, event.repository, sha)
-    if found is None or (branch and branch != found.head):
+    branch, numbers = about
+    if (
+        found is None
+        or (branch and branch != found.head)
+        or (numbers and found.number not in numbers)
+    ):
         return f"Checks on {sha[:12]}, not the latest commit of a taskyard pull request: ignored."
     if found.status in FINAL:
         return f"Failing checks ignored: {found.key} is {found.status}."
@@ -226,7 +212,7 @@ async def _repair(
             return f"Failing checks on {found.key} ignored: taskyard has no GitHub credentials."
         try:
             runs = runs or await github.failing_runs(found.repository, sha)
-            failures = await _failures(github, found, runs)
+            failures = await github.failures(found.repository, runs)
         finally:
             await github.aclose()
         if not failures:
@@ -253,8 +239,14 @@ async def _checks(context: IntakeContext, event: GitHubEvent) -> str:
     conclusion = _text(what, "conclusion")
     if conclusion not in FAILING:
         return f"{event.event} {conclusion or 'without a conclusion'}: nothing to repair."
-    sha = _text(what, "head_sha")
-    return await _repair(context, event, sha, _text(suite, "head_branch"), [run] if run else [])
+    listed = what.get("pull_requests")
+    numbers = (
+        [_int(p, "number") for p in listed if isinstance(p, Mapping)]
+        if isinstance(listed, list)
+        else []
+    )
+    about = (_text(suite, "head_branch"), numbers)
+    return await _repair(context, event, _text(what, "head_sha"), about, [run] if run else [])
 
 
 async def _closed(context: IntakeContext, event: GitHubEvent) -> str:

@@ -10,12 +10,12 @@ the sentence taskyard writes around them is an instruction.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import re2
 
+from taskyard.forges.github_checks import Failure
 from taskyard.model.fence import Untrusted, context_section
 
 # A line comment saved this long after its review was submitted was edited since.
@@ -98,15 +98,6 @@ def log_excerpt(log: str) -> str:
     """The end of a job's log: its last lines, without their timestamps, bounded."""
     lines = TIMESTAMP.sub("", log[-4 * LOG_CHARACTERS :]).splitlines()[-LOG_LINES:]
     return "\n".join(lines)[-LOG_CHARACTERS:]
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A failing check run as GitHub reported it: its name, output and log."""
-
-    check: str
-    output: str
-    log: str
 
 
 def repair_feedback(number: int, sha: str, round: int, limit: int, failures: list[Failure]) -> str:
