@@ -317,7 +317,9 @@ async def test_failing_checks_get_at_most_n_repair_rounds_one_per_commit(loop: L
     assert server.task(key)["status"] == "waiting"
 
 
-async def test_checks_on_commits_taskyard_did_not_make_are_ignored(loop: Loop) -> None:
+async def test_checks_on_commits_taskyard_did_not_make_or_with_repairs_off_start_no_turn(
+    loop: Loop,
+) -> None:
     key, pull = loop.start("Say hello")
     stranger = "0123456789abcdef0123456789abcdef01234567"
     outcome = await loop.deliver(
@@ -336,6 +338,16 @@ async def test_checks_on_commits_taskyard_did_not_make_are_ignored(loop: Loop) -
     outcome = await loop.deliver("check_run", "completed", more=check)
     assert outcome.endswith(ignored)
     assert kinds(loop.server, key, "repair") == []
+
+    # The task's own head commit, with repairs turned off.
+    off = loop.context.settings.model_copy(update={"github_repair_rounds": 0})
+    loop.context = IntakeContext(off, loop.context.engine, loop.context.forge)
+    check = failing_check(loop, pull, loop.head_sha(key), "tests", LOG)
+    outcome = await loop.deliver("check_run", "completed", more=check)
+    assert outcome == "Repairs are off (TASKYARD_GITHUB_REPAIR_ROUNDS is 0): tests failed."
+    [said] = kinds(loop.server, key, "repair_limit")
+    assert said["message"].startswith("Checks fail; taskyard does not repair them")
+    assert loop.server.task(key)["status"] == "waiting"
 
 
 async def test_merged_completes_the_task_and_closed_cancels_it(loop: Loop) -> None:

@@ -222,6 +222,8 @@ async def _repair(
     if claim.outcome == "duplicate":
         return f"A repair round for {found.key} at {sha[:12]} has started already: ignored."
     if claim.outcome == "limit":
+        if not limit:
+            return f"Repairs are off (TASKYARD_GITHUB_REPAIR_ROUNDS is 0): {names} failed."
         return f"{found.key} has had its {limit} repair rounds: no more repair turns ({names})."
     text = repair_feedback(found.number, sha, claim.round, limit, failures)
     try:

@@ -142,6 +142,9 @@ def claim_repair(session: Session, found: PullTask, check: str, limit: int) -> R
             message = (
                 f"Checks still fail after {rounds} repair round{'s' * (rounds != 1)}: "
                 "taskyard stops repairing; a person should look."
+                if limit
+                else "Checks fail; taskyard does not repair them (TASKYARD_GITHUB_REPAIR_ROUNDS "
+                "is 0): a person should look."
             )
             data = {"pull_request": found.number, "head_sha": found.head_sha, "check": check}
             events.append(session, found.task_id, "repair_limit", {**data, "message": message})
