@@ -152,6 +152,14 @@ class Settings(BaseSettings):
         "changes made meanwhile are shown together in the next edit, so a busy task stays "
         "within GitHub's rate limits.",
     )
+    github_repair_rounds: int = Field(
+        2,
+        ge=0,
+        le=20,
+        description="Repair turns taskyard gives a pull request it opened whose checks fail "
+        "on its latest commit; after that it stops and says so (see docs/github.md). "
+        "0: failing checks start no turn.",
+    )
     secret_key: str = Field(
         "",
         description="Key that encrypts stored secrets; generated in the data dir if empty, on "

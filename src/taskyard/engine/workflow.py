@@ -36,6 +36,11 @@ with workflow.unsafe.imports_passed_through():
 # A queued task is woken when given a slot; it also asks again this often, so a
 # wake-up that was lost (its sender crashed) costs a delay, never a stuck task.
 SLOT_RECHECK = timedelta(seconds=15)
+# The task's pull request merged or closed: the task ends wherever it is, as on a cancel.
+ENDINGS = {
+    "merged": (TaskStatus.COMPLETED, "Pull request merged"),
+    "closed": (TaskStatus.CANCELLED, "Pull request closed without merging"),
+}
 
 
 def _preparing(stage: StagePlan) -> str:
@@ -58,6 +63,8 @@ class TaskWorkflow(Steps):
     def on_signal(self, signal: Signal) -> None:
         if signal.kind == "cancel":
             self._cancel = signal
+        elif signal.kind in ENDINGS:
+            self._cancel = self._cancel or signal
         elif signal.kind == "message":
             self._messages.append(signal)
         else:
@@ -235,11 +242,9 @@ class TaskWorkflow(Steps):
         try:
             return await self._run_stages(task)
         except TaskCancelled:
-            by = self._cancel.by if self._cancel else ""
-            await self._finish(
-                task, TaskStatus.CANCELLED, f"Cancelled by {by}" if by else "Cancelled"
-            )
-            return TaskStatus.CANCELLED
+            status, message = _ended_by(self._cancel)
+            await self._finish(task, status, message)
+            return status
         except asyncio.CancelledError:
             await asyncio.shield(self._finish(task, TaskStatus.CANCELLED, "Workflow cancelled"))
             raise
@@ -289,3 +294,11 @@ class TaskWorkflow(Steps):
             i += 1
         await self._finish(task, TaskStatus.COMPLETED, "All stages done")
         return TaskStatus.COMPLETED
+
+
+def _ended_by(signal: Signal | None) -> tuple[str, str]:
+    """The status and message of a task a signal stopped: a cancel, or its pull request's end."""
+    if signal is not None and signal.kind in ENDINGS:
+        return ENDINGS[signal.kind]
+    by = signal.by if signal else ""
+    return TaskStatus.CANCELLED, f"Cancelled by {by}" if by else "Cancelled"

@@ -35,6 +35,8 @@ KINDS = frozenset(
         "usage",
         "error",
         "budget",
+        "repair",  # a failing check on the task's pull request sent it back
+        "repair_limit",  # checks failed again after the last repair round: taskyard stopped
     }
 )
 

@@ -147,28 +147,59 @@ def _on_pull(
     return Answer(200, *page(call, found))
 
 
+def _review_values(standin: GitHubStandIn, review: Review) -> dict[str, Any]:
+    anchor = f"pull/{review.pull_number}#pullrequestreview-{review.id}"
+    link = f"{standin.url}/{review.repository}/{anchor}"
+    return {"node_id": f"PRR_{review.id}", "state": review.state, "html_url": link}
+
+
 def reviews(standin: GitHubStandIn, call: Call) -> Answer:
     def values(review: Review) -> dict[str, Any]:
-        anchor = f"pull/{review.pull_number}#pullrequestreview-{review.id}"
-        link = f"{standin.url}/{review.repository}/{anchor}"
-        return {"node_id": f"PRR_{review.id}", "state": review.state, "html_url": link}
+        return _review_values(standin, review)
 
     return _on_pull(standin, call, standin.records.reviews, "pulls/list-reviews", values)
 
 
+def get_review(standin: GitHubStandIn, call: Call) -> Answer:
+    listed = reviews(standin, call).json or []
+    found = [r for r in listed if r["id"] == call.path["review_id"]]
+    if not found:
+        raise not_found()
+    return Answer(200, overlay(example(standin, "pulls/get-review"), found[0]))
+
+
+def _comment_values(standin: GitHubStandIn, comment: ReviewComment) -> dict[str, Any]:
+    anchor = f"pull/{comment.pull_number}#discussion_r{comment.id}"
+    values = {
+        "node_id": f"PRRC_{comment.id}",
+        "pull_request_review_id": comment.review_id or None,
+        "path": comment.path,
+        "line": comment.line,
+        "original_line": comment.line,
+        "html_url": f"{standin.url}/{comment.repository}/{anchor}",
+    }
+    return {**values, "updated_at": comment.updated_at} if comment.updated_at else values
+
+
 def review_comments(standin: GitHubStandIn, call: Call) -> Answer:
     def values(comment: ReviewComment) -> dict[str, Any]:
-        anchor = f"pull/{comment.pull_number}#discussion_r{comment.id}"
-        return {
-            "node_id": f"PRRC_{comment.id}",
-            "path": comment.path,
-            "line": comment.line,
-            "original_line": comment.line,
-            "html_url": f"{standin.url}/{comment.repository}/{anchor}",
-        }
+        return _comment_values(standin, comment)
 
     comments = standin.records.review_comments
     return _on_pull(standin, call, comments, "pulls/list-review-comments", values)
+
+
+def comments_of_review(standin: GitHubStandIn, call: Call) -> Answer:
+    """One review's comments, as GitHub lists them."""
+    review = call.path["review_id"]
+    if not any(r.id == review for r in standin.records.reviews):
+        raise not_found()
+
+    def values(comment: ReviewComment) -> dict[str, Any]:
+        return _comment_values(standin, comment)
+
+    comments = [c for c in standin.records.review_comments if c.review_id == review]
+    return _on_pull(standin, call, comments, "pulls/list-comments-for-review", values)
 
 
 DRAFT_AFTER = {"markPullRequestReadyForReview": False, "convertPullRequestToDraft": True}
@@ -207,4 +238,6 @@ HANDLERS: dict[str, Callable[[GitHubStandIn, Call], Answer]] = {
     "pulls/update": update,
     "pulls/list-reviews": reviews,
     "pulls/list-review-comments": review_comments,
+    "pulls/get-review": get_review,
+    "pulls/list-comments-for-review": comments_of_review,
 }

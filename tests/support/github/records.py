@@ -85,6 +85,8 @@ class ReviewComment:
     body: str
     path: str
     line: int
+    review_id: int = 0  # the review it was submitted with (a single comment has its own)
+    updated_at: str = ""  # when last saved; the description's example time when empty
 
 
 @dataclass
@@ -155,9 +157,18 @@ class Records:
         return review
 
     def add_review_comment(
-        self, repository: str, pull_number: int, user: str, body: str, path: str, line: int
+        self,
+        repository: str,
+        pull_number: int,
+        user: str,
+        body: str,
+        path: str,
+        line: int,
+        review_id: int = 0,
     ) -> ReviewComment:
-        comment = ReviewComment(next(self.ids), repository, pull_number, user, body, path, line)
+        comment = ReviewComment(
+            next(self.ids), repository, pull_number, user, body, path, line, review_id
+        )
         self.review_comments.append(comment)
         return comment
 
