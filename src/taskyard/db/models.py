@@ -100,6 +100,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), default="")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # An argon2 hash (pwdlib); None: this user signs in with an API token only.
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
 
 
 class LinkedIdentity(Base):
@@ -139,6 +141,8 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Set for a browser's sign-in, which is a token too (docs/dashboard.md).
+    expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class Template(Base):
