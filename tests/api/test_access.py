@@ -74,12 +74,16 @@ SCOPE = {
     ("POST", "/api/v1/github/triggers"): ADMIN,
     ("DELETE", "/api/v1/github/triggers/{trigger_id}"): ADMIN,
 }
-# No token needed: liveness, the pages a browser signs in on (they check their own), and
+# No token needed: liveness, the dashboard's pages (each signs its viewer in from the
+# session cookie and asks the services, which check scopes, as the API does), and
 # GitHub's webhooks (authenticated by their signature: GitHub cannot send a token).
 PUBLIC = {
     ("GET", "/healthz"),
+    ("GET", "/"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
     ("GET", "/tasks/{ref}"),
-    ("POST", "/sign-in"),
     ("POST", "/webhooks/github"),
     # Linking a GitHub account in a browser: the one-time state is the credential.
     ("GET", "/settings/external-auth"),

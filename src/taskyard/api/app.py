@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from taskyard import __version__
 from taskyard.api import errors, openapi
 from taskyard.api.deps import WRITE_SLOTS, get_engine, get_principal, limit_writers
 from taskyard.api.limits import InputLimits
+from taskyard.api.pages import ROUTERS as PAGES
 from taskyard.api.routes import (
     audit,
     events,
@@ -32,6 +34,7 @@ from taskyard.api.routes import (
 )
 from taskyard.config import Settings, get_settings
 from taskyard.engine.client import Engine
+from taskyard.web.render import STATIC
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -66,7 +69,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for module in modules:
         openapi.declare_errors(module.router, get_principal, get_engine)
         app.include_router(module.router)
+    # HTML for people, not part of the API's description
     app.include_router(external_auth.pages)
-    app.include_router(pages.router)  # HTML for people, not part of the API's description
+    app.include_router(pages.router)
+    for router in PAGES:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     openapi.describe(app)
     return app

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
+from taskyard.api.pages.common import problem
+from taskyard.api.viewer import SignInRequired
 from taskyard.model.errors import TaskyardError
 
 log = logging.getLogger(__name__)
@@ -35,9 +38,27 @@ def _describe(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
+NOT_PAGES = ("/api/", "/webhooks/", "/healthz", "/metrics", "/openapi", "/static/")
+
+
+def _wants_page(request: Request) -> bool:
+    """A person's browser asking for a page: errors are pages for it, not JSON."""
+    return not request.url.path.startswith(NOT_PAGES) and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        if request.headers.get("hx-request") or not _wants_page(request):
+            return error_response(401, exc.code, exc.message)
+        return RedirectResponse(f"/login?next={quote(exc.path, safe='')}", status_code=303)
+
     @app.exception_handler(TaskyardError)
-    async def _taskyard(_: Request, exc: TaskyardError) -> JSONResponse:
+    async def _taskyard(request: Request, exc: TaskyardError) -> Response:
+        if _wants_page(request) and not request.headers.get("hx-request"):
+            return problem(None, "That did not work", exc.message, exc.status)
         return error_response(exc.status, exc.code, exc.message, **exc.details)
 
     @app.exception_handler(RequestValidationError)

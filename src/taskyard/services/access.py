@@ -38,6 +38,9 @@ SCOPES = frozenset(
     }
 )
 DEFAULT_SCOPES = ["tasks:read", "tasks:write", "users:read", "templates:read"]
+# What a person who is not an admin holds when signed in with a password: their own
+# work, and their own tokens.
+PERSON_SCOPES = frozenset({*DEFAULT_SCOPES, "tokens:read", "tokens:write"})
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ ACTIONS = (
     "forge.removed",
     "github_trigger.created",
     "github_trigger.deleted",
+    "session.signed_in",
+    "user.password_set",
 )
 
 

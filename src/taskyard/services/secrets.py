@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 import re
 from pathlib import Path
@@ -28,18 +29,27 @@ from taskyard.services.access import Principal, require
 NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
 
 
-def _fernet(settings: Settings) -> Fernet:
+def _fernet_key(settings: Settings) -> bytes:
     """The key from TASKYARD_SECRET_KEY, else one generated once in the data dir."""
     if settings.secret_key:
-        raw = hashlib.sha256(settings.secret_key.encode()).digest()
-        return Fernet(base64.urlsafe_b64encode(raw))
+        return base64.urlsafe_b64encode(hashlib.sha256(settings.secret_key.encode()).digest())
     path: Path = settings.data_dir / "secret.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(Fernet.generate_key())
-    return Fernet(path.read_bytes().strip())
+    return path.read_bytes().strip()
+
+
+def _fernet(settings: Settings) -> Fernet:
+    return Fernet(_fernet_key(settings))
+
+
+def derived_key(settings: Settings, purpose: str) -> bytes:
+    """A key for ``purpose`` (e.g. signing forms) derived from the secrets' key: one key
+    to configure and share, and a key for one purpose tells nothing of the others."""
+    return hmac.new(_fernet_key(settings), purpose.encode(), hashlib.sha256).digest()
 
 
 def require_shared_key(settings: Settings) -> None:

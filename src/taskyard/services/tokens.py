@@ -93,6 +93,8 @@ def authenticate(session: Session, value: str) -> Principal:
     if row is None:
         raise Unauthenticated("Invalid or revoked API token.")
     token, user = row
+    if token.expires_at is not None and token.expires_at <= utcnow():
+        raise Unauthenticated("This sign-in has expired: sign in again.")
     return Principal(
         user_id=user.id,
         org_id=user.org_id,

@@ -102,22 +102,3 @@ def render_task(task: Task, pulls: list[PullRequest]) -> str:
         + f"<p>From a terminal: <code>taskyard tasks show {escape(task.key)}</code></p>"
     )
     return page(f"{task.key} · {task.title}", body)
-
-
-def render_sign_in(path: str, problem: str = "") -> str:
-    """Asks for an API token, which the browser then keeps in a cookie for this server."""
-    note = f"<p><strong>{escape(problem)}</strong></p>" if problem else ""
-    body = (
-        "<h1>Sign in to taskyard</h1>"
-        f"{note}<p>Paste an API token (<code>taskyard tokens create browser</code>"
-        " makes one).</p>"
-        '<form method="post" action="/sign-in">'
-        f'<input type="hidden" name="next" value="{escape(path)}">'
-        '<input type="password" name="token" autocomplete="current-password" size="40" required>'
-        " <button>Sign in</button></form>"
-    )
-    return page("Sign in · taskyard", body)
-
-
-def render_problem(title: str, message: str) -> str:
-    return page(f"{title} · taskyard", f"<h1>{escape(title)}</h1><p>{escape(message)}</p>")

@@ -1,0 +1,11 @@
+"""The dashboard's pages: HTML for people, over the same services as the API.
+
+Each module holds the routes of one part of the dashboard; ``ROUTERS`` is what the app
+mounts. Pages are not part of the API's description.
+"""
+
+from __future__ import annotations
+
+from taskyard.api.pages import session
+
+ROUTERS = [session.router]
