@@ -160,6 +160,13 @@ class Settings(BaseSettings):
         "on its latest commit; after that it stops and says so (see docs/github.md). "
         "0: failing checks start no turn.",
     )
+    notify_retry_base_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="Seconds before a failed notification is sent again; doubled (with "
+        "jitter) at each further failure, at most hourly, given up a day after its event.",
+    )
     slack_api_url: str = Field(
         "https://slack.com/api",
         description="Slack Web API base the Slack channel posts and updates messages with "
@@ -185,7 +192,11 @@ class Settings(BaseSettings):
         "on the same machine or network that offers no TLS).",
     )
     smtp_timeout: float = Field(
-        30.0, gt=0, le=600, description="Seconds an SMTP exchange may take before it is retried."
+        10.0,
+        gt=0,
+        le=300,
+        description="Seconds the SMTP server may take over any one step before the email is "
+        "retried.",
     )
     secret_key: str = Field(
         "",

@@ -1,4 +1,4 @@
-"""A real SMTP server on loopback (aiosmtpd) (see tests/support/silent.py for one that never answers).
+"""A real SMTP server on loopback (aiosmtpd) for the email channel's tests.
 
 :func:`smtp_server` runs aiosmtpd in the test's own event loop on a random port. It
 offers AUTH (PLAIN, LOGIN) without TLS, as a relay on the same machine may; given
@@ -30,7 +30,7 @@ class Mailbox:
     rcpt_replies: list[str] = field(default_factory=list)  # next RCPT TO answers
     data_replies: list[str] = field(default_factory=list)  # next DATA answers
 
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+    async def handle_RCPT(  # aiosmtpd calls its hooks by these names
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
         if self.rcpt_replies:
@@ -38,7 +38,7 @@ class Mailbox:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(  # noqa: N802
+    async def handle_DATA(
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
         if self.data_replies:

@@ -35,6 +35,7 @@ class Notice:
 @dataclass(frozen=True)
 class Sent:
     reference: str = ""  # e.g. Slack's message ts; passed back as `previous` for the same thread
+    status_code: int | None = None  # the receiver's HTTP answer, for the delivery log
 
 
 class Channel(Protocol):

@@ -82,7 +82,7 @@ class WebhookChannel:
             raise ChannelError(f"{type(exc).__name__}: {exc}"[:500], retry=True) from exc
         code = response.status_code
         if 200 <= code < 300:
-            return Sent()
+            return Sent(status_code=code)
         if code == 410:
             raise ChannelError("The receiver answered 410 Gone.", retry=False, status_code=code)
         raise ChannelError(f"The receiver answered {code}.", retry=True, status_code=code)
