@@ -38,9 +38,7 @@ class Mailbox:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.data_replies:
             return self.data_replies.pop(0)
         content = envelope.original_content or b""
@@ -55,7 +53,7 @@ class Mailbox:
         assert isinstance(data, LoginPassword)
         login, password = data.login.decode(), data.password.decode()
         self.logins.append(login)
-        return AuthResult(success=self.credentials == (login, password))
+        return AuthResult(success=self.credentials == (login, password), handled=False)
 
 
 @asynccontextmanager

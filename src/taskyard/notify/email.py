@@ -68,13 +68,15 @@ def failure(exc: aiosmtplib.SMTPException, settings: Settings) -> ChannelError:
         )
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
         exc = exc.recipients[0]  # one recipient per message
-    if not isinstance(exc, aiosmtplib.SMTPResponseException):
-        if isinstance(exc, aiosmtplib.SMTPNotSupported):
-            return ChannelError(
-                f"The SMTP server {server} cannot do what taskyard is set to ask "
-                f"({exc.message}): check TASKYARD_SMTP_STARTTLS and TASKYARD_SMTP_PORT.",
-                retry=False,
-            )
+    if type(exc) in (aiosmtplib.SMTPException, aiosmtplib.SMTPNotSupported):
+        # aiosmtplib's own refusals to go on: the server lacks STARTTLS or AUTH.
+        return ChannelError(
+            f"The SMTP server {server} cannot do what taskyard is set to ask "
+            f"({exc.message}): check TASKYARD_SMTP_PORT, TASKYARD_SMTP_STARTTLS and "
+            "whether the server wants TASKYARD_SMTP_USERNAME.",
+            retry=False,
+        )
+    if not isinstance(exc, aiosmtplib.SMTPResponseException):  # the connection failed
         return ChannelError(f"The SMTP server {server} failed: {exc.message}"[:500], retry=True)
     said = f"{exc.code} {exc.message}"[:300]
     retry = 400 <= exc.code < 500

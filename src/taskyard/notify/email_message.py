@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from email import policy
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid
 
 from taskyard.notify.base import Notice
 from taskyard.notify.facts import facts
@@ -47,13 +48,18 @@ def address(text: str) -> Address:
 
 def sender(text: str) -> Address:
     """The ``From`` of TASKYARD_SMTP_FROM (``name <address>`` or an address)."""
-    if CONTROL.search(text):
-        raise ValueError("TASKYARD_SMTP_FROM holds a control character.")
-    name, spec = parseaddr(text, strict=True)
-    if not spec:
-        raise ValueError("Set TASKYARD_SMTP_FROM to the address notification email comes from.")
-    found = address(spec)
-    return Address(display_name=one_line(name, 100), username=found.username, domain=found.domain)
+    wrong = "Set TASKYARD_SMTP_FROM to one address, e.g. `taskyard <taskyard@example.com>`."
+    if not text or CONTROL.search(text):
+        raise ValueError(wrong)
+    try:
+        header = policy.default.header_factory("From", text)
+    except (HeaderParseError, ValueError, IndexError) as exc:
+        raise ValueError(wrong) from exc
+    if header.defects or len(header.addresses) != 1:
+        raise ValueError(wrong)
+    [found] = header.addresses
+    address(found.addr_spec)
+    return Address(display_name=one_line(found.display_name, 100), addr_spec=found.addr_spec)
 
 
 def _message_id(value: str, domain: str) -> str:

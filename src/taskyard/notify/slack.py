@@ -92,16 +92,16 @@ class SlackChannel:
         ) as client:
             if isinstance(where, Webhook):
                 await _post(client, where.url, {**message, "unfurl_links": False}, {})
-                return Sent()
+                return Sent(status_code=200)
             api = _WebApi(client, settings.slack_api_url.rstrip("/"), where)
             if previous:
                 try:
                     await api.call("chat.update", {**message, "ts": previous})
-                    return Sent(reference=previous)
+                    return Sent(reference=previous, status_code=200)
                 except _Gone:
                     pass  # deleted, or no longer editable: the task gets a new message
             answer = await api.call("chat.postMessage", {**message, "unfurl_links": False})
-            return Sent(reference=str(answer.get("ts", "")))
+            return Sent(reference=str(answer.get("ts", "")), status_code=200)
 
 
 class _Gone(Exception):

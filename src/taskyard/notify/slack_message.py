@@ -26,12 +26,18 @@ def escape(text: str) -> str:
 
 
 def bounded(text: str, limit: int) -> str:
-    """``text`` escaped, cut (before escaping, so no entity is split) to ``limit`` chars."""
+    """``text`` escaped, cut to ``limit`` characters between entities, never inside one."""
     escaped = escape(text)
-    while len(escaped) > limit:
-        text = text[: len(text) - (len(escaped) - limit) - 1]
-        escaped = escape(text + "…")
-    return escaped
+    if len(escaped) <= limit:
+        return escaped
+    pieces, size = [], 1  # room for the ellipsis
+    for char in text:
+        piece = escape(char)
+        if size + len(piece) > limit:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    return "".join(pieces) + "…"
 
 
 def link(url: str, label: str) -> str:
