@@ -12,6 +12,7 @@ from taskyard.config import Settings
 from taskyard.notify.base import ChannelError
 from taskyard.notify.email import EmailChannel
 from taskyard.notify.registry import channel_for
+from taskyard.services.secrets import server_values
 from tests.support.notices import PULL, URL, notice
 from tests.support.silent import silent_server
 from tests.support.smtp import smtp_server
@@ -193,3 +194,8 @@ async def test_a_server_that_went_away_is_retried() -> None:
     with pytest.raises(ChannelError) as caught:
         await channel(port).send(notice(), TO, "")
     assert caught.value.retry is True
+
+
+def test_the_smtp_password_is_masked_like_the_servers_other_secrets() -> None:
+    values = server_values(Settings(smtp_password=PASSWORD))
+    assert values["TASKYARD_SMTP_PASSWORD"] == PASSWORD  # masked in logs and agents' output
