@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from taskyard.notify.base import Notice
-from taskyard.notify.facts import facts
+from taskyard.notify.facts import facts, is_web
 
 SUBJECT_CHARS = 200
 BODY_CHARS = 20_000
@@ -89,7 +89,7 @@ def compose(notice: Notice, origin: Address, to: Address) -> EmailMessage:
 
 def _links(notice: Notice) -> list[tuple[str, str]]:
     found = [("Open the task", notice.url), ("Pull request", facts(notice).pull_request)]
-    return [(label, url) for label, url in found if url.startswith(("https://", "http://"))]
+    return [(label, url) for label, url in found if is_web(url)]
 
 
 def plain(notice: Notice) -> str:

@@ -50,3 +50,9 @@ def facts(notice: Notice) -> Facts:
         details="" if status_change else notice.text,
         pull_request=_text(_part(payload, "pull_request"), "url"),
     )
+
+
+def is_web(url: str) -> bool:
+    """Whether ``url`` can be a link in a message read elsewhere: a task's URL is relative
+    while TASKYARD_PUBLIC_URL is unset."""
+    return url.startswith(("https://", "http://"))

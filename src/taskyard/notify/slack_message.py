@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from taskyard.notify.base import Notice
-from taskyard.notify.facts import facts
+from taskyard.notify.facts import facts, is_web
 
 # Slack's own limits: characters of a section's text, of a field, of a message's text.
 SECTION_CHARS = 3000
@@ -41,8 +41,9 @@ def bounded(text: str, limit: int) -> str:
 
 
 def link(url: str, label: str) -> str:
-    """A mrkdwn link to ``url`` (escaped label); the label alone unless ``url`` is web."""
-    if not url.startswith(("https://", "http://")):
+    """A mrkdwn link to ``url`` labelled ``label`` (mrkdwn); the label alone unless
+    ``url`` is a web address (a relative one when TASKYARD_PUBLIC_URL is unset)."""
+    if not is_web(url):
         return label
     # `|` ends the URL part of a link and `>` the link itself: neither may appear raw.
     target = escape(url).replace("|", "%7C")
@@ -52,7 +53,7 @@ def link(url: str, label: str) -> str:
 def fallback(notice: Notice) -> str:
     """The message's ``text``: one escaped line and the task's link."""
     line = bounded(notice.subject, TITLE_CHARS)
-    return f"{line} {link(notice.url, 'Open')}" if notice.url.startswith("http") else line
+    return f"{line} {link(notice.url, 'Open')}" if is_web(notice.url) else line
 
 
 def blocks(notice: Notice) -> list[dict[str, Any]]:
@@ -73,7 +74,7 @@ def blocks(notice: Notice) -> list[dict[str, Any]]:
         result.append({"type": "section", "text": _mrkdwn(reason)})
     if shown.details:
         result.append({"type": "section", "text": _mrkdwn(bounded(shown.details, SECTION_CHARS))})
-    links = [link(notice.url, "Open the task")] if notice.url.startswith("http") else []
+    links = [link(notice.url, "Open the task")] if is_web(notice.url) else []
     if shown.pull_request:
         links.append(link(shown.pull_request, "Pull request"))
     context = " · ".join([*links, escape(notice.event), when(notice.occurred_at)])
