@@ -267,7 +267,7 @@ def deliveries(
     if before is not None:
         query = query.where(NotificationDelivery.id < before)
     rows = session.execute(query.order_by(NotificationDelivery.id.desc()).limit(limit))
-    return [(d, c) for d, c in rows.tuples()]
+    return [(d, c) for d, c in rows]
 
 
 def delivery(
