@@ -16,8 +16,8 @@ import json
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from taskyard.config import Settings
 from taskyard.db.models import NotificationChannel, NotificationDelivery, utcnow
@@ -48,10 +48,22 @@ def _due(now: dt.datetime) -> list[object]:
     free = or_(
         NotificationDelivery.claimed_until.is_(None), NotificationDelivery.claimed_until <= now
     )
+    # One thread's deliveries go one at a time, in order: each is sent knowing what the
+    # one before it returned (Slack's message to edit), and none overtakes an older one.
+    earlier = aliased(NotificationDelivery)
+    in_turn = or_(
+        NotificationDelivery.thread == "",
+        ~exists().where(
+            earlier.thread == NotificationDelivery.thread,
+            earlier.id < NotificationDelivery.id,
+            earlier.status == "pending",
+        ),
+    )
     return [
         NotificationDelivery.status == "pending",
         NotificationDelivery.next_attempt_at <= now,
         free,
+        in_turn,
     ]
 
 
