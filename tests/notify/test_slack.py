@@ -11,10 +11,12 @@ import httpx
 import pytest
 
 from taskyard.config import Settings
+from taskyard.model.status import TaskStatus
 from taskyard.notify.base import ChannelError
 from taskyard.notify.registry import channel_for
 from taskyard.notify.slack import SlackChannel, destination
-from tests.support.notices import PULL, URL, notice
+from tests.notify.conftest import change_status, new_task, send_all, want_everything
+from tests.support.notices import PULL, URL, notice, process_settings
 from tests.support.silent import silent_server
 from tests.support.slack import (
     ARCHIVED,
@@ -226,3 +228,43 @@ async def test_a_slack_that_never_answers_times_out() -> None:
             await channel.send(notice(), bot(), "")
     assert caught.value.retry is True and "within 0.3 s" in caught.value.message
     assert time.monotonic() - started < 5
+
+
+def add_slack(api: httpx.Client, config: dict[str, str]) -> None:
+    body = {"kind": "slack", "name": "slack", "config": config}
+    response = api.post("/api/v1/notifications/channels", json=body)
+    assert response.status_code == 201, response.text
+
+
+def test_a_tasks_notices_through_the_outbox_are_one_message(
+    api: httpx.Client, api_settings: Settings, slack: SlackStandIn
+) -> None:
+    with process_settings(slack_api_url=f"{slack.url}/api"):
+        add_slack(api, bot())
+        want_everything(api)
+        task = new_task(api)
+        send_all(api_settings)
+        change_status(api_settings, task["id"], TaskStatus.WAITING, "code: waiting for approval")
+        send_all(api_settings)
+        change_status(api_settings, task["id"], TaskStatus.FAILED, "tests fail")
+        send_all(api_settings)
+
+    assert slack.calls == ["chat.postMessage", "chat.update", "chat.update"]
+    [message] = slack.messages.values()
+    shown = texts({"text": message.text, "blocks": message.blocks})
+    assert "*State*\nfailed" in shown and "*Reason*\ntests fail" in shown
+
+
+def test_notices_owed_at_once_still_make_one_message_showing_the_last(
+    api: httpx.Client, api_settings: Settings, slack: SlackStandIn
+) -> None:
+    with process_settings(slack_api_url=f"{slack.url}/api"):
+        add_slack(api, bot())
+        want_everything(api)
+        task = new_task(api)
+        change_status(api_settings, task["id"], TaskStatus.WAITING, "code: waiting for approval")
+        change_status(api_settings, task["id"], TaskStatus.FAILED, "tests fail")
+        send_all(api_settings)
+
+    [message] = slack.messages.values()
+    assert "*State*\nfailed" in texts({"text": message.text, "blocks": message.blocks})

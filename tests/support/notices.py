@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import pytest
+
+from taskyard.config import get_settings
 from taskyard.notify.base import Notice
 
 URL = "https://taskyard.example/tasks/TY-4"
@@ -47,3 +52,17 @@ def notice(
         data={"type": event, "timestamp": "2026-12-03T02:45:00Z", "data": data},
         thread="7f3c9a:3",
     )
+
+
+@contextmanager
+def process_settings(**values: str) -> Iterator[None]:
+    """The process-wide settings (``get_settings()``, what channels built by the registry
+    read) with ``values`` set, as ``TASKYARD_*`` variables would."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in values.items():
+            patch.setenv(f"TASKYARD_{name.upper()}", value)
+        get_settings.cache_clear()
+        try:
+            yield
+        finally:
+            get_settings.cache_clear()
