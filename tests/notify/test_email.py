@@ -6,16 +6,19 @@ import time
 from email.message import EmailMessage
 from typing import Any
 
+import httpx
 import pytest
 
 from taskyard.config import Settings
+from taskyard.model.status import TaskStatus
 from taskyard.notify.base import ChannelError
 from taskyard.notify.email import EmailChannel
 from taskyard.notify.registry import channel_for
 from taskyard.services.secrets import server_values
-from tests.support.notices import PULL, URL, notice
+from tests.notify.conftest import change_status, new_task, send_all, want_everything
+from tests.support.notices import PULL, URL, notice, process_settings
 from tests.support.silent import silent_server
-from tests.support.smtp import smtp_server
+from tests.support.smtp import smtp_server, smtp_server_thread
 
 TO = {"address": "ada@example.com"}
 PASSWORD = "s3cret-Pa55word"
@@ -199,3 +202,30 @@ async def test_a_server_that_went_away_is_retried() -> None:
 def test_the_smtp_password_is_masked_like_the_servers_other_secrets() -> None:
     values = server_values(Settings(smtp_password=PASSWORD))
     assert values["TASKYARD_SMTP_PASSWORD"] == PASSWORD  # masked in logs and agents' output
+
+
+def test_a_tasks_notices_through_the_outbox_are_emails_of_one_thread(
+    api: httpx.Client, api_settings: Settings
+) -> None:
+    with (
+        smtp_server_thread() as mailbox,
+        process_settings(
+            smtp_host="127.0.0.1",
+            smtp_port=str(mailbox.port),
+            smtp_from="taskyard@example.com",
+            smtp_starttls="false",
+        ),
+    ):
+        body = {"kind": "email", "name": "mail", "config": TO}
+        assert api.post("/api/v1/notifications/channels", json=body).status_code == 201
+        want_everything(api)
+        task = new_task(api)
+        change_status(api_settings, task["id"], TaskStatus.FAILED, "tests fail")
+        send_all(api_settings)
+
+    subjects = [message["Subject"] for _, _, message in mailbox.received]
+    assert subjects == [f"{task['key']} created: Fix login", f"{task['key']} failed: Fix login"]
+    ids = {message["Message-ID"] for _, _, message in mailbox.received}
+    threads = {message["References"] for _, _, message in mailbox.received}
+    assert len(ids) == 2 and len(threads) == 1
+    assert "Reason: tests fail" in parts(mailbox.received[1][2])[0]

@@ -9,8 +9,9 @@ recipient or the data, temporarily (4xx) or for good (5xx).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -75,3 +76,26 @@ async def smtp_server(credentials: tuple[str, str] | None = None) -> AsyncIterat
     finally:
         server.close()
         await server.wait_closed()
+
+
+@contextmanager
+def smtp_server_thread(credentials: tuple[str, str] | None = None) -> Iterator[Mailbox]:
+    """:func:`smtp_server` in a thread of its own, for tests whose own thread blocks."""
+    ready = threading.Event()
+    held: dict[str, Any] = {}
+
+    async def main() -> None:
+        held["stop"], held["loop"] = asyncio.Event(), asyncio.get_running_loop()
+        async with smtp_server(credentials) as mailbox:
+            held["mailbox"] = mailbox
+            ready.set()
+            await held["stop"].wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread.start()
+    assert ready.wait(30), "the SMTP server did not start"
+    try:
+        yield held["mailbox"]
+    finally:
+        held["loop"].call_soon_threadsafe(held["stop"].set)
+        thread.join(30)
