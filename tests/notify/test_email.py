@@ -229,3 +229,11 @@ def test_a_tasks_notices_through_the_outbox_are_emails_of_one_thread(
     threads = {message["References"] for _, _, message in mailbox.received}
     assert len(ids) == 2 and len(threads) == 1
     assert "Reason: tests fail" in parts(mailbox.received[1][2])[0]
+
+
+def test_the_api_refuses_an_address_it_could_not_use(api: httpx.Client) -> None:
+    config = {"address": "ada@example.com\r\nBcc: victim@example.org"}
+    body = {"kind": "email", "name": "mail", "config": config}
+    response = api.post("/api/v1/notifications/channels", json=body)
+    assert response.status_code == 400
+    assert "not an email address" in response.json()["error"]["message"]

@@ -268,3 +268,18 @@ def test_notices_owed_at_once_still_make_one_message_showing_the_last(
 
     [message] = slack.messages.values()
     assert "*State*\nfailed" in texts({"text": message.text, "blocks": message.blocks})
+
+
+@pytest.mark.parametrize(
+    ("config", "said"),
+    [
+        (bot(channel="#general"), "not its name"),
+        ({"webhook_url": "https://hooks.slack.com/services/T/B/x y"}, "incoming webhook's URL"),
+    ],
+)
+def test_the_api_refuses_a_slack_destination_it_could_not_use(
+    api: httpx.Client, config: dict[str, str], said: str
+) -> None:
+    body = {"kind": "slack", "name": "slack", "config": config}
+    response = api.post("/api/v1/notifications/channels", json=body)
+    assert response.status_code == 400 and said in response.json()["error"]["message"]
