@@ -57,20 +57,16 @@ def test_the_channel_is_found_by_its_kind() -> None:
 
 @pytest.mark.parametrize(("status", "retry"), [(500, True), (429, True), (404, True), (410, False)])
 def test_a_refusal_says_whether_to_try_again(status: int, retry: bool) -> None:
-    with receiver(status) as hook:
-        with pytest.raises(ChannelError) as caught:
-            asyncio.run(
-                WebhookChannel().send(NOTICE, {"url": hook.url, "secret": new_secret()}, "")
-            )
+    with receiver(status) as hook, pytest.raises(ChannelError) as caught:
+        asyncio.run(WebhookChannel().send(NOTICE, {"url": hook.url, "secret": new_secret()}, ""))
     assert caught.value.retry is retry
     assert caught.value.status_code == status
 
 
 def test_a_receiver_that_never_answers_times_out_as_retryable() -> None:
     quick = WebhookChannel(httpx.Timeout(0.3))
-    with receiver(HANG) as hook:
-        with pytest.raises(ChannelError) as caught:
-            asyncio.run(quick.send(NOTICE, {"url": hook.url, "secret": new_secret()}, ""))
+    with receiver(HANG) as hook, pytest.raises(ChannelError) as caught:
+        asyncio.run(quick.send(NOTICE, {"url": hook.url, "secret": new_secret()}, ""))
     assert caught.value.retry
 
 
