@@ -132,7 +132,7 @@ def preferences(
     found = client.notifications.preferences(team=team)
     if on or off:
         chosen = [
-            *(p for p in found if p["event"] not in (*on, *off)),
+            *(dict(p) for p in found if p["event"] not in (*on, *off)),
             *({"event": e, "enabled": True, "channels": list(only)} for e in on),
             *({"event": e, "enabled": False} for e in off),
         ]
