@@ -4,13 +4,12 @@ drive the sending loop to the end of what is owed."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import httpx
 
 from taskyard.config import Settings
-from taskyard.db.models import NotificationDelivery, Task
+from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.engine.notifications import NotificationLoop
 from taskyard.notify.webhook import new_secret
@@ -51,25 +50,14 @@ def change_status(settings: Settings, task_id: int, status: str, message: str = 
         tasks.set_status(session, task, status, message)
 
 
-def owed(settings: Settings) -> int:
-    with session_scope(settings.resolved_database_url, write=False) as session:
-        return len(
-            session.query(NotificationDelivery)
-            .filter(NotificationDelivery.status == "pending")
-            .all()
-        )
+def send_all(settings: Settings) -> int:
+    """Run the loop's passes until one finds nothing due; how many it sent (or tried)."""
 
-
-def send_all(settings: Settings, timeout: float = 30) -> None:
-    """Run the loop until nothing is owed (each delivery sent or failed)."""
-
-    async def run() -> None:
-        loop = NotificationLoop(settings)
-        deadline = time.monotonic() + timeout
-        while await asyncio.to_thread(owed, settings):
-            assert time.monotonic() < deadline, "deliveries still owed"
-            await loop.run_once()
+    async def run() -> int:
+        loop, claimed = NotificationLoop(settings), 0
+        while found := await loop.run_once():
             await loop.drain()
-            await asyncio.sleep(0.01)
+            claimed += found
+        return claimed
 
-    asyncio.run(run())
+    return asyncio.run(run())

@@ -32,7 +32,7 @@ from taskyard.notify.slack import destination as slack_destination
 from taskyard.notify.webhook import secret_key
 from taskyard.services import notification_outbox, secrets, teams
 from taskyard.services.access import ADMIN, Principal, require
-from taskyard.services.notifications import EVENTS, QUIET_DEFAULTS
+from taskyard.services.notifications import EVENTS
 
 MAX_CHANNELS = 50  # per person
 CONFIG_KEYS = 10
@@ -168,15 +168,11 @@ def delete_channel(session: Session, principal: Principal, channel_id: int) -> N
 
 
 def preferences(session: Session, principal: Principal) -> list[Preference]:
-    """Every event as it stands for the caller: their own choice, else the quiet default."""
+    """The caller's own choices; other events follow their task's team's default, else
+    the quiet defaults (:data:`taskyard.services.notifications.QUIET_DEFAULTS`)."""
     require(principal, "tasks:read")
-    own = {p.event: p for p in _rows(session, user_id=principal.user_id)}
-    return [
-        Preference(event=e, enabled=own[e].enabled, channels=list(own[e].channels))
-        if e in own
-        else Preference(event=e, enabled=e in QUIET_DEFAULTS)
-        for e in EVENTS
-    ]
+    own = _rows(session, user_id=principal.user_id)
+    return [Preference(event=p.event, enabled=p.enabled, channels=list(p.channels)) for p in own]
 
 
 def _whose(user_id: int | None, team_id: int | None) -> ColumnElement[bool]:

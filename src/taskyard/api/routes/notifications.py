@@ -16,6 +16,7 @@ from taskyard.db.models import NotificationChannel, NotificationDelivery
 from taskyard.model.inputs import MAX_INT64, Name
 from taskyard.services import notification_settings as chosen
 from taskyard.services.notification_settings import Preference
+from taskyard.services.notifications import QUIET_DEFAULTS
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 CHANNEL = "/api/v1/notifications/channels/{channel_id}"
@@ -58,6 +59,13 @@ class ChannelOut(BaseModel):
 class Preferences(BaseModel):
     model_config = ConfigDict(extra="forbid")
     preferences: list[Preference] = Field(max_length=20)
+
+
+class PreferencesOut(Preferences):
+    defaults: list[str] = Field(
+        sorted(QUIET_DEFAULTS),
+        description="The events on for whoever chose nothing (and whose team set nothing).",
+    )
 
 
 class DeliveryOut(BaseModel):
@@ -142,33 +150,35 @@ def delete_channel(channel_id: ChannelId, session: SessionDep, principal: Princi
     chosen.delete_channel(session, principal, channel_id)
 
 
-@router.get("/preferences", response_model=Preferences)
-def get_preferences(session: SessionDep, principal: PrincipalDep) -> Preferences:
-    """Every event and whether you get it, and on which of your channels."""
-    return Preferences(preferences=chosen.preferences(session, principal))
+@router.get("/preferences", response_model=PreferencesOut)
+def get_preferences(session: SessionDep, principal: PrincipalDep) -> PreferencesOut:
+    """Your choices: the events you turned on or off, and on which of your channels."""
+    return PreferencesOut(preferences=chosen.preferences(session, principal))
 
 
-@router.put("/preferences", response_model=Preferences)
-def put_preferences(body: Preferences, session: SessionDep, principal: PrincipalDep) -> Preferences:
+@router.put("/preferences", response_model=PreferencesOut)
+def put_preferences(
+    body: Preferences, session: SessionDep, principal: PrincipalDep
+) -> PreferencesOut:
     """Replace your choices; an event you leave out follows your task's team's default,
     else the quiet default (waiting, pull request ready, failed)."""
     chosen.set_preferences(session, principal, body.preferences)
-    return Preferences(preferences=chosen.preferences(session, principal))
+    return PreferencesOut(preferences=chosen.preferences(session, principal))
 
 
-@router.get("/teams/{team}", response_model=Preferences)
-def get_team_defaults(team: str, session: SessionDep, principal: PrincipalDep) -> Preferences:
+@router.get("/teams/{team}", response_model=PreferencesOut)
+def get_team_defaults(team: str, session: SessionDep, principal: PrincipalDep) -> PreferencesOut:
     """The events a team's tasks notify their people of where they chose nothing."""
-    return Preferences(preferences=chosen.team_defaults(session, principal, team))
+    return PreferencesOut(preferences=chosen.team_defaults(session, principal, team))
 
 
-@router.put("/teams/{team}", response_model=Preferences)
+@router.put("/teams/{team}", response_model=PreferencesOut)
 def put_team_defaults(
     team: str, body: Preferences, session: SessionDep, principal: PrincipalDep
-) -> Preferences:
+) -> PreferencesOut:
     """Replace a team's defaults (admin)."""
     chosen.set_team_defaults(session, principal, team, body.preferences)
-    return Preferences(preferences=chosen.team_defaults(session, principal, team))
+    return PreferencesOut(preferences=chosen.team_defaults(session, principal, team))
 
 
 @router.get("/deliveries", response_model=list[DeliveryOut])
