@@ -68,6 +68,14 @@ async def test_a_notice_is_a_text_and_html_email_linking_the_task() -> None:
     assert "<strong>TY-4</strong> Fix login" in rich
 
 
+async def test_a_relative_task_url_is_not_made_a_link() -> None:
+    async with smtp_server() as mailbox:
+        await channel(mailbox.port).send(notice(url="/tasks/TY-4"), TO, "")
+
+    plain, rich = parts(mailbox.received[0][2])
+    assert "/tasks/TY-4" not in plain and "href" not in rich
+
+
 async def test_task_text_is_escaped_in_html() -> None:
     title = '<script>alert(1)</script><a href="https://evil.example">x</a>'
     async with smtp_server() as mailbox:

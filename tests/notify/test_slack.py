@@ -283,3 +283,12 @@ def test_the_api_refuses_a_slack_destination_it_could_not_use(
     body = {"kind": "slack", "name": "slack", "config": config}
     response = api.post("/api/v1/notifications/channels", json=body)
     assert response.status_code == 400 and said in response.json()["error"]["message"]
+
+
+async def test_a_relative_task_url_is_not_made_a_link(slack: SlackStandIn) -> None:
+    relative = notice(url="/tasks/TY-4")  # TASKYARD_PUBLIC_URL unset
+    await channel_of(slack).send(relative, {"webhook_url": slack.url + WEBHOOK}, "")
+
+    shown = texts(slack.hooked[0])
+    assert shown[1].startswith("*TY-4* Fix login")
+    assert all(inside.startswith("!date^") for text in shown for inside in LINK.findall(text))
