@@ -29,6 +29,11 @@ from tests.notify.conftest import (
     want_everything,
 )
 from tests.notify.receiver import receiver
+from tests.support.notices import process_settings
+from tests.support.slack import CHANNEL as SLACK_CHANNEL
+from tests.support.slack import TOKEN as SLACK_TOKEN
+from tests.support.slack import WEBHOOK, serve_slack
+from tests.support.smtp import smtp_server_thread
 
 
 def _events(bodies: list[bytes]) -> Counter[tuple[str, str]]:
@@ -36,53 +41,85 @@ def _events(bodies: list[bytes]) -> Counter[tuple[str, str]]:
     return Counter((f["type"], f["data"]["task"]["key"]) for f in found)
 
 
+def _every_event(api: httpx.Client, settings: Settings) -> Counter[tuple[str, str]]:
+    """Cause each event once (budget: crossed once in three calls); what is owed."""
+    done, failed, cancelled = (new_task(api, t) for t in ("Done", "Broken", "Dropped"))
+    change_status(settings, done["id"], TaskStatus.WAITING, "code: waiting for approval")
+    draft = deliveries.Draft(0, "acme/shop", RemotePullRequest(7, "https://x/pull/7"))
+    deliveries.record_ready(settings, done["id"], draft)
+    grant = Grant(done["id"], done["key"], 1, 0, "anthropic", budget=Budget(max_tokens=1000))
+    ledger = DatabaseLedger(settings)
+    ledger.record_call(grant, Usage(input_tokens=700), "m")  # 70%: nothing yet
+    ledger.record_call(grant, Usage(input_tokens=150), "m")  # 85%: nearly spent
+    ledger.record_call(grant, Usage(input_tokens=20), "m")  # still past: said once
+    change_status(settings, done["id"], TaskStatus.COMPLETED)
+    change_status(settings, failed["id"], TaskStatus.FAILED, "tests fail")
+    change_status(settings, cancelled["id"], TaskStatus.CANCELLED, "Cancelled by ada")
+    return Counter(
+        [
+            *(("task.created", t["key"]) for t in (done, failed, cancelled)),
+            ("task.waiting", done["key"]),
+            ("task.pr_ready", done["key"]),
+            ("task.budget", done["key"]),
+            ("task.completed", done["key"]),
+            ("task.failed", failed["key"]),
+            ("task.cancelled", cancelled["key"]),
+        ]
+    )
+
+
 def test_each_event_reaches_each_channel_exactly_once(
     api: httpx.Client, api_settings: Settings
 ) -> None:
-    with receiver() as first, receiver() as second:
+    with (
+        receiver() as first,
+        receiver() as second,
+        serve_slack() as slack,
+        smtp_server_thread() as mailbox,
+        process_settings(
+            slack_api_url=f"{slack.url}/api",
+            smtp_host="127.0.0.1",
+            smtp_port=str(mailbox.port),
+            smtp_from="taskyard@example.com",
+            smtp_starttls="false",
+        ),
+    ):
         _, first_secret = add_webhook(api, "first", first.url)
         _, second_secret = add_webhook(api, "second", second.url)
+        for kind, name, config in (
+            ("slack", "hook", {"webhook_url": slack.url + WEBHOOK}),
+            ("slack", "bot", {"token": SLACK_TOKEN, "channel": SLACK_CHANNEL}),
+            ("email", "mail", {"address": "ada@example.com"}),
+        ):
+            body = {"kind": kind, "name": name, "config": config}
+            assert api.post("/api/v1/notifications/channels", json=body).status_code == 201
         want_everything(api)
-        done, failed, cancelled = (new_task(api, t) for t in ("Done", "Broken", "Dropped"))
-        change_status(api_settings, done["id"], TaskStatus.WAITING, "code: waiting for approval")
-        draft = deliveries.Draft(0, "acme/shop", RemotePullRequest(7, "https://x/pull/7"))
-        deliveries.record_ready(api_settings, done["id"], draft)
-        grant = Grant(done["id"], done["key"], 1, 0, "anthropic", budget=Budget(max_tokens=1000))
-        ledger = DatabaseLedger(api_settings)
-        ledger.record_call(grant, Usage(input_tokens=700), "m")  # 70%: nothing yet
-        ledger.record_call(grant, Usage(input_tokens=150), "m")  # 85%: nearly spent
-        ledger.record_call(grant, Usage(input_tokens=20), "m")  # still past: said once
-        change_status(api_settings, done["id"], TaskStatus.COMPLETED)
-        change_status(api_settings, failed["id"], TaskStatus.FAILED, "tests fail")
-        change_status(api_settings, cancelled["id"], TaskStatus.CANCELLED, "Cancelled by ada")
-        send_all(api_settings)
-        expected = Counter(
-            {
-                ("task.created", done["key"]): 1,
-                ("task.created", failed["key"]): 1,
-                ("task.created", cancelled["key"]): 1,
-                ("task.waiting", done["key"]): 1,
-                ("task.pr_ready", done["key"]): 1,
-                ("task.budget", done["key"]): 1,
-                ("task.completed", done["key"]): 1,
-                ("task.failed", failed["key"]): 1,
-                ("task.cancelled", cancelled["key"]): 1,
-            }
-        )
+        expected = _every_event(api, api_settings)
+        assert send_all(api_settings) == 9 * 5
         for hook, secret in ((first, first_secret), (second, second_secret)):
             assert len(hook.received) == 9  # no retry, no duplicate
             assert _events([r.body for r in hook.answered]) == expected
-            ids = [r.headers["webhook-id"] for r in hook.answered]
-            assert len(set(ids)) == 9
+            assert len({r.headers["webhook-id"] for r in hook.answered}) == 9
             for got in hook.answered:
                 Webhook(secret).verify(got.body, got.headers)
-        assert not set(ids) & {r.headers["webhook-id"] for r in first.answered}
+        assert not {r.headers["webhook-id"] for r in first.answered} & {
+            r.headers["webhook-id"] for r in second.answered
+        }
         failure = next(json.loads(r.body) for r in first.answered if b"task.failed" in r.body)
         assert failure["data"]["reason"] == "tests fail"
         assert "Reason: tests fail" in failure["data"]["text"]
+        # Slack: one post per notice by incoming webhook; by bot, one message per task,
+        # posted once and edited for each later notice.
+        assert len(slack.hooked) == 9
+        assert Counter(slack.calls) == Counter(
+            {"chat.postMessage": 3, "chat.update": 6, "webhook": 9}
+        )
+        assert len(slack.messages) == 3
+    subjects = Counter(message["Subject"].split(":")[0] for _, _, message in mailbox.received)
+    assert len(mailbox.received) == 9 and max(subjects.values()) == 1
     log = api.get("/api/v1/notifications/deliveries").json()
-    assert len(log) == 18 and {d["status"] for d in log} == {"sent"}
-    assert {d["last_status_code"] for d in log} == {200}
+    assert len(log) == 45 and {d["status"] for d in log} == {"sent"}
+    assert {d["last_status_code"] for d in log if d["kind"] == "webhook"} == {200}
 
 
 def test_quiet_by_default_and_teams_set_defaults(api: httpx.Client, api_settings: Settings) -> None:
