@@ -76,8 +76,8 @@ class NotificationLoop:
 
     async def _send(self, due: Due) -> None:
         settings = self._settings
-        if due.unreadable:
-            await asyncio.to_thread(outbox.failed, settings, due, due.unreadable, None, False)
+        if due.unusable:
+            await asyncio.to_thread(outbox.failed, settings, due, due.unusable, None, False)
             return
         try:
             channel = channel_for(due.kind)
