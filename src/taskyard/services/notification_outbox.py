@@ -46,26 +46,27 @@ class Due:
     unusable: str  # why it cannot be sent at all (channel off, config unreadable), if so
 
 
+_EARLIER = aliased(NotificationDelivery)
+# One thread's deliveries go one at a time, in order: each is sent knowing what the
+# one before it returned (Slack's message to edit), and none overtakes an older one.
+_IN_TURN = or_(
+    NotificationDelivery.thread == "",
+    ~exists().where(
+        _EARLIER.thread == NotificationDelivery.thread,
+        _EARLIER.id < NotificationDelivery.id,
+        _EARLIER.status == "pending",
+    ),
+)
+
+
 def _due(now: dt.datetime) -> list[object]:
     free = or_(
         NotificationDelivery.claimed_until.is_(None), NotificationDelivery.claimed_until <= now
-    )
-    # One thread's deliveries go one at a time, in order: each is sent knowing what the
-    # one before it returned (Slack's message to edit), and none overtakes an older one.
-    earlier = aliased(NotificationDelivery)
-    in_turn = or_(
-        NotificationDelivery.thread == "",
-        ~exists().where(
-            earlier.thread == NotificationDelivery.thread,
-            earlier.id < NotificationDelivery.id,
-            earlier.status == "pending",
-        ),
     )
     return [
         NotificationDelivery.status == "pending",
         NotificationDelivery.next_attempt_at <= now,
         free,
-        in_turn,
     ]
 
 
@@ -83,7 +84,7 @@ def claim_due(settings: Settings, limit: int, lease: dt.timedelta) -> list[Due]:
     with session_scope(url, write=False) as session:  # idle polls take no write lock
         rows = session.execute(
             select(NotificationDelivery.id, NotificationDelivery.channel_id)
-            .where(*_due(now), NotificationDelivery.channel_id.not_in(busy))  # type: ignore[arg-type]
+            .where(*_due(now), _IN_TURN, NotificationDelivery.channel_id.not_in(busy))  # type: ignore[arg-type]
             .order_by(NotificationDelivery.next_attempt_at, NotificationDelivery.id)
             .limit(limit)
         ).all()
