@@ -73,14 +73,20 @@ SCOPE = {
     ("GET", "/api/v1/github/triggers"): "tasks:read",
     ("POST", "/api/v1/github/triggers"): ADMIN,
     ("DELETE", "/api/v1/github/triggers/{trigger_id}"): ADMIN,
+    ("GET", "/api/v1/intake/sources"): "tasks:read",
+    ("POST", "/api/v1/intake/sources"): ADMIN,
+    ("GET", "/api/v1/intake/sources/{slug}"): "tasks:read",
+    ("DELETE", "/api/v1/intake/sources/{slug}"): ADMIN,
 }
 # No token needed: liveness, the pages a browser signs in on (they check their own), and
-# GitHub's webhooks (authenticated by their signature: GitHub cannot send a token).
+# GitHub's and other products' webhooks (authenticated by their signature or secret: they
+# cannot send a token).
 PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/tasks/{ref}"),
     ("POST", "/sign-in"),
     ("POST", "/webhooks/github"),
+    ("POST", "/webhooks/intake/{slug}"),  # the source's secret or signature authenticates it
     # Linking a GitHub account in a browser: the one-time state is the credential.
     ("GET", "/settings/external-auth"),
     ("GET", "/settings/external-auth/github/start"),

@@ -21,6 +21,7 @@ from taskyard.api.routes import (
     forges,
     github,
     health,
+    intake,
     organizations,
     pages,
     tasks,
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         audit,
         health,
         webhooks,
+        intake,
     )
     for module in modules:
         openapi.declare_errors(module.router, get_principal, get_engine)

@@ -40,6 +40,8 @@ ACTIONS = (
     "forge.removed",
     "github_trigger.created",
     "github_trigger.deleted",
+    "intake_source.created",
+    "intake_source.deleted",
 )
 
 

@@ -78,6 +78,23 @@ def _decrypt(fernet: Fernet, settings: Settings, secret: Secret) -> str:
         ) from exc
 
 
+def encrypt(settings: Settings, value: str) -> str:
+    """``value`` encrypted with the organization secrets' key (for other stored secrets,
+    such as an intake source's)."""
+    return _fernet(settings).encrypt(value.encode()).decode()
+
+
+def decrypt(settings: Settings, ciphertext: str, what: str) -> str:
+    """What :func:`encrypt` made; ``what`` names the secret when the key differs."""
+    try:
+        return _fernet(settings).decrypt(ciphertext.encode()).decode()
+    except InvalidToken as exc:
+        raise Misconfigured(
+            f"{what} cannot be decrypted with this process's key: it was stored with another "
+            "TASKYARD_SECRET_KEY. Every process must share one key; or set it again."
+        ) from exc
+
+
 def set_secret(
     session: Session, settings: Settings, principal: Principal, name: str, value: str
 ) -> Secret:
