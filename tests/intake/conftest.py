@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
-
-from taskyard.config import Settings
 from tests.conftest import ADMIN_TOKEN
 from tests.support.server import RunningServer, start_server
+
+from taskyard.config import Settings
 
 PAYLOADS = Path(__file__).parent / "payloads"
 SENTRY_SECRET = "sentry-client-secret-for-tests-0123456789"

@@ -7,10 +7,10 @@ import re
 
 import httpx
 from sqlalchemy import select
+from tests.intake.conftest import SENTRY_SECRET, Yard, sentry_headers, sentry_payload
 
 from taskyard.db.models import WebhookDelivery
 from taskyard.db.session import session_scope
-from tests.intake.conftest import SENTRY_SECRET, Yard, sentry_headers, sentry_payload
 
 FENCED = re.compile(r"<untrusted-data-([0-9a-f]{24}) [^>]*>\n(.*?)\n</untrusted-data-\1>", re.S)
 
@@ -132,4 +132,3 @@ def test_what_taskyard_does_not_act_on_and_what_it_cannot_read(yard: Yard) -> No
     missing = httpx.post(f"{yard.server.url}/webhooks/intake/no-such-source", json={})
     assert missing.status_code == 404 and "No intake source" in missing.text
     assert yard.tasks() == []
-

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from taskyard.config import Settings
 from taskyard.db.models import Event, IntakeSource, Task, User, WebhookDelivery
-from taskyard.model.errors import InvalidInput
+from taskyard.model.errors import InvalidInput, NotFound
 from taskyard.model.fence import prompt_section
 from taskyard.services import actions, events, intake_sources, secrets, threads, webhooks
 from taskyard.services.access import Principal
@@ -121,8 +121,11 @@ def _handle(
     creator = session.get(User, source.creator_id)
     assert creator is not None  # users are never deleted
     principal = Principal(creator.id, source.org_id, creator.username, frozenset({"tasks:write"}))
-    made = actions.create(session, engine, principal, _task_body(source, inbound, item, thread),
-                          local_roots=roots)  # fmt: skip
+    body = _task_body(source, inbound, item, thread)
+    try:
+        made = actions.create(session, engine, principal, body, local_roots=roots)
+    except NotFound as exc:  # a mapped team or template: the delivery's mistake, not the URL's
+        raise InvalidInput(f"The delivery names what the organization lacks: {exc}") from exc
     outcome = f"Task {made.task.key} was created."
     webhooks.note(session, key, inbound.delivery_id, outcome)
     session.commit()
