@@ -11,6 +11,7 @@ from taskyard.cli.completion import completion
 from taskyard.cli.context import RootGroup, add_global_options
 from taskyard.cli.forges import forges
 from taskyard.cli.github import github
+from taskyard.cli.intake import intake
 from taskyard.cli.mcp import mcp
 from taskyard.cli.orgs import orgs
 from taskyard.cli.quickstart import quickstart
@@ -29,6 +30,7 @@ COMMANDS: list[click.Command] = [
     orgs,
     forges,
     github,
+    intake,
     mcp,
     completion,
     serve,

@@ -39,6 +39,7 @@ from taskyard.sdk._models import (
     GitHubLink,
     GitHubTrigger,
     Identity,
+    IntakeSource,
     NewOrganization,
     Organization,
     Secret,
@@ -56,6 +57,7 @@ from taskyard.sdk._models import (
 from taskyard.sdk._sync import Client, Tasks
 from taskyard.sdk._sync_admin import (
     GitHubTriggers,
+    IntakeSources,
     Organizations,
     Secrets,
     Teams,
@@ -81,6 +83,7 @@ if TYPE_CHECKING:
     from taskyard.sdk._async import AsyncClient, AsyncTasks
     from taskyard.sdk._async_admin import (
         AsyncGitHubTriggers,
+        AsyncIntakeSources,
         AsyncOrganizations,
         AsyncSecrets,
         AsyncTeams,
@@ -93,6 +96,7 @@ if TYPE_CHECKING:
 _ASYNC = {"AsyncClient", "AsyncTasks"}
 _ASYNC_ADMIN = {
     "AsyncGitHubTriggers",
+    "AsyncIntakeSources",
     "AsyncOrganizations",
     "AsyncSecrets",
     "AsyncTeams",
@@ -122,6 +126,7 @@ __all__ = [
     "AgentOptions",
     "AsyncClient",
     "AsyncGitHubTriggers",
+    "AsyncIntakeSources",
     "AsyncOrganizations",
     "AsyncSecrets",
     "AsyncTasks",
@@ -140,6 +145,8 @@ __all__ = [
     "GitHubTrigger",
     "GitHubTriggers",
     "Identity",
+    "IntakeSource",
+    "IntakeSources",
     "InvalidInput",
     "NewOrganization",
     "NotFound",

@@ -19,6 +19,7 @@ from taskyard.sdk._models import (
     GitHubLink,
     GitHubTrigger,
     Identity,
+    IntakeSource,
     NewOrganization,
     Organization,
     Secret,
@@ -207,6 +208,25 @@ def create_github_trigger(body: dict[str, Any]) -> Call[GitHubTrigger]:
 
 def delete_github_trigger(trigger_id: int) -> Call[None]:
     return Call("DELETE", f"{API}/github/triggers/{_seg(trigger_id)}", parse_nothing)
+
+
+# Intake sources ----------------------------------------------------------------
+
+
+def list_intake_sources() -> Call[list[IntakeSource]]:
+    return Call("GET", f"{API}/intake/sources", parse_json)
+
+
+def create_intake_source(body: dict[str, Any]) -> Call[IntakeSource]:
+    return Call("POST", f"{API}/intake/sources", parse_json, json=_drop_none(body))
+
+
+def get_intake_source(slug: str) -> Call[IntakeSource]:
+    return Call("GET", f"{API}/intake/sources/{_seg(slug)}", parse_json)
+
+
+def delete_intake_source(slug: str) -> Call[None]:
+    return Call("DELETE", f"{API}/intake/sources/{_seg(slug)}", parse_nothing)
 
 
 # Templates and secrets -------------------------------------------------------
