@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response, Security
+from fastapi.security import APIKeyHeader, HTTPBearer
 from pydantic import BaseModel
 
 from taskyard.api.deps import EngineDep, PrincipalDep, SessionDep, SettingsDep
@@ -24,6 +25,34 @@ router = APIRouter(tags=["intake"])
 SOURCES = "/api/v1/intake/sources"
 SOURCE = SOURCES + "/{slug}"
 Slug = Annotated[str, Path(max_length=64)]
+# How a delivery proves its source, described as the route's security schemes (any one).
+PROOFS = [
+    Security(
+        APIKeyHeader(
+            name="Sentry-Hook-Signature",
+            scheme_name="sentrySignature",
+            description="Sentry sources: the hex HMAC-SHA256 of the body with the "
+            "integration's client secret, as Sentry signs.",
+            auto_error=False,
+        )
+    ),
+    Security(
+        HTTPBearer(
+            scheme_name="intakeSecret",
+            description="Support and webhook sources: the source's secret.",
+            auto_error=False,
+        )
+    ),
+    Security(
+        APIKeyHeader(
+            name="X-Taskyard-Signature",
+            scheme_name="intakeSignature",
+            description="Support and webhook sources: `sha256=` and the hex HMAC-SHA256 of "
+            "the body with the source's secret.",
+            auto_error=False,
+        )
+    ),
+]
 
 
 class IntakeSourceOut(BaseModel):
@@ -110,6 +139,7 @@ async def _body(request: Request) -> bytes:
 
 @router.post(
     "/webhooks/intake/{slug}",
+    dependencies=PROOFS,
     status_code=201,
     response_model=IntakeOut,
     responses={
