@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from sqlalchemy import select
@@ -132,3 +133,16 @@ def test_what_taskyard_does_not_act_on_and_what_it_cannot_read(yard: Yard) -> No
     missing = httpx.post(f"{yard.server.url}/webhooks/intake/no-such-source", json={})
     assert missing.status_code == 404 and "No intake source" in missing.text
     assert yard.tasks() == []
+
+
+def test_alerts_arriving_at_once_make_one_task(yard: Yard) -> None:
+    source = yard.source("sentry", secret=SENTRY_SECRET)
+    body = json.dumps(sentry_payload("event_alert")).encode()
+    twice = sentry_headers(body, "event_alert")  # one delivery, sent twice
+    sends = [twice, twice, *(sentry_headers(body, "event_alert") for _ in range(4))]
+    with ThreadPoolExecutor(len(sends)) as pool:
+        answers = list(pool.map(lambda headers: yard.post(source, body, headers), sends))
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [201]
+    assert len(yard.tasks()) == 1
+    counts = sorted(a.json()["count"] for a in answers if a.json()["count"])
+    assert counts == [1, 2, 3, 4, 5]  # the repeated delivery counted once
