@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from tests.cli.test_cli_client import Cli, run
 
+from taskyard.cli.output import event_summary
+
 __all__ = ["run"]  # the fixture: a CLI against an in-process API
 
 
@@ -31,3 +33,8 @@ def test_sources_are_added_listed_shown_and_removed(run: Cli) -> None:
                                    code=1).stderr  # fmt: skip
     assert run("intake", "remove", "helpdesk").stdout == "Intake source helpdesk removed.\n"
     assert "No intake source 'helpdesk'" in run("intake", "remove", "helpdesk", code=1).stderr
+
+
+def test_a_repeat_reads_as_one_line_in_the_event_log() -> None:
+    event = {"kind": "intake", "data": {"source": "errors", "count": 3, "title": "Fix: x"}}
+    assert event_summary(event) == "again from errors (3 in all)"

@@ -110,6 +110,7 @@ def _handle(
         select(WebhookDelivery)
         .where(WebhookDelivery.source == key, WebhookDelivery.delivery_id == inbound.delivery_id)
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if row is not None and row.handled_at is not None:
         return Received(inbound.delivery_id, f"Already received. {row.outcome}".strip())
