@@ -101,3 +101,13 @@ def test_expressions_are_bounded_walks() -> None:
         mapping.parse("{{ $.a }}" * 21, "t")
     with pytest.raises(InvalidInput, match="longer than 2000"):
         mapping.parse("$.a" * 1000, "t")
+
+
+def test_without_a_dedup_key_each_delivery_makes_its_task(yard: Yard) -> None:
+    source = yard.source("webhook", mapping={"title": "$.alert.title"}, slug="alerts")
+    first = send(yard, source, ALERT, **{"Webhook-Id": "msg_1"})
+    second = send(yard, source, ALERT, **{"Webhook-Id": "msg_2"})
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert [t["title"] for t in yard.tasks()] == ["Disk almost full on db-1"] * 2
+    bad_id = send(yard, source, ALERT, **{"Webhook-Id": "not an id"})
+    assert bad_id.status_code == 400 and "webhook-id header is not a delivery id" in bad_id.text
