@@ -84,10 +84,15 @@ SCOPE = {
     ("GET", "/api/v1/notifications/deliveries"): "tasks:read",
     ("GET", "/api/v1/notifications/deliveries/{delivery_id}"): "tasks:read",
     ("POST", "/api/v1/notifications/deliveries/{delivery_id}/replay"): "tasks:write",
+    ("GET", "/api/v1/intake/sources"): "tasks:read",
+    ("POST", "/api/v1/intake/sources"): ADMIN,
+    ("GET", "/api/v1/intake/sources/{slug}"): "tasks:read",
+    ("DELETE", "/api/v1/intake/sources/{slug}"): ADMIN,
 }
 # No token needed: liveness, the dashboard's pages (each signs its viewer in from the
-# session cookie and asks the services, which check scopes, as the API does), and
-# GitHub's webhooks (authenticated by their signature: GitHub cannot send a token).
+# session cookie and asks the services, which check scopes, as the API does), and GitHub's
+# and other products' webhooks (authenticated by their signature or secret: they cannot
+# send a token).
 PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/"),
@@ -96,6 +101,7 @@ PUBLIC = {
     ("POST", "/logout"),
     ("GET", "/tasks/{ref}"),
     ("POST", "/webhooks/github"),
+    ("POST", "/webhooks/intake/{slug}"),  # the source's secret or signature authenticates it
     # Linking a GitHub account in a browser: the one-time state is the credential.
     ("GET", "/settings/external-auth"),
     ("GET", "/settings/external-auth/github/start"),

@@ -41,6 +41,9 @@ def test_every_route_but_health_and_webhooks_needs_the_bearer_scheme(api: httpx.
         security = operation.get("security")
         if path == "/webhooks/github":  # GitHub signs its deliveries: it sends no token
             assert security == [{"githubSignature": []}], security
+        elif path == "/webhooks/intake/{slug}":  # a source's signature, or its own secret
+            proofs = [{"sentrySignature": []}, {"intakeSecret": []}, {"intakeSignature": []}]
+            assert security == proofs, security
         else:
             assert (security == [{"bearer": []}]) == (path != "/healthz"), path
         if path != "/healthz":

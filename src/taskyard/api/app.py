@@ -24,6 +24,7 @@ from taskyard.api.routes import (
     github,
     health,
     notifications,
+    intake,
     organizations,
     pages,
     tasks,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         health,
         webhooks,
         notifications,
+        intake,
     )
     for module in modules:
         openapi.declare_errors(module.router, get_principal, get_engine)

@@ -11,6 +11,7 @@ from taskyard.cli.completion import completion
 from taskyard.cli.context import RootGroup, add_global_options
 from taskyard.cli.forges import forges
 from taskyard.cli.github import github
+from taskyard.cli.intake import intake
 from taskyard.cli.mcp import mcp
 from taskyard.cli.notifications import notifications
 from taskyard.cli.orgs import orgs
@@ -31,6 +32,7 @@ COMMANDS: list[click.Command] = [
     forges,
     github,
     notifications,
+    intake,
     mcp,
     completion,
     serve,

@@ -212,6 +212,8 @@ def event_summary(event: Mapping[str, Any]) -> str:
         return f"pull request {data['url']} ({data.get('branch', '')})"
     if kind == "created":
         return f"created by {data.get('by', '')} ({data.get('origin', '')})"
+    if kind == "intake":  # the same error or ticket again, while this task is open
+        return f"again from {data.get('source', '')} ({data.get('count', '')} in all)"
     return _clip(cell(data), 300)
 
 

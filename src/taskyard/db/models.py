@@ -560,3 +560,29 @@ class NotificationDelivery(Base):
     reference: Mapped[str] = mapped_column(String(200), default="")  # e.g. Slack's message ts
     # When it was last owed: at the event, or at its replay; its day of retries counts from it.
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# Intake from other products (issue 12, part IN) -----------------------------------
+
+
+class IntakeSource(Base):
+    """Another product that opens tasks: a Sentry integration, a support queue, or any
+    webhook with a mapping. Deliveries arrive at ``/webhooks/intake/{slug}``, verified
+    with the source's secret (encrypted with the organization secrets' key); tasks are
+    created as the admin who configured it."""
+
+    __tablename__ = "intake_sources"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)  # the inbound URL's last part
+    name: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(20))  # "sentry" | "support" | "webhook"
+    secret: Mapped[str] = mapped_column(Text)  # Fernet ciphertext, never returned
+    creator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    repository: Mapped[str] = mapped_column(String(500), default="")
+    team: Mapped[str | None] = mapped_column(String(64), default=None)
+    template: Mapped[str | None] = mapped_column(String(100), default=None)
+    workflow: Mapped[str | None] = mapped_column(String(100), default=None)
+    prompt: Mapped[str] = mapped_column(Text, default="")  # the organization's instruction
+    mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)  # field -> expression
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

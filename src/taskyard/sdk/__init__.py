@@ -39,6 +39,7 @@ from taskyard.sdk._models import (
     GitHubLink,
     GitHubTrigger,
     Identity,
+    IntakeSource,
     NewOrganization,
     NotificationChannel,
     NotificationDelivery,
@@ -60,6 +61,7 @@ from taskyard.sdk._sync import Client, Tasks
 from taskyard.sdk._sync_admin import (
     GitHubTriggers,
     Notifications,
+    IntakeSources,
     Organizations,
     Secrets,
     Teams,
@@ -86,6 +88,7 @@ if TYPE_CHECKING:
     from taskyard.sdk._async_admin import (
         AsyncGitHubTriggers,
         AsyncNotifications,
+        AsyncIntakeSources,
         AsyncOrganizations,
         AsyncSecrets,
         AsyncTeams,
@@ -99,6 +102,7 @@ _ASYNC = {"AsyncClient", "AsyncTasks"}
 _ASYNC_ADMIN = {
     "AsyncGitHubTriggers",
     "AsyncNotifications",
+    "AsyncIntakeSources",
     "AsyncOrganizations",
     "AsyncSecrets",
     "AsyncTeams",
@@ -129,6 +133,7 @@ __all__ = [
     "AsyncClient",
     "AsyncGitHubTriggers",
     "AsyncNotifications",
+    "AsyncIntakeSources",
     "AsyncOrganizations",
     "AsyncSecrets",
     "AsyncTasks",
@@ -147,6 +152,8 @@ __all__ = [
     "GitHubTrigger",
     "GitHubTriggers",
     "Identity",
+    "IntakeSource",
+    "IntakeSources",
     "InvalidInput",
     "NewOrganization",
     "NotFound",

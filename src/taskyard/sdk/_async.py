@@ -14,6 +14,7 @@ from taskyard.sdk import _calls as calls
 from taskyard.sdk._async_admin import (
     AsyncGitHubTriggers,
     AsyncNotifications,
+    AsyncIntakeSources,
     AsyncOrganizations,
     AsyncSecrets,
     AsyncTeams,
@@ -91,6 +92,7 @@ class AsyncClient:
         self.organizations = AsyncOrganizations(self)
         self.github_triggers = AsyncGitHubTriggers(self)
         self.notifications = AsyncNotifications(self)
+        self.intake_sources = AsyncIntakeSources(self)
 
     async def _send(self, call: Call[T]) -> T:
         """Send one prepared call; raise a :class:`TaskyardAPIError` on 4xx/5xx."""

@@ -14,6 +14,7 @@ from taskyard.sdk._models import (
     GitHubLink,
     GitHubTrigger,
     Identity,
+    IntakeSource,
     NewOrganization,
     NotificationChannel,
     NotificationDelivery,
@@ -289,3 +290,49 @@ class AsyncOrganizations(_Namespace):
 
     async def rename(self, slug: str, name: str) -> Organization:
         return await self._client._send(calls.rename_organization(slug, name))
+
+
+class AsyncIntakeSources(_Namespace):
+    """``client.intake_sources``: other products that open tasks (docs/intake.md)."""
+
+    async def list(self) -> builtins.list[IntakeSource]:
+        """The organization's sources, without their secrets."""
+        return await self._client._send(calls.list_intake_sources())
+
+    async def create(
+        self,
+        kind: str,
+        name: str,
+        *,
+        repository: str = "",
+        slug: str = "",
+        secret: str = "",
+        team: str | None = None,
+        template: str | None = None,
+        workflow: str | None = None,
+        prompt: str = "",
+        mapping: dict[str, str] | None = None,
+    ) -> IntakeSource:
+        """Let a ``sentry``, ``support`` or ``webhook`` source open tasks (admin). The
+        answer's ``secret`` (Sentry's client secret, or one made for you) is shown once;
+        a webhook's ``mapping`` says where its fields are in the JSON body."""
+        body = {
+            "kind": kind,
+            "name": name,
+            "repository": repository,
+            "slug": slug,
+            "secret": secret,
+            "team": team,
+            "template": template,
+            "workflow": workflow,
+            "prompt": prompt,
+            "mapping": mapping or {},
+        }
+        return await self._client._send(calls.create_intake_source(body))
+
+    async def get(self, slug: str) -> IntakeSource:
+        return await self._client._send(calls.get_intake_source(slug))
+
+    async def delete(self, slug: str) -> None:
+        """Remove a source (admin): its deliveries are refused from now on."""
+        await self._client._send(calls.delete_intake_source(slug))

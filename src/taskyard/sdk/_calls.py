@@ -19,6 +19,7 @@ from taskyard.sdk._models import (
     GitHubLink,
     GitHubTrigger,
     Identity,
+    IntakeSource,
     NewOrganization,
     NotificationChannel,
     NotificationDelivery,
@@ -270,6 +271,23 @@ def get_delivery(delivery_id: int) -> Call[NotificationDelivery]:
 
 def replay_delivery(delivery_id: int) -> Call[NotificationDelivery]:
     return Call("POST", f"{NOTIFY}/deliveries/{_seg(delivery_id)}/replay", parse_json)
+# Intake sources ----------------------------------------------------------------
+
+
+def list_intake_sources() -> Call[list[IntakeSource]]:
+    return Call("GET", f"{API}/intake/sources", parse_json)
+
+
+def create_intake_source(body: dict[str, Any]) -> Call[IntakeSource]:
+    return Call("POST", f"{API}/intake/sources", parse_json, json=_drop_none(body))
+
+
+def get_intake_source(slug: str) -> Call[IntakeSource]:
+    return Call("GET", f"{API}/intake/sources/{_seg(slug)}", parse_json)
+
+
+def delete_intake_source(slug: str) -> Call[None]:
+    return Call("DELETE", f"{API}/intake/sources/{_seg(slug)}", parse_nothing)
 
 
 # Templates and secrets -------------------------------------------------------

@@ -235,6 +235,23 @@ class NewOrganization(TypedDict):
     token: str
 
 
+class IntakeSource(TypedDict):
+    """Another product that opens tasks (see docs/intake.md); ``secret`` only on creation."""
+
+    slug: str
+    name: str
+    kind: str  # sentry | support | webhook
+    url: str  # where the product sends deliveries, relative to the server
+    repository: str
+    team: str | None
+    template: str | None
+    workflow: str | None
+    prompt: str
+    mapping: dict[str, str]
+    created_at: str
+    secret: NotRequired[str]
+
+
 class GitHubTrigger(TypedDict):
     """What starts a task on a GitHub repository (see docs/github.md, "Triggers")."""
 

@@ -30,6 +30,7 @@ what changed, what you checked, and anything that needs their attention."""
 
 GENERIC_PROMPT = """Work on the task below in this repository. Finish with a short summary."""
 
+QUOTED_TITLES = frozenset({"error_tracking", "support_queue", "webhook"})
 DEFAULT_PROMPTS = {"plan": PLAN_PROMPT, "code": CODE_PROMPT, "review": REVIEW_PROMPT}
 
 
@@ -53,7 +54,10 @@ def compose_prompt(
     feedback: str,
 ) -> str:
     """The prompt of a stage's first turn: the stage's job, then the task and its context."""
-    parts = [stage_prompt.strip(), "", f"# Task: {title}"]
+    # Intake's titles were written outside (an error's, a ticket's subject): the
+    # description quotes them in its fenced context, and the heading leaves them out.
+    heading = "# Task" if origin in QUOTED_TITLES else f"# Task: {title}"
+    parts = [stage_prompt.strip(), "", heading]
     if description.strip():
         parts += ["", description.strip()]
     if instructions.strip() and instructions.strip() != description.strip():

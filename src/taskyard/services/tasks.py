@@ -56,6 +56,7 @@ ORIGINS = (
     "error_tracking",
     "support_queue",
     "mcp",
+    "webhook",
 )
 KEY = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([0-9]{1,9})$")
 

@@ -9,8 +9,9 @@ outcome (a short sentence a person reads when asking why nothing happened).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +26,19 @@ PROGRESS = "Acted for organizations: "  # the outcome while the handling is unde
 RESUME_WINDOW = dt.timedelta(days=3)  # older news is no longer worth acting on
 
 
+class Delivery(Protocol):
+    """What any source's delivery has: GitHub's events, intake deliveries."""
+
+    @property
+    def delivery_id(self) -> str: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def payload(self) -> Mapping[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class Stored:
     new: bool  # False: this delivery had been received before
@@ -35,7 +49,7 @@ class Stored:
 def receive(
     session: Session,
     source: str,
-    event: GitHubEvent,
+    event: Delivery,
     *,
     outcome: str = "",
 ) -> Stored:
