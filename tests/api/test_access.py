@@ -73,6 +73,14 @@ SCOPE = {
     ("GET", "/api/v1/github/triggers"): "tasks:read",
     ("POST", "/api/v1/github/triggers"): ADMIN,
     ("DELETE", "/api/v1/github/triggers/{trigger_id}"): ADMIN,
+    ("POST", "/api/v1/schedules"): "tasks:write",
+    ("GET", "/api/v1/schedules"): "tasks:read",
+    ("GET", "/api/v1/schedules/{name}"): "tasks:read",
+    ("PATCH", "/api/v1/schedules/{name}"): "tasks:write",
+    ("DELETE", "/api/v1/schedules/{name}"): "tasks:write",
+    ("POST", "/api/v1/schedules/{name}/pause"): "tasks:write",
+    ("POST", "/api/v1/schedules/{name}/resume"): "tasks:write",
+    ("POST", "/api/v1/schedules/{name}/run"): "tasks:write",
 }
 # No token needed: liveness, the pages a browser signs in on (they check their own), and
 # GitHub's webhooks (authenticated by their signature: GitHub cannot send a token).

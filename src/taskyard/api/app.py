@@ -23,6 +23,7 @@ from taskyard.api.routes import (
     health,
     organizations,
     pages,
+    schedules,
     tasks,
     teams,
     templates,
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         audit,
         health,
         webhooks,
+        schedules,
     )
     for module in modules:
         openapi.declare_errors(module.router, get_principal, get_engine)

@@ -48,6 +48,7 @@ ORIGINS = (
     "error_tracking",
     "support_queue",
     "mcp",
+    "schedule",
 )
 KEY = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([0-9]{1,9})$")
 
