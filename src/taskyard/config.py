@@ -160,6 +160,13 @@ class Settings(BaseSettings):
         "on its latest commit; after that it stops and says so (see docs/github.md). "
         "0: failing checks start no turn.",
     )
+    notify_retry_base_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="Seconds before a failed notification is sent again; doubled (with "
+        "jitter) at each further failure, at most hourly, given up a day after its event.",
+    )
     secret_key: str = Field(
         "",
         description="Key that encrypts stored secrets; generated in the data dir if empty, on "
