@@ -39,8 +39,8 @@ from taskyard.engine.tracking import TrackingLoop, stop_loop
 from taskyard.engine.worker import build_workers
 from taskyard.gateway import Gateway
 from taskyard.model.github import SOURCE
-from taskyard.model.status import TaskStatus
 from taskyard.model.schedule import ScheduleDef
+from taskyard.model.status import TaskStatus
 from taskyard.services import ended, schedules, webhooks
 from taskyard.services.bootstrap import Bootstrap, ensure_bootstrapped
 from taskyard.services.gateway_ledger import DatabaseLedger

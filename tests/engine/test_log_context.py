@@ -26,8 +26,8 @@ from taskyard.engine.activities import TaskActivities
 from taskyard.engine.client import Engine
 from taskyard.engine.github import DeliveryActivities
 from taskyard.engine.log_context import LogContext
-from taskyard.engine.types import TaskInput, TurnInput
 from taskyard.engine.schedules import ScheduleActivities
+from taskyard.engine.types import TaskInput, TurnInput
 from taskyard.engine.worker import build_workers
 from taskyard.model.redaction import MASK, mask_logs
 from taskyard.services.github_context import IntakeContext

@@ -595,9 +595,7 @@ class ScheduleRun(Base):
         UniqueConstraint("schedule_id", "fired_at", name="uq_schedule_runs_schedule_fired"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    schedule_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("schedules.id", ondelete="CASCADE")
-    )
+    schedule_id: Mapped[int] = mapped_column(BigId, ForeignKey("schedules.id", ondelete="CASCADE"))
     fired_at: Mapped[dt.datetime] = mapped_column()
     task_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("tasks.id", ondelete="SET NULL"), default=None, index=True

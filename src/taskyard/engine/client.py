@@ -13,8 +13,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from taskyard.config import Settings
-from taskyard.engine.schedule_client import TemporalSchedules
 from taskyard.engine.github import DeliveryInput, DeliveryWorkflow, delivery_workflow_id
+from taskyard.engine.schedule_client import TemporalSchedules
 from taskyard.engine.types import TaskInput
 from taskyard.engine.workflow import TaskWorkflow
 from taskyard.model.errors import Conflict, Unavailable

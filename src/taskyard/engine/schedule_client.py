@@ -57,9 +57,7 @@ class TemporalSchedules:
                 id=f"{schedule_id(schedule.uid)}-fire",
                 task_queue=self.task_queue,
             ),
-            spec=ScheduleSpec(
-                cron_expressions=[schedule.cron], time_zone_name=schedule.time_zone
-            ),
+            spec=ScheduleSpec(cron_expressions=[schedule.cron], time_zone_name=schedule.time_zone),
             # Every fire gets its workflow: the schedule's own overlap policy is
             # applied by the fire, which records what it skipped.
             policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.ALLOW_ALL, catchup_window=CATCHUP),

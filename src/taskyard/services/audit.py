@@ -40,6 +40,12 @@ ACTIONS = (
     "forge.removed",
     "github_trigger.created",
     "github_trigger.deleted",
+    "schedule.created",
+    "schedule.updated",
+    "schedule.paused",
+    "schedule.resumed",
+    "schedule.triggered",
+    "schedule.deleted",
 )
 
 

@@ -103,7 +103,9 @@ def _create(
         body = TaskCreate.model_validate(
             {**schedule.task, "origin": "schedule", "origin_context": context}
         )
-        made = actions.create(session, engine, principal, body, local_roots=local_roots, record=record)
+        made = actions.create(
+            session, engine, principal, body, local_roots=local_roots, record=record
+        )
     except (Permanent, ValidationError) as exc:
         session.rollback()
         schedule = session.get(Schedule, schedule_id) or schedule
@@ -162,9 +164,7 @@ def check_failures(session: Session, schedule: Schedule) -> ScheduleDef | None:
         .order_by(ScheduleRun.id.desc())
         .limit(FAILURES_TO_PAUSE)
     ).all()
-    failed = [
-        r for r in runs if r.outcome == Outcome.FAILED or r.status == TaskStatus.FAILED
-    ]
+    failed = [r for r in runs if r.outcome == Outcome.FAILED or r.status == TaskStatus.FAILED]
     if len(failed) < FAILURES_TO_PAUSE:
         return None
     keys = ", ".join(r.key or "(no task)" for r in failed)

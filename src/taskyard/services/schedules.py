@@ -142,7 +142,9 @@ def create(
     return schedule
 
 
-def get(session: Session, principal: Principal, name: str, *, scope: str = "tasks:read") -> Schedule:
+def get(
+    session: Session, principal: Principal, name: str, *, scope: str = "tasks:read"
+) -> Schedule:
     """``name``, if the caller owns it or is an admin of its organization."""
     require(principal, scope)
     query = select(Schedule).where(Schedule.org_id == principal.org_id, Schedule.name == name)
