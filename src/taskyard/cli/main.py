@@ -14,6 +14,7 @@ from taskyard.cli.github import github
 from taskyard.cli.mcp import mcp
 from taskyard.cli.orgs import orgs
 from taskyard.cli.quickstart import quickstart
+from taskyard.cli.schedules import schedules
 from taskyard.cli.serve import serve, worker
 from taskyard.cli.tasks import tasks
 from taskyard.cli.teams import teams
@@ -29,6 +30,7 @@ COMMANDS: list[click.Command] = [
     orgs,
     forges,
     github,
+    schedules,
     mcp,
     completion,
     serve,

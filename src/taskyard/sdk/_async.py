@@ -14,6 +14,7 @@ from taskyard.sdk import _calls as calls
 from taskyard.sdk._async_admin import (
     AsyncGitHubTriggers,
     AsyncOrganizations,
+    AsyncSchedules,
     AsyncSecrets,
     AsyncTeams,
     AsyncTemplates,
@@ -89,6 +90,7 @@ class AsyncClient:
         self.teams = AsyncTeams(self)
         self.organizations = AsyncOrganizations(self)
         self.github_triggers = AsyncGitHubTriggers(self)
+        self.schedules = AsyncSchedules(self)
 
     async def _send(self, call: Call[T]) -> T:
         """Send one prepared call; raise a :class:`TaskyardAPIError` on 4xx/5xx."""
