@@ -3,14 +3,23 @@ server, and command agents that wait at the plan's approval or fail at once."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import select
+from temporalio.client import Client
+from temporalio.service import RPCError
 
+from taskyard.config import Settings
+from taskyard.db.models import Schedule
+from taskyard.db.session import session_scope
+from taskyard.engine.schedule_client import schedule_id
 from tests.support.server import RunningServer
 
 # Every two seconds: Temporal reads a 7-field cron's first field as seconds.
@@ -64,6 +73,23 @@ def runs(server: RunningServer, name: str) -> list[dict[str, Any]]:
 
 def when(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@pytest.fixture(autouse=True)
+def forget_schedules(settings: Settings) -> Iterator[None]:
+    """Delete the test's schedules from the shared Temporal server afterwards, so they do
+    not go on firing at a task queue no worker polls any more."""
+    yield
+    with session_scope(settings.resolved_database_url, write=False) as session:
+        uids = list(session.scalars(select(Schedule.uid)))
+
+    async def forget() -> None:
+        client = await Client.connect(settings.temporal_address)
+        for uid in uids:
+            with contextlib.suppress(RPCError):
+                await client.get_schedule_handle(schedule_id(uid)).delete()
+
+    asyncio.run(forget())
 
 
 @pytest.fixture

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 # Fires missed while Temporal was down are made up for if it is back within this
 # long; a longer outage skips them rather than open a burst of tasks at once.
 CATCHUP = timedelta(minutes=5)
+# A fire no worker took up in this long (none running) is dropped; the next one is not.
+FIRE_LIFETIME = timedelta(hours=1)
 MAX_NOTE = 500
 
 
@@ -56,6 +58,7 @@ class TemporalSchedules:
                 # Temporal appends each fire's time: one workflow per fire.
                 id=f"{schedule_id(schedule.uid)}-fire",
                 task_queue=self.task_queue,
+                execution_timeout=FIRE_LIFETIME,
             ),
             spec=ScheduleSpec(cron_expressions=[schedule.cron], time_zone_name=schedule.time_zone),
             # Every fire gets its workflow: the schedule's own overlap policy is
