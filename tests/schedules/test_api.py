@@ -59,6 +59,9 @@ def test_a_task_every_run_would_fail_on_is_refused(
     assert server.http.post("/api/v1/schedules", json=body).status_code == 400
     body["task"] |= {"repository": str(remote_repo), "agent": "x"}
     assert server.http.post("/api/v1/schedules", json=body).status_code == 400
+    del body["task"]["agent"]
+    named = server.http.post("/api/v1/schedules", json=body | {"name": "a/b"})
+    assert named.status_code == 400 and "Schedule name 'a/b'" in named.text
     assert server.http.get("/api/v1/schedules").json() == []
 
 

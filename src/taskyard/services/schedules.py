@@ -11,6 +11,7 @@ organization's admins see and manage all of its schedules. Another's is not foun
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import Schedule, ScheduleRun
-from taskyard.model.errors import Conflict, NotFound
+from taskyard.model.errors import Conflict, InvalidInput, NotFound
 from taskyard.model.inputs import Body, JsonObject, Label, Location, Name, Title
 from taskyard.model.schedule import Overlap, ScheduleDef, check_cron, check_time_zone
 from taskyard.services import audit, teams, templates, workflows
@@ -29,6 +30,7 @@ from taskyard.services.access import ADMIN, Principal, require
 from taskyard.services.repositories import validate_repository
 
 MAX_SCHEDULES = 200  # per organization
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 HISTORY = 50  # runs shown with a schedule
 
 
@@ -116,6 +118,11 @@ def create(
     local_roots: Sequence[Path],
 ) -> Schedule:
     require(principal, "tasks:write")
+    if not NAME.fullmatch(body.name):
+        raise InvalidInput(
+            f"Schedule name '{body.name}': use up to 64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (it is part of the schedule's URL)."
+        )
     cron, zone = check_cron(body.cron), check_time_zone(body.time_zone)
     task = _check_task(session, principal.org_id, body.task, local_roots)
     taken = session.scalars(select(Schedule.name).where(Schedule.org_id == principal.org_id))
