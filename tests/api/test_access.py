@@ -81,6 +81,17 @@ SCOPE = {
     ("POST", "/api/v1/schedules/{name}/pause"): "tasks:write",
     ("POST", "/api/v1/schedules/{name}/resume"): "tasks:write",
     ("POST", "/api/v1/schedules/{name}/run"): "tasks:write",
+    ("GET", "/api/v1/notifications/channels"): "tasks:read",
+    ("POST", "/api/v1/notifications/channels"): "tasks:write",
+    ("PATCH", "/api/v1/notifications/channels/{channel_id}"): "tasks:write",
+    ("DELETE", "/api/v1/notifications/channels/{channel_id}"): "tasks:write",
+    ("GET", "/api/v1/notifications/preferences"): "tasks:read",
+    ("PUT", "/api/v1/notifications/preferences"): "tasks:write",
+    ("GET", "/api/v1/notifications/teams/{team}"): "tasks:read",
+    ("PUT", "/api/v1/notifications/teams/{team}"): ADMIN,
+    ("GET", "/api/v1/notifications/deliveries"): "tasks:read",
+    ("GET", "/api/v1/notifications/deliveries/{delivery_id}"): "tasks:read",
+    ("POST", "/api/v1/notifications/deliveries/{delivery_id}/replay"): "tasks:write",
 }
 # No token needed: liveness, the pages a browser signs in on (they check their own), and
 # GitHub's webhooks (authenticated by their signature: GitHub cannot send a token).
@@ -100,6 +111,8 @@ PATH_VALUES = {
     "username": "admin",
     "token_id": "1",
     "trigger_id": "1",
+    "channel_id": "1",
+    "delivery_id": "1",
     "name": "X",
     "slug": "default",
     "owner": "acme",

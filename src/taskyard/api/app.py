@@ -21,6 +21,7 @@ from taskyard.api.routes import (
     forges,
     github,
     health,
+    notifications,
     organizations,
     pages,
     schedules,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         health,
         webhooks,
         schedules,
+        notifications,
     )
     for module in modules:
         openapi.declare_errors(module.router, get_principal, get_engine)

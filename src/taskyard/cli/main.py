@@ -12,6 +12,7 @@ from taskyard.cli.context import RootGroup, add_global_options
 from taskyard.cli.forges import forges
 from taskyard.cli.github import github
 from taskyard.cli.mcp import mcp
+from taskyard.cli.notifications import notifications
 from taskyard.cli.orgs import orgs
 from taskyard.cli.quickstart import quickstart
 from taskyard.cli.schedules import schedules
@@ -31,6 +32,7 @@ COMMANDS: list[click.Command] = [
     forges,
     github,
     schedules,
+    notifications,
     mcp,
     completion,
     serve,

@@ -60,8 +60,8 @@ def body_of(notice: Notice) -> bytes:
 class WebhookChannel:
     kind: ClassVar[str] = "webhook"
 
-    def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._transport = transport  # a seam for tests; real sends use the network
+    def __init__(self, timeout: httpx.Timeout = TIMEOUT) -> None:
+        self._timeout = timeout
 
     async def send(self, notice: Notice, target: Mapping[str, str], previous: str) -> Sent:
         body = body_of(notice)
@@ -74,9 +74,7 @@ class WebhookChannel:
             "webhook-signature": sign(target["secret"], notice.id, timestamp, body),
         }
         try:
-            async with httpx.AsyncClient(
-                timeout=TIMEOUT, transport=self._transport, follow_redirects=False
-            ) as client:
+            async with httpx.AsyncClient(timeout=self._timeout, follow_redirects=False) as client:
                 response = await client.post(target["url"], content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise ChannelError(f"{type(exc).__name__}: {exc}"[:500], retry=True) from exc

@@ -40,6 +40,9 @@ from taskyard.sdk._models import (
     GitHubTrigger,
     Identity,
     NewOrganization,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationPreference,
     Organization,
     Schedule,
     ScheduleRun,
@@ -58,6 +61,7 @@ from taskyard.sdk._models import (
 from taskyard.sdk._sync import Client, Tasks
 from taskyard.sdk._sync_admin import (
     GitHubTriggers,
+    Notifications,
     Organizations,
     Schedules,
     Secrets,
@@ -84,6 +88,7 @@ if TYPE_CHECKING:
     from taskyard.sdk._async import AsyncClient, AsyncTasks
     from taskyard.sdk._async_admin import (
         AsyncGitHubTriggers,
+        AsyncNotifications,
         AsyncOrganizations,
         AsyncSchedules,
         AsyncSecrets,
@@ -97,6 +102,7 @@ if TYPE_CHECKING:
 _ASYNC = {"AsyncClient", "AsyncTasks"}
 _ASYNC_ADMIN = {
     "AsyncGitHubTriggers",
+    "AsyncNotifications",
     "AsyncOrganizations",
     "AsyncSchedules",
     "AsyncSecrets",
@@ -127,6 +133,7 @@ __all__ = [
     "AgentOptions",
     "AsyncClient",
     "AsyncGitHubTriggers",
+    "AsyncNotifications",
     "AsyncOrganizations",
     "AsyncSchedules",
     "AsyncSecrets",
@@ -149,6 +156,10 @@ __all__ = [
     "InvalidInput",
     "NewOrganization",
     "NotFound",
+    "NotificationChannel",
+    "NotificationDelivery",
+    "NotificationPreference",
+    "Notifications",
     "Organization",
     "Organizations",
     "Schedule",
