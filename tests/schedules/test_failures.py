@@ -15,11 +15,10 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import Client
 
-from taskyard.db.models import NotificationChannel, NotificationDelivery, Schedule, User
+from taskyard.db.models import NotificationDelivery, Schedule
 from taskyard.db.session import session_scope
 from taskyard.engine.schedule_client import schedule_id
 from taskyard.notify.webhook import new_secret
-from taskyard.services.secrets import seal
 from tests.schedules.conftest import poll, runs, schedule_body
 from tests.support.server import RunningServer
 
@@ -48,21 +47,10 @@ def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 
 def add_webhook_channel(server: RunningServer, url: str) -> None:
-    settings = server.settings
-    config = json.dumps({"url": url, "secret": new_secret()})
-    with session_scope(settings.resolved_database_url) as session:
-        admin = session.scalar(select(User).where(User.username == "admin"))
-        assert admin is not None
-        session.add(
-            NotificationChannel(
-                org_id=admin.org_id,
-                user_id=admin.id,
-                kind="webhook",
-                name="hook",
-                config_ciphertext=seal(settings, config),
-                summary="127.0.0.1",
-            )
-        )
+    config = {"url": url, "secret": new_secret()}
+    body = {"kind": "webhook", "name": "hook", "config": config}
+    response = server.http.post("/api/v1/notifications/channels", json=body)
+    assert response.status_code == 201, response.text
 
 
 async def paused_in_temporal(address: str, uid: str) -> bool:
@@ -101,8 +89,10 @@ def test_three_failed_runs_pause_the_schedule_and_tell_its_owner(
             select(NotificationDelivery).where(NotificationDelivery.event == "schedule.paused")
         ).all()
     assert uid is not None
-    assert asyncio.run(paused_in_temporal(server.settings.temporal_address, uid))
     assert len(owed) == 1
+    # Temporal is told right after the transaction that paused it commits.
+    address = server.settings.temporal_address
+    poll(lambda: asyncio.run(paused_in_temporal(address, uid)), "Temporal to pause it")
 
     notice = poll(
         lambda: [b for b in received if b.get("type") == "schedule.paused"], "the webhook"
