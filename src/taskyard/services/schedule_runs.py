@@ -95,9 +95,11 @@ def _create(
     name, schedule_id = schedule.name, schedule.id
 
     def record(task: Task) -> None:
-        run = ScheduleRun(schedule_id=schedule_id, fired_at=fired_at, task_id=task.id)
-        run.outcome = Outcome.CREATED
-        session.add(run)
+        session.add(
+            ScheduleRun(
+                schedule_id=schedule_id, fired_at=fired_at, task_id=task.id, outcome=Outcome.CREATED
+            )
+        )
 
     try:
         body = TaskCreate.model_validate(
@@ -107,8 +109,7 @@ def _create(
             session, engine, principal, body, local_roots=local_roots, record=record
         )
     except (Permanent, ValidationError) as exc:
-        session.rollback()
-        schedule = session.get(Schedule, schedule_id) or schedule
+        session.rollback()  # the schedule's attributes are read again after it
         reason = f"Schedule '{name}' could not make its task: {exc}"
         _record(session, schedule, fired_at, Outcome.FAILED, reason)
         return Fired(Outcome.FAILED, pause=check_failures(session, schedule))
