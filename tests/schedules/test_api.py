@@ -122,6 +122,10 @@ def test_run_now_fires_once_and_delete_removes_it_from_temporal(
     body = schedule_body("weekly", remote_repo, waiting, cron=YEARLY, time_zone="Asia/Tokyo")
     assert server.http.post("/api/v1/schedules", json=body).status_code == 201
     assert runs(server, "weekly") == []
+    assert server.http.post("/api/v1/schedules/weekly/pause").status_code == 200
+    refused = server.http.post("/api/v1/schedules/weekly/run")
+    assert refused.status_code == 409 and "resume it first" in refused.text
+    assert server.http.post("/api/v1/schedules/weekly/resume").status_code == 200
     assert server.http.post("/api/v1/schedules/weekly/run").status_code == 202
     made = poll(lambda: runs(server, "weekly"), "the run asked for")
     assert made[0]["outcome"] == "created"

@@ -220,6 +220,9 @@ def set_paused(
 def run_now(session: Session, engine: ScheduleEngine, principal: Principal, name: str) -> Schedule:
     """Fire the schedule once now, as its cron would (its overlap policy applies)."""
     schedule = get(session, principal, name, scope="tasks:write")
+    if schedule.paused:
+        # Its fire would find it paused and make nothing: say so now instead.
+        raise Conflict(f"Schedule '{name}' is paused: resume it first, then run it.")
     audit.record(session, principal, "schedule.triggered", name)
     session.commit()
     engine.trigger_schedule(schedule.uid)

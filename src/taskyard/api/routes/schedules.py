@@ -140,12 +140,12 @@ def resume_schedule(
     return _out(session, schedules.set_paused(session, engine, principal, name, False))
 
 
-@router.post("/{name}/run", status_code=202)
+@router.post("/{name}/run", status_code=202, responses=errors(409))
 def run_schedule(
     name: Name, session: SessionDep, principal: PrincipalDep, engine: EngineDep
 ) -> ScheduleOut:
     """Fire once now, as the cron would: the overlap policy applies; the run shows in
-    the schedule's history a moment later."""
+    the schedule's history a moment later. A paused schedule answers 409."""
     return _out(session, schedules.run_now(session, engine, principal, name))
 
 
