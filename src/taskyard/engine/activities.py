@@ -111,7 +111,8 @@ class TaskActivities:
             self.store.set_status, inp.task_id, inp.status, inp.message, inp.stage
         )
         if paused is not None:  # its schedule's last runs all failed: Temporal stops it too
-            await TemporalSchedules(activity.client(), self.settings.task_queue).put(paused)
+            schedules = TemporalSchedules(activity.client(), self.settings.task_queue)
+            await schedules.align(self.settings.resolved_database_url, paused)
 
     @activity.defn(name="prepare_workspace")
     async def prepare_workspace(self, inp: WorkspaceInput) -> WorkspaceHome:

@@ -8,6 +8,7 @@ backup, is brought back in line.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,9 +28,12 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from taskyard.db.models import Schedule as ScheduleRow
+from taskyard.db.session import session_scope
 from taskyard.engine.schedules import FireInput, ScheduleFireWorkflow
 from taskyard.model.errors import InvalidInput, Unavailable
 from taskyard.model.schedule import ScheduleDef
+from taskyard.services import schedules
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +93,23 @@ class TemporalSchedules:
                 await (handle.pause(note=note) if schedule.paused else handle.unpause(note=note))
         except RPCError as exc:
             raise _refusal(exc) from exc
+
+    async def align(self, database_url: str, schedule_id: int) -> None:
+        """Make Temporal's schedule what the database holds now.
+
+        The schedule's row stays locked until Temporal has it, as it does during a pause
+        or resume through the API: of two at once, the second sees the first's state, so
+        a pause read before a resume cannot reach Temporal after it."""
+        loop = asyncio.get_running_loop()
+
+        def locked() -> None:
+            with session_scope(database_url) as session:
+                row = session.get(ScheduleRow, schedule_id, with_for_update=True)
+                if row is not None:
+                    put = self.put(schedules.definition(row))
+                    asyncio.run_coroutine_threadsafe(put, loop).result()
+
+        await asyncio.to_thread(locked)
 
     async def trigger(self, uid: str) -> None:
         """Fire now, as the cron would (the fire applies the overlap policy)."""

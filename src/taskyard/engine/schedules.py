@@ -22,7 +22,6 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 with workflow.unsafe.imports_passed_through():
     from taskyard.config import Settings
     from taskyard.db.session import session_scope
-    from taskyard.model.schedule import ScheduleDef
     from taskyard.services import schedule_runs
     from taskyard.services.github_context import TaskEngine, ThreadEngine
 
@@ -53,7 +52,7 @@ class FireRequest:
 class ScheduleKeeper(Protocol):
     """Temporal's side of schedules (:class:`taskyard.engine.schedule_client.TemporalSchedules`)."""
 
-    async def put(self, schedule: ScheduleDef) -> None: ...
+    async def align(self, database_url: str, schedule_id: int) -> None: ...
     async def delete(self, uid: str) -> None: ...
 
 
@@ -72,8 +71,8 @@ class ScheduleActivities:
         fired = await asyncio.to_thread(self._fire, engine, inp)
         if fired.gone:
             await self.keeper.delete(inp.uid)
-        elif fired.pause is not None:
-            await self.keeper.put(fired.pause)
+        elif fired.align:
+            await self.keeper.align(self.settings.resolved_database_url, inp.schedule_id)
         return f"{fired.outcome} {fired.task_key}".strip()
 
     def _fire(self, engine: ThreadEngine, inp: FireRequest) -> schedule_runs.Fired:

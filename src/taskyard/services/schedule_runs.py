@@ -24,12 +24,11 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import Schedule, ScheduleRun, Task, User, iso_utc
 from taskyard.model.errors import Permanent
-from taskyard.model.schedule import Outcome, Overlap, ScheduleDef
+from taskyard.model.schedule import Outcome, Overlap
 from taskyard.model.status import FINAL, TaskStatus
 from taskyard.services import actions, notifications
 from taskyard.services.access import Principal
 from taskyard.services.actions import EngineLike
-from taskyard.services.schedules import definition
 from taskyard.services.tasks import TaskCreate
 
 FAILURES_TO_PAUSE = 3
@@ -38,12 +37,12 @@ MAX_REASON = 500
 
 @dataclass(frozen=True)
 class Fired:
-    """What a fire did; ``pause``: the engine should pause the schedule's Temporal
-    Schedule too (it paused itself, or was paused while this fire was on its way)."""
+    """What a fire did; ``align``: Temporal should be told the schedule is paused (it
+    paused itself, or was paused while this fire was on its way)."""
 
     outcome: str
     task_key: str = ""
-    pause: ScheduleDef | None = None
+    align: bool = False
     gone: bool = False  # no such schedule any more: its Temporal Schedule should go
 
 
@@ -72,7 +71,7 @@ def fire(
         return Fired(done.outcome, task.key if task else "")
     if schedule.paused:
         _record(session, schedule, fired_at, Outcome.SKIPPED_PAUSED, schedule.paused_reason)
-        return Fired(Outcome.SKIPPED_PAUSED, pause=definition(schedule))
+        return Fired(Outcome.SKIPPED_PAUSED, align=True)
     open_task = _open_task(session, schedule)
     if open_task is not None and schedule.overlap == Overlap.SKIP:
         reason = f"{open_task.key} from an earlier run is still {open_task.status}."
@@ -112,7 +111,7 @@ def _create(
         session.rollback()  # the schedule's attributes are read again after it
         reason = f"Schedule '{name}' could not make its task: {exc}"
         _record(session, schedule, fired_at, Outcome.FAILED, reason)
-        return Fired(Outcome.FAILED, pause=check_failures(session, schedule))
+        return Fired(Outcome.FAILED, align=check_failures(session, schedule))
     return Fired(Outcome.CREATED, made.task.key)
 
 
@@ -138,9 +137,9 @@ def _open_task(session: Session, schedule: Schedule) -> Task | None:
     return task if task is not None and task.status not in FINAL else None
 
 
-def task_ended(session: Session, task_id: int) -> ScheduleDef | None:
-    """After a task's status changed: if it was a schedule's and failed, the schedule
-    that paused itself for it, if it did."""
+def task_ended(session: Session, task_id: int) -> int | None:
+    """After a task's status changed: if it was a schedule's and failed, the id of the
+    schedule that paused itself for it, if it did."""
     run = session.scalar(select(ScheduleRun).where(ScheduleRun.task_id == task_id))
     if run is None:
         return None
@@ -148,13 +147,14 @@ def task_ended(session: Session, task_id: int) -> ScheduleDef | None:
     if task is None or task.status != TaskStatus.FAILED:
         return None
     schedule = session.get(Schedule, run.schedule_id)
-    return check_failures(session, schedule) if schedule is not None else None
+    return schedule.id if schedule is not None and check_failures(session, schedule) else None
 
 
-def check_failures(session: Session, schedule: Schedule) -> ScheduleDef | None:
-    """Pause ``schedule`` (and tell its owner) when its last three runs failed."""
+def check_failures(session: Session, schedule: Schedule) -> bool:
+    """Pause ``schedule`` (and tell its owner) when its last three runs failed; whether
+    it did."""
     if schedule.paused:
-        return None
+        return False
     runs = session.execute(
         select(ScheduleRun.outcome, Task.status, Task.key, Task.status_message)
         .outerjoin(Task, Task.id == ScheduleRun.task_id)
@@ -167,7 +167,7 @@ def check_failures(session: Session, schedule: Schedule) -> ScheduleDef | None:
     ).all()
     failed = [r for r in runs if r.outcome == Outcome.FAILED or r.status == TaskStatus.FAILED]
     if len(failed) < FAILURES_TO_PAUSE:
-        return None
+        return False
     keys = ", ".join(r.key or "(no task)" for r in failed)
     schedule.paused = True
     schedule.paused_reason = f"Paused after {FAILURES_TO_PAUSE} failed runs in a row: {keys}."
@@ -187,4 +187,4 @@ def check_failures(session: Session, schedule: Schedule) -> ScheduleDef | None:
         },
     )
     session.flush()
-    return definition(schedule)
+    return True

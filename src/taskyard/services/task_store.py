@@ -22,7 +22,6 @@ from taskyard.model.checkpoint import Checkpoint
 from taskyard.model.diff import DiffStats
 from taskyard.model.errors import NotFound
 from taskyard.model.forge import ForgeSite
-from taskyard.model.schedule import ScheduleDef
 from taskyard.model.template import TemplateSpec
 from taskyard.model.workflow import Stage
 from taskyard.services import (
@@ -141,10 +140,8 @@ class TaskStore:
                 known=secrets.known_values(session, self.settings, task.org_id),
             )
 
-    def set_status(
-        self, task_id: int, status: str, message: str, stage: str | None
-    ) -> ScheduleDef | None:
-        """Change the task's status; the schedule that paused itself for it, if one did."""
+    def set_status(self, task_id: int, status: str, message: str, stage: str | None) -> int | None:
+        """Change the task's status; the id of the schedule that paused itself for it."""
         with session_scope(self.url) as session:
             _change_status(session, task_id, StatusChange(status, message, stage))
             return schedule_runs.task_ended(session, task_id)
