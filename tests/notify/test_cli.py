@@ -44,5 +44,7 @@ def test_channels_preferences_and_the_delivery_log(run: Cli, tmp_path: Path) -> 
     assert log[1].split()[:7] == ["1", "task.created", task["key"], "ci", "pending", "1", "500"]
     assert run("notifications", "replay", "1").stdout == "Delivery 1 will be sent again.\n"
     assert "No notification delivery 9" in run("notifications", "replay", "9", code=1).stderr
+    bad = run("notifications", "preferences", "--on", "task.exploded", code=1)
+    assert "Unknown event 'task.exploded'. Events: task.created" in bad.stderr
     assert run("notifications", "enable", "1", "--off").stdout == "Channel 1 off.\n"
     assert run("notifications", "remove", "1").stdout == "Channel 1 removed.\n"

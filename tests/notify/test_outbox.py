@@ -4,6 +4,7 @@ the outbox and the sending loop, to real receivers on loopback."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import Counter
 
@@ -11,7 +12,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from taskyard.config import Settings
-from taskyard.db.models import NotificationDelivery
+from taskyard.db.models import NotificationDelivery, utcnow
 from taskyard.db.session import session_scope
 from taskyard.engine.notifications import NotificationLoop
 from taskyard.forges.base import RemotePullRequest
@@ -21,6 +22,7 @@ from taskyard.model.status import TaskStatus
 from taskyard.model.template import Budget
 from taskyard.services import deliveries
 from taskyard.services.gateway_ledger import DatabaseLedger
+from taskyard.services.notification_outbox import PER_CHANNEL
 from tests.notify.conftest import (
     add_webhook,
     change_status,
@@ -28,7 +30,12 @@ from tests.notify.conftest import (
     send_all,
     want_everything,
 )
-from tests.notify.receiver import receiver
+from tests.notify.receiver import HANG, receiver
+from tests.support.notices import process_settings
+from tests.support.slack import CHANNEL as SLACK_CHANNEL
+from tests.support.slack import TOKEN as SLACK_TOKEN
+from tests.support.slack import WEBHOOK, serve_slack
+from tests.support.smtp import smtp_server_thread
 
 
 def _events(bodies: list[bytes]) -> Counter[tuple[str, str]]:
@@ -36,53 +43,85 @@ def _events(bodies: list[bytes]) -> Counter[tuple[str, str]]:
     return Counter((f["type"], f["data"]["task"]["key"]) for f in found)
 
 
+def _every_event(api: httpx.Client, settings: Settings) -> Counter[tuple[str, str]]:
+    """Cause each event once (budget: crossed once in three calls); what is owed."""
+    done, failed, cancelled = (new_task(api, t) for t in ("Done", "Broken", "Dropped"))
+    change_status(settings, done["id"], TaskStatus.WAITING, "code: waiting for approval")
+    draft = deliveries.Draft(0, "acme/shop", RemotePullRequest(7, "https://x/pull/7"))
+    deliveries.record_ready(settings, done["id"], draft)
+    grant = Grant(done["id"], done["key"], 1, 0, "anthropic", budget=Budget(max_tokens=1000))
+    ledger = DatabaseLedger(settings)
+    ledger.record_call(grant, Usage(input_tokens=700), "m")  # 70%: nothing yet
+    ledger.record_call(grant, Usage(input_tokens=150), "m")  # 85%: nearly spent
+    ledger.record_call(grant, Usage(input_tokens=20), "m")  # still past: said once
+    change_status(settings, done["id"], TaskStatus.COMPLETED)
+    change_status(settings, failed["id"], TaskStatus.FAILED, "tests fail")
+    change_status(settings, cancelled["id"], TaskStatus.CANCELLED, "Cancelled by ada")
+    return Counter(
+        [
+            *(("task.created", t["key"]) for t in (done, failed, cancelled)),
+            ("task.waiting", done["key"]),
+            ("task.pr_ready", done["key"]),
+            ("task.budget", done["key"]),
+            ("task.completed", done["key"]),
+            ("task.failed", failed["key"]),
+            ("task.cancelled", cancelled["key"]),
+        ]
+    )
+
+
 def test_each_event_reaches_each_channel_exactly_once(
     api: httpx.Client, api_settings: Settings
 ) -> None:
-    with receiver() as first, receiver() as second:
+    with (
+        receiver() as first,
+        receiver() as second,
+        serve_slack() as slack,
+        smtp_server_thread() as mailbox,
+        process_settings(
+            slack_api_url=f"{slack.url}/api",
+            smtp_host="127.0.0.1",
+            smtp_port=str(mailbox.port),
+            smtp_from="taskyard@example.com",
+            smtp_starttls="false",
+        ),
+    ):
         _, first_secret = add_webhook(api, "first", first.url)
         _, second_secret = add_webhook(api, "second", second.url)
+        for kind, name, config in (
+            ("slack", "hook", {"webhook_url": slack.url + WEBHOOK}),
+            ("slack", "bot", {"token": SLACK_TOKEN, "channel": SLACK_CHANNEL}),
+            ("email", "mail", {"address": "ada@example.com"}),
+        ):
+            body = {"kind": kind, "name": name, "config": config}
+            assert api.post("/api/v1/notifications/channels", json=body).status_code == 201
         want_everything(api)
-        done, failed, cancelled = (new_task(api, t) for t in ("Done", "Broken", "Dropped"))
-        change_status(api_settings, done["id"], TaskStatus.WAITING, "code: waiting for approval")
-        draft = deliveries.Draft(0, "acme/shop", RemotePullRequest(7, "https://x/pull/7"))
-        deliveries.record_ready(api_settings, done["id"], draft)
-        grant = Grant(done["id"], done["key"], 1, 0, "anthropic", budget=Budget(max_tokens=1000))
-        ledger = DatabaseLedger(api_settings)
-        ledger.record_call(grant, Usage(input_tokens=700), "m")  # 70%: nothing yet
-        ledger.record_call(grant, Usage(input_tokens=150), "m")  # 85%: nearly spent
-        ledger.record_call(grant, Usage(input_tokens=20), "m")  # still past: said once
-        change_status(api_settings, done["id"], TaskStatus.COMPLETED)
-        change_status(api_settings, failed["id"], TaskStatus.FAILED, "tests fail")
-        change_status(api_settings, cancelled["id"], TaskStatus.CANCELLED, "Cancelled by ada")
-        send_all(api_settings)
-        expected = Counter(
-            {
-                ("task.created", done["key"]): 1,
-                ("task.created", failed["key"]): 1,
-                ("task.created", cancelled["key"]): 1,
-                ("task.waiting", done["key"]): 1,
-                ("task.pr_ready", done["key"]): 1,
-                ("task.budget", done["key"]): 1,
-                ("task.completed", done["key"]): 1,
-                ("task.failed", failed["key"]): 1,
-                ("task.cancelled", cancelled["key"]): 1,
-            }
-        )
+        expected = _every_event(api, api_settings)
+        assert send_all(api_settings) == 9 * 5
         for hook, secret in ((first, first_secret), (second, second_secret)):
             assert len(hook.received) == 9  # no retry, no duplicate
             assert _events([r.body for r in hook.answered]) == expected
-            ids = [r.headers["webhook-id"] for r in hook.answered]
-            assert len(set(ids)) == 9
+            assert len({r.headers["webhook-id"] for r in hook.answered}) == 9
             for got in hook.answered:
                 Webhook(secret).verify(got.body, got.headers)
-        assert not set(ids) & {r.headers["webhook-id"] for r in first.answered}
+        assert not {r.headers["webhook-id"] for r in first.answered} & {
+            r.headers["webhook-id"] for r in second.answered
+        }
         failure = next(json.loads(r.body) for r in first.answered if b"task.failed" in r.body)
         assert failure["data"]["reason"] == "tests fail"
         assert "Reason: tests fail" in failure["data"]["text"]
+        # Slack: one post per notice by incoming webhook; by bot, one message per task,
+        # posted once and edited for each later notice.
+        assert len(slack.hooked) == 9
+        assert Counter(slack.calls) == Counter(
+            {"chat.postMessage": 3, "chat.update": 6, "webhook": 9}
+        )
+        assert len(slack.messages) == 3
+    subjects = Counter(message["Subject"].split(":")[0] for _, _, message in mailbox.received)
+    assert len(mailbox.received) == 9 and max(subjects.values()) == 1
     log = api.get("/api/v1/notifications/deliveries").json()
-    assert len(log) == 18 and {d["status"] for d in log} == {"sent"}
-    assert {d["last_status_code"] for d in log} == {200}
+    assert len(log) == 45 and {d["status"] for d in log} == {"sent"}
+    assert {d["last_status_code"] for d in log if d["kind"] == "webhook"} == {200}
 
 
 def test_quiet_by_default_and_teams_set_defaults(api: httpx.Client, api_settings: Settings) -> None:
@@ -165,3 +204,54 @@ def test_a_gone_receiver_is_not_retried_and_can_be_replayed(
     with session_scope(api_settings.resolved_database_url, write=False) as session:
         (stored,) = session.query(NotificationDelivery).all()
         assert (stored.status, stored.attempts) == ("sent", 2)
+
+
+def test_a_hung_receiver_holds_a_bounded_number_of_sends(
+    api: httpx.Client, api_settings: Settings
+) -> None:
+    with receiver(then=HANG) as hung, receiver() as fast:
+        hung_id, _ = add_webhook(api, "hung", hung.url)
+        add_webhook(api, "fast", fast.url)
+        on = {"preferences": [{"event": "task.created"}]}
+        assert api.put("/api/v1/notifications/preferences", json=on).status_code == 200
+        for n in range(PER_CHANNEL + 5):
+            new_task(api, f"t{n}")
+
+        async def run() -> int:
+            loop = NotificationLoop(api_settings)
+            running = asyncio.create_task(loop.run())
+            await asyncio.to_thread(fast.wait_for, PER_CHANNEL + 5)
+            claimed = await asyncio.to_thread(in_flight, api_settings, hung_id)
+            running.cancel()  # its hung sends with it: their claims lapse
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            return claimed
+
+        assert asyncio.run(run()) == PER_CHANNEL
+
+
+def in_flight(settings: Settings, channel_id: int) -> int:
+    with session_scope(settings.resolved_database_url, write=False) as session:
+        return (
+            session.query(NotificationDelivery)
+            .filter(
+                NotificationDelivery.channel_id == channel_id,
+                NotificationDelivery.claimed_until > utcnow(),
+            )
+            .count()
+        )
+
+
+def test_what_a_channel_turned_off_still_owed_is_not_sent(
+    api: httpx.Client, api_settings: Settings
+) -> None:
+    with receiver() as hook:
+        channel, _ = add_webhook(api, "off", hook.url)
+        task = new_task(api)
+        change_status(api_settings, task["id"], TaskStatus.FAILED, "no")
+        off = api.patch(f"/api/v1/notifications/channels/{channel}", json={"enabled": False})
+        assert off.status_code == 200
+        send_all(api_settings)
+        assert hook.received == []
+    (row,) = api.get("/api/v1/notifications/deliveries").json()
+    assert (row["status"], row["last_error"]) == ("failed", "The channel was turned off.")

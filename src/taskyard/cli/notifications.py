@@ -12,16 +12,6 @@ from taskyard.cli.context import pass_client
 from taskyard.cli.output import Column, done, emit
 from taskyard.sdk import Client
 
-EVENTS = (
-    "task.created",
-    "task.waiting",
-    "task.pr_ready",
-    "task.completed",
-    "task.failed",
-    "task.cancelled",
-    "task.budget",
-    "schedule.paused",
-)
 CHANNEL_COLUMNS: list[Column] = [
     ("ID", "id"),
     ("NAME", "name"),
@@ -112,8 +102,8 @@ def remove(client: Client, channel_id: int) -> None:
 
 @notifications.command("preferences")
 @click.option("--team", help="A team's defaults instead of yours.")
-@click.option("--on", "on", multiple=True, type=click.Choice(EVENTS), help="Want this event.")
-@click.option("--off", "off", multiple=True, type=click.Choice(EVENTS), help="Not this one.")
+@click.option("--on", "on", multiple=True, help="Want this event (task.completed...; repeat).")
+@click.option("--off", "off", multiple=True, help="Not this event (repeat).")
 @click.option(
     "--only", "only", multiple=True, help="On these channels (names; repeat) for --on events."
 )

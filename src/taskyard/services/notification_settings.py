@@ -27,6 +27,8 @@ from taskyard.db.models import (
 from taskyard.model.errors import Conflict, InvalidInput, NotFound
 from taskyard.model.inputs import Name
 from taskyard.model.registry import CHANNELS, require_kind
+from taskyard.notify.email_message import address as email_address
+from taskyard.notify.slack import destination as slack_destination
 from taskyard.notify.webhook import secret_key
 from taskyard.services import notification_outbox, secrets, teams
 from taskyard.services.access import ADMIN, Principal, require
@@ -71,11 +73,15 @@ def _check_config(kind: str, config: Mapping[str, str]) -> str:
         missing.append("webhook_url (or token and channel)")
     if missing:
         raise InvalidInput(f"A {kind} channel needs: {', '.join(missing)}.")
-    if kind == "webhook":
-        try:
+    try:
+        if kind == "webhook":
             secret_key(config["secret"])
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from exc
+        elif kind == "slack":
+            slack_destination(config)
+        elif kind == "email":
+            email_address(config["address"])
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
     for key in ("url", "webhook_url"):
         if key in config:
             parts = urlsplit(config[key])

@@ -92,18 +92,21 @@ def notify(
         "data": {**({"task": task_data} if task_data else {}), **dict(data), "text": text},
     }
     for user_id in dict.fromkeys(users):  # each person once, in the order given
-        names = wants(session, user_id, task.team_id if task else None, event)
+        # Their channels first: most people have none, and this runs at every status change.
+        channels = list(
+            session.scalars(
+                select(NotificationChannel)
+                .where(
+                    NotificationChannel.user_id == user_id,
+                    NotificationChannel.org_id == org_id,
+                    NotificationChannel.enabled,
+                )
+                .order_by(NotificationChannel.id)
+            )
+        )
+        names = wants(session, user_id, task.team_id if task else None, event) if channels else None
         if names is None:
             continue
-        channels = session.scalars(
-            select(NotificationChannel)
-            .where(
-                NotificationChannel.user_id == user_id,
-                NotificationChannel.org_id == org_id,
-                NotificationChannel.enabled,
-            )
-            .order_by(NotificationChannel.id)
-        )
         for channel in channels:
             if names and channel.name not in names:
                 continue

@@ -157,6 +157,7 @@ SERVER_SECRETS = (
     "anthropic_api_key",
     "openai_api_key",
     "gemini_api_key",
+    "smtp_password",
 )
 
 
