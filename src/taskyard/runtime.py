@@ -8,7 +8,8 @@ connects, starts the worker (unless told not to) with its loops of tracking comm
 (:mod:`taskyard.engine.tracking`) and notifications (:mod:`taskyard.engine.notifications`),
 and restarts any task whose workflow was never
 started, and the handling of any webhook delivery stored but never handled (a crash
-between commit and start loses nothing).
+between commit and start loses nothing); it puts every schedule in Temporal, so a
+fresh Temporal or a restored database converge.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ from taskyard.engine.devserver import DevServer
 from taskyard.engine.github import DeliveryActivities
 from taskyard.engine.home import home_queue
 from taskyard.engine.notifications import NotificationLoop
+from taskyard.engine.schedules import ScheduleActivities
 from taskyard.engine.tracking import TrackingLoop, stop_loop
 from taskyard.engine.worker import build_workers
 from taskyard.gateway import Gateway
 from taskyard.model.github import SOURCE
+from taskyard.model.schedule import ScheduleDef
 from taskyard.model.status import TaskStatus
-from taskyard.services import ended, webhooks
+from taskyard.services import ended, schedules, webhooks
 from taskyard.services.bootstrap import Bootstrap, ensure_bootstrapped
 from taskyard.services.gateway_ledger import DatabaseLedger
 from taskyard.services.github_context import IntakeContext
@@ -102,7 +105,8 @@ class Runtime:
                 wake=self.engine.wake,
             )
             github = DeliveryActivities(IntakeContext(self.settings, self.engine))
-            self.workers = build_workers(self.client, self.settings, activities, github)
+            fires = ScheduleActivities(self.settings, self.engine, self.engine.schedules)
+            self.workers = build_workers(self.client, self.settings, activities, github, fires)
             self._worker_tasks = [asyncio.create_task(w.run()) for w in self.workers]
             # Each worker machine has its own data dir: each sweeps its own workspaces.
             self._sweeper = asyncio.create_task(
@@ -130,6 +134,11 @@ class Runtime:
             await self.engine.start(uid, task_id, key)
         for delivery_id in await asyncio.to_thread(self._unhandled_deliveries):
             await self.engine.handle_delivery(delivery_id)
+        await self.engine.schedules.converge(await asyncio.to_thread(self._schedules))
+
+    def _schedules(self) -> list[ScheduleDef]:
+        with session_scope(self.settings.resolved_database_url, write=False) as session:
+            return schedules.all_definitions(session)
 
     def _unhandled_deliveries(self) -> list[str]:
         with session_scope(self.settings.resolved_database_url, write=False) as session:

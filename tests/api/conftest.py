@@ -66,13 +66,21 @@ def minimal_body(
 ) -> dict[str, Any]:
     """A JSON body with only the required fields of ``operation``'s, strings set to ``text``."""
     content = operation.get("requestBody", {}).get("content", {})
-    schema = content.get("application/json", {}).get("schema", {})
+    return _required_fields(content.get("application/json", {}).get("schema", {}), components, text)
+
+
+def _required_fields(
+    schema: dict[str, Any], components: dict[str, Any], text: str
+) -> dict[str, Any]:
     if "$ref" in schema:
         schema = components[schema["$ref"].rsplit("/", 1)[1]]
     examples = {"string": text, "integer": 1, "boolean": False, "array": [], "object": {}}
-    body = {}
+    body: dict[str, Any] = {}
     for name in schema.get("required", []):
         field = schema["properties"][name]
+        if "$ref" in field:  # a nested object: its own required fields
+            body[name] = _required_fields(field, components, text)
+            continue
         # An optional value (``int | None``) is an ``anyOf`` with null: take its type.
         kinds = [field.get("type")] + [o.get("type") for o in field.get("anyOf", [])]
         kind = next((k for k in kinds if k not in (None, "null")), "string")

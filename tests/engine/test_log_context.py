@@ -26,6 +26,7 @@ from taskyard.engine.activities import TaskActivities
 from taskyard.engine.client import Engine
 from taskyard.engine.github import DeliveryActivities
 from taskyard.engine.log_context import LogContext
+from taskyard.engine.schedules import ScheduleActivities
 from taskyard.engine.types import TaskInput, TurnInput
 from taskyard.engine.worker import build_workers
 from taskyard.model.redaction import MASK, mask_logs
@@ -115,8 +116,10 @@ async def test_the_task_worker_logs_with_this_context(
 ) -> None:
     client = await Client.connect(temporal_address)
     activities = TaskActivities(settings, TaskStore(settings), home_queue="taskyard@here")
-    github = DeliveryActivities(IntakeContext(settings, Engine(client, settings, "q")))
-    for worker in build_workers(client, settings, activities, github):
+    engine = Engine(client, settings, "q")
+    github = DeliveryActivities(IntakeContext(settings, engine))
+    schedules = ScheduleActivities(settings, engine, engine.schedules)
+    for worker in build_workers(client, settings, activities, github, schedules):
         assert any(isinstance(i, LogContext) for i in worker.config()["interceptors"])
 
 

@@ -27,6 +27,7 @@ from taskyard.api.routes import (
     intake,
     organizations,
     pages,
+    schedules,
     tasks,
     teams,
     templates,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         audit,
         health,
         webhooks,
+        schedules,
         notifications,
         intake,
     )

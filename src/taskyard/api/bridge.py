@@ -9,6 +9,7 @@ import anyio.from_thread
 from taskyard.db.models import Task
 from taskyard.engine.client import Engine
 from taskyard.model.errors import Unavailable
+from taskyard.model.schedule import ScheduleDef
 from taskyard.model.signals import Signal
 
 
@@ -43,3 +44,12 @@ class EngineBridge:
         if self._engine is None:
             return None
         return anyio.from_thread.run(self._engine.state, task.uid)
+
+    def put_schedule(self, schedule: ScheduleDef) -> None:
+        anyio.from_thread.run(self.engine.schedules.put, schedule)
+
+    def trigger_schedule(self, uid: str) -> None:
+        anyio.from_thread.run(self.engine.schedules.trigger, uid)
+
+    def delete_schedule(self, uid: str) -> None:
+        anyio.from_thread.run(self.engine.schedules.delete, uid)

@@ -16,6 +16,7 @@ from taskyard.cli.mcp import mcp
 from taskyard.cli.notifications import notifications
 from taskyard.cli.orgs import orgs
 from taskyard.cli.quickstart import quickstart
+from taskyard.cli.schedules import schedules
 from taskyard.cli.serve import serve, worker
 from taskyard.cli.tasks import tasks
 from taskyard.cli.teams import teams
@@ -31,6 +32,7 @@ COMMANDS: list[click.Command] = [
     orgs,
     forges,
     github,
+    schedules,
     notifications,
     intake,
     mcp,

@@ -586,3 +586,47 @@ class IntakeSource(Base):
     prompt: Mapped[str] = mapped_column(Text, default="")  # the organization's instruction
     mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)  # field -> expression
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# Schedules (issue 12, SC): tasks made on a cron; Temporal keeps the firing, these the record.
+
+
+class Schedule(Base):
+    """A task spec made into a task on a cron expression in a time zone, for its owner.
+
+    ``uid`` names its Temporal Schedule (``schedule-<uid>``), unique across every
+    database that may share one Temporal namespace."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_schedules_org_name"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    cron: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    overlap: Mapped[str] = mapped_column(String(20), default="skip")
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_reason: Mapped[str] = mapped_column(String(500), default="")
+    task: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what each run's task is made of
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ScheduleRun(Base):
+    """One fire of a schedule: unique per fire time, so a retried fire makes no second task."""
+
+    __tablename__ = "schedule_runs"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "fired_at", name="uq_schedule_runs_schedule_fired"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(BigId, ForeignKey("schedules.id", ondelete="CASCADE"))
+    fired_at: Mapped[dt.datetime] = mapped_column()
+    task_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("tasks.id", ondelete="SET NULL"), default=None, index=True
+    )
+    outcome: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

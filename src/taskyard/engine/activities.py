@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from taskyard import telemetry
 from taskyard.config import Settings
 from taskyard.engine import delivery, workspace
+from taskyard.engine.schedule_client import TemporalSchedules
 from taskyard.engine.turns import HEARTBEAT_EVERY, TurnRunner
 from taskyard.engine.types import (
     DeliverInput,
@@ -106,9 +107,12 @@ class TaskActivities:
 
     @activity.defn(name="set_status")
     async def set_status(self, inp: StatusInput) -> None:
-        await asyncio.to_thread(
+        paused = await asyncio.to_thread(
             self.store.set_status, inp.task_id, inp.status, inp.message, inp.stage
         )
+        if paused is not None:  # its schedule's last runs all failed: Temporal stops it too
+            schedules = TemporalSchedules(activity.client(), self.settings.task_queue)
+            await schedules.align(self.settings.resolved_database_url, paused)
 
     @activity.defn(name="prepare_workspace")
     async def prepare_workspace(self, inp: WorkspaceInput) -> WorkspaceHome:

@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 
 from taskyard.config import Settings
 from taskyard.engine.github import DeliveryInput, DeliveryWorkflow, delivery_workflow_id
+from taskyard.engine.schedule_client import TemporalSchedules
 from taskyard.engine.types import TaskInput
 from taskyard.engine.workflow import TaskWorkflow
 from taskyard.model.errors import Conflict, Unavailable
@@ -34,6 +35,10 @@ class Engine:
     client: Client
     settings: Settings
     task_queue: str
+
+    @property
+    def schedules(self) -> TemporalSchedules:
+        return TemporalSchedules(self.client, self.task_queue)
 
     async def start(self, uid: str, task_id: int, key: str) -> None:
         """Start the task's workflow; starting one already started is a no-op."""

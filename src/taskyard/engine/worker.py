@@ -20,16 +20,21 @@ from taskyard.config import Settings
 from taskyard.engine.activities import TaskActivities
 from taskyard.engine.github import DeliveryActivities, DeliveryWorkflow
 from taskyard.engine.log_context import LogContext
+from taskyard.engine.schedules import ScheduleActivities, ScheduleFireWorkflow
 from taskyard.engine.workflow import TaskWorkflow
 
 
 def build_workers(
-    client: Client, settings: Settings, activities: TaskActivities, github: DeliveryActivities
+    client: Client,
+    settings: Settings,
+    activities: TaskActivities,
+    github: DeliveryActivities,
+    schedules: ScheduleActivities,
 ) -> list[Worker]:
-    """The shared queue's worker (workflows and activities, GitHub deliveries' too),
-    then the home queue's."""
-    shared = [*activities.all(), *github.all()]
-    workflows: list[type] = [TaskWorkflow, DeliveryWorkflow]
+    """The shared queue's worker (workflows and activities, GitHub deliveries' and
+    schedules' too), then the home queue's."""
+    shared = [*activities.all(), *github.all(), *schedules.all()]
+    workflows: list[type] = [TaskWorkflow, DeliveryWorkflow, ScheduleFireWorkflow]
     return [
         _poller(client, settings, shared, settings.task_queue, workflows),
         _poller(client, settings, activities.all(), activities.home_queue, []),

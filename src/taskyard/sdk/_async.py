@@ -16,6 +16,7 @@ from taskyard.sdk._async_admin import (
     AsyncNotifications,
     AsyncIntakeSources,
     AsyncOrganizations,
+    AsyncSchedules,
     AsyncSecrets,
     AsyncTeams,
     AsyncTemplates,
@@ -91,6 +92,7 @@ class AsyncClient:
         self.teams = AsyncTeams(self)
         self.organizations = AsyncOrganizations(self)
         self.github_triggers = AsyncGitHubTriggers(self)
+        self.schedules = AsyncSchedules(self)
         self.notifications = AsyncNotifications(self)
         self.intake_sources = AsyncIntakeSources(self)
 

@@ -1,6 +1,6 @@
 """The client's administrative namespaces: workflows, templates, users, tokens, secrets,
-teams, organizations, GitHub triggers and notifications. Each is reached as an attribute
-of :class:`AsyncClient`."""
+teams, organizations, GitHub triggers, notifications and schedules. Each is reached as
+an attribute of :class:`AsyncClient`."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from taskyard.sdk._models import (
     NotificationDelivery,
     NotificationPreference,
     Organization,
+    Schedule,
     Secret,
     Team,
     Template,
@@ -216,6 +217,86 @@ class AsyncGitHubTriggers(_Namespace):
     async def delete(self, trigger_id: int) -> None:
         """Remove a trigger (admin)."""
         await self._client._send(calls.delete_github_trigger(trigger_id))
+
+
+class AsyncSchedules(_Namespace):
+    """``client.schedules``: tasks made on a cron expression, for their owner."""
+
+    async def list(self) -> builtins.list[Schedule]:
+        """Your schedules; an admin gets all of the organization's."""
+        return await self._client._send(calls.list_schedules())
+
+    async def create(
+        self,
+        name: str,
+        cron: str,
+        *,
+        title: str,
+        repository: str,
+        description: str = "",
+        time_zone: str = "UTC",
+        overlap: str = "skip",
+        paused: bool = False,
+        team: str | None = None,
+        template: str | None = None,
+        workflow: str | None = None,
+        base_branch: str = "",
+        parameters: dict[str, Any] | None = None,
+    ) -> Schedule:
+        """Make a task (``title``, ``description`` as its prompt, on ``repository``...) at
+        each time ``cron`` names in ``time_zone``; ``overlap="skip"`` makes none while the
+        last one is open."""
+        task = {
+            "title": title,
+            "description": description,
+            "repository": repository,
+            "base_branch": base_branch,
+            "team": team,
+            "template": template,
+            "workflow": workflow,
+            "parameters": parameters or {},
+        }
+        body = {
+            "name": name,
+            "cron": cron,
+            "time_zone": time_zone,
+            "overlap": overlap,
+            "paused": paused,
+            "task": task,
+        }
+        return await self._client._send(calls.create_schedule(body))
+
+    async def get(self, name: str) -> Schedule:
+        """One schedule, with its latest runs (``runs``, newest first)."""
+        return await self._client._send(calls.get_schedule(name))
+
+    async def update(
+        self,
+        name: str,
+        *,
+        cron: str | None = None,
+        time_zone: str | None = None,
+        overlap: str | None = None,
+        task: dict[str, Any] | None = None,
+    ) -> Schedule:
+        """Change what is given; ``task`` replaces the whole task spec."""
+        body = {"cron": cron, "time_zone": time_zone, "overlap": overlap, "task": task}
+        return await self._client._send(calls.update_schedule(name, body))
+
+    async def pause(self, name: str) -> Schedule:
+        return await self._client._send(calls.schedule_action(name, "pause"))
+
+    async def resume(self, name: str) -> Schedule:
+        """Fire on the cron again, also after it paused itself for failed runs."""
+        return await self._client._send(calls.schedule_action(name, "resume"))
+
+    async def run(self, name: str) -> Schedule:
+        """Fire once now, as the cron would (the overlap policy applies)."""
+        return await self._client._send(calls.schedule_action(name, "run"))
+
+    async def delete(self, name: str) -> None:
+        """Delete the schedule and its history; the tasks it made stay."""
+        await self._client._send(calls.delete_schedule(name))
 
 
 class AsyncNotifications(_Namespace):

@@ -25,6 +25,7 @@ from taskyard.sdk._models import (
     NotificationDelivery,
     NotificationPreference,
     Organization,
+    Schedule,
     Secret,
     Task,
     TaskFilters,
@@ -211,6 +212,33 @@ def create_github_trigger(body: dict[str, Any]) -> Call[GitHubTrigger]:
 
 def delete_github_trigger(trigger_id: int) -> Call[None]:
     return Call("DELETE", f"{API}/github/triggers/{_seg(trigger_id)}", parse_nothing)
+
+
+# Schedules ---------------------------------------------------------------------
+
+
+def list_schedules() -> Call[list[Schedule]]:
+    return Call("GET", f"{API}/schedules", parse_json)
+
+
+def create_schedule(body: dict[str, Any]) -> Call[Schedule]:
+    return Call("POST", f"{API}/schedules", parse_json, json=body)
+
+
+def get_schedule(name: str) -> Call[Schedule]:
+    return Call("GET", f"{API}/schedules/{_seg(name)}", parse_json)
+
+
+def update_schedule(name: str, body: dict[str, Any]) -> Call[Schedule]:
+    return Call("PATCH", f"{API}/schedules/{_seg(name)}", parse_json, json=_drop_none(body))
+
+
+def schedule_action(name: str, action: str) -> Call[Schedule]:
+    return Call("POST", f"{API}/schedules/{_seg(name)}/{action}", parse_json)
+
+
+def delete_schedule(name: str) -> Call[None]:
+    return Call("DELETE", f"{API}/schedules/{_seg(name)}", parse_nothing)
 
 
 # Notifications -----------------------------------------------------------------

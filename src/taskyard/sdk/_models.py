@@ -267,6 +267,32 @@ class GitHubTrigger(TypedDict):
     created_at: str
 
 
+class ScheduleRun(TypedDict):
+    """One fire of a schedule (see docs/intake.md, "Schedules")."""
+
+    fired_at: str
+    outcome: str  # created | skipped-overlap | skipped-paused | failed
+    reason: str
+    task: str | None  # the key of the task it made
+    task_status: str | None
+
+
+class Schedule(TypedDict):
+    """A task made on a cron expression, for its owner (see docs/intake.md, "Schedules")."""
+
+    name: str
+    owner: str
+    cron: str
+    time_zone: str
+    overlap: str  # skip | allow
+    paused: bool
+    paused_reason: str
+    task: dict[str, Any]  # title, description, repository, team, template, workflow...
+    created_at: str
+    updated_at: str
+    runs: list[ScheduleRun] | None  # the latest, newest first: with one schedule (get)
+
+
 class NotificationChannel(TypedDict):
     """One of your notification channels (its configuration is never shown)."""
 

@@ -27,6 +27,7 @@ from taskyard.sdk._sync_admin import (
     IntakeSources,
     Notifications,
     Organizations,
+    Schedules,
     Secrets,
     Teams,
     Templates,
@@ -92,6 +93,7 @@ class Client:
         self.teams = Teams(self)
         self.organizations = Organizations(self)
         self.github_triggers = GitHubTriggers(self)
+        self.schedules = Schedules(self)
         self.notifications = Notifications(self)
         self.intake_sources = IntakeSources(self)
 

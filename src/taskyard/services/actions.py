@@ -6,7 +6,7 @@ input as an event, and signals the task's workflow through ``engine``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,11 +47,14 @@ def create(
     body: TaskCreate,
     *,
     local_roots: Sequence[Path],
+    record: Callable[[Task], None] | None = None,
 ) -> Created:
     """Create a task and, unless ``run`` is false, start its workflow.
 
     With a ``thread`` on which the organization has an open task, no task is made: the
     description (the title when it has none) goes to that task as a message.
+    ``record``: called with the new task before it is committed, to commit with it
+    what made it (a schedule's run).
     """
     require(principal, "tasks:write")
     if body.thread is not None:
@@ -60,6 +63,8 @@ def create(
             return Created(_fold(session, engine, principal, current, body), created=False)
     task = tasks.create_task(session, principal, body, local_roots=local_roots)
     audit.record(session, principal, "task.created", task.key, {"title": task.title})
+    if record is not None:
+        record(task)
     if body.run:
         engine.check()  # refuse before commit: the request rolls back, nothing is left behind
     # The workflow's first activity reads the task: it must be committed first.

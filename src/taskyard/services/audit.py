@@ -44,6 +44,12 @@ ACTIONS = (
     "user.password_set",
     "intake_source.created",
     "intake_source.deleted",
+    "schedule.created",
+    "schedule.updated",
+    "schedule.paused",
+    "schedule.resumed",
+    "schedule.triggered",
+    "schedule.deleted",
 )
 
 

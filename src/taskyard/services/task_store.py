@@ -30,6 +30,7 @@ from taskyard.services import (
     diffs,
     events,
     runs,
+    schedule_runs,
     secrets,
     stops,
     tasks,
@@ -139,9 +140,11 @@ class TaskStore:
                 known=secrets.known_values(session, self.settings, task.org_id),
             )
 
-    def set_status(self, task_id: int, status: str, message: str, stage: str | None) -> None:
+    def set_status(self, task_id: int, status: str, message: str, stage: str | None) -> int | None:
+        """Change the task's status; the id of the schedule that paused itself for it."""
         with session_scope(self.url) as session:
             _change_status(session, task_id, StatusChange(status, message, stage))
+            return schedule_runs.task_ended(session, task_id)
 
     def claim_slot(
         self,

@@ -57,6 +57,7 @@ ORIGINS = (
     "support_queue",
     "mcp",
     "webhook",
+    "schedule",
 )
 KEY = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,9})-([0-9]{1,9})$")
 
