@@ -47,6 +47,7 @@ SCOPE = {
     ("GET", "/api/v1/users"): "users:read",
     ("POST", "/api/v1/users"): "users:write",
     ("GET", "/api/v1/users/{username}"): "users:read",
+    ("PUT", "/api/v1/users/me/password"): "tokens:write",
     ("POST", "/api/v1/users/{username}/identities"): "users:write",
     ("POST", "/api/v1/identities/github/link"): "tasks:write",
     ("GET", "/api/v1/identities/{provider}/{external_id}"): "users:read",

@@ -6,6 +6,20 @@ mounts. Pages are not part of the API's description.
 
 from __future__ import annotations
 
-from taskyard.api.pages import session
+from taskyard.api.pages import (
+    account,
+    linked_accounts,
+    secrets,
+    session,
+    templates,
+    workflows,
+)
 
-ROUTERS = [session.router]
+ROUTERS = [
+    session.router,
+    account.router,
+    secrets.router,
+    linked_accounts.router,
+    templates.router,
+    workflows.router,
+]
