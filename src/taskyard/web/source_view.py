@@ -31,8 +31,9 @@ def annotate(source: str, problems: Iterable[Mapping[str, Any]] = ()) -> Annotat
     for problem in problems:
         number = problem.get("line")
         note = f"{problem.get('field', '')}: {problem.get('message', '')}".lstrip(": ")
-        if isinstance(number, int) and 1 <= number <= len(lines):
-            lines[number - 1].problems.append(note)
+        if isinstance(number, int) and lines and number >= 1:
+            # YAML marks an unclosed bracket at the end, one line past the last.
+            lines[min(number, len(lines)) - 1].problems.append(note)
         else:
             elsewhere.append(note)
     return Annotated(lines, elsewhere, cut=source.count("\n") >= MAX_LINES)

@@ -39,7 +39,9 @@ def text(form: dict[str, str], name: str, limit: int, label: str = "") -> str:
 
 def redirect_done(path: str, notice: str) -> RedirectResponse:
     """Back to ``path`` after a change, saying what was done (post/redirect/get)."""
-    return RedirectResponse(f"{path}?{urlencode({'done': notice[:MAX_NOTICE]})}", status_code=303)
+    joiner = "&" if "?" in path else "?"
+    query = urlencode({"done": notice[:MAX_NOTICE]})
+    return RedirectResponse(f"{path}{joiner}{query}", status_code=303)
 
 
 def settings_page(

@@ -16,8 +16,8 @@ from taskyard.services import templates
 from taskyard.web.source_view import annotate
 
 router = APIRouter(include_in_schema=False)
-EXAMPLE = """name: fix-bugs
-description: Fix a bug in the repository
+EXAMPLE = """name: example
+description: What this template is for
 agent:
   kind: claude-code
 parameters:
