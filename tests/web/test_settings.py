@@ -81,7 +81,11 @@ def test_changing_your_password_needs_the_current_one_and_signs_out_other_browse
 
     changed = here.post(
         "/settings/password",
-        {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
+        {
+            "current_password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        },
     )
     assert changed.status_code == 303
     assert "Password changed" in here.get(changed.headers["location"]).text

@@ -46,7 +46,9 @@ def test_a_bad_template_is_refused_with_each_problem_at_its_line(site: Site) -> 
     admin = site.visitor()
     refused = admin.post("/templates", {"source": BAD})
     assert refused.status_code == 400
-    api = site.api.post("/api/v1/templates", content=BAD, headers={"content-type": "application/yaml"})
+    api = site.api.post(
+        "/api/v1/templates", content=BAD, headers={"content-type": "application/yaml"}
+    )
     [problem] = api.json()["error"]["details"]["errors"]
     assert problem["line"] == 4
     bad = _problem_lines(refused.text)
@@ -109,7 +111,9 @@ def test_a_workflow_is_created_from_yaml_or_json_and_made_default(site: Site) ->
 
     made = admin.post("/workflows/quick/default", {"team": "TY"})
     assert made.status_code == 303
-    assert "quick is now the default workflow of team TY." in admin.get(made.headers["location"]).text
+    assert (
+        "quick is now the default workflow of team TY." in admin.get(made.headers["location"]).text
+    )
     clash = admin.post("/workflows", {"source": yaml_source})
     assert clash.status_code == 409 and "already has a workflow named" in clash.text
     assert "Just fix it." in clash.text.split("<textarea", 1)[1]  # kept for fixing

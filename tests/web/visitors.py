@@ -49,7 +49,9 @@ class Visitor:
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.http.get(path, **kwargs)
 
-    def post(self, path: str, data: dict[str, str] | None = None, csrf: bool = True) -> httpx.Response:
+    def post(
+        self, path: str, data: dict[str, str] | None = None, csrf: bool = True
+    ) -> httpx.Response:
         fields = dict(data or {})
         if csrf:
             fields["csrf_token"] = self.csrf()
