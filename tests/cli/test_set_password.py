@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from taskyard.cli.main import cli
 from taskyard.config import Settings, get_settings
-from taskyard.db.models import ApiToken, AuditEntry, User
+from taskyard.db.models import ApiToken, AuditEntry, User, utcnow
 from taskyard.db.session import session_scope
 from taskyard.services import teams, tokens, users, web_sessions
 from tests.api.conftest import bootstrapped
@@ -51,7 +51,7 @@ def test_the_first_admin_gets_a_password_from_stdin(server_settings: Settings) -
     with session_scope(url) as session:
         admin = session.query(User).filter_by(username="admin").one()
         session_token, value = tokens.create_token(session, admin, "browser", ["admin"])
-        session_token.expires_at = web_sessions.utcnow() + web_sessions.SESSION_LIFETIME
+        session_token.expires_at = utcnow() + web_sessions.SESSION_LIFETIME
     done = set_password(server_settings, "admin", "--stdin", stdin=PASSWORD + "\n")
     assert done.returncode == 0, done.stderr
     assert "Set the password of admin" in done.stdout and PASSWORD not in done.stdout

@@ -15,7 +15,10 @@ from taskyard.db.models import ApiToken, AuditEntry, User
 from taskyard.db.session import session_scope
 from taskyard.services import web_sessions
 from tests.conftest import ADMIN_TOKEN
-from tests.web.visitors import Site, site  # noqa: F401 - the fixture
+from tests.web import visitors
+from tests.web.visitors import Site
+
+site = visitors.site  # the fixture
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "staple of the battery horse"

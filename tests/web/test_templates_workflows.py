@@ -6,7 +6,10 @@ from __future__ import annotations
 import html
 import re
 
-from tests.web.visitors import Site, site  # noqa: F401 - the fixture
+from tests.web import visitors
+from tests.web.visitors import Site
+
+site = visitors.site  # the fixture
 
 GOOD = "name: fix-bugs\ndescription: Fixes bugs\nagent:\n  kind: command\n  command: echo hi\n"
 BAD = "name: fix-bugs\nagent:\n  kind: command\n  comand: echo hi\n  command: echo hi\n"
