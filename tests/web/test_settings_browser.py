@@ -69,7 +69,8 @@ def test_the_settings_menu_fits_a_phone(site: Site, browser: Browser) -> None:
         # Nothing wider than the screen: the menu wraps above the page on a phone.
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, width
-        menu_box, heading_box = menu.bounding_box(), phone.get_by_role("heading", level=1).bounding_box()
+        menu_box = menu.bounding_box()
+        heading_box = phone.get_by_role("heading", level=1).bounding_box()
         assert menu_box and heading_box and menu_box["y"] < heading_box["y"]
     finally:
         context.close()
