@@ -160,6 +160,44 @@ class Settings(BaseSettings):
         "on its latest commit; after that it stops and says so (see docs/github.md). "
         "0: failing checks start no turn.",
     )
+    notify_retry_base_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="Seconds before a failed notification is sent again; doubled (with "
+        "jitter) at each further failure, at most hourly, given up a day after its event.",
+    )
+    slack_api_url: str = Field(
+        "https://slack.com/api",
+        description="Slack Web API base the Slack channel posts and updates messages with "
+        "(see docs/notifications.md).",
+    )
+    slack_timeout: float = Field(
+        10.0, gt=0, le=300, description="Seconds a request to Slack may take before it is retried."
+    )
+    smtp_host: str = Field(
+        "", description="SMTP server that sends notification email; empty: no email is sent."
+    )
+    smtp_port: int = Field(
+        587, ge=1, le=65535, description="Its port; 465 speaks TLS from the first byte."
+    )
+    smtp_username: str = Field("", description="User to authenticate as; empty: no AUTH.")
+    smtp_password: str = Field("", description="That user's password (never logged).")
+    smtp_from: str = Field(
+        "", description="Sender of notification email, e.g. `taskyard <taskyard@example.com>`."
+    )
+    smtp_starttls: bool = Field(
+        True,
+        description="Require STARTTLS on ports other than 465 (set false only for a relay "
+        "on the same machine or network that offers no TLS).",
+    )
+    smtp_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Seconds the SMTP server may take over any one step before the email is "
+        "retried.",
+    )
     secret_key: str = Field(
         "",
         description="Key that encrypts stored secrets; generated in the data dir if empty, on "

@@ -4,8 +4,9 @@
 refuses a scale-out process without the shared secret key (before anything starts),
 migrates the database, creates the first organization and admin token once,
 starts the embedded Temporal dev server unless a cluster address is set,
-connects, starts the worker (unless told not to) with its loop of tracking comments
-(:mod:`taskyard.engine.tracking`), and restarts any task whose workflow was never
+connects, starts the worker (unless told not to) with its loops of tracking comments
+(:mod:`taskyard.engine.tracking`) and notifications (:mod:`taskyard.engine.notifications`),
+and restarts any task whose workflow was never
 started, and the handling of any webhook delivery stored but never handled (a crash
 between commit and start loses nothing).
 """
@@ -31,6 +32,7 @@ from taskyard.engine.client import Engine
 from taskyard.engine.devserver import DevServer
 from taskyard.engine.github import DeliveryActivities
 from taskyard.engine.home import home_queue
+from taskyard.engine.notifications import NotificationLoop
 from taskyard.engine.tracking import TrackingLoop, stop_loop
 from taskyard.engine.worker import build_workers
 from taskyard.gateway import Gateway
@@ -62,6 +64,7 @@ class Runtime:
         self.gateway: Gateway | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._tracking: tuple[TrackingLoop, asyncio.Task[None]] | None = None
+        self._notifying: tuple[NotificationLoop, asyncio.Task[None]] | None = None
         self._stop_metrics: Callable[[], None] | None = None
 
     @property
@@ -109,6 +112,8 @@ class Runtime:
             )
             tracking = TrackingLoop(self.settings)
             self._tracking = (tracking, asyncio.create_task(tracking.run()))
+            notifying = NotificationLoop(self.settings)
+            self._notifying = (notifying, asyncio.create_task(notifying.run()))
             if self.settings.metrics_address:
                 self._stop_metrics = telemetry.serve_metrics(self.settings.metrics_address)
             await self._resume_unstarted()
@@ -142,8 +147,9 @@ class Runtime:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
-        if self._tracking is not None:
-            await stop_loop(*self._tracking, grace=self.settings.worker_shutdown_seconds)
+        grace = self.settings.worker_shutdown_seconds
+        loops = [loop for loop in (self._tracking, self._notifying) if loop is not None]
+        await asyncio.gather(*(stop_loop(loop, running, grace) for loop, running in loops))
         # Both at once: each waits up to the shutdown time for its running activities.
         await asyncio.gather(*(w.shutdown() for w in self.workers), return_exceptions=True)
         for running in self._worker_tasks:

@@ -74,6 +74,17 @@ SCOPE = {
     ("GET", "/api/v1/github/triggers"): "tasks:read",
     ("POST", "/api/v1/github/triggers"): ADMIN,
     ("DELETE", "/api/v1/github/triggers/{trigger_id}"): ADMIN,
+    ("GET", "/api/v1/notifications/channels"): "tasks:read",
+    ("POST", "/api/v1/notifications/channels"): "tasks:write",
+    ("PATCH", "/api/v1/notifications/channels/{channel_id}"): "tasks:write",
+    ("DELETE", "/api/v1/notifications/channels/{channel_id}"): "tasks:write",
+    ("GET", "/api/v1/notifications/preferences"): "tasks:read",
+    ("PUT", "/api/v1/notifications/preferences"): "tasks:write",
+    ("GET", "/api/v1/notifications/teams/{team}"): "tasks:read",
+    ("PUT", "/api/v1/notifications/teams/{team}"): ADMIN,
+    ("GET", "/api/v1/notifications/deliveries"): "tasks:read",
+    ("GET", "/api/v1/notifications/deliveries/{delivery_id}"): "tasks:read",
+    ("POST", "/api/v1/notifications/deliveries/{delivery_id}/replay"): "tasks:write",
 }
 # No token needed: liveness, the dashboard's pages (each signs its viewer in from the
 # session cookie and asks the services, which check scopes, as the API does), and
@@ -113,6 +124,8 @@ PATH_VALUES = {
     "username": "admin",
     "token_id": "1",
     "trigger_id": "1",
+    "channel_id": "1",
+    "delivery_id": "1",
     "name": "X",
     "slug": "default",
     "owner": "acme",

@@ -45,6 +45,8 @@ class Org:
         reads = ["/api/v1/tasks", "/api/v1/templates", "/api/v1/secrets", "/api/v1/users"]
         reads += ["/api/v1/tokens", "/api/v1/teams", "/api/v1/workflows?archived=true"]
         reads += ["/api/v1/forges", "/api/v1/github/triggers"]
+        reads += ["/api/v1/notifications/channels", "/api/v1/notifications/preferences"]
+        reads += ["/api/v1/notifications/deliveries?all=true", "/api/v1/notifications/teams/SO"]
         seen = {path: self.ok("GET", path) for path in reads}
         key = seen["/api/v1/tasks"]["items"][0]["key"]
         seen["task"] = self.ok("GET", f"/api/v1/tasks/{key}")
@@ -86,8 +88,19 @@ def populate(org: Org) -> dict[str, str]:
     trigger = org.ok("POST", "/api/v1/github/triggers", json={
         "repository": "a/b", "kind": "label", "value": MARK, "prompt": MARK,
     })  # fmt: skip
+    secret = "whsec_" + "c291dGhtYXJrLXNpZ25pbmcta2V5"
+    channel = org.ok("POST", "/api/v1/notifications/channels", json={
+        "kind": "webhook", "name": MARK, "config": {"url": "https://a.example", "secret": secret},
+    })  # fmt: skip
+    chosen = {"preferences": [{"event": "task.created", "channels": [MARK]}]}
+    org.ok("PUT", "/api/v1/notifications/preferences", json=chosen)
+    org.ok("PUT", "/api/v1/notifications/teams/SO", json=chosen)
+    org.ok("POST", "/api/v1/tasks", json={"title": MARK, "repository": "a/b", "run": False})
+    (delivery,) = org.ok("GET", "/api/v1/notifications/deliveries")
     return {
         "trigger_id": str(trigger["id"]),
+        "channel_id": str(channel["id"]),
+        "delivery_id": str(delivery["id"]),
         "ref": task["key"],
         "name": f"{MARK}-tpl",
         "username": f"{MARK}-user",

@@ -23,6 +23,7 @@ from taskyard.api.routes import (
     forges,
     github,
     health,
+    notifications,
     organizations,
     pages,
     tasks,
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         audit,
         health,
         webhooks,
+        notifications,
     )
     for module in modules:
         openapi.declare_errors(module.router, get_principal, get_engine)

@@ -12,6 +12,7 @@ from taskyard.cli.context import RootGroup, add_global_options
 from taskyard.cli.forges import forges
 from taskyard.cli.github import github
 from taskyard.cli.mcp import mcp
+from taskyard.cli.notifications import notifications
 from taskyard.cli.orgs import orgs
 from taskyard.cli.quickstart import quickstart
 from taskyard.cli.serve import serve, worker
@@ -30,6 +31,7 @@ COMMANDS: list[click.Command] = [
     orgs,
     forges,
     github,
+    notifications,
     mcp,
     completion,
     serve,

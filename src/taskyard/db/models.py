@@ -468,3 +468,94 @@ class TrackingComment(Base):
     claimed_until: Mapped[dt.datetime | None] = mapped_column(default=None)
     body_sha: Mapped[str] = mapped_column(String(64), default="")
     last_error: Mapped[str] = mapped_column(String(500), default="")
+
+
+# Notifications (issue 12, N1): each user's channels, who wants which event, and the
+# outbox of deliveries the engine sends (services/notifications.py, engine/notifications.py).
+
+
+class NotificationChannel(Base):
+    """One destination of one user's notifications: a webhook, a Slack channel, an address.
+
+    ``config`` (URL, signing secret, token...) is stored encrypted with the secrets' key
+    and never returned by the API.
+    """
+
+    __tablename__ = "notification_channels"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_notification_channels_user"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(64))
+    config_ciphertext: Mapped[str] = mapped_column(Text)
+    # What the API may show of the config: the URL's host, the address... never a secret.
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class NotificationPreference(Base):
+    """Whether one event is wanted: a user's own choice (``user_id``) or a team's default
+    for its members' tasks (``team_id``); exactly one of the two is set."""
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (
+        UniqueConstraint("user_id", "event", name="uq_notification_preferences_user"),
+        UniqueConstraint("team_id", "event", name="uq_notification_preferences_team"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), default=None
+    )
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), default=None
+    )
+    event: Mapped[str] = mapped_column(String(40))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The user's channel names it goes to; empty: every enabled channel.
+    channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class NotificationDelivery(Base):
+    """One notice to one channel: an outbox row written in the transaction of the event,
+    claimed (a lease), sent and settled by the engine, kept as the delivery log."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_notification_deliveries_user", "user_id", "id"),
+        Index("ix_notification_deliveries_thread", "thread", "id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE"), index=True
+    )
+    task_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="SET NULL"), default=None, index=True
+    )
+    notice_id: Mapped[str] = mapped_column(String(64), unique=True)  # Standard Webhooks' id
+    event: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str] = mapped_column(String(600), default="")
+    task_key: Mapped[str] = mapped_column(String(32), default="")
+    task_status: Mapped[str] = mapped_column(String(20), default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    thread: Mapped[str] = mapped_column(String(100), default="")
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # pending (owed), sent, failed (given up or refused for good)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    reference: Mapped[str] = mapped_column(String(200), default="")  # e.g. Slack's message ts
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

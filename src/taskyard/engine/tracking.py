@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from typing import Protocol
 
 from taskyard.config import Settings
 from taskyard.forges.base import FORGES, CommentGone
@@ -105,9 +106,14 @@ class TrackingLoop:
             return await client.comment(due.repository, due.issue_number, due.body)
 
 
-async def stop_loop(loop: TrackingLoop, running: asyncio.Task[None], grace: float) -> None:
-    """Stop ``loop`` after its current pass, or cancel it after ``grace`` seconds (its
-    comments are then owed at once, to the next worker)."""
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+async def stop_loop(loop: Stoppable, running: asyncio.Task[None], grace: float) -> None:
+    """Stop ``loop`` after its current pass, or cancel it after ``grace`` seconds (what
+    it was sending is then owed at once, to the next worker): the tracking comments'
+    loop and the notifications' alike."""
     loop.stop()
     try:
         await asyncio.wait_for(asyncio.shield(running), grace)

@@ -1,4 +1,5 @@
-"""Open registries: where agents, sandbox providers and forges are found by kind.
+"""Open registries: where agents, sandbox providers, forges and notification channels
+are found by kind.
 
 A plug-in is a distribution that declares an entry point in one of the groups below,
 naming a class (or a zero-argument factory) that builds the plug-in, e.g. in its
@@ -28,6 +29,7 @@ from taskyard.model.errors import InvalidInput
 AGENTS = "taskyard.agents"
 SANDBOXES = "taskyard.sandboxes"
 FORGES = "taskyard.forges"
+CHANNELS = "taskyard.channels"
 
 
 _REGISTRIES: dict[str, Registry[Any]] = {}  # by group: the first made, the layer's own

@@ -40,6 +40,9 @@ from taskyard.sdk._models import (
     GitHubTrigger,
     Identity,
     NewOrganization,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationPreference,
     Organization,
     Secret,
     StatusEntry,
@@ -56,6 +59,7 @@ from taskyard.sdk._models import (
 from taskyard.sdk._sync import Client, Tasks
 from taskyard.sdk._sync_admin import (
     GitHubTriggers,
+    Notifications,
     Organizations,
     Secrets,
     Teams,
@@ -81,6 +85,7 @@ if TYPE_CHECKING:
     from taskyard.sdk._async import AsyncClient, AsyncTasks
     from taskyard.sdk._async_admin import (
         AsyncGitHubTriggers,
+        AsyncNotifications,
         AsyncOrganizations,
         AsyncSecrets,
         AsyncTeams,
@@ -93,6 +98,7 @@ if TYPE_CHECKING:
 _ASYNC = {"AsyncClient", "AsyncTasks"}
 _ASYNC_ADMIN = {
     "AsyncGitHubTriggers",
+    "AsyncNotifications",
     "AsyncOrganizations",
     "AsyncSecrets",
     "AsyncTeams",
@@ -122,6 +128,7 @@ __all__ = [
     "AgentOptions",
     "AsyncClient",
     "AsyncGitHubTriggers",
+    "AsyncNotifications",
     "AsyncOrganizations",
     "AsyncSecrets",
     "AsyncTasks",
@@ -143,6 +150,10 @@ __all__ = [
     "InvalidInput",
     "NewOrganization",
     "NotFound",
+    "NotificationChannel",
+    "NotificationDelivery",
+    "NotificationPreference",
+    "Notifications",
     "Organization",
     "Organizations",
     "Secret",

@@ -13,6 +13,7 @@ import httpx
 from taskyard.sdk import _calls as calls
 from taskyard.sdk._async_admin import (
     AsyncGitHubTriggers,
+    AsyncNotifications,
     AsyncOrganizations,
     AsyncSecrets,
     AsyncTeams,
@@ -89,6 +90,7 @@ class AsyncClient:
         self.teams = AsyncTeams(self)
         self.organizations = AsyncOrganizations(self)
         self.github_triggers = AsyncGitHubTriggers(self)
+        self.notifications = AsyncNotifications(self)
 
     async def _send(self, call: Call[T]) -> T:
         """Send one prepared call; raise a :class:`TaskyardAPIError` on 4xx/5xx."""

@@ -1,5 +1,6 @@
 """The client's administrative namespaces: workflows, templates, users, tokens, secrets,
-teams and organizations. Each is reached as an attribute of :class:`AsyncClient`."""
+teams, organizations, GitHub triggers and notifications. Each is reached as an attribute
+of :class:`AsyncClient`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from taskyard.sdk._models import (
     GitHubTrigger,
     Identity,
     NewOrganization,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationPreference,
     Organization,
     Secret,
     Team,
@@ -211,6 +215,63 @@ class AsyncGitHubTriggers(_Namespace):
     async def delete(self, trigger_id: int) -> None:
         """Remove a trigger (admin)."""
         await self._client._send(calls.delete_github_trigger(trigger_id))
+
+
+class AsyncNotifications(_Namespace):
+    """``client.notifications``: your channels and the events you get on them, teams'
+    defaults, and the delivery log (see docs/notifications.md)."""
+
+    async def channels(self) -> builtins.list[NotificationChannel]:
+        return await self._client._send(calls.list_channels())
+
+    async def add_channel(self, kind: str, name: str, **config: str) -> NotificationChannel:
+        """Add a channel: ``webhook`` (``url``, ``secret``: ``whsec_`` and base64),
+        ``slack`` (``webhook_url``, or ``token`` and ``channel``), ``email`` (``address``)."""
+        return await self._client._send(calls.add_channel(kind, name, config))
+
+    async def change_channel(
+        self,
+        channel_id: int,
+        *,
+        enabled: bool | None = None,
+        config: dict[str, str] | None = None,
+    ) -> NotificationChannel:
+        """Turn a channel on or off, or replace its configuration."""
+        return await self._client._send(calls.change_channel(channel_id, enabled, config))
+
+    async def delete_channel(self, channel_id: int) -> None:
+        await self._client._send(calls.delete_channel(channel_id))
+
+    async def preferences(
+        self, *, team: str | None = None
+    ) -> builtins.list[NotificationPreference]:
+        """Your events and channels, or (``team``) a team's defaults."""
+        return await self._client._send(calls.get_preferences(team))
+
+    async def set_preferences(
+        self, preferences: Sequence[dict[str, Any]], *, team: str | None = None
+    ) -> builtins.list[NotificationPreference]:
+        """Replace your choices (``{"event", "enabled", "channels"}`` each), or a team's
+        defaults (admin)."""
+        return await self._client._send(calls.set_preferences(preferences, team))
+
+    async def deliveries(
+        self,
+        *,
+        status: str | None = None,
+        everyone: bool = False,
+        limit: int = 100,
+        before: int | None = None,
+    ) -> builtins.list[NotificationDelivery]:
+        """The delivery log, newest first: yours, or the organization's (``everyone``, admin)."""
+        return await self._client._send(calls.list_deliveries(status, everyone, limit, before))
+
+    async def delivery(self, delivery_id: int) -> NotificationDelivery:
+        return await self._client._send(calls.get_delivery(delivery_id))
+
+    async def replay(self, delivery_id: int) -> NotificationDelivery:
+        """Send a delivery again now, with the same notice id."""
+        return await self._client._send(calls.replay_delivery(delivery_id))
 
 
 class AsyncOrganizations(_Namespace):

@@ -20,6 +20,9 @@ from taskyard.sdk._models import (
     GitHubTrigger,
     Identity,
     NewOrganization,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationPreference,
     Organization,
     Secret,
     Task,
@@ -207,6 +210,66 @@ def create_github_trigger(body: dict[str, Any]) -> Call[GitHubTrigger]:
 
 def delete_github_trigger(trigger_id: int) -> Call[None]:
     return Call("DELETE", f"{API}/github/triggers/{_seg(trigger_id)}", parse_nothing)
+
+
+# Notifications -----------------------------------------------------------------
+
+NOTIFY = f"{API}/notifications"
+
+
+def list_channels() -> Call[list[NotificationChannel]]:
+    return Call("GET", f"{NOTIFY}/channels", parse_json)
+
+
+def add_channel(kind: str, name: str, config: dict[str, str]) -> Call[NotificationChannel]:
+    body = {"kind": kind, "name": name, "config": config}
+    return Call("POST", f"{NOTIFY}/channels", parse_json, json=body)
+
+
+def change_channel(
+    channel_id: int, enabled: bool | None, config: dict[str, str] | None
+) -> Call[NotificationChannel]:
+    body = _drop_none({"enabled": enabled, "config": config})
+    return Call("PATCH", f"{NOTIFY}/channels/{_seg(channel_id)}", parse_json, json=body)
+
+
+def delete_channel(channel_id: int) -> Call[None]:
+    return Call("DELETE", f"{NOTIFY}/channels/{_seg(channel_id)}", parse_nothing)
+
+
+def _preferences(response: httpx.Response) -> list[NotificationPreference]:
+    found: list[NotificationPreference] = parse_json(response)["preferences"]
+    return found
+
+
+def get_preferences(team: str | None) -> Call[list[NotificationPreference]]:
+    where = f"teams/{_seg(team)}" if team else "preferences"
+    return Call("GET", f"{NOTIFY}/{where}", _preferences)
+
+
+def set_preferences(
+    preferences: Sequence[dict[str, Any]], team: str | None
+) -> Call[list[NotificationPreference]]:
+    where = f"teams/{_seg(team)}" if team else "preferences"
+    body = {"preferences": list(preferences)}
+    return Call("PUT", f"{NOTIFY}/{where}", _preferences, json=body)
+
+
+def list_deliveries(
+    status: str | None, everyone: bool, limit: int, before: int | None
+) -> Call[list[NotificationDelivery]]:
+    params = _drop_none(
+        {"status": status, "all": everyone or None, "limit": limit, "before": before}
+    )
+    return Call("GET", f"{NOTIFY}/deliveries", parse_json, params=params)
+
+
+def get_delivery(delivery_id: int) -> Call[NotificationDelivery]:
+    return Call("GET", f"{NOTIFY}/deliveries/{_seg(delivery_id)}", parse_json)
+
+
+def replay_delivery(delivery_id: int) -> Call[NotificationDelivery]:
+    return Call("POST", f"{NOTIFY}/deliveries/{_seg(delivery_id)}/replay", parse_json)
 
 
 # Templates and secrets -------------------------------------------------------

@@ -248,3 +248,40 @@ class GitHubTrigger(TypedDict):
     workflow: str | None
     prompt: str
     created_at: str
+
+
+class NotificationChannel(TypedDict):
+    """One of your notification channels (its configuration is never shown)."""
+
+    id: int
+    kind: str  # webhook | slack | email
+    name: str
+    summary: str  # where it goes, without any secret
+    enabled: bool
+    created_at: str
+
+
+class NotificationPreference(TypedDict):
+    """Whether an event is wanted, and on which channels (empty: all of them)."""
+
+    event: str
+    enabled: bool
+    channels: list[str]
+
+
+class NotificationDelivery(TypedDict):
+    """One notice to one channel, as the delivery log shows it."""
+
+    id: int
+    event: str
+    subject: str
+    task: str
+    channel: str
+    kind: str
+    status: str  # pending | sent | failed
+    attempts: int
+    last_status_code: int | None
+    last_error: str
+    next_attempt_at: str | None
+    sent_at: str | None
+    created_at: str

@@ -24,6 +24,7 @@ from taskyard.sdk._models import (
 )
 from taskyard.sdk._sync_admin import (
     GitHubTriggers,
+    Notifications,
     Organizations,
     Secrets,
     Teams,
@@ -90,6 +91,7 @@ class Client:
         self.teams = Teams(self)
         self.organizations = Organizations(self)
         self.github_triggers = GitHubTriggers(self)
+        self.notifications = Notifications(self)
 
     def _send(self, call: Call[T]) -> T:
         """Send one prepared call; raise a :class:`TaskyardAPIError` on 4xx/5xx."""

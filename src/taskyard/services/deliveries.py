@@ -16,7 +16,7 @@ from taskyard.forges.base import PullRequestDraft, RemotePullRequest
 from taskyard.model.diff import DiffStats
 from taskyard.model.errors import NotFound
 from taskyard.model.forge import ForgeSite
-from taskyard.services import events, pulls, tracking
+from taskyard.services import events, pulls, task_notices, tracking
 
 
 @dataclass(frozen=True)
@@ -132,5 +132,8 @@ def record_ready(settings: Settings, task_id: int, draft: Draft, error: str = ""
             if pull is not None:
                 pull.draft = False
             tracking.mark(session, task_id)
+            task = session.get(Task, task_id)
+            if task is not None:
+                task_notices.pull_request_ready(session, task, number, draft.remote.url)
         data = {"pull_request": number, "ready": not error, "message": message}
         events.append(session, task_id, "delivery", data)

@@ -37,6 +37,7 @@ KINDS = frozenset(
         "budget",
         "repair",  # a failing check on the task's pull request sent it back
         "repair_limit",  # checks failed again after the last repair round: taskyard stopped
+        "notification",  # a notice its channel failed to take (services/notification_outbox.py)
     }
 )
 

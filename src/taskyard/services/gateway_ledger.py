@@ -17,7 +17,7 @@ from taskyard.gateway.providers import Provider
 from taskyard.model import prices
 from taskyard.model.inputs import mend_text
 from taskyard.model.status import FINAL
-from taskyard.services import events, runs, stops
+from taskyard.services import events, runs, stops, task_notices
 from taskyard.services.model_keys import real_key
 from taskyard.services.tasks import set_agent_state
 
@@ -95,6 +95,8 @@ class DatabaseLedger:
                 return
             events.append(session, task.id, "usage", data, run_id=grant.run_id or None)
             tokens, spent = runs.add_usage(session, task.id, data)
+            before = (tokens - usage.input_tokens - usage.output_tokens, spent - cost)
+            task_notices.budget_passed(session, task, grant.budget, before, (tokens, spent))
             reached = stops.budget_reached(grant.budget, tokens, spent)
             if reached and task.status not in FINAL:
                 stops.request_stop(session, task, stops.Stop("budget", reached))

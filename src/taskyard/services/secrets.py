@@ -70,7 +70,18 @@ def require_shared_key(settings: Settings) -> None:
     )
 
 
-def _decrypt(fernet: Fernet, settings: Settings, secret: Secret) -> str:
+def seal(settings: Settings, value: str) -> str:
+    """``value`` encrypted with the secrets' key (for other stored credentials)."""
+    return _fernet(settings).encrypt(value.encode()).decode()
+
+
+def unseal(settings: Settings, ciphertext: str, name: str, again: str) -> str:
+    """What :func:`seal` encrypted; ``Misconfigured`` naming ``name`` and how to set it
+    ``again`` if this process's key cannot read it."""
+    return _decrypt(_fernet(settings), settings, Secret(name=name, ciphertext=ciphertext), again)
+
+
+def _decrypt(fernet: Fernet, settings: Settings, secret: Secret, again: str = "") -> str:
     try:
         return fernet.decrypt(secret.ciphertext.encode()).decode()
     except InvalidToken as exc:
@@ -84,7 +95,7 @@ def _decrypt(fernet: Fernet, settings: Settings, secret: Secret) -> str:
             f"The secret {secret.name} cannot be decrypted with this process's {key}: it was "
             "stored with another key. Every process (`taskyard serve` and each worker) must "
             "share one TASKYARD_SECRET_KEY; set the same value in all of them, or set the "
-            f"secret again (PUT /api/v1/secrets/{secret.name})."
+            f"secret again ({again or f'PUT /api/v1/secrets/{secret.name}'})."
         ) from exc
 
 
@@ -156,6 +167,7 @@ SERVER_SECRETS = (
     "anthropic_api_key",
     "openai_api_key",
     "gemini_api_key",
+    "smtp_password",
 )
 
 

@@ -28,7 +28,15 @@ from taskyard.model.inputs import (
 from taskyard.model.registry import AGENTS, require_kind
 from taskyard.model.status import FINAL, UNSETTLED, AgentState, TaskStatus
 from taskyard.model.template import BUILTIN_DEFAULT, AgentSpec, TemplateSpec
-from taskyard.services import events, forge_settings, teams, templates, tracking, workflows
+from taskyard.services import (
+    events,
+    forge_settings,
+    task_notices,
+    teams,
+    templates,
+    tracking,
+    workflows,
+)
 from taskyard.services.access import Principal, require
 from taskyard.services.parameters import resolve_parameters
 from taskyard.services.repositories import validate_branch, validate_repository
@@ -163,6 +171,7 @@ def create_task(
     session.flush()
     events.append(session, task.id, "created", {"by": principal.username, "origin": body.origin})
     events.append(session, task.id, "status", {"status": TaskStatus.QUEUED, "message": ""})
+    task_notices.created(session, task)
     return task
 
 
@@ -249,8 +258,8 @@ def list_tasks(
 def set_status(
     session: Session, task: Task, status: str, message: str = "", *, stage: str | None = None
 ) -> None:
-    """Move a task to ``status`` (and ``stage``), recording each change as an event
-    and owing its tracking comment an edit."""
+    """Move a task to ``status`` (and ``stage``), recording each change as an event,
+    owing its tracking comment an edit and its people the notices they want."""
     changed = False
     if stage is not None and stage != task.stage:
         task.stage = stage
@@ -258,12 +267,15 @@ def set_status(
         changed = True
     message = mend_text(message)  # often an error's text, which may quote anything
     if status != task.status or message != task.status_message:
+        entered = status != task.status
         task.status = status
         task.status_message = message
         if status in FINAL:
             task.ended_at = utcnow()
             _settle_agent_state(session, task, status, message)
         events.append(session, task.id, "status", {"status": status, "message": message})
+        if entered:
+            task_notices.status_entered(session, task, status, message)
         changed = True
     if changed:
         tracking.mark(session, task.id)

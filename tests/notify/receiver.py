@@ -1,0 +1,80 @@
+"""A real HTTP receiver of outgoing webhooks on a loopback port, answering as scripted."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HANG = -1  # a scripted answer: never answer (until the receiver closes)
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """Answers each request with the next scripted status (then ``then``); keeps them."""
+
+    url: str
+    script: list[int]
+    then: int = 200
+    received: list[Received] = field(default_factory=list)
+    answered: list[Received] = field(default_factory=list)  # those answered 2xx
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    closing: threading.Event = field(default_factory=threading.Event)
+
+    def answer(self, got: Received) -> int:
+        with self.lock:
+            self.received.append(got)
+            status = self.script.pop(0) if self.script else self.then
+            if 200 <= status < 300:
+                self.answered.append(got)
+        return status
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[Received]:
+        """The 2xx-answered requests once there are ``count`` of them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                if len(self.answered) >= count:
+                    return list(self.answered)
+            assert time.monotonic() < deadline, f"{len(self.answered)} of {count} received"
+            time.sleep(0.02)
+
+
+@contextmanager
+def receiver(*script: int, then: int = 200) -> Iterator[Receiver]:
+    state = Receiver("", list(script), then)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            status = state.answer(Received({k.lower(): v for k, v in self.headers.items()}, body))
+            if status == HANG:
+                state.closing.wait()
+                return
+            self.send_response(status)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        state.closing.set()
+        server.shutdown()
+        server.server_close()
