@@ -9,6 +9,7 @@ from __future__ import annotations
 from taskyard.api.pages import (
     account,
     linked_accounts,
+    notifications,
     secrets,
     session,
     templates,
@@ -20,6 +21,7 @@ ROUTERS = [
     account.router,
     secrets.router,
     linked_accounts.router,
+    notifications.router,
     templates.router,
     workflows.router,
 ]
