@@ -41,7 +41,7 @@ def test_templates_are_pushed_listed_and_shown_by_version(site: Site) -> None:
     assert old.status_code == 200 and "echo hi" in old.text
     assert 'aria-current="page">v1' in old.text
     missing = admin.get("/templates/fix-bugs/9")
-    assert missing.status_code == 400 and "has no version 9" in missing.text
+    assert missing.status_code == 404 and "has no version 9" in missing.text
     assert admin.get("/templates/nothing").status_code == 404
 
 

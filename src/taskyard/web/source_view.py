@@ -17,13 +17,13 @@ class Line:
 
 
 @dataclass
-class Annotated:
+class AnnotatedSource:
     lines: list[Line]
     elsewhere: list[str]  # problems without a line (a missing field, say)
     cut: bool
 
 
-def annotate(source: str, problems: Iterable[Mapping[str, Any]] = ()) -> Annotated:
+def annotate(source: str, problems: Iterable[Mapping[str, Any]] = ()) -> AnnotatedSource:
     """``source``'s lines, each problem (``{"line", "field", "message"}``, as the API
     reports them) under its line."""
     lines = [Line(n, text) for n, text in enumerate(source.splitlines()[:MAX_LINES], 1)]
@@ -36,4 +36,4 @@ def annotate(source: str, problems: Iterable[Mapping[str, Any]] = ()) -> Annotat
             lines[min(number, len(lines)) - 1].problems.append(note)
         else:
             elsewhere.append(note)
-    return Annotated(lines, elsewhere, cut=source.count("\n") >= MAX_LINES)
+    return AnnotatedSource(lines, elsewhere, cut=source.count("\n") >= MAX_LINES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from taskyard.api.deps import SessionDep
 from taskyard.api.pages.forms import FormDep, redirect_done, settings_page, text
@@ -51,7 +52,7 @@ def change_password(viewer: CheckedViewerDep, form: FormDep, session: SessionDep
 
 
 def _tokens(
-    session: SessionDep,
+    session: Session,
     viewer: Viewer,
     *,
     done: str = "",
@@ -108,7 +109,6 @@ def create_token(viewer: CheckedViewerDep, form: FormDep, session: SessionDep) -
     except TaskyardError as exc:
         return _tokens(session, viewer, error=exc, name=name, chosen=chosen)
     # Shown on this answer only: never in a URL, never again.
-    session.flush()
     return _tokens(session, viewer, created=(token.name, value))
 
 

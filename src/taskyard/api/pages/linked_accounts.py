@@ -13,6 +13,7 @@ import asyncio
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from taskyard.api.deps import SessionDep, SettingsDep
 from taskyard.api.pages.common import page
@@ -37,7 +38,7 @@ PATH = "/settings/external-auth"
 
 
 def _identities(
-    session: SessionDep, viewer: Viewer, error: TaskyardError | None = None
+    session: Session, viewer: Viewer, error: TaskyardError | None = None
 ) -> HTMLResponse:
     try:
         linked = users.identities_of(session, viewer.principal)

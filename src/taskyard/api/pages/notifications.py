@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from taskyard.api.deps import SessionDep, SettingsDep
 from taskyard.api.pages.forms import FormDep, redirect_done, settings_page, text
@@ -27,7 +28,7 @@ CONFIG_FIELDS = ("url", "secret", "webhook_url", "token", "channel", "address")
 
 
 def _page(
-    session: SessionDep,
+    session: Session,
     viewer: Viewer,
     *,
     done: str = "",

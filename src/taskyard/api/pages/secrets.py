@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from taskyard.api.deps import SessionDep, SettingsDep
 from taskyard.api.pages.forms import FormDep, redirect_done, settings_page, text
@@ -21,7 +22,7 @@ MAX_VALUE = 60_000  # within a form's 64 KiB
 
 
 def _secrets(
-    session: SessionDep,
+    session: Session,
     viewer: Viewer,
     *,
     done: str = "",

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from taskyard.api.deps import SessionDep, SettingsDep
 from taskyard.api.pages.forms import LargeFormDep, redirect_done, settings_page
 from taskyard.api.viewer import CheckedViewerDep, Viewer, ViewerDep
 from taskyard.db.models import Template
-from taskyard.model.errors import InvalidInput, TaskyardError
+from taskyard.model.errors import InvalidInput, NotFound, TaskyardError
 from taskyard.model.inputs import MAX_INT32
 from taskyard.services import templates
-from taskyard.web.source_view import annotate
+from taskyard.web.source_view import AnnotatedSource, annotate
 
 router = APIRouter(include_in_schema=False)
 EXAMPLE = """name: example
@@ -28,7 +29,7 @@ parameters:
 
 
 def _list(
-    session: SessionDep,
+    session: Session,
     viewer: Viewer,
     *,
     done: str = "",
@@ -51,7 +52,7 @@ def _list(
     )
 
 
-def _problems(source: str, error: TaskyardError | None) -> object:
+def _problems(source: str, error: TaskyardError | None) -> AnnotatedSource | None:
     if error is None or not source:
         return None
     return annotate(source, error.details.get("errors", []))
@@ -86,7 +87,7 @@ def push(
 
 
 def _versions(
-    session: SessionDep,
+    session: Session,
     viewer: Viewer,
     name: str,
     *,
@@ -100,7 +101,7 @@ def _versions(
     if version is not None:
         shown = next((r for r in rows if r.version == version), shown)
         if shown.version != version:
-            raise InvalidInput(f"Template '{name}' has no version {version}.")
+            raise NotFound(f"Template '{name}' has no version {version}.")
     return settings_page(
         "templates/versions.html",
         viewer,
@@ -126,5 +127,5 @@ def version_page(
     name: str, version: int, viewer: ViewerDep, session: SessionDep, done: str = ""
 ) -> HTMLResponse:
     if not 1 <= version <= MAX_INT32:
-        raise InvalidInput(f"Template '{name}' has no version {version}.")
+        raise NotFound(f"Template '{name}' has no version {version}.")
     return _versions(session, viewer, name, version=version, done=done)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from taskyard.api.deps import SessionDep
 from taskyard.api.pages.forms import FormDep, redirect_done, settings_page, text
@@ -19,7 +20,7 @@ MAX_SOURCE = 60_000  # within a form's 64 KiB
 
 
 def _list(
-    session: SessionDep,
+    session: Session,
     viewer: Viewer,
     team: str,
     *,
