@@ -18,7 +18,9 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser(temporal_address: str) -> Iterator[Browser]:
+    # Playwright's sync API keeps an event loop running in this thread for the session,
+    # after which the dev server's fixture (asyncio.run) could not start: start it first.
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed (scripts/install-system installs it)")
