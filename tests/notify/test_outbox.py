@@ -4,6 +4,7 @@ the outbox and the sending loop, to real receivers on loopback."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import Counter
 
@@ -11,7 +12,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from taskyard.config import Settings
-from taskyard.db.models import NotificationDelivery
+from taskyard.db.models import NotificationDelivery, utcnow
 from taskyard.db.session import session_scope
 from taskyard.engine.notifications import NotificationLoop
 from taskyard.forges.base import RemotePullRequest
@@ -21,6 +22,7 @@ from taskyard.model.status import TaskStatus
 from taskyard.model.template import Budget
 from taskyard.services import deliveries
 from taskyard.services.gateway_ledger import DatabaseLedger
+from taskyard.services.notification_outbox import PER_CHANNEL
 from tests.notify.conftest import (
     add_webhook,
     change_status,
@@ -28,7 +30,7 @@ from tests.notify.conftest import (
     send_all,
     want_everything,
 )
-from tests.notify.receiver import receiver
+from tests.notify.receiver import HANG, receiver
 from tests.support.notices import process_settings
 from tests.support.slack import CHANNEL as SLACK_CHANNEL
 from tests.support.slack import TOKEN as SLACK_TOKEN
@@ -202,3 +204,54 @@ def test_a_gone_receiver_is_not_retried_and_can_be_replayed(
     with session_scope(api_settings.resolved_database_url, write=False) as session:
         (stored,) = session.query(NotificationDelivery).all()
         assert (stored.status, stored.attempts) == ("sent", 2)
+
+
+def test_a_hung_receiver_holds_a_bounded_number_of_sends(
+    api: httpx.Client, api_settings: Settings
+) -> None:
+    with receiver(then=HANG) as hung, receiver() as fast:
+        hung_id, _ = add_webhook(api, "hung", hung.url)
+        add_webhook(api, "fast", fast.url)
+        on = {"preferences": [{"event": "task.created"}]}
+        assert api.put("/api/v1/notifications/preferences", json=on).status_code == 200
+        for n in range(PER_CHANNEL + 5):
+            new_task(api, f"t{n}")
+
+        async def run() -> int:
+            loop = NotificationLoop(api_settings)
+            running = asyncio.create_task(loop.run())
+            await asyncio.to_thread(fast.wait_for, PER_CHANNEL + 5)
+            claimed = await asyncio.to_thread(in_flight, api_settings, hung_id)
+            running.cancel()  # its hung sends with it: their claims lapse
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            return claimed
+
+        assert asyncio.run(run()) == PER_CHANNEL
+
+
+def in_flight(settings: Settings, channel_id: int) -> int:
+    with session_scope(settings.resolved_database_url, write=False) as session:
+        return (
+            session.query(NotificationDelivery)
+            .filter(
+                NotificationDelivery.channel_id == channel_id,
+                NotificationDelivery.claimed_until > utcnow(),
+            )
+            .count()
+        )
+
+
+def test_what_a_channel_turned_off_still_owed_is_not_sent(
+    api: httpx.Client, api_settings: Settings
+) -> None:
+    with receiver() as hook:
+        channel, _ = add_webhook(api, "off", hook.url)
+        task = new_task(api)
+        change_status(api_settings, task["id"], TaskStatus.FAILED, "no")
+        off = api.patch(f"/api/v1/notifications/channels/{channel}", json={"enabled": False})
+        assert off.status_code == 200
+        send_all(api_settings)
+        assert hook.received == []
+    (row,) = api.get("/api/v1/notifications/deliveries").json()
+    assert (row["status"], row["last_error"]) == ("failed", "The channel was turned off.")

@@ -558,4 +558,5 @@ class NotificationDelivery(Base):
     claimed_until: Mapped[dt.datetime | None] = mapped_column(default=None)
     sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     reference: Mapped[str] = mapped_column(String(200), default="")  # e.g. Slack's message ts
+    # When it was last owed: at the event, or at its replay; its day of retries counts from it.
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -38,19 +38,23 @@ class NotificationLoop:
         self._settings = settings
         self._stopping = asyncio.Event()
         self._sending: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()  # a send ended (room for more, a thread's next), or stop
 
     def stop(self) -> None:
         self._stopping.set()
+        self._wake.set()
 
     async def run(self) -> None:
         try:
             while not self._stopping.is_set():
+                self._wake.clear()
                 try:
-                    await self.run_once()
+                    if await self.run_once():
+                        continue  # a backlog: the next pass at once
                 except Exception:  # the database away for a moment: the next pass tries again
                     log.warning("notifications: a pass failed", exc_info=True)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), POLL)
+                    await asyncio.wait_for(self._wake.wait(), POLL)
             if self._sending:
                 await asyncio.wait(self._sending)
         finally:
@@ -66,8 +70,12 @@ class NotificationLoop:
         for due in dues:
             sending = asyncio.create_task(self._send(due))
             self._sending.add(sending)
-            sending.add_done_callback(self._sending.discard)
+            sending.add_done_callback(self._sent)
         return len(dues)
+
+    def _sent(self, sending: asyncio.Task[None]) -> None:
+        self._sending.discard(sending)
+        self._wake.set()
 
     async def drain(self) -> None:
         """Wait for the sends started so far (tests; a stopping worker)."""
@@ -76,8 +84,8 @@ class NotificationLoop:
 
     async def _send(self, due: Due) -> None:
         settings = self._settings
-        if due.unreadable:
-            await asyncio.to_thread(outbox.failed, settings, due, due.unreadable, None, False)
+        if due.unusable:
+            await asyncio.to_thread(outbox.failed, settings, due, due.unusable, None, False)
             return
         try:
             channel = channel_for(due.kind)

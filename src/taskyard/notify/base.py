@@ -8,9 +8,13 @@ may help; the sending loop retries with backoff or gives up accordingly.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
+
+import httpx
 
 from taskyard.model.errors import TaskyardError
 
@@ -57,3 +61,11 @@ class ChannelError(TaskyardError):
         super().__init__(message)
         self.retry = retry
         self.status_code = status_code  # the receiver's HTTP status, when there was one
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The TLS context every channel's HTTP client verifies with, built once: building
+    one reads the CA bundle (tens of milliseconds, blocking the event loop), which once per
+    send cut the sending loop to a few notices a second."""
+    return httpx.create_ssl_context()

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import httpx
 
 from taskyard.config import Settings, get_settings
-from taskyard.notify.base import ChannelError, Notice, Sent
+from taskyard.notify.base import ChannelError, Notice, Sent, tls_context
 from taskyard.notify.slack_errors import api_error, http_error, retry_wait
 from taskyard.notify.slack_message import blocks, fallback
 
@@ -88,7 +88,10 @@ class SlackChannel:
         message: dict[str, Any] = {"text": fallback(notice), "blocks": blocks(notice)}
         settings = self._settings or get_settings()
         async with httpx.AsyncClient(
-            timeout=settings.slack_timeout, transport=self._transport, follow_redirects=False
+            timeout=settings.slack_timeout,
+            transport=self._transport,
+            verify=tls_context(),
+            follow_redirects=False,
         ) as client:
             if isinstance(where, Webhook):
                 await _post(client, where.url, {**message, "unfurl_links": False}, {})

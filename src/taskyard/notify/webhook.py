@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import httpx
 
-from taskyard.notify.base import ChannelError, Notice, Sent
+from taskyard.notify.base import ChannelError, Notice, Sent, tls_context
 
 SECRET_PREFIX = "whsec_"
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)  # a receiver that hangs must not hold a sender long
@@ -74,7 +74,9 @@ class WebhookChannel:
             "webhook-signature": sign(target["secret"], notice.id, timestamp, body),
         }
         try:
-            async with httpx.AsyncClient(timeout=self._timeout, follow_redirects=False) as client:
+            async with httpx.AsyncClient(
+                timeout=self._timeout, verify=tls_context(), follow_redirects=False
+            ) as client:
                 response = await client.post(target["url"], content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise ChannelError(f"{type(exc).__name__}: {exc}"[:500], retry=True) from exc

@@ -14,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from taskyard.config import Settings
@@ -29,6 +30,7 @@ from taskyard.services import events, secrets
 GIVE_UP_AFTER = dt.timedelta(days=1)
 MAX_DELAY = 3600.0  # seconds: retries at least hourly near the end of the day
 ERROR_LIMIT = 500
+PER_CHANNEL = 20  # sends a channel has in flight (all workers), about at most
 
 
 @dataclass(frozen=True)
@@ -41,44 +43,57 @@ class Due:
     notice: Notice
     target: dict[str, str]
     previous: str
-    unreadable: str  # why the target could not be decrypted, if it could not
+    unusable: str  # why it cannot be sent at all (channel off, config unreadable), if so
+
+
+_EARLIER = aliased(NotificationDelivery)
+# One thread's deliveries go one at a time, in order: each is sent knowing what the
+# one before it returned (Slack's message to edit), and none overtakes an older one.
+_IN_TURN = or_(
+    NotificationDelivery.thread == "",
+    ~exists().where(
+        _EARLIER.thread == NotificationDelivery.thread,
+        _EARLIER.id < NotificationDelivery.id,
+        _EARLIER.status == "pending",
+    ),
+)
 
 
 def _due(now: dt.datetime) -> list[object]:
     free = or_(
         NotificationDelivery.claimed_until.is_(None), NotificationDelivery.claimed_until <= now
     )
-    # One thread's deliveries go one at a time, in order: each is sent knowing what the
-    # one before it returned (Slack's message to edit), and none overtakes an older one.
-    earlier = aliased(NotificationDelivery)
-    in_turn = or_(
-        NotificationDelivery.thread == "",
-        ~exists().where(
-            earlier.thread == NotificationDelivery.thread,
-            earlier.id < NotificationDelivery.id,
-            earlier.status == "pending",
-        ),
-    )
     return [
         NotificationDelivery.status == "pending",
         NotificationDelivery.next_attempt_at <= now,
         free,
-        in_turn,
     ]
 
 
 def claim_due(settings: Settings, limit: int, lease: dt.timedelta) -> list[Due]:
     """Claim up to ``limit`` deliveries that are due, oldest first."""
     url, now = settings.resolved_database_url, utcnow()
+    # A channel whose receiver hangs holds at most PER_CHANNEL sends (on all workers
+    # together): the others' deliveries never wait behind it for a free slot.
+    busy = (
+        select(NotificationDelivery.channel_id)
+        .where(NotificationDelivery.status == "pending", NotificationDelivery.claimed_until > now)
+        .group_by(NotificationDelivery.channel_id)
+        .having(func.count() >= PER_CHANNEL)
+    )
     with session_scope(url, write=False) as session:  # idle polls take no write lock
-        candidates = list(
-            session.scalars(
-                select(NotificationDelivery.id)
-                .where(*_due(now))  # type: ignore[arg-type]
-                .order_by(NotificationDelivery.next_attempt_at, NotificationDelivery.id)
-                .limit(limit)
-            )
-        )
+        rows = session.execute(
+            select(NotificationDelivery.id, NotificationDelivery.channel_id)
+            .where(*_due(now), _IN_TURN, NotificationDelivery.channel_id.not_in(busy))  # type: ignore[arg-type]
+            .order_by(NotificationDelivery.next_attempt_at, NotificationDelivery.id)
+            .limit(limit)
+        ).all()
+    per_channel: Counter[int] = Counter()
+    candidates = []
+    for delivery_id, channel_id in rows:
+        per_channel[channel_id] += 1
+        if per_channel[channel_id] <= PER_CHANNEL:
+            candidates.append(delivery_id)
     if not candidates:
         return []
     claimed: list[Due] = []
@@ -101,18 +116,18 @@ def _prepared(session: Session, settings: Settings, delivery_id: int) -> Due:
     channel = session.get(NotificationChannel, row.channel_id)
     assert channel is not None  # deliveries go with their channel
     target: dict[str, str] = {}
-    unreadable = ""
+    unusable = "" if channel.enabled else "The channel was turned off."
     try:
         target = json.loads(
             secrets.unseal(
                 settings,
                 channel.config_ciphertext,
                 channel.name,
-                "PUT /api/v1/notifications/channels/<id>",
+                f"PATCH /api/v1/notifications/channels/{channel.id}",
             )
         )
     except TaskyardError as exc:
-        unreadable = exc.message
+        unusable = exc.message
     previous = ""
     if row.thread:
         previous = (
@@ -143,7 +158,7 @@ def _prepared(session: Session, settings: Settings, delivery_id: int) -> Due:
         data=payload,
         thread=row.thread,
     )
-    return Due(row.id, channel.kind, channel.name, notice, target, previous, unreadable)
+    return Due(row.id, channel.kind, channel.name, notice, target, previous, unusable)
 
 
 def sent(settings: Settings, due: Due, reference: str, status_code: int | None) -> None:
