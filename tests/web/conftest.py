@@ -17,8 +17,11 @@ from tests.support.server import RunningServer, start_server
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+@pytest.fixture(scope="module")
+def browser(temporal_address: str) -> Iterator[Browser]:
+    # Playwright's sync API keeps an event loop running in this thread while it is open,
+    # and no asyncio.run can run meanwhile: so one browser per module (tests after it, in
+    # other modules, may use asyncio), and the session's dev server started before it.
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed (scripts/install-system installs it)")

@@ -18,6 +18,7 @@ from taskyard.cli.orgs import orgs
 from taskyard.cli.quickstart import quickstart
 from taskyard.cli.schedules import schedules
 from taskyard.cli.serve import serve, worker
+from taskyard.cli.server_admin import admin as server_admin
 from taskyard.cli.tasks import tasks
 from taskyard.cli.teams import teams
 
@@ -39,9 +40,10 @@ COMMANDS: list[click.Command] = [
     completion,
     serve,
     worker,
+    server_admin,
 ]
-#: The server processes: the client's options mean nothing to them.
-SERVER_COMMANDS = frozenset({"serve", "worker"})
+#: Run on the server with its settings: the client's options mean nothing to them.
+SERVER_COMMANDS = frozenset({"serve", "worker", "admin"})
 
 
 @click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})

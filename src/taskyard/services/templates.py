@@ -50,9 +50,14 @@ def parse_template(source: str) -> TemplateSpec:
         data = safe_yaml.load(source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
+        line = mark.line + 1 if mark else None
+        where = f" at line {line}" if line else ""
+        problem = str(getattr(exc, "problem", exc))
+        text = f"{'line ' + str(line) + ', ' if line else ''}not valid YAML: {problem}"
+        error = {"field": "(yaml)", "line": line, "message": problem, "text": text}
         raise InvalidInput(
-            f"Template is not valid YAML{where}: {getattr(exc, 'problem', exc)}"
+            f"Template is not valid YAML{where}: {problem}",
+            details={"field": "(yaml)", "line": line, "errors": [error]},
         ) from exc
     if not isinstance(data, dict):
         raise InvalidInput("Template must be a YAML mapping with at least a 'name'.")

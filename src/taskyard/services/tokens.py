@@ -113,6 +113,23 @@ def list_tokens(session: Session, principal: Principal) -> list[ApiToken]:
     )
 
 
+def organization_tokens(session: Session, principal: Principal) -> list[tuple[ApiToken, User]]:
+    """The organization's tokens still in force, each with whose it is (admins only)."""
+    require_admin(principal)
+    now = utcnow()
+    rows = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(
+            User.org_id == principal.org_id,
+            ApiToken.revoked_at.is_(None),
+            (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now),
+        )
+        .order_by(User.username, ApiToken.id)
+    )
+    return [(token, user) for token, user in rows]
+
+
 def revoke_token(session: Session, principal: Principal, token_id: int) -> None:
     """Revoke one of the caller's tokens, and every token it minted, at any depth.
 

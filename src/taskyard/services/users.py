@@ -120,6 +120,18 @@ def add_identity(
     return identity
 
 
+def identities_of(session: Session, principal: Principal) -> list[LinkedIdentity]:
+    """The accounts linked to the caller."""
+    require(principal, "users:read")
+    return list(
+        session.scalars(
+            select(LinkedIdentity)
+            .where(LinkedIdentity.user_id == principal.user_id)
+            .order_by(LinkedIdentity.id)
+        )
+    )
+
+
 def find_identity(
     session: Session, principal: Principal, provider: str, external_id: str
 ) -> tuple[LinkedIdentity, User]:

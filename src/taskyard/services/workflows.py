@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,7 @@ from taskyard.db.models import Task, Team, Workflow, utcnow
 from taskyard.model.errors import Conflict, InvalidInput, NotFound
 from taskyard.model.status import ACTIVE
 from taskyard.model.workflow import WorkflowSpec, parse_spec
-from taskyard.services import audit
+from taskyard.services import audit, safe_yaml
 from taskyard.services.access import Principal, require
 from taskyard.services.teams import resolve_team
 
@@ -59,6 +60,37 @@ def create_workflow(
     workflow = store_workflow(session, team, spec, make_default=make_default)
     audit.record(session, principal, "workflow.created", f"{team.key}/{name}")
     return TeamWorkflow(team, workflow)
+
+
+def create_from_source(
+    session: Session,
+    principal: Principal,
+    team_ref: str | None,
+    source: str,
+    *,
+    make_default: bool = False,
+) -> TeamWorkflow:
+    """Create a workflow from YAML or JSON text (``name``, ``stages``, optionally ``team``
+    and ``default``), as `taskyard workflows create` reads a file."""
+    require(principal, WRITE)
+    try:
+        spec = safe_yaml.load(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise InvalidInput(
+            f"The workflow is not valid YAML or JSON{where}: {getattr(exc, 'problem', exc)}"
+        ) from exc
+    if not isinstance(spec, dict) or "name" not in spec or not isinstance(spec.get("stages"), list):
+        raise InvalidInput("A workflow is a mapping with a 'name' and a list of 'stages'.")
+    return create_workflow(
+        session,
+        principal,
+        team_ref or (str(spec["team"]) if spec.get("team") else None),
+        str(spec["name"]),
+        spec["stages"],
+        make_default=make_default or spec.get("default") is True,
+    )
 
 
 def _named(

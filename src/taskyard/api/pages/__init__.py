@@ -6,6 +6,22 @@ mounts. Pages are not part of the API's description.
 
 from __future__ import annotations
 
-from taskyard.api.pages import session
+from taskyard.api.pages import (
+    account,
+    linked_accounts,
+    notifications,
+    secrets,
+    session,
+    templates,
+    workflows,
+)
 
-ROUTERS = [session.router]
+ROUTERS = [
+    session.router,
+    account.router,
+    secrets.router,
+    linked_accounts.router,
+    notifications.router,
+    templates.router,
+    workflows.router,
+]

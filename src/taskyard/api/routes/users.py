@@ -12,7 +12,7 @@ from taskyard.api.openapi import errors, links
 from taskyard.api.outputs import IdentityOut, TokenCreated, TokenOut, UserOut
 from taskyard.db.models import ApiToken, LinkedIdentity, User
 from taskyard.model.inputs import MAX_INT64, Digits, Label, Name
-from taskyard.services import access, tokens, users
+from taskyard.services import access, passwords, tokens, users
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -37,6 +37,13 @@ class TokenIn(BaseModel):
     name: Name
     scopes: list[Name] = Field(list(access.DEFAULT_SCOPES), max_length=len(access.SCOPES))
     user: Name | None = None
+
+
+class PasswordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Bounded, not cleaned: a password is taken exactly as typed.
+    current_password: Annotated[str, Field(max_length=1024)]
+    new_password: Annotated[str, Field(max_length=1024)]
 
 
 TokenId = Annotated[int, Digits, Path(ge=1, le=MAX_INT64)]
@@ -97,6 +104,16 @@ def create_user(body: UserIn, session: SessionDep, principal: PrincipalDep) -> U
         session, principal, body.username, name=body.name, email=body.email, admin=body.admin
     )
     return _user_out(user)
+
+
+@router.put("/users/me/password", status_code=204, responses=errors(403))
+def change_password(body: PasswordIn, session: SessionDep, principal: PrincipalDep) -> None:
+    """Change your own dashboard password, giving the current one (needs ``tokens:write``).
+
+    Your other browsers are signed out; API tokens keep working. A first password is
+    set on the server: ``taskyard admin set-password``.
+    """
+    passwords.change_password(session, principal, body.current_password, body.new_password)
 
 
 @router.get("/users/{username}", response_model=UserOut)
