@@ -84,6 +84,9 @@ PUBLIC = {
     ("POST", "/login"),
     ("POST", "/logout"),
     ("GET", "/tasks/{ref}"),
+    ("GET", "/tasks/new"),
+    ("GET", "/tasks/new/parameters"),
+    ("POST", "/tasks/new"),
     ("POST", "/webhooks/github"),
     # Linking a GitHub account in a browser: the one-time state is the credential.
     ("GET", "/settings/external-auth"),

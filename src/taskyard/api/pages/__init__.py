@@ -6,6 +6,6 @@ mounts. Pages are not part of the API's description.
 
 from __future__ import annotations
 
-from taskyard.api.pages import session
+from taskyard.api.pages import new_task, session
 
-ROUTERS = [session.router]
+ROUTERS = [session.router, new_task.router]
