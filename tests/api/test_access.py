@@ -87,6 +87,10 @@ PUBLIC = {
     ("GET", "/tasks/new"),
     ("GET", "/tasks/new/parameters"),
     ("POST", "/tasks/new"),
+    ("GET", "/tasks"),
+    ("GET", "/board"),
+    ("GET", "/board/columns"),
+    ("GET", "/board/stream"),
     ("POST", "/webhooks/github"),
     # Linking a GitHub account in a browser: the one-time state is the credential.
     ("GET", "/settings/external-auth"),

@@ -6,6 +6,6 @@ mounts. Pages are not part of the API's description.
 
 from __future__ import annotations
 
-from taskyard.api.pages import new_task, session
+from taskyard.api.pages import board, board_stream, new_task, session
 
-ROUTERS = [session.router, new_task.router]
+ROUTERS = [session.router, new_task.router, board.router, board_stream.router]
