@@ -291,7 +291,7 @@ def _decode(cursor: str, sort: str) -> list[Any]:
             raise stale
         if column.key in DATES:
             try:
-                value = dt.datetime.fromisoformat(value)
+                value = dt.datetime.fromisoformat(str(value))
             except ValueError as exc:
                 raise stale from exc
         # Bound as the column's own type: a stored time is compared in its stored form.
