@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal, or_, select, tuple_
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, load_only
 
 from taskyard.db.models import Event, Run, Task, Team, Template, User, Workflow
 from taskyard.model.errors import InvalidInput
@@ -27,7 +27,7 @@ from taskyard.services.access import Principal, require
 from taskyard.services.prompts import stage_prompt
 from taskyard.services.teams import resolve_team
 
-PER_COLUMN = 50
+PER_COLUMN = 25
 MAX_SEARCH = 200
 MAX_CURSOR = 1000
 
@@ -63,6 +63,16 @@ class Filters:
                 or_(Task.title.ilike(f"%{escaped}%", escape="\\"), Task.key == words.upper())
             )
         return clauses
+
+
+# What a card shows: not a task's description or parameters, which may be long.
+CARD_ONLY = load_only(
+    *(Task.id, Task.key, Task.title, Task.repository, Task.status, Task.stage, Task.origin),
+    *(Task.agent_state, Task.agent_message, Task.cost_usd, Task.origin_context, Task.agent),
+    *(Task.creator_id, Task.template_id, Task.created_at, Task.updated_at, Task.ended_at),
+    *(Task.team_id, Task.number),
+    raiseload=True,
+)
 
 
 @dataclass(frozen=True)
@@ -117,28 +127,30 @@ def board(
         session.execute(select(Task.stage, func.count()).where(*clauses).group_by(Task.stage)).all()
     )
     stages = [{"key": "", "name": "Not started", "gate": "", "agent": None}, *workflow.stages]
+    shown = {
+        stage["key"]: session.scalars(
+            select(Task)
+            .options(CARD_ONLY)
+            .where(*clauses, Task.stage == stage["key"])
+            .order_by(Task.updated_at.desc(), Task.id.desc())
+            .limit(per_column)
+        ).all()
+        if counts.get(stage["key"])
+        else []
+        for stage in stages
+    }
+    by_id = {c.task.id: c for c in cards(session, [t for rows in shown.values() for t in rows])}
     columns = []
     for stage in stages:
-        rows = (
-            session.scalars(
-                select(Task)
-                .where(*clauses, Task.stage == stage["key"])
-                .order_by(Task.updated_at.desc(), Task.id.desc())
-                .limit(per_column)
-            ).all()
-            if counts.get(stage["key"])
-            else []
-        )
         agent = stage.get("agent")
-        prompt = stage_prompt(stage["key"], agent.get("prompt", ""), {}) if agent else ""
         columns.append(
             Column(
                 stage["key"],
                 stage.get("name") or stage["key"],
                 stage.get("gate", ""),
-                prompt,
+                stage_prompt(stage["key"], agent.get("prompt", ""), {}) if agent else "",
                 counts.get(stage["key"], 0),
-                cards(session, rows),
+                [by_id[t.id] for t in shown[stage["key"]]],
             )
         )
     _, last = changed_since(session, principal.org_id, None)
@@ -263,7 +275,8 @@ def task_page(
         after = tuple_(*columns), tuple_(*_decode(cursor, sort))
         clauses.append(after[0] < after[1] if descending else after[0] > after[1])
     order = [c.desc() if descending else c.asc() for c in columns]
-    rows = session.scalars(select(Task).where(*clauses).order_by(*order).limit(limit)).all()
+    query = select(Task).options(CARD_ONLY).where(*clauses).order_by(*order).limit(limit)
+    rows = session.scalars(query).all()
     last = rows[-1] if len(rows) == limit else None
     return Page(cards(session, rows), total, _encode(last, sort) if last else "")
 
