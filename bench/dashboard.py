@@ -39,7 +39,21 @@ STATUSES = {
 }
 REPOSITORIES = ["acme/shop", "acme/web", "acme/api", "acme/docs"]
 ORIGINS = ["api", "dashboard", "github_issue", "cli"]
-WORDS = "fix add speed up remove refactor login search cart checkout docs tests cache".split()
+WORDS = [
+    "fix",
+    "add",
+    "speed",
+    "up",
+    "remove",
+    "refactor",
+    "login",
+    "search",
+    "cart",
+    "checkout",
+    "docs",
+    "tests",
+    "cache",
+]
 
 
 def seed(url: str, n: int) -> None:
