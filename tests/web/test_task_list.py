@@ -66,6 +66,10 @@ def test_filters_search_and_sorting(server: RunningServer, client: httpx.Client)
     assert by_title == [keys[1], keys[5], keys[0], keys[4], keys[3], keys[2], keys[6]]
     by_key = _keys(client.get("/tasks?sort=key&order=asc").text)
     assert by_key == keys  # TY-2 before TY-10: by number, not as text
+    working = client.get("/tasks?status=working&sort=title&order=desc").text
+    # Headers sort, keeping the filters; the sorted one turns its order around.
+    assert 'href="/tasks?status=working&amp;sort=title&amp;order=asc"' in working
+    assert 'href="/tasks?status=working&amp;sort=key&amp;order=desc"' in working
     shown = client.get("/tasks?origin=dashboard").text
     assert "No tasks match." in shown
     linked = client.get(f"/tasks?q={keys[5]}").text

@@ -4,6 +4,7 @@ carried in the query string so a view can be shared as a link."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
@@ -31,6 +32,7 @@ def filters(
 
 
 FiltersDep = Annotated[board.Filters, Depends(filters)]
+FILTER_NAMES = frozenset({"team", "status", "origin", "repository", "creator", "q"})
 FILTER_CHOICES: dict[str, Any] = {"statuses": list(TaskStatus), "origins": ORIGINS}
 
 
@@ -51,17 +53,28 @@ def board_page(
         filters=chosen,
         teams=teams.list_teams(session, viewer.principal),
         query=request.url.query,
+        list_query=_list_query(request),
         **FILTER_CHOICES,
     )
 
 
 @router.get("/board/columns", response_class=HTMLResponse)
 def board_columns(
-    viewer: ViewerDep, session: SessionDep, chosen: FiltersDep, workflow: Short = ""
+    request: Request,
+    viewer: ViewerDep,
+    session: SessionDep,
+    chosen: FiltersDep,
+    workflow: Short = "",
 ) -> HTMLResponse:
     """The columns alone: what the board fetches again when its stream says a card changed."""
     shown = board.board(session, viewer.principal, chosen, workflow)
-    return page("board_columns.html", viewer, board=shown)
+    return page("board_columns.html", viewer, board=shown, list_query=_list_query(request))
+
+
+def _list_query(request: Request) -> str:
+    """The board's filters as the list's query, newest changes first."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k in FILTER_NAMES and v]
+    return urlencode([*kept, ("sort", "updated")])
 
 
 @router.get("/tasks", response_class=HTMLResponse)
