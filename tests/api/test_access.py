@@ -109,6 +109,13 @@ PUBLIC = {
     ("POST", "/login"),
     ("POST", "/logout"),
     ("GET", "/tasks/{ref}"),
+    ("GET", "/tasks/new"),
+    ("GET", "/tasks/new/parameters"),
+    ("POST", "/tasks/new"),
+    ("GET", "/tasks"),
+    ("GET", "/board"),
+    ("GET", "/board/columns"),
+    ("GET", "/board/stream"),
     ("POST", "/webhooks/github"),
     ("POST", "/webhooks/intake/{slug}"),  # the source's secret or signature authenticates it
     ("GET", "/settings"),

@@ -1,10 +1,13 @@
-"""A dashboard without the engine (the settings pages need none), and visitors of it who
-behave as browsers do: cookies kept, pages asked for, each form's CSRF token sent back."""
+"""A signed-in browser's HTTP traffic without a browser, for pages checked by their HTML:
+a dashboard without the engine (the settings pages need none) and visitors of it who
+behave as browsers do (cookies kept, pages asked for, each form's CSRF token sent back),
+or a visitor of a running server holding the cookie signing in gives."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,11 +19,11 @@ from taskyard.api.app import create_app
 from taskyard.config import Settings
 from taskyard.db.models import User
 from taskyard.db.session import session_scope
-from taskyard.services import teams, tokens, users
+from taskyard.services import teams, tokens, users, web_sessions
 from taskyard.services.access import DEFAULT_SCOPES
 from tests.api.conftest import bootstrapped
 from tests.conftest import ADMIN_TOKEN
-from tests.support.server import serve_app
+from tests.support.server import RunningServer, serve_app
 
 HTML = {"Accept": "text/html"}
 # What a person who is not an admin holds when signed in with a password.
@@ -92,5 +95,21 @@ def site(tmp_path: Path, database_url: str) -> Iterator[Site]:
     with serve_app(app, ADMIN_TOKEN) as api:
         made = Site(str(api.base_url), settings, api, [])
         yield made
-        for visitor in made.visitors:
-            visitor.close()
+        for each in made.visitors:
+            each.close()
+
+
+@contextmanager
+def visitor(server: RunningServer, token: str = ADMIN_TOKEN) -> Iterator[httpx.Client]:
+    """A client holding the session cookie that signing in with ``token`` gives."""
+    with session_scope(server.settings.resolved_database_url) as session:
+        value = web_sessions.sign_in_with_token(session, token)
+    with httpx.Client(base_url=server.url, headers={"Accept": "text/html"}, timeout=30) as client:
+        client.cookies.set("taskyard_session", value)
+        yield client
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert found, html[:2000]
+    return found.group(1)

@@ -76,9 +76,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         openapi.declare_errors(module.router, get_principal, get_engine)
         app.include_router(module.router)
     # HTML for people, not part of the API's description
-    app.include_router(pages.router)
     for router in PAGES:
         app.include_router(router)
+    app.include_router(pages.router)  # after the pages: /tasks/{ref} must not take /tasks/new
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     openapi.describe(app)
     return app

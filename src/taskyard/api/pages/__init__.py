@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from taskyard.api.pages import (
     account,
+    board,
+    board_stream,
     linked_accounts,
+    new_task,
     notifications,
     secrets,
     session,
@@ -16,8 +19,12 @@ from taskyard.api.pages import (
     workflows,
 )
 
+# /tasks/new before any /tasks/{ref}: the first route that matches a path takes it.
 ROUTERS = [
     session.router,
+    new_task.router,
+    board.router,
+    board_stream.router,
     account.router,
     secrets.router,
     linked_accounts.router,
