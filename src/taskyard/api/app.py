@@ -24,7 +24,6 @@ from taskyard.api.routes import (
     github,
     health,
     organizations,
-    pages,
     tasks,
     teams,
     templates,
@@ -71,7 +70,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.include_router(module.router)
     # HTML for people, not part of the API's description
     app.include_router(external_auth.pages)
-    app.include_router(pages.router)
     for router in PAGES:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -42,6 +42,8 @@ ACTIONS = (
     "github_trigger.deleted",
     "session.signed_in",
     "user.password_set",
+    "pull.merged",
+    "pull.closed",
 )
 
 

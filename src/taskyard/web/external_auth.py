@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from taskyard.web.task_page import page
+STYLE = "body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
 
 HOW = (
     "<p>Tasks can start from GitHub issues and comments only for people whose GitHub "
@@ -21,6 +21,16 @@ HOW = (
     "an account for you: <code>taskyard users link &lt;username&gt; --github-id "
     "&lt;id&gt;</code>.</p>"
 )
+
+
+def page(title: str, body: str) -> str:
+    """A whole page: no external assets, the style inline."""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width"><title>{escape(title)}</title>'
+        f'<meta name="robots" content="noindex"><style>{STYLE}</style></head>'
+        f"<body>{body}</body></html>"
+    )
 
 
 def render_external_auth(title: str = "", message: str = "") -> str:

@@ -6,6 +6,7 @@ mounts. Pages are not part of the API's description.
 
 from __future__ import annotations
 
-from taskyard.api.pages import session
+from taskyard.api.pages import pulls, session, task, task_live
 
-ROUTERS = [session.router]
+# /tasks/{ref} comes after every other /tasks/... page (such as /tasks/new).
+ROUTERS = [session.router, pulls.router, task_live.router, task.router]

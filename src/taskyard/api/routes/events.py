@@ -16,9 +16,8 @@ from taskyard.api.schemas import pull_out
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.model.inputs import MAX_INT64, Digits, Name, parse_id
-from taskyard.model.redaction import Redactor
 from taskyard.model.status import FINAL
-from taskyard.services import diffs, events, pulls, secrets, tasks
+from taskyard.services import diffs, events, pulls, tasks
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["events"])
 
@@ -110,9 +109,7 @@ async def _stream(
 def diff(ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> str:
     """The branch's changes against its base, as its worker last published them
     (after each turn of its agent, and at delivery)."""
-    task = tasks.get_task(session, principal, ref)
-    known = secrets.known_values(session, settings, task.org_id)
-    return Redactor(known.values()).text(diffs.latest_patch(session, task.id))
+    return diffs.shown_patch(session, settings, tasks.get_task(session, principal, ref))
 
 
 @router.get("/{ref}/pulls", response_model=list[PullOut])
