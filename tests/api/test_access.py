@@ -77,6 +77,7 @@ SCOPE = {
 # No token needed: liveness, the dashboard's pages (each signs its viewer in from the
 # session cookie and asks the services, which check scopes, as the API does), and
 # GitHub's webhooks (authenticated by their signature: GitHub cannot send a token).
+TASK_ACTIONS = ("start", "message", "approve", "request-changes", "review", "cancel")
 PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/"),
@@ -84,6 +85,12 @@ PUBLIC = {
     ("POST", "/login"),
     ("POST", "/logout"),
     ("GET", "/tasks/{ref}"),
+    ("GET", "/tasks/{ref}/diff"),
+    ("GET", "/tasks/{ref}/live"),
+    *(("POST", f"/tasks/{{ref}}/{action}") for action in TASK_ACTIONS),
+    ("GET", "/pulls/{pull_id}"),
+    ("POST", "/pulls/{pull_id}/merge"),
+    ("POST", "/pulls/{pull_id}/close"),
     ("POST", "/webhooks/github"),
     # Linking a GitHub account in a browser: the one-time state is the credential.
     ("GET", "/settings/external-auth"),

@@ -1,6 +1,6 @@
 """A task's page (``/tasks/{key}``, where every link taskyard writes points), its diff,
 and what people do from it: message, approve, request changes (also as comments on
-the diff's lines), cancel. The actions are the API's (:mod:`taskyard.services.actions`).
+the diff's lines), start, cancel. The actions are the API's (:mod:`taskyard.services.actions`).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -85,12 +85,23 @@ def _back(task: Task, anchor: str = "") -> RedirectResponse:
     return RedirectResponse(f"/tasks/{task.key}{anchor}", status_code=303)
 
 
-@router.post("/tasks/{ref}/message")
+@router.post("/tasks/{ref}/start")
+async def start(
+    ref: str, viewer: CheckedViewerDep, session: SessionDep, engine: EngineDep
+) -> RedirectResponse:
+    task = await run_in_threadpool(actions.start, session, engine, viewer.principal, ref)
+    return _back(task)
+
+
+@router.post("/tasks/{ref}/message", response_model=None)
 async def message(
     ref: str, request: Request, viewer: CheckedViewerDep, session: SessionDep, engine: EngineDep
-) -> RedirectResponse:
+) -> Response:
+    """Queue a message; sent by htmx, the page stays and the message arrives live."""
     text = (await form_fields(request, actions.MAX_MESSAGE + 4096)).get("text", "")
     task = await run_in_threadpool(actions.message, session, engine, viewer.principal, ref, text)
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=204)
     return _back(task, "#timeline")
 
 

@@ -77,3 +77,26 @@ document.addEventListener("htmx:beforeRequest", (event) => {
     document.getElementById("diff-stale").hidden = false;
   }
 });
+
+// The message box posts through htmx: the page stays, and the message arrives in the
+// timeline live. Emptied once sent; a refusal is shown beside it.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const form = event.detail.elt;
+  if (!(form instanceof HTMLFormElement) || !form.classList.contains("message-box")) {
+    return;
+  }
+  const problem = form.querySelector(".problem");
+  if (event.detail.successful) {
+    form.reset();
+    problem.hidden = true;
+    return;
+  }
+  let said = "The message was not sent: try again.";
+  try {
+    said = JSON.parse(event.detail.xhr.responseText).error.message;
+  } catch {
+    // not the API's error shape: keep the general sentence
+  }
+  problem.textContent = said;
+  problem.hidden = false;
+});
