@@ -23,7 +23,7 @@ case "$TASKYARD_STAGE" in
         printf 'heard: %s\n' "$(printf '%s' "$TASKYARD_PROMPT" | head -c 120 | tr '\n' ' ')" ;;
   code) printf '%s\n' "$TASKYARD_PROMPT" > "$HOME/prompt-seen"
         echo "hello from the agent" >> hello.txt
-        printf 'def greet(name: str) -> str:\n    # Say hello.\n    return f"hello {name}"\n' > greet.py
+        printf 'def greet(name: str) -> str:\n    # Say hello.\n    return f"hi {name}"\n' >greet.py
         grep -h ' line ' "$HOME/prompt-seen" || echo coded ;;
   review) echo reviewed ;;
 esac
