@@ -51,8 +51,12 @@ def test_a_diff_is_numbered_highlighted_and_escaped() -> None:
     app, logo, renamed = diff.files
     assert (app.path, app.additions, app.deletions) == ("app.py", 1, 1)
     kinds = [(line.kind, line.old, line.new) for line in app.lines]
-    assert kinds == [("hunk", None, None), ("ctx", 1, 1), ("del", 2, None), ("add", None, 2)] + [
-        ("ctx", 3, 3)
+    assert kinds == [
+        ("hunk", None, None),
+        ("ctx", 1, 1),
+        ("del", 2, None),
+        ("add", None, 2),
+        ("ctx", 3, 3),
     ]
     added = str(app.lines[3].html)
     assert "<b>" not in added and "&lt;b&gt;" in added and 'class="n"' in added
