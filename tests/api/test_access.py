@@ -77,7 +77,7 @@ SCOPE = {
 # No token needed: liveness, the dashboard's pages (each signs its viewer in from the
 # session cookie and asks the services, which check scopes, as the API does), and
 # GitHub's webhooks (authenticated by their signature: GitHub cannot send a token).
-TASK_ACTIONS = ("start", "message", "approve", "request-changes", "review", "cancel")
+TASK_ACTIONS = ("message", "approve", "request-changes", "review", "{step}")
 PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/"),
@@ -89,8 +89,7 @@ PUBLIC = {
     ("GET", "/tasks/{ref}/live"),
     *(("POST", f"/tasks/{{ref}}/{action}") for action in TASK_ACTIONS),
     ("GET", "/pulls/{pull_id}"),
-    ("POST", "/pulls/{pull_id}/merge"),
-    ("POST", "/pulls/{pull_id}/close"),
+    ("POST", "/pulls/{pull_id}/{action}"),
     ("POST", "/webhooks/github"),
     # Linking a GitHub account in a browser: the one-time state is the credential.
     ("GET", "/settings/external-auth"),

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import git
 from tests.support.server import RunningServer
+from tests.support.templates import scripted
 from tests.web.conftest import sign_in_with_token
 
 IMAGES = Path(__file__).parents[2] / "docs" / "images"
@@ -28,15 +29,7 @@ case "$TASKYARD_STAGE" in
   review) echo reviewed ;;
 esac
 """
-TEMPLATE = f"""
-name: scripted
-description: a scripted command agent
-sandbox: none
-agent:
-  kind: command
-  command: |
-{chr(10).join("    " + line for line in AGENT.strip().splitlines())}
-"""
+TEMPLATE = scripted("scripted", AGENT)
 
 
 def _template(server: RunningServer) -> None:

@@ -43,19 +43,16 @@ def pull_page(
     )
 
 
-@router.post("/pulls/{pull_id}/merge")
-async def merge(
-    pull_id: int, viewer: CheckedViewerDep, session: SessionDep, engine: EngineDep
-) -> RedirectResponse:
-    principal = viewer.principal
-    await run_in_threadpool(local_pulls.merge, session, engine, principal, _id(pull_id))
-    return RedirectResponse(f"/pulls/{pull_id}", status_code=303)
+ENDINGS = {"merge": local_pulls.merge, "close": local_pulls.close}
 
 
-@router.post("/pulls/{pull_id}/close")
-async def close(
-    pull_id: int, viewer: CheckedViewerDep, session: SessionDep, engine: EngineDep
+@router.post("/pulls/{pull_id}/{action}")
+async def end(
+    pull_id: int, action: str, viewer: CheckedViewerDep, session: SessionDep, engine: EngineDep
 ) -> RedirectResponse:
-    principal = viewer.principal
-    await run_in_threadpool(local_pulls.close, session, engine, principal, _id(pull_id))
+    """Merge or close the pull request."""
+    ending = ENDINGS.get(action)
+    if ending is None:
+        raise NotFound(f"Pull requests can be merged or closed, not '{action[:40]}'.")
+    await run_in_threadpool(ending, session, engine, viewer.principal, _id(pull_id))
     return RedirectResponse(f"/pulls/{pull_id}", status_code=303)

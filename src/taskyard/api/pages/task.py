@@ -18,7 +18,7 @@ from taskyard.api.pages.common import form_fields, page
 from taskyard.api.viewer import CheckedViewerDep, Viewer, ViewerDep
 from taskyard.config import Settings
 from taskyard.db.models import Task
-from taskyard.model.errors import InvalidInput
+from taskyard.model.errors import InvalidInput, NotFound
 from taskyard.model.status import FINAL
 from taskyard.services import actions, diffs, pulls, task_views, tasks
 from taskyard.services.review_prompts import line_review
@@ -85,14 +85,6 @@ def _back(task: Task, anchor: str = "") -> RedirectResponse:
     return RedirectResponse(f"/tasks/{task.key}{anchor}", status_code=303)
 
 
-@router.post("/tasks/{ref}/start")
-async def start(
-    ref: str, viewer: CheckedViewerDep, session: SessionDep, engine: EngineDep
-) -> RedirectResponse:
-    task = await run_in_threadpool(actions.start, session, engine, viewer.principal, ref)
-    return _back(task)
-
-
 @router.post("/tasks/{ref}/message", response_model=None)
 async def message(
     ref: str, request: Request, viewer: CheckedViewerDep, session: SessionDep, engine: EngineDep
@@ -150,9 +142,16 @@ async def review(
     return _back(task)
 
 
-@router.post("/tasks/{ref}/cancel")
-async def cancel(
-    ref: str, viewer: CheckedViewerDep, session: SessionDep, engine: EngineDep
+STEPS = {"start": actions.start, "cancel": actions.cancel}
+
+
+@router.post("/tasks/{ref}/{step}")
+async def step(
+    ref: str, step: str, viewer: CheckedViewerDep, session: SessionDep, engine: EngineDep
 ) -> RedirectResponse:
-    task = await run_in_threadpool(actions.cancel, session, engine, viewer.principal, ref)
+    """Start or cancel the task (the other actions, which carry words, are above)."""
+    act = STEPS.get(step)
+    if act is None:
+        raise NotFound(f"A task has no action '{step[:40]}'.")
+    task = await run_in_threadpool(act, session, engine, viewer.principal, ref)
     return _back(task)

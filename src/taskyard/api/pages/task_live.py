@@ -9,8 +9,6 @@ that reconnects resumes after the last event it got (``Last-Event-ID``).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -18,7 +16,7 @@ from fastapi.responses import StreamingResponse
 
 from taskyard.api.deps import SessionDep, SettingsDep
 from taskyard.api.pages.task import render_head
-from taskyard.api.routes.events import KEEPALIVE, POLL
+from taskyard.api.routes.events import follow
 from taskyard.api.viewer import Viewer, ViewerDep
 from taskyard.db.models import Event, Task
 from taskyard.db.session import session_scope
@@ -64,25 +62,6 @@ def _read(url: str, viewer: Viewer, task_id: int, after: int) -> tuple[str, int]
         return "".join(frames), last
 
 
-async def _stream(
-    url: str, viewer: Viewer, task_id: int, after: int, request: Request
-) -> AsyncIterator[str]:
-    loop = asyncio.get_running_loop()
-    ends = loop.time() + MAX_STREAM
-    idle = 0.0
-    while loop.time() < ends and not await request.is_disconnected():
-        frames, after = await asyncio.to_thread(_read, url, viewer, task_id, after)
-        if frames:
-            idle = 0.0
-            yield frames
-            continue
-        if idle >= KEEPALIVE:
-            idle = 0.0
-            yield ": keepalive\n\n"
-        await events.bus.wait(task_id, POLL)
-        idle += POLL
-
-
 @router.get("/tasks/{ref}/live")
 def live(
     ref: str,
@@ -96,14 +75,15 @@ def live(
     task = tasks.get_task(session, viewer.principal, ref)
     resumed = parse_id(last_event_id or "")
     session.commit()  # hold no transaction open for the life of the stream
+    url, start = settings.resolved_database_url, after if resumed is None else resumed
+
+    def read() -> tuple[str, bool]:
+        nonlocal start
+        frames, start = _read(url, viewer, task.id, start)
+        return frames, False
+
     return StreamingResponse(
-        _stream(
-            settings.resolved_database_url,
-            viewer,
-            task.id,
-            after if resumed is None else resumed,
-            request,
-        ),
+        follow(read, task.id, request, MAX_STREAM),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

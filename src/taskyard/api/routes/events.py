@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -85,24 +85,40 @@ def _fetch(
     return frames, last, final
 
 
-async def _stream(
-    url: str, task_id: int, after: int, kinds: list[str] | None, request: Request
+async def follow(
+    read: Callable[[], tuple[str, bool]], task_id: int, request: Request, lifetime: float = 0
 ) -> AsyncIterator[str]:
+    """A live stream: what ``read`` (run in a thread) returns as it comes, woken by the
+    event bus, with keepalives while idle; until ``read`` says it is done, the client
+    goes, or ``lifetime`` seconds pass (0: no limit)."""
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + lifetime if lifetime else float("inf")
     idle = 0.0
-    while not await request.is_disconnected():
-        frames, after, final = await asyncio.to_thread(_fetch, url, task_id, after, kinds)
+    while loop.time() < ends and not await request.is_disconnected():
+        frames, done = await asyncio.to_thread(read)
         if frames:
             idle = 0.0
-            yield "".join(frames)
-            continue
-        if final:
-            yield "event: end\ndata: {}\n\n"
+            yield frames
+        if done:
             return
+        if frames:
+            continue
         if idle >= KEEPALIVE:
             idle = 0.0
             yield ": keepalive\n\n"
         await events.bus.wait(task_id, POLL)
         idle += POLL
+
+
+def _stream(
+    url: str, task_id: int, after: int, kinds: list[str] | None, request: Request
+) -> AsyncIterator[str]:
+    def read() -> tuple[str, bool]:
+        nonlocal after
+        frames, after, final = _fetch(url, task_id, after, kinds)
+        return "".join(frames) or ("event: end\ndata: {}\n\n" if final else ""), final
+
+    return follow(read, task_id, request)
 
 
 @router.get("/{ref}/diff", response_class=PlainTextResponse)
