@@ -90,6 +90,13 @@ PUBLIC = {
     *(("POST", f"/tasks/{{ref}}/{action}") for action in TASK_ACTIONS),
     ("GET", "/pulls/{pull_id}"),
     ("POST", "/pulls/{pull_id}/{action}"),
+    ("GET", "/tasks/new"),
+    ("GET", "/tasks/new/parameters"),
+    ("POST", "/tasks/new"),
+    ("GET", "/tasks"),
+    ("GET", "/board"),
+    ("GET", "/board/columns"),
+    ("GET", "/board/stream"),
     ("POST", "/webhooks/github"),
     # Linking a GitHub account in a browser: the one-time state is the credential.
     ("GET", "/settings/external-auth"),

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
+from taskyard.api.invalid import describe
 from taskyard.api.pages.common import problem
 from taskyard.api.viewer import SignInRequired
 from taskyard.model.errors import TaskyardError
@@ -23,19 +24,6 @@ def error_response(status: int, code: str, message: str, **details: object) -> J
     if details:
         body["details"] = details
     return JSONResponse({"error": body}, status_code=status)
-
-
-def _describe(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-        message = error.get("msg", "invalid")
-        if error.get("type") == "json_invalid":
-            message = "request body is not valid JSON"
-        elif error.get("type") == "extra_forbidden":
-            message = "unknown field"
-        parts.append(f"{loc}: {message}" if loc else message)
-    return "; ".join(parts)
 
 
 NOT_PAGES = ("/api/", "/webhooks/", "/healthz", "/metrics", "/openapi", "/static/")
@@ -63,7 +51,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(400, "invalid", _describe(exc))
+        return error_response(400, "invalid", describe(exc))
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:

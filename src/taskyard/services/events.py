@@ -44,6 +44,9 @@ KINDS = frozenset(
 EVENTS: Table = Event.metadata.tables["events"]
 
 
+ANY = 0  # no task's id: waiting on it wakes for every task's events (the board's streams)
+
+
 class EventBus:
     """Wakes live readers of a task's events; safe to publish from any thread."""
 
@@ -55,12 +58,13 @@ class EventBus:
 
     def publish(self, task_id: int) -> None:
         with self._lock:
-            waiters = list(self._waiters.get(task_id, ()))
+            waiters = [*self._waiters.get(task_id, ()), *self._waiters.get(ANY, ())]
         for loop, flag in waiters:
             loop.call_soon_threadsafe(flag.set)
 
     async def wait(self, task_id: int, timeout: float) -> None:
-        """Return when an event for ``task_id`` is published here, or after ``timeout``."""
+        """Return when an event for ``task_id`` (any task for :data:`ANY`) is published
+        here, or after ``timeout``."""
         entry = (asyncio.get_running_loop(), asyncio.Event())
         with self._lock:
             self._waiters[task_id].add(entry)

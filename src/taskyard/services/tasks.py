@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import Task, Team, Template, User, utcnow
@@ -210,6 +210,35 @@ def get_task(session: Session, principal: Principal, ref: str) -> Task:
     return task
 
 
+def filter_clauses(
+    session: Session,
+    org_id: int,
+    *,
+    status: str | None = None,
+    team: str | None = None,
+    origin: str | None = None,
+    repository: str | None = None,
+    creator: str | None = None,
+) -> list[ColumnElement[bool]]:
+    """The conditions that pick an organization's tasks by these filters (unset: any)."""
+    if status and status not in tuple(TaskStatus):
+        known = ", ".join(TaskStatus)
+        raise InvalidInput(f"Unknown status '{status}'. Known: {known}.")
+    clauses = [Task.org_id == org_id]
+    if status:
+        clauses.append(Task.status == status)
+    if team:
+        clauses.append(Task.team_id == teams.resolve_team(session, org_id, team).id)
+    if origin:
+        clauses.append(Task.origin == origin)
+    if repository:
+        clauses.append(Task.repository == repository)
+    if creator:
+        user = find_user(session, org_id, creator)
+        clauses.append(Task.creator_id == (user.id if user else -1))
+    return clauses
+
+
 def list_tasks(
     session: Session,
     principal: Principal,
@@ -224,25 +253,20 @@ def list_tasks(
 ) -> list[Task]:
     """Newest first; ``before`` is the id of the last task of the previous page."""
     require(principal, "tasks:read")
-    if status is not None and status not in tuple(TaskStatus):
-        known = ", ".join(TaskStatus)
-        raise InvalidInput(f"Unknown status '{status}'. Known: {known}.")
     if not 1 <= limit <= 200:
         raise InvalidInput("limit must be between 1 and 200.")
-    query = select(Task).where(Task.org_id == principal.org_id)
-    if status:
-        query = query.where(Task.status == status)
-    if team:
-        query = query.where(Task.team_id == teams.resolve_team(session, principal.org_id, team).id)
-    if origin:
-        query = query.where(Task.origin == origin)
-    if repository:
-        query = query.where(Task.repository == repository)
-    if creator:
-        user = find_user(session, principal.org_id, creator)
-        query = query.where(Task.creator_id == (user.id if user else -1))
+    clauses = filter_clauses(
+        session,
+        principal.org_id,
+        status=status,
+        team=team,
+        origin=origin,
+        repository=repository,
+        creator=creator,
+    )
     if before:
-        query = query.where(Task.id < before)
+        clauses.append(Task.id < before)
+    query = select(Task).where(*clauses)
     return list(session.scalars(query.order_by(Task.id.desc()).limit(limit)))
 
 
