@@ -5,6 +5,7 @@ organization sees none of it; a form without its CSRF token is refused."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
@@ -29,7 +30,16 @@ case "$TASKYARD_STAGE" in
   review) echo reviewed ;;
 esac
 """
-TEMPLATE = scripted("scripted", AGENT)
+PARAMETERS = """\
+parameters:
+  - name: ai_prompt
+    form: textarea
+  - name: tone
+    default: friendly
+    form: select
+    options: [friendly, formal]
+"""
+TEMPLATE = scripted("scripted", AGENT, PARAMETERS)
 
 
 def _template(server: RunningServer) -> None:
@@ -63,27 +73,28 @@ def test_the_whole_loop_in_a_browser(
     server: RunningServer, page: Page, browser: Browser, remote_repo: Path
 ) -> None:
     _template(server)
-    task = server.create_task(
-        title="Add a greeting",
-        description="Write hello.txt",
-        repository=str(remote_repo),
-        template="scripted",
-        run=False,
-    )
-    key = task["key"]
-    sign_in_with_token(page, server.url, next_path=f"/tasks/{key}")
+    sign_in_with_token(page, server.url, next_path="/tasks/new")
+    page.get_by_label("Template").select_option("scripted")  # its parameters come in
+    page.get_by_label("Title").fill("Add a greeting")
+    page.get_by_label("Repository").fill(str(remote_repo))
+    page.get_by_label("Description").fill("Write hello.txt")
+    page.get_by_label("Instructions (ai_prompt)").fill("Greet whoever runs it.")
+    page.get_by_label("Tone").select_option("formal")
+    page.get_by_role("button", name="Create task").click()
+    page.wait_for_url(re.compile(r"/tasks/TY-\d+$"))
+    key = page.url.rsplit("/", 1)[1]
+    assert server.task(key)["parameters"] == {
+        "ai_prompt": "Greet whoever runs it.",
+        "tone": "formal",
+    }
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"{key} · Add a greeting")
+    page.evaluate("window.stillTheSamePage = true")
 
     # A form without the page's CSRF token is refused, with the session cookie or not.
-    forged = page.request.post(f"{server.url}/tasks/{key}/start", form={"x": "1"})
+    forged = page.request.post(f"{server.url}/tasks/{key}/cancel", form={"x": "1"})
     assert forged.status == 403
-    assert server.task(key)["status"] == "queued"
-
-    page.get_by_role("button", name="Start").click()
-    page.wait_for_load_state()
-    page.evaluate("window.stillTheSamePage = true")
     timeline = page.locator("#timeline")
-    # Everything from here on arrives over the page's live stream: no reload.
+    # From here on, what happens arrives over the page's live stream: no reload.
     expect(timeline).to_contain_text("## Plan", timeout=LIVE)
     expect(page.get_by_role("button", name="Approve plan")).to_be_visible(timeout=LIVE)
     expect(page.locator("#head")).to_contain_text("waiting")
