@@ -108,7 +108,10 @@ def test_the_whole_loop_in_a_browser(
 
     page.get_by_role("button", name="Approve plan").click()
     page.wait_for_load_state()
-    expect(page.locator(".task-plan")).to_contain_text("Write hello.txt with a greeting.")
+    plan = page.locator(".task-plan")  # the plan as its latest turn said it
+    expect(plan).to_contain_text("Write hello.txt with a greeting.")
+    expect(plan).to_contain_text("heard: Also greet in French")
+    expect(plan).not_to_contain_text("heard: You are planning")
     expect(page.get_by_role("button", name="Approve review")).to_be_visible(timeout=LIVE)
     expect(page.locator("#diff")).to_contain_text("hello from the agent", timeout=LIVE)
     expect(page.locator("#head")).to_contain_text("#1 TY-1: Add a greeting")

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import Event, Run, Task
+from taskyard.model.status import AgentState
 
 PAGE_EVENTS = 1000
 PLAN_STAGE = "plan"
@@ -42,10 +43,21 @@ def recent_events(
     return shown, earlier or 0
 
 
+def _said(texts: list[str], lines: list[str]) -> str:
+    return "\n\n".join(texts) if texts else "\n".join(lines)
+
+
+def _turn_starts(data: dict[str, Any]) -> bool:
+    # The engine says so as each turn starts; an agent's own reports say "reported".
+    state = data.get("type") == "state" and data.get("state") == AgentState.WORKING
+    return state and not data.get("reported")
+
+
 def plan(session: Session, task_id: int) -> str:
-    """What the task's latest plan stage said: its agent's text, or (an agent that
-    prints rather than talks) its output lines; "" before any plan. (PLAN.md itself
-    stays in the checkout: it is never exported from the sandbox.)"""
+    """What the latest turn of the task's latest plan stage said (a follow-up turn
+    revises the plan): its agent's text, or, for an agent that prints rather than talks,
+    its output lines; "" before any plan. (PLAN.md itself stays in the checkout: it is
+    never exported from the sandbox.)"""
     run_id = session.scalar(
         select(Run.id)
         .where(Run.task_id == task_id, Run.stage == PLAN_STAGE)
@@ -54,9 +66,9 @@ def plan(session: Session, task_id: int) -> str:
     )
     if run_id is None:
         return ""
+    said = ""
     texts: list[str] = []
     lines: list[str] = []
-    size = 0
     for kind, data in session.execute(
         select(Event.kind, Event.data)
         .where(
@@ -67,16 +79,14 @@ def plan(session: Session, task_id: int) -> str:
     ):
         if not isinstance(data, dict):
             continue
-        if kind == "agent" and data.get("type") == "text":
-            texts.append(str(data.get("text", "")))
-        elif kind == "output":
+        if kind == "output":
             lines.append(str(data.get("line", "")))
-        else:
-            continue
-        size += len(texts[-1] if kind == "agent" else lines[-1])
-        if size > MAX_PLAN:
-            break
-    return ("\n\n".join(texts) if texts else "\n".join(lines))[:MAX_PLAN]
+        elif data.get("type") == "text":
+            texts.append(str(data.get("text", "")))
+        elif _turn_starts(data):
+            said = _said(texts, lines) or said  # keep what the last turn said, if anything
+            texts, lines = [], []
+    return (_said(texts, lines) or said)[:MAX_PLAN]
 
 
 def source_link(task: Task) -> str:
