@@ -17,7 +17,10 @@ from tests.support.server import RunningServer, start_server
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps its event loop running in the
+# main thread while it is open, and the asyncio tests collected after tests/web could not
+# run theirs.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
