@@ -112,6 +112,10 @@ def test_the_stream_tells_an_organization_of_its_own_tasks_only(server: RunningS
             streams.enter_context(ours.stream("GET", "/board/stream"))
             for _ in range(MAX_PER_VIEWER - 1)
         ]
-        assert all(s.status_code == 200 for s in more)
+        # Each has begun (its first line read), and stays open (its lines kept).
+        begun = [s.iter_lines() for s in more]
+        assert all(
+            s.status_code == 200 and next(lines) for s, lines in zip(more, begun, strict=True)
+        )
         refused = ours.get("/board/stream")
         assert refused.status_code == 429 and "live boards are open" in refused.text

@@ -56,19 +56,16 @@ async def board_stream(
     principal = viewer.principal
     require(principal, "tasks:read")
     holder = (principal.org_id, principal.user_id)
-    open_streams: Counter[tuple[int, int]] | None = getattr(
-        request.app.state, "board_streams", None
-    )
-    if open_streams is None:
-        open_streams = request.app.state.board_streams = Counter()
+    open_streams = _open_streams(request)
     if open_streams[holder] >= MAX_PER_VIEWER:
         raise TooManyStreams(
             f"{MAX_PER_VIEWER} live boards are open for you already: close one and reload."
         )
-    open_streams[holder] += 1
     url = request.app.state.settings.resolved_database_url
 
     async def stream() -> AsyncIterator[str]:
+        # Counted from the stream's first step: one never started never ends either.
+        open_streams[holder] += 1
         try:
             async for frame in _frames(request, url, principal.org_id, workflow, after):
                 yield frame
@@ -82,6 +79,14 @@ async def board_stream(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _open_streams(request: Request) -> Counter[tuple[int, int]]:
+    """How many streams each viewer holds open on this app."""
+    counts: Counter[tuple[int, int]] | None = getattr(request.app.state, "board_streams", None)
+    if counts is None:
+        counts = request.app.state.board_streams = Counter()
+    return counts
 
 
 async def _frames(
