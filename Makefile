@@ -50,6 +50,7 @@ bench: install  ## every benchmark; each prints its figures
 	$(UV) run --frozen python bench/stops.py
 	$(UV) run --frozen python bench/untrusted.py
 	$(UV) run --frozen python bench/webhooks.py
+	$(UV) run --frozen python bench/dashboard_live.py
 
 docs:  ## regenerate docs/cli.md from the commands' --help
 	$(UV) run --frozen python scripts/gen_cli_docs.py

@@ -102,6 +102,7 @@ SCOPE = {
 # session cookie and asks the services, which check scopes, as the API does), and GitHub's
 # and other products' webhooks (authenticated by their signature or secret: they cannot
 # send a token).
+TASK_ACTIONS = ("message", "approve", "request-changes", "review", "{step}")
 PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/"),
@@ -109,6 +110,11 @@ PUBLIC = {
     ("POST", "/login"),
     ("POST", "/logout"),
     ("GET", "/tasks/{ref}"),
+    ("GET", "/tasks/{ref}/diff"),
+    ("GET", "/tasks/{ref}/live"),
+    *(("POST", f"/tasks/{{ref}}/{action}") for action in TASK_ACTIONS),
+    ("GET", "/pulls/{pull_id}"),
+    ("POST", "/pulls/{pull_id}/{action}"),
     ("GET", "/tasks/new"),
     ("GET", "/tasks/new/parameters"),
     ("POST", "/tasks/new"),

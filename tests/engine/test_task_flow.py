@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import git
 from tests.support.server import RunningServer
+from tests.support.templates import scripted
 
 # One script serves every stage; it sees its stage and prompt in the environment.
 AGENT = r"""
@@ -19,15 +20,7 @@ case "$TASKYARD_STAGE" in
 esac
 """
 
-TEMPLATE = f"""
-name: scripted
-description: a scripted command agent
-sandbox: none
-agent:
-  kind: command
-  command: |
-{chr(10).join("    " + line for line in AGENT.strip().splitlines())}
-"""
+TEMPLATE = scripted("scripted", AGENT)
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ from taskyard.api.routes import (
     notifications,
     intake,
     organizations,
-    pages,
     schedules,
     tasks,
     teams,
@@ -78,7 +77,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # HTML for people, not part of the API's description
     for router in PAGES:
         app.include_router(router)
-    app.include_router(pages.router)  # after the pages: /tasks/{ref} must not take /tasks/new
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     openapi.describe(app)
     return app

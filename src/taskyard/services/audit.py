@@ -50,6 +50,8 @@ ACTIONS = (
     "schedule.resumed",
     "schedule.triggered",
     "schedule.deleted",
+    "pull.merged",
+    "pull.closed",
 )
 
 

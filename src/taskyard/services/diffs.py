@@ -13,9 +13,11 @@ from dataclasses import asdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from taskyard.db.models import PublishedDiff, PullRequest, utcnow
+from taskyard.config import Settings
+from taskyard.db.models import PublishedDiff, PullRequest, Task, utcnow
 from taskyard.model.diff import DiffStats
-from taskyard.services import events
+from taskyard.model.redaction import Redactor
+from taskyard.services import events, secrets
 
 
 def publish(session: Session, task_id: int, head: str, stats: DiffStats, patch: str) -> None:
@@ -46,3 +48,13 @@ def latest_patch(session: Session, task_id: int) -> str:
         .limit(1)
     )
     return delivered or ""
+
+
+def masked(session: Session, settings: Settings, org_id: int, patch: str) -> str:
+    """``patch`` as people are shown it: the organization's secrets known now masked again."""
+    known = secrets.known_values(session, settings, org_id)
+    return Redactor(known.values()).text(patch)
+
+
+def shown_patch(session: Session, settings: Settings, task: Task) -> str:
+    return masked(session, settings, task.org_id, latest_patch(session, task.id))

@@ -41,7 +41,8 @@ class PullTask:
     site: ForgeSite
 
 
-def _pull_task(pull: PullRequest, task: Task) -> PullTask:
+def pull_task(pull: PullRequest, task: Task) -> PullTask:
+    """The pair as the review loop reads it."""
     return PullTask(
         pull.id, pull.repository, pull.number, pull.head, pull.head_sha,
         task.id, task.uid, task.key, task.status, task.stage, task.forge_site,
@@ -57,7 +58,7 @@ def _find(session: Session, *where: Any) -> PullTask | None:
         .order_by(PullRequest.id.desc())
         .limit(1)
     ).first()
-    return None if row is None else _pull_task(*row)
+    return None if row is None else pull_task(*row)
 
 
 def by_number(session: Session, repository: str, number: int, head: str) -> PullTask | None:

@@ -16,6 +16,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from taskyard.web.markdown import render_markdown
+
 STATIC = Path(__file__).parent / "static"
 
 
@@ -53,6 +55,7 @@ environment = Environment(
 environment.globals["asset"] = asset
 environment.filters["since"] = since
 environment.filters["when"] = when
+environment.filters["markdown"] = render_markdown
 
 
 def render(name: str, **context: Any) -> str:

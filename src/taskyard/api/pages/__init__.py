@@ -13,13 +13,17 @@ from taskyard.api.pages import (
     linked_accounts,
     new_task,
     notifications,
+    pulls,
     secrets,
     session,
+    task,
+    task_live,
     templates,
     workflows,
 )
 
-# /tasks/new before any /tasks/{ref}: the first route that matches a path takes it.
+# /tasks/{ref} comes after every other /tasks/... page (such as /tasks/new): the first
+# route that matches a path takes it.
 ROUTERS = [
     session.router,
     new_task.router,
@@ -31,4 +35,7 @@ ROUTERS = [
     notifications.router,
     templates.router,
     workflows.router,
+    pulls.router,
+    task_live.router,
+    task.router,
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -16,9 +16,8 @@ from taskyard.api.schemas import pull_out
 from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.model.inputs import MAX_INT64, Digits, Name, parse_id
-from taskyard.model.redaction import Redactor
 from taskyard.model.status import FINAL
-from taskyard.services import diffs, events, pulls, secrets, tasks
+from taskyard.services import diffs, events, pulls, tasks
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["events"])
 
@@ -86,19 +85,24 @@ def _fetch(
     return frames, last, final
 
 
-async def _stream(
-    url: str, task_id: int, after: int, kinds: list[str] | None, request: Request
+async def follow(
+    read: Callable[[], tuple[str, bool]], task_id: int, request: Request, lifetime: float = 0
 ) -> AsyncIterator[str]:
+    """A live stream: what ``read`` (run in a thread) returns as it comes, woken by the
+    event bus, with keepalives while idle; until ``read`` says it is done, the client
+    goes, or ``lifetime`` seconds pass (0: no limit)."""
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + lifetime if lifetime else float("inf")
     idle = 0.0
-    while not await request.is_disconnected():
-        frames, after, final = await asyncio.to_thread(_fetch, url, task_id, after, kinds)
+    while loop.time() < ends and not await request.is_disconnected():
+        frames, done = await asyncio.to_thread(read)
         if frames:
             idle = 0.0
-            yield "".join(frames)
-            continue
-        if final:
-            yield "event: end\ndata: {}\n\n"
+            yield frames
+        if done:
             return
+        if frames:
+            continue
         if idle >= KEEPALIVE:
             idle = 0.0
             yield ": keepalive\n\n"
@@ -106,13 +110,22 @@ async def _stream(
         idle += POLL
 
 
+def _stream(
+    url: str, task_id: int, after: int, kinds: list[str] | None, request: Request
+) -> AsyncIterator[str]:
+    def read() -> tuple[str, bool]:
+        nonlocal after
+        frames, after, final = _fetch(url, task_id, after, kinds)
+        return "".join(frames) or ("event: end\ndata: {}\n\n" if final else ""), final
+
+    return follow(read, task_id, request)
+
+
 @router.get("/{ref}/diff", response_class=PlainTextResponse)
 def diff(ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep) -> str:
     """The branch's changes against its base, as its worker last published them
     (after each turn of its agent, and at delivery)."""
-    task = tasks.get_task(session, principal, ref)
-    known = secrets.known_values(session, settings, task.org_id)
-    return Redactor(known.values()).text(diffs.latest_patch(session, task.id))
+    return diffs.shown_patch(session, settings, tasks.get_task(session, principal, ref))
 
 
 @router.get("/{ref}/pulls", response_model=list[PullOut])
