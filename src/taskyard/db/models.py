@@ -630,6 +630,8 @@ class ScheduleRun(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 # D2, the board and the task list (migration 0016): each of the list's orders, and the
 # board's columns, read an index in order instead of sorting 10,000 rows.
 BOARD_INDEXES = (

@@ -62,8 +62,8 @@ from taskyard.sdk._models import (
 from taskyard.sdk._sync import Client, Tasks
 from taskyard.sdk._sync_admin import (
     GitHubTriggers,
-    Notifications,
     IntakeSources,
+    Notifications,
     Organizations,
     Schedules,
     Secrets,
@@ -90,8 +90,8 @@ if TYPE_CHECKING:
     from taskyard.sdk._async import AsyncClient, AsyncTasks
     from taskyard.sdk._async_admin import (
         AsyncGitHubTriggers,
-        AsyncNotifications,
         AsyncIntakeSources,
+        AsyncNotifications,
         AsyncOrganizations,
         AsyncSchedules,
         AsyncSecrets,
@@ -137,8 +137,8 @@ __all__ = [
     "AgentOptions",
     "AsyncClient",
     "AsyncGitHubTriggers",
-    "AsyncNotifications",
     "AsyncIntakeSources",
+    "AsyncNotifications",
     "AsyncOrganizations",
     "AsyncSchedules",
     "AsyncSecrets",

@@ -13,8 +13,8 @@ import httpx
 from taskyard.sdk import _calls as calls
 from taskyard.sdk._async_admin import (
     AsyncGitHubTriggers,
-    AsyncNotifications,
     AsyncIntakeSources,
+    AsyncNotifications,
     AsyncOrganizations,
     AsyncSchedules,
     AsyncSecrets,

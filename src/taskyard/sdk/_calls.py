@@ -299,6 +299,8 @@ def get_delivery(delivery_id: int) -> Call[NotificationDelivery]:
 
 def replay_delivery(delivery_id: int) -> Call[NotificationDelivery]:
     return Call("POST", f"{NOTIFY}/deliveries/{_seg(delivery_id)}/replay", parse_json)
+
+
 # Intake sources ----------------------------------------------------------------
 
 
