@@ -8,13 +8,16 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from taskyard.config import Settings
 from tests.conftest import ADMIN_TOKEN
 from tests.support.server import RunningServer, start_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Assertions wait as long as actions do: on a busy CI machine a page's fetch can take
+# seconds, and a deadline is what is tested, not the machine's speed.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="module")
