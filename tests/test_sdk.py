@@ -186,6 +186,21 @@ def test_wait_times_out(client: Client) -> None:
     assert time.monotonic() - started < 5
 
 
+def test_reviewers_are_named_at_creation_and_replaced(client: Client) -> None:
+    for name in ("bob", "cy"):
+        client.users.create(name)
+    task = client.tasks.create(title="Fix", repository="acme/shop", reviewers=["cy", "bob"])
+    assert task["reviewers"] == ["bob", "cy"]
+    assert client.tasks.set_reviewers(task["key"], ["cy"])["reviewers"] == ["cy"]
+    assert client.tasks.get(task["key"])["reviewers"] == ["cy"]
+    assert client.tasks.set_reviewers(task["key"], [])["reviewers"] == []
+    with pytest.raises(TaskyardAPIError) as unknown:
+        client.tasks.set_reviewers(task["key"], ["zed"])
+    assert unknown.value.status == 400 and "'zed'" in unknown.value.message
+    with pytest.raises(TypeError):
+        client.tasks.set_reviewers(task["key"], "bob")
+
+
 def test_api_errors_carry_status_code_and_message(api: Api, client: Client) -> None:
     with pytest.raises(TaskyardAPIError) as missing:
         client.tasks.get("TY-404")

@@ -32,6 +32,7 @@ SCOPE = {
     ("POST", f"{TASK}/approve"): "tasks:write",
     ("POST", f"{TASK}/request-changes"): "tasks:write",
     ("POST", f"{TASK}/cancel"): "tasks:write",
+    ("PUT", f"{TASK}/reviewers"): "tasks:write",
     ("GET", f"{TASK}/events"): "tasks:read",
     ("GET", f"{TASK}/diff"): "tasks:read",
     ("GET", f"{TASK}/pulls"): "tasks:read",

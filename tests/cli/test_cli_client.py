@@ -145,6 +145,23 @@ def test_api_errors_are_one_line_on_stderr(run: Cli) -> None:
     run("tasks", "create", "--title", "T", "--repo", "r/r", "--param", "novalue", code=2)
 
 
+def test_reviewers_at_creation_and_after(run: Cli) -> None:
+    for name in ("bob", "cy"):
+        run("users", "create", name)
+    create = ("tasks", "create", "--title", "T", "--repo", "acme/shop", "--no-run")
+    task = run.json(*create, "--reviewer", "cy", "--reviewer", "bob", "--reviewer", "cy")
+    assert task["reviewers"] == ["bob", "cy"]
+    assert "Reviewers:     bob, cy" in run("tasks", "show", "TY-1").stdout
+    assert run("tasks", "reviewers", "TY-1", "cy").stdout == "Reviewers of TY-1: cy.\n"
+    assert run.json("tasks", "show", "TY-1")["reviewers"] == ["cy"]
+    assert run("tasks", "reviewers", "TY-1", "--clear").stdout == "Reviewers of TY-1: none.\n"
+    unknown = run("tasks", "reviewers", "TY-1", "zed", code=1)
+    assert unknown.stderr == "Error: Reviewer 'zed' is not a user of this organization.\n"
+    assert "'zed'" in run(*create, "--reviewer", "zed", code=1).stderr
+    run("tasks", "reviewers", "TY-1", code=2)  # neither names nor --clear
+    run("tasks", "reviewers", "TY-1", "bob", "--clear", code=2)
+
+
 def test_create_on_a_thread(server: RunningServer, remote_repo: Path, tmp_path: Path) -> None:
     run, gate = Cli(server.url, ADMIN_TOKEN), tmp_path / "go"
     template = push(server, "gated", GATED.format(gate=gate))

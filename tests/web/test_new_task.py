@@ -9,8 +9,11 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.support.server import RunningServer
+from tests.web import visitors
 from tests.web.conftest import sign_in_with_token
-from tests.web.visitors import csrf_of, visitor
+from tests.web.visitors import Site, csrf_of, visitor
+
+site = visitors.site  # the fixture
 
 TEMPLATE = """\
 name: checks
@@ -102,3 +105,39 @@ def test_the_form_refuses_without_its_csrf_token_and_names_bad_fields(
         fragment = client.get("/tasks/new/parameters", params={"template": "checks"})
         assert fragment.status_code == 200 and 'name="param.max_files"' in fragment.text
     assert server.http.get("/api/v1/tasks").json()["items"] == []
+
+
+def test_the_form_names_reviewers_and_the_task_page_shows_them(
+    server: RunningServer, remote_repo: Path
+) -> None:
+    _push(server)
+    for name in ("bob", "cy"):
+        assert server.http.post("/api/v1/users", json={"username": name}).status_code == 201
+    with visitor(server) as client:
+        form = client.get("/tasks/new")
+        assert 'name="reviewers"' in form.text
+        fields = {"title": "Speed up the tests", "repository": str(remote_repo)}
+        fields |= {"template": "checks", "csrf_token": csrf_of(form.text)}
+        created = client.post("/tasks/new", data={**fields, "reviewers": "cy, @bob  cy"})
+        assert created.status_code == 303, created.text
+        key = created.headers["location"].rsplit("/", 1)[1]
+        assert server.task(key)["reviewers"] == ["bob", "cy"]
+        shown = client.get(f"/tasks/{key}").text
+        assert '<dd id="reviewers">bob, cy</dd>' in shown
+    server.wait_for(key, "waiting")  # let its run reach the gate before the server stops
+
+
+def test_the_reviewers_field_shows_its_problems_beside_it(site: Site) -> None:
+    site.api.post("/api/v1/users", json={"username": "bob"})
+    person = site.visitor()
+    fields = {"title": "Fix login", "repository": "acme/shop"}
+    unknown = person.post("/tasks/new", {**fields, "reviewers": "bob, zed"})
+    assert unknown.status_code == 400
+    problem = re.search(r'<p class="error" id="reviewers-problem"[^>]*>([^<]*)</p>', unknown.text)
+    said = "Reviewer &#39;zed&#39; is not a user of this organization."
+    assert problem and problem.group(1) == said
+    assert 'name="reviewers" value="bob, zed"' in unknown.text  # what was typed is kept
+    many = person.post("/tasks/new", {**fields, "reviewers": " ".join(f"u{n}" for n in range(21))})
+    assert many.status_code == 400
+    assert 'id="reviewers-problem"' in many.text and "at most 20 reviewers" in many.text
+    assert site.api.get("/api/v1/tasks").json()["items"] == []

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskyard.api.outputs import PullOut
 from taskyard.db.models import Event, PullRequest, Task, Team, Template, User, Workflow
 from taskyard.model.template import BUILTIN_DEFAULT
-from taskyard.services import pulls
+from taskyard.services import pulls, reviewers
 
 
 class StatusEntry(BaseModel):
@@ -36,6 +36,10 @@ class TaskOut(BaseModel):
     team: str
     creator: str
     requested_by: str
+    reviewers: list[str] = Field(
+        description="Usernames of the people asked to review the task, sorted: they hear of "
+        "it as its creator does (`PUT /api/v1/tasks/{ref}/reviewers` changes them)."
+    )
     template: str | None
     agent: str
     parameters: dict[str, Any]
@@ -66,7 +70,12 @@ def pull_out(pull: PullRequest) -> PullOut:
 
 
 def task_out(
-    session: Session, task: Task, *, detail: bool = False, seen: dict[Any, Any] | None = None
+    session: Session,
+    task: Task,
+    *,
+    detail: bool = False,
+    seen: dict[Any, Any] | None = None,
+    reviewed_by: list[str] | None = None,
 ) -> TaskOut:
     """``task`` as the API shows it.
 
@@ -74,6 +83,8 @@ def task_out(
         seen: Rows already loaded, shared by the calls for one page: the session's
             identity map holds rows only weakly, so without it every task of a page
             would load its team, users and workflow again.
+        reviewed_by: The task's reviewers' usernames, sorted, when the caller read
+            them for a whole page at once (:func:`services.reviewers.usernames_by_task`).
     """
     seen = {} if seen is None else seen
 
@@ -105,6 +116,7 @@ def task_out(
         team=team.key if team else "",
         creator=creator.username if creator else "",
         requested_by=requester.username if requester else "",
+        reviewers=reviewers.usernames(session, task.id) if reviewed_by is None else reviewed_by,
         template=f"{template.name}@{template.version}" if template else None,
         agent=agent,
         parameters=task.parameters,

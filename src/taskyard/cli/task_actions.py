@@ -1,4 +1,5 @@
-"""``taskyard tasks create`` and what people do to a task: send, approve, cancel..."""
+"""``taskyard tasks create`` and what people do to a task: send, approve, cancel, name
+its reviewers..."""
 
 from __future__ import annotations
 
@@ -68,6 +69,13 @@ def _parameters(pairs: tuple[str, ...]) -> dict[str, Any]:
 )
 @click.option("--base-branch", default="", help="Branch to start from (default: the repo's).")
 @click.option("--creator", help="Username the task is for (default: you).")
+@click.option(
+    "--reviewer",
+    "reviewers",
+    multiple=True,
+    metavar="USERNAME",
+    help="Someone asked to review it, repeatable: they hear of it as its creator does.",
+)
 @click.option("--origin", default="cli", show_default=True, help="Where the task comes from.")
 @click.option(
     "--thread",
@@ -92,6 +100,7 @@ def create(
     params: tuple[str, ...],
     base_branch: str,
     creator: str | None,
+    reviewers: tuple[str, ...],
     origin: str,
     thread: str | None,
     run: bool,
@@ -115,6 +124,7 @@ def create(
         "parameters": _parameters(params) or None,
         "base_branch": base_branch,
         "creator": creator,
+        "reviewers": list(reviewers) or None,
         "origin": origin,
     }
     created = True
@@ -194,4 +204,30 @@ def start(client: Client, key: str) -> None:
     done(task, f"Started {task['key']}.")
 
 
-ACTIONS: list[click.Command] = [create, send, approve, request_changes, cancel, start]
+@click.command("reviewers")
+@task_key
+@click.argument("usernames", nargs=-1)
+@click.option("--clear", is_flag=True, help="Leave the task no reviewers.")
+@pass_client
+def reviewers_(client: Client, key: str, usernames: tuple[str, ...], clear: bool) -> None:
+    """Set who is asked to review a task: USERNAME... replace its reviewers.
+
+    They hear of the task as its creator does, by their own notification settings
+    (by default: when it waits for someone, its pull request is ready, or it fails).
+    """
+    if clear == bool(usernames):
+        raise click.UsageError("Give the reviewers' usernames, or --clear (not both).")
+    task = client.tasks.set_reviewers(key, list(usernames))
+    named = ", ".join(task["reviewers"]) or "none"
+    done(task, f"Reviewers of {task['key']}: {named}.")
+
+
+ACTIONS: list[click.Command] = [
+    create,
+    send,
+    approve,
+    request_changes,
+    cancel,
+    start,
+    reviewers_,
+]

@@ -33,6 +33,7 @@ TASK_FIELDS: list[Column] = [
     ("Branch", "branch"),
     ("Template", "template"),
     ("Creator", "creator"),
+    ("Reviewers", lambda t: ", ".join(t.get("reviewers") or [])),
     ("Origin", "origin"),
     ("Thread", "thread"),
     ("Created", lambda t: when(t["created_at"])),

@@ -238,6 +238,19 @@ class Task(Base):
         return ForgeSite(self.forge, self.forge_url, self.forge_api_url)
 
 
+class TaskReviewer(Base):
+    """A person asked to review a task: they hear of it as its creator does
+    (services/task_notices.py), each by their own notification preferences."""
+
+    __tablename__ = "task_reviewers"
+    __table_args__ = (UniqueConstraint("task_id", "user_id", name="uq_task_reviewers_task_user"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    # Indexed for the cascade when a user is deleted, and for "tasks I review".
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Run(Base):
     """One entry of a task into a stage that has an agent."""
 

@@ -197,8 +197,8 @@ class AsyncTasks:
             run: Start the task at once (what :meth:`create_and_run` does).
             **options: Any of :class:`TaskOptions`: ``description`` (the agent's
                 instructions), ``team``, ``origin`` (default ``"sdk"``), ``origin_context``,
-                ``creator``, ``template``, ``template_version``, ``agent``, ``parameters``,
-                ``workflow``, ``base_branch``.
+                ``creator``, ``reviewers`` (usernames asked to review it), ``template``,
+                ``template_version``, ``agent``, ``parameters``, ``workflow``, ``base_branch``.
         """
         return await self._client._send(calls.create_task(title, repository, run, options))
 
@@ -340,6 +340,14 @@ class AsyncTasks:
     async def start(self, key: str) -> Task:
         """Start a task created with ``run=False``."""
         return await self._client._send(calls.task_action(key, "start"))
+
+    async def set_reviewers(self, key: str, reviewers: Sequence[str]) -> Task:
+        """Make ``reviewers`` (usernames) the task's reviewers, in place of those it had.
+
+        They hear of the task as its creator does, by their own notification preferences;
+        ``[]`` leaves it none.
+        """
+        return await self._client._send(calls.set_reviewers(key, reviewers))
 
     async def diff(self, key: str) -> str:
         """The task branch's changes against its base, as a unified diff."""

@@ -110,6 +110,13 @@ def task_action(key: str, action: str, body: dict[str, Any] | None = None) -> Ca
     return Call("POST", task_path(key, action), parse_json, json=body)
 
 
+def set_reviewers(key: str, usernames: Sequence[str]) -> Call[Task]:
+    if isinstance(usernames, str):  # a lone name would be read as its letters
+        raise TypeError("reviewers is a list of usernames, not one string.")
+    body = {"reviewers": list(usernames)}
+    return Call("PUT", task_path(key, "reviewers"), parse_json, json=body)
+
+
 def events_params(
     after: int, kinds: Sequence[str] | None, limit: int | None = None
 ) -> dict[str, Any]:

@@ -43,6 +43,7 @@ class Task(TypedDict):
     team: str
     creator: str
     requested_by: str
+    reviewers: list[str]  # usernames asked to review it, sorted
     template: str | None
     agent: str
     parameters: dict[str, Any]
@@ -131,6 +132,7 @@ class TaskOptions(TypedDict, total=False):
     origin: str
     origin_context: dict[str, Any] | None
     creator: str | None
+    reviewers: list[str] | None
     template: str | None
     template_version: int | None
     agent: AgentOptions | None

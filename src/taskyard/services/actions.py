@@ -1,4 +1,5 @@
-"""What people do to a task: create, start, message, approve, request changes, cancel.
+"""What people do to a task: create, start, message, approve, request changes, cancel,
+and name its reviewers.
 
 Each action checks the task is in a state that takes it, records the person's
 input as an event, and signals the task's workflow through ``engine``.
@@ -17,7 +18,7 @@ from taskyard.db.models import Task, Workflow
 from taskyard.model.errors import Conflict, InvalidInput
 from taskyard.model.signals import Signal
 from taskyard.model.status import FINAL, TaskStatus
-from taskyard.services import audit, events, stops, tasks, threads
+from taskyard.services import audit, events, reviewers, stops, tasks, threads
 from taskyard.services.access import Principal, require
 from taskyard.services.tasks import TaskCreate
 
@@ -62,7 +63,10 @@ def create(
         if current is not None:
             return Created(_fold(session, engine, principal, current, body), created=False)
     task = tasks.create_task(session, principal, body, local_roots=local_roots)
-    audit.record(session, principal, "task.created", task.key, {"title": task.title})
+    detail: dict[str, Any] = {"title": task.title}
+    if body.reviewers:
+        detail["reviewers"] = sorted(body.reviewers)
+    audit.record(session, principal, "task.created", task.key, detail)
     if record is not None:
         record(task)
     if body.run:
@@ -212,4 +216,21 @@ def cancel(session: Session, engine: EngineLike, principal: Principal, ref: str)
         return task
     engine.signal(task, Signal("cancel", by=principal.username))
     stops.request_stop(session, task, stops.Stop("cancel", reason))
+    return task
+
+
+def set_reviewers(
+    session: Session, principal: Principal, ref: str, usernames: Sequence[str]
+) -> Task:
+    """Make ``usernames`` (of the caller's organization) the task's reviewers, in place of
+    those it had; a change is recorded as an event and in the audit log, no change is not."""
+    require(principal, "tasks:write")
+    task = tasks.get_task(session, principal, ref)
+    users = reviewers.resolve(session, principal.org_id, usernames)
+    added, removed = reviewers.replace(session, task.id, users)
+    if added or removed:
+        now = sorted(user.username for user in users)
+        detail = {"reviewers": now, "added": added, "removed": removed}
+        events.append(session, task.id, "reviewers", {**detail, "by": principal.username})
+        audit.record(session, principal, "task.reviewers_set", task.key, detail)
     return task

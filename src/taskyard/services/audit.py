@@ -23,6 +23,7 @@ ACTIONS = (
     "task.approved",
     "task.changes_requested",
     "task.cancelled",
+    "task.reviewers_set",
     "template.pushed",
     "secret.set",
     "secret.deleted",

@@ -39,6 +39,7 @@ KINDS = frozenset(
         "repair_limit",  # checks failed again after the last repair round: taskyard stopped
         "notification",  # a notice its channel failed to take (services/notification_outbox.py)
         "intake",  # another delivery of the same Sentry issue, ticket or key, with its count
+        "reviewers",  # the people asked to review it were changed (services/actions.py)
     }
 )
 

@@ -3,8 +3,12 @@
 Called from the few places every such change goes through: :func:`tasks.create_task`,
 :func:`tasks.set_status` (waiting, completed, failed, cancelled), the pull request marked
 ready (:mod:`services.deliveries`) and the model call that passes most of a budget
-(:mod:`services.gateway_ledger`). The people are the task's creator: taskyard has no
-other notion of who is asked to review a task (GitHub reviewers are not users here).
+(:mod:`services.gateway_ledger`). The people are the task's creator and its reviewers
+(:mod:`services.reviewers`), each once however many of those they are, as the task's
+reviewers stand at the event: one added later hears only of what happens after. Each
+person's own preferences (:func:`services.notifications.wants`) decide what reaches them,
+so a reviewer, like a creator, hears by default only what needs them and what failed.
+(GitHub's reviewers of a pull request are not users here: only taskyard's own count.)
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy.orm import Session
 from taskyard.db.models import Task
 from taskyard.model.status import TaskStatus
 from taskyard.model.template import Budget
+from taskyard.services import reviewers
 from taskyard.services.notifications import notify
 
 #: The share of a token or cost budget past which its task's people hear of it.
@@ -35,7 +40,7 @@ def _owe(session: Session, task: Task, event: str, said: str, text: str, **data:
         org_id=task.org_id,
         event=event,
         task=task,
-        users=[task.creator_id],
+        users=[task.creator_id, *reviewers.user_ids(session, task.id)],  # notify folds repeats
         subject=f"{task.key} {said}: {task.title}",
         text=text,
         data=data,

@@ -31,6 +31,7 @@ from taskyard.model.template import BUILTIN_DEFAULT, AgentSpec, TemplateSpec
 from taskyard.services import (
     events,
     forge_settings,
+    reviewers,
     task_notices,
     teams,
     templates,
@@ -40,6 +41,8 @@ from taskyard.services import (
 from taskyard.services.access import Principal, require
 from taskyard.services.parameters import resolve_parameters
 from taskyard.services.repositories import validate_branch, validate_repository
+from taskyard.services.reviewers import DESCRIBED as REVIEWERS
+from taskyard.services.reviewers import Reviewers
 from taskyard.services.users import find_user
 
 ORIGINS = (
@@ -74,6 +77,7 @@ class TaskCreate(BaseModel):
     origin: Literal[ORIGINS] = "api"  # type: ignore[valid-type]
     origin_context: JsonObject = Field(default_factory=dict)
     creator: Name | None = Field(None, description="Username the task is for; the caller's own.")
+    reviewers: Reviewers = Field(default_factory=list, description=REVIEWERS, examples=[["ada"]])
     template: Name | None = None
     template_version: Int32 | None = None
     agent: AgentSpec | None = None
@@ -121,6 +125,7 @@ def create_task(
     base_branch = validate_branch(body.base_branch)
     team = teams.resolve_team(session, principal.org_id, body.team)
     creator = resolve_creator(session, principal, body.creator)
+    asked = reviewers.resolve(session, principal.org_id, body.reviewers)
     workflow = (
         workflows.get_workflow(session, team, body.workflow)
         if body.workflow
@@ -171,7 +176,11 @@ def create_task(
     )
     session.add(task)
     session.flush()
-    events.append(session, task.id, "created", {"by": principal.username, "origin": body.origin})
+    created: dict[str, object] = {"by": principal.username, "origin": body.origin}
+    if asked:
+        reviewers.replace(session, task.id, asked)
+        created["reviewers"] = sorted(user.username for user in asked)
+    events.append(session, task.id, "created", created)
     events.append(session, task.id, "status", {"status": TaskStatus.QUEUED, "message": ""})
     task_notices.created(session, task)
     return task

@@ -4,6 +4,7 @@ back from the posted form into the typed values the API takes.
 Fields are named ``param.<name>``. What the form posts is text; a value that does not
 read as its type is passed on as text, so the message about it is the API's own.
 A parameter that is not ``mutable`` is shown with its default and never read back.
+The form's Reviewers field is read here too: usernames, as people type lists of them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from taskyard.model.template import Parameter, TemplateSpec
 PREFIX = "param."
 PROMPT = Parameter(name="ai_prompt", form="textarea", description="Task instructions")
 PARAMETER_PROBLEM = re.compile(r"^Parameter '([^']+)'")
+SEPARATORS = re.compile(r"[\s,]+")
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,12 @@ def read_parameters(spec: TemplateSpec, form: Mapping[str, str]) -> dict[str, An
             continue
         values[param.name] = _typed(param, text)
     return values
+
+
+def usernames(text: str) -> list[str]:
+    """The usernames typed into a field, separated by commas or spaces (a leading ``@``,
+    as people write them, dropped)."""
+    return [name.removeprefix("@") for name in SEPARATORS.split(text) if name.strip("@")]
 
 
 def problem_field(message: str) -> str:

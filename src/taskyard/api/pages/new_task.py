@@ -29,6 +29,7 @@ Ref = Annotated[str, Query(max_length=100)]
 # Which form field a service's message is about, by the message's first word.
 FIELD_WORDS = {"title": "title", "repository": "repository", "workflow": "workflow"}
 FIELD_WORDS |= {"template": "template", "team": "team", "base": "base_branch"}
+FIELD_WORDS |= {"reviewer": "reviewers", "reviewers": "reviewers"}
 
 
 def _spec(
@@ -108,6 +109,7 @@ def _body(spec: TemplateSpec, form: Mapping[str, str]) -> dict[str, Any]:
         "workflow": form.get("workflow") or None,
         "template": form.get("template") or None,
         "parameters": task_form.read_parameters(spec, form),
+        "reviewers": task_form.usernames(form.get("reviewers", "")),
         "origin": "dashboard",
     }
 

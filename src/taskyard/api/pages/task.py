@@ -36,6 +36,8 @@ def head_context(session: Session, task: Task) -> dict[str, Any]:
     return {
         "task": task,
         "pulls": pulls.pulls_of(session, task.id),
+        "creator": task_views.creator(session, task),
+        "reviewers": task_views.reviewers(session, task),
         "source": task_views.source_link(task),
         "ended": task.status in FINAL,
     }

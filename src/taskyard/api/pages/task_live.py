@@ -1,7 +1,7 @@
 """A task's page, live: its new events as HTML fragments, over Server-Sent Events.
 
 The htmx SSE extension on the page appends each ``timeline`` frame to the timeline,
-replaces the header on ``head`` (status, stage, agent state, gates and pull requests
+replaces the header on ``head`` (status, stage, agent state, gates, pull requests or reviewers
 changed), and fetches the diff again on ``diff``. The events are those the API's
 stream reads (:func:`taskyard.api.routes.events`), woken by the same bus; a browser
 that reconnects resumes after the last event it got (``Last-Event-ID``).
@@ -26,7 +26,9 @@ from taskyard.web.timeline import live_html
 
 router = APIRouter(include_in_schema=False)
 BATCH = 200  # events rendered per read; a stream that is behind catches up in steps
-HEAD_KINDS = frozenset({"status", "stage", "approval", "request_changes", "delivery", "repair"})
+HEAD_KINDS = frozenset(
+    {"status", "stage", "approval", "request_changes", "delivery", "repair", "reviewers"}
+)
 # Seconds a stream lives; the browser reconnects where it left off. A task that ended
 # keeps its stream open (idle) rather than have the browser reconnect again and again.
 MAX_STREAM = 3600.0

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from taskyard.api.deps import EngineDep, PrincipalDep, SessionDep, SettingsDep
 from taskyard.api.openapi import errors, links
 from taskyard.api.schemas import TaskOut, TaskPage, task_out
 from taskyard.model.inputs import MAX_INT64, Body, Digits, Location, Name
 from taskyard.model.status import FINAL
-from taskyard.services import actions, tasks
+from taskyard.services import actions, reviewers, tasks
+from taskyard.services.reviewers import DESCRIBED as REVIEWERS
+from taskyard.services.reviewers import Reviewers
 from taskyard.services.tasks import TaskCreate
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
@@ -34,6 +36,11 @@ class RequestChangesIn(BaseModel):
     stage: Name = ""
 
 
+class ReviewersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reviewers: Reviewers = Field(description=REVIEWERS, examples=[["ada"]])
+
+
 CONFLICT = errors(409)
 TASK = "/api/v1/tasks/{ref}"
 CREATED = links(
@@ -43,6 +50,7 @@ CREATED = links(
     *(("POST", f"{TASK}/{action}", "ref") for action in ("start", "messages", "cancel")),
     *(("POST", f"{TASK}/{action}", "ref") for action in ("approve", "request-changes")),
     *(("GET", f"{TASK}/{view}", "ref") for view in ("events", "diff", "pulls")),
+    ("PUT", f"{TASK}/reviewers", "ref"),
 )
 
 
@@ -102,8 +110,9 @@ def list_tasks(
         before=before,
     )
     seen: dict[Any, Any] = {}
+    asked = reviewers.usernames_by_task(session, [t.id for t in rows])
     return TaskPage(
-        items=[task_out(session, t, seen=seen) for t in rows],
+        items=[task_out(session, t, seen=seen, reviewed_by=asked.get(t.id, [])) for t in rows],
         next_before=rows[-1].id if len(rows) == limit else None,
     )
 
@@ -159,3 +168,16 @@ def request_changes(
 @router.post("/{ref}/cancel", responses=CONFLICT, status_code=202)
 def cancel(ref: str, session: SessionDep, principal: PrincipalDep, engine: EngineDep) -> TaskOut:
     return task_out(session, actions.cancel(session, engine, principal, ref))
+
+
+@router.put("/{ref}/reviewers")
+def set_reviewers(
+    ref: str, body: ReviewersIn, session: SessionDep, principal: PrincipalDep
+) -> TaskOut:
+    """Make ``reviewers`` the task's reviewers, in place of those it had (``[]``: none).
+
+    They hear of the task as its creator does, from now on: notices already sent are not
+    sent again. Each username must be one of the organization's people.
+    """
+    task = actions.set_reviewers(session, principal, ref, body.reviewers)
+    return task_out(session, task)
