@@ -15,7 +15,8 @@ install:  ## system packages, the Python environment and the agent CLIs
 
 run: install  ## start the server with embedded defaults (SQLite, Temporal dev server, worker)
 	@echo "The command line is bin/taskyard. In another terminal: bin/taskyard login (with the admin token below), then bin/taskyard quickstart"
-	$(UV) run --frozen taskyard serve
+	@# The quickstart's repository is local, made where it runs: allow the checkout's tree.
+	TASKYARD_LOCAL_REPOSITORY_ROOTS="$${TASKYARD_LOCAL_REPOSITORY_ROOTS:-$(CURDIR)}" $(UV) run --frozen taskyard serve
 
 test: install lint typecheck test-sqlite test-postgres  ## the whole suite
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from taskyard.cli.main import cli
@@ -99,3 +100,15 @@ def test_a_failed_task_exits_3(server: RunningServer, remote_repo: Path) -> None
     assert failed.stderr.splitlines()[-1].startswith("Error: TY-1 is failed")
     assert CliRunner().invoke(cli, ["tasks", "wait", "TY-1"], env=env).exit_code == 3
     assert CliRunner().invoke(cli, ["tasks", "events", "TY-1", "-f"], env=env).exit_code == 3
+
+
+def test_a_server_refusing_its_directory_is_told_how_to_allow_it(
+    server: RunningServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "qs"  # outside the server's roots
+    env = {"TASKYARD_URL": server.url, "TASKYARD_TOKEN": ADMIN_TOKEN}
+    result = CliRunner().invoke(cli, ["quickstart", "--dir", str(elsewhere)], env=env)
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert f"TASKYARD_LOCAL_REPOSITORY_ROOTS={elsewhere}" in result.stderr
+    assert "`make run` allows the directory it runs in" in result.stderr
+    assert server.http.get("/api/v1/tasks").json()["items"] == []

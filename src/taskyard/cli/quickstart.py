@@ -20,7 +20,7 @@ import click
 from taskyard.cli import progress
 from taskyard.cli.context import finish, globals_of, pass_client
 from taskyard.cli.output import emit_json, hint, paint
-from taskyard.sdk import FINAL_STATUSES, Client, Task
+from taskyard.sdk import FINAL_STATUSES, Client, InvalidInput, Task
 
 TEMPLATE = """\
 # The quickstart's template: a shell script stands in for the coding agent, so no
@@ -147,13 +147,23 @@ def quickstart(client: Client, directory: Path, manual: bool, timeout: float) ->
         "quickstart",
         DESCRIPTION,
     )
-    task = client.tasks.create_and_run(
-        title=TITLE,
-        repository=str(repo),
-        template="quickstart",
-        description=DESCRIPTION,
-        origin="cli",
-    )
+    try:
+        task = client.tasks.create_and_run(
+            title=TITLE,
+            repository=str(repo),
+            template="quickstart",
+            description=DESCRIPTION,
+            origin="cli",
+        )
+    except InvalidInput as exc:
+        if exc.details.get("setting") != "TASKYARD_LOCAL_REPOSITORY_ROOTS":
+            raise
+        raise click.ClickException(
+            f"{exc.message}\nThe quickstart's repository is a local one ({repo}): start the "
+            f"server with TASKYARD_LOCAL_REPOSITORY_ROOTS={directory} (or a directory above "
+            "it) in its environment, then run the quickstart again. `make run` allows the "
+            "directory it runs in."
+        ) from exc
     key = task["key"]
     _say(f"Created {key}; it runs Plan → Code → Review. Follow it: taskyard tasks logs {key} -f")
 

@@ -40,17 +40,22 @@ def validate_repository(repository: str, roots: Sequence[Path]) -> str:
             f"Repository '{repository}' must be 'org/repo', or an absolute path or file:// URL "
             "of a local git repository."
         )
+    # The setting is named in the details too, for a client (the quickstart) to say how
+    # to set it rather than match words.
+    setting = {"setting": "TASKYARD_LOCAL_REPOSITORY_ROOTS"}
     if not roots:
         raise InvalidInput(
             "Local repositories are turned off on this server "
-            "(TASKYARD_LOCAL_REPOSITORY_ROOTS is empty); use 'org/repo'."
+            "(TASKYARD_LOCAL_REPOSITORY_ROOTS is empty); use 'org/repo'.",
+            details=setting,
         )
     # Resolved first, so neither '..' nor a symbolic link leads out of a root.
     resolved = Path(path).resolve()
     if not any(resolved.is_relative_to(root.resolve()) for root in roots):
         raise InvalidInput(
             f"Repository path '{path}' is outside the directories this server allows "
-            "(TASKYARD_LOCAL_REPOSITORY_ROOTS)."
+            "(TASKYARD_LOCAL_REPOSITORY_ROOTS).",
+            details=setting,
         )
     if not resolved.is_dir():
         raise InvalidInput(f"Repository path '{path}' does not exist or is not a directory.")
