@@ -19,6 +19,12 @@ from tests.support.server import RunningServer, start_server
 
 ADMIN_TOKEN = "ty_test_admin_token_0123456789"
 
+# The tests' receivers (webhooks, Slack stand-ins) listen on loopback, which the default
+# (`external`) refuses. Loopback, not `*`: tests of the default pass it explicitly. Set
+# for the process too, since channels built by the registry read `get_settings()`.
+LOOPBACK_ALLOWED = "loopback"
+os.environ["TASKYARD_OUTBOUND_ALLOWED_HOSTS"] = LOOPBACK_ALLOWED
+
 
 @pytest.fixture(scope="session")
 def temporal_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -75,6 +81,7 @@ def settings(tmp_path: Path, database_url: str, temporal_address: str) -> Settin
         # Many engine tests run trusted `sandbox: none` templates for speed.
         allow_unsandboxed=True,
         local_repository_roots=[tmp_path],
+        outbound_allowed_hosts=LOOPBACK_ALLOWED,
     )
 
 

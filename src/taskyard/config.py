@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from taskyard.model import hosts
+
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", ""}
 
 
@@ -167,6 +169,16 @@ class Settings(BaseSettings):
         description="Seconds before a failed notification is sent again; doubled (with "
         "jitter) at each further failure, at most hourly, given up a day after its event.",
     )
+    outbound_allowed_hosts: str = Field(
+        "external",
+        description="Where a URL a user gives (a notification webhook's, a Slack incoming "
+        "webhook's) may point, comma-separated: `external` (globally routable addresses), "
+        "`loopback`, `private` (RFC 1918, ULA, CGNAT), `*` (anything), CIDRs "
+        "(`10.1.0.0/16`) and host names with `*` globs (`hooks.internal.example`). "
+        "Link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, "
+        "100.100.100.200, fd00:ec2::254) need `*` or a CIDR inside them (see "
+        "docs/security.md).",
+    )
     slack_api_url: str = Field(
         "https://slack.com/api",
         description="Slack Web API base the Slack channel posts and updates messages with "
@@ -284,6 +296,12 @@ class Settings(BaseSettings):
             return [part for part in value.split(os.pathsep) if part.strip()]
         return value
 
+    @field_validator("outbound_allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, value: str) -> str:
+        hosts.parse(value)  # a typo must stop the server, not open or close it silently
+        return value
+
     @field_validator("github_allowed_bots", mode="before")
     @classmethod
     def _split_bots(cls, value: Any) -> Any:
@@ -309,6 +327,10 @@ class Settings(BaseSettings):
         """Whether other processes, maybe on other machines, can share this one's work:
         its database is a server rather than SQLite, or its Temporal is a cluster."""
         return bool(self.temporal_address) or not self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def allowed_hosts(self) -> hosts.AllowedHosts:
+        return hosts.parse(self.outbound_allowed_hosts)
 
     @property
     def checkouts_dir(self) -> Path:

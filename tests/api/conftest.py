@@ -14,7 +14,7 @@ from taskyard.config import Settings
 from taskyard.db.session import migrate, session_scope
 from taskyard.services import teams, tokens, users
 from taskyard.services.bootstrap import ensure_bootstrapped
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, LOOPBACK_ALLOWED
 from tests.support.server import serve_app
 
 
@@ -26,6 +26,7 @@ def bootstrapped(directory: Path, database_url: str) -> Settings:
         database_url=database_url,
         secret_key="test-secret-key",
         local_repository_roots=[directory],
+        outbound_allowed_hosts=LOOPBACK_ALLOWED,
     )
     migrate(settings.resolved_database_url)
     with session_scope(settings.resolved_database_url) as session:

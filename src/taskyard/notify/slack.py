@@ -24,6 +24,7 @@ import httpx
 
 from taskyard.config import Settings, get_settings
 from taskyard.notify.base import ChannelError, Notice, Sent, tls_context
+from taskyard.notify.outbound import pinned
 from taskyard.notify.slack_errors import api_error, http_error, retry_wait
 from taskyard.notify.slack_message import blocks, fallback
 
@@ -87,9 +88,13 @@ class SlackChannel:
             raise ChannelError(str(exc), retry=False) from exc
         message: dict[str, Any] = {"text": fallback(notice), "blocks": blocks(notice)}
         settings = self._settings or get_settings()
+        transport = self._transport
+        if isinstance(where, Webhook):  # a user's URL; the Web API's is the administrator's
+            reaching = await pinned(where.url, settings.allowed_hosts)  # checked at each send
+            transport = transport or reaching
         async with httpx.AsyncClient(
             timeout=settings.slack_timeout,
-            transport=self._transport,
+            transport=transport,
             verify=tls_context(),
             follow_redirects=False,
         ) as client:

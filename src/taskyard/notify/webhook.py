@@ -5,7 +5,9 @@ The body is the notice's JSON payload. Three headers let the receiver verify it:
 ``webhook-timestamp`` (seconds) and ``webhook-signature`` (``v1,`` and the base64
 HMAC-SHA256 of ``"{id}.{timestamp}.{body}"`` keyed by the secret's bytes: a secret is
 ``whsec_`` and base64). A 2xx is delivered; 410 Gone means the receiver wants no more
-(not retried); anything else, or no answer within the timeout, is retried.
+(not retried); anything else, a redirect included (never followed), or no answer within
+the timeout, is retried. The URL must be allowed by TASKYARD_OUTBOUND_ALLOWED_HOSTS at
+each send (see ``outbound.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from typing import ClassVar
 
 import httpx
 
-from taskyard.notify.base import ChannelError, Notice, Sent, tls_context
+from taskyard.config import Settings, get_settings
+from taskyard.notify.base import ChannelError, Notice, Sent
+from taskyard.notify.outbound import pinned
 
 SECRET_PREFIX = "whsec_"
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)  # a receiver that hangs must not hold a sender long
@@ -60,8 +64,9 @@ def body_of(notice: Notice) -> bytes:
 class WebhookChannel:
     kind: ClassVar[str] = "webhook"
 
-    def __init__(self, timeout: httpx.Timeout = TIMEOUT) -> None:
+    def __init__(self, timeout: httpx.Timeout = TIMEOUT, settings: Settings | None = None) -> None:
         self._timeout = timeout
+        self._settings = settings
 
     async def send(self, notice: Notice, target: Mapping[str, str], previous: str) -> Sent:
         body = body_of(notice)
@@ -73,9 +78,11 @@ class WebhookChannel:
             "webhook-timestamp": str(timestamp),
             "webhook-signature": sign(target["secret"], notice.id, timestamp, body),
         }
+        allowed = (self._settings or get_settings()).allowed_hosts
+        transport = await pinned(target["url"], allowed)  # checked again: DNS may have changed
         try:
             async with httpx.AsyncClient(
-                timeout=self._timeout, verify=tls_context(), follow_redirects=False
+                timeout=self._timeout, transport=transport, follow_redirects=False
             ) as client:
                 response = await client.post(target["url"], content=body, headers=headers)
         except httpx.HTTPError as exc:

@@ -9,6 +9,7 @@ encrypted and never shown again: the API shows a ``summary`` of where it goes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ from taskyard.db.models import (
 from taskyard.model.errors import Conflict, InvalidInput, NotFound
 from taskyard.model.inputs import Name
 from taskyard.model.registry import CHANNELS, require_kind
+from taskyard.notify import outbound
 from taskyard.notify.email_message import address as email_address
 from taskyard.notify.slack import destination as slack_destination
 from taskyard.notify.webhook import secret_key
@@ -59,8 +61,9 @@ def _check_event(event: str) -> None:
         raise InvalidInput(f"Unknown event '{event[:40]}'. Events: {', '.join(EVENTS)}.")
 
 
-def _check_config(kind: str, config: Mapping[str, str]) -> str:
-    """Refuse a configuration ``kind`` cannot use; return its summary (no secret in it)."""
+def _check_config(settings: Settings, kind: str, config: Mapping[str, str]) -> str:
+    """Refuse a configuration ``kind`` cannot use, or whose URL points where the server
+    may not send (TASKYARD_OUTBOUND_ALLOWED_HOSTS); return its summary (no secret in it)."""
     if len(config) > CONFIG_KEYS or any(
         len(k) > 40 or len(v) > CONFIG_VALUE for k, v in config.items()
     ):
@@ -87,6 +90,10 @@ def _check_config(kind: str, config: Mapping[str, str]) -> str:
             parts = urlsplit(config[key])
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise InvalidInput(f"'{key}' must be an http(s) URL.")
+            # A name that does not resolve is let be: no request can go there now, and
+            # each send checks again before connecting. Resolving blocks, once.
+            with contextlib.suppress(outbound.Unresolved):
+                outbound.check(config[key], settings.allowed_hosts)
             return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
     if kind == "slack":
         return f"Slack {config.get('channel', '')}".strip()
@@ -103,7 +110,7 @@ def add_channel(
 ) -> NotificationChannel:
     require(principal, "tasks:write")
     require_kind(CHANNELS, "notification channel", kind)
-    summary = _check_config(kind, config)
+    summary = _check_config(settings, kind, config)
     owned = session.scalars(
         select(NotificationChannel.name).where(NotificationChannel.user_id == principal.user_id)
     ).all()
@@ -156,7 +163,7 @@ def change_channel(
     if enabled is not None:
         channel.enabled = enabled
     if config is not None:
-        channel.summary = _check_config(channel.kind, config)
+        channel.summary = _check_config(settings, channel.kind, config)
         channel.config_ciphertext = secrets.seal(settings, json.dumps(dict(config)))
     return channel
 
