@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from taskyard import __version__
 from taskyard.api import errors, openapi
 from taskyard.api.deps import WRITE_SLOTS, get_engine, get_principal, limit_writers
+from taskyard.api.headers import SecurityHeaders
 from taskyard.api.limits import InputLimits
 from taskyard.api.pages import ROUTERS as PAGES
 from taskyard.api.routes import (
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.write_slots = asyncio.Semaphore(WRITE_SLOTS)
     errors.install(app)
     app.add_middleware(InputLimits, settings=settings)
+    app.add_middleware(SecurityHeaders)  # outermost: on every answer, refusals too
     modules = (
         tasks,
         events,

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
 
-from taskyard.api.errors import error_response
+from taskyard.api.errors import refusal
 from taskyard.config import Settings
 from taskyard.model.errors import InvalidInput
 from taskyard.model.inputs import MAX_DEPTH, check_tree
@@ -121,7 +121,8 @@ class InputLimits:
         message: str,
         code: str = "invalid",
     ) -> None:
-        response = error_response(status, code, message)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        response = refusal(scope["path"], headers, status, code, message)
         # The client may still be sending: tell it not to reuse this connection.
         response.headers["Connection"] = "close"
         await response(scope, receive, send)
