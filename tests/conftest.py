@@ -75,6 +75,8 @@ def settings(tmp_path: Path, database_url: str, temporal_address: str) -> Settin
         # Many engine tests run trusted `sandbox: none` templates for speed.
         allow_unsandboxed=True,
         local_repository_roots=[tmp_path],
+        # Schedule tests fire every second or two, not every minute.
+        schedule_min_interval_seconds=1,
     )
 
 
