@@ -24,6 +24,9 @@ ADMIN_TOKEN = "ty_test_admin_token_0123456789"
 # for the process too, since channels built by the registry read `get_settings()`.
 LOOPBACK_ALLOWED = "loopback"
 os.environ["TASKYARD_OUTBOUND_ALLOWED_HOSTS"] = LOOPBACK_ALLOWED
+# Schedule tests fire every second or two, not every minute; servers they start in
+# another process read it from the environment.
+os.environ["TASKYARD_SCHEDULE_MIN_INTERVAL_SECONDS"] = "1"
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +85,8 @@ def settings(tmp_path: Path, database_url: str, temporal_address: str) -> Settin
         allow_unsandboxed=True,
         local_repository_roots=[tmp_path],
         outbound_allowed_hosts=LOOPBACK_ALLOWED,
+        # Schedule tests fire every second or two, not every minute.
+        schedule_min_interval_seconds=1,
     )
 
 

@@ -275,6 +275,13 @@ class Settings(BaseSettings):
         "id and turn of lines about a task's work).",
     )
 
+    schedule_min_interval_seconds: int = Field(
+        60,
+        ge=1,
+        le=60,
+        description="Least time between two fires of a schedule whose cron has a seconds "
+        "field (7 fields); 1 allows every second.",
+    )
     max_body_bytes: int = Field(
         1_000_000, ge=1024, description="Largest request body accepted (413 beyond it)."
     )

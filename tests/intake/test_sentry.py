@@ -126,7 +126,7 @@ def test_what_taskyard_does_not_act_on_and_what_it_cannot_read(yard: Yard) -> No
     body = b"not json"
     headers = sentry_headers(body, "event_alert")
     assert yard.post(source, body, headers).json()["error"]["message"] == (
-        "The delivery's body is not valid JSON."
+        "The delivery's body is not valid JSON in UTF-8: Expecting value: line 1 column 1 (char 0)."
     )
     big = json.dumps({"data": "x" * 1_100_000}).encode()
     assert yard.post(source, big, sentry_headers(big, "event_alert")).status_code == 413

@@ -71,6 +71,39 @@ def check_tree(document: Any, *, max_depth: int = MAX_DEPTH, what: str = "Reques
             raise InvalidInput(f"{where}: {type(value).__name__} values are not allowed.")
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON can carry")
+
+
+def load_object(raw: bytes, what: str) -> dict[str, Any]:
+    """``raw`` as a JSON object that passes :func:`check_tree`; else ``InvalidInput``
+    saying what is wrong. For bodies read before any route's model: webhook deliveries.
+
+    ``json`` raises RecursionError on deep nesting and ValueError on an integer of more
+    than 4,300 digits (CPython's limit): both are the sender's mistake, told as such.
+    """
+    try:
+        document = json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError as exc:
+        raise InvalidInput(f"{what} is nested deeper than {MAX_DEPTH} levels.") from exc
+    except ValueError as exc:  # UnicodeDecodeError, a bad token, a huge integer, NaN
+        # The decoder's words and where (line, column); not CPython's advice to raise a limit.
+        reason = str(exc) if isinstance(exc, json.JSONDecodeError) else str(exc).split(":")[0]
+        raise InvalidInput(f"{what} is not valid JSON in UTF-8: {reason[:200]}.") from exc
+    if not isinstance(document, dict):
+        raise InvalidInput(f"{what} must be a JSON object, not {_kind(document)}.")
+    check_tree(document, what=what)
+    return document
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    return "null" if value is None else "a number or boolean"
+
+
 def _check_text(value: str, where: str) -> None:
     problem = text_problem(value)
     if problem:

@@ -13,6 +13,7 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import pairwise
 
 from taskyard.model.errors import InvalidInput
 
@@ -51,7 +52,7 @@ HOUR = Field("hour", 0, 23)
 DAY = Field("day-of-month", 1, 31)
 MONTH = Field("month", 1, 12, MONTHS)
 WEEKDAY = Field("day-of-week", 0, 7, DAYS)  # 0 and 7 are both Sunday
-YEAR = Field("year", 1970, 2999)
+YEAR = Field("year", 2000, 2100)  # the years Temporal takes
 FIVE = (MINUTE, HOUR, DAY, MONTH, WEEKDAY)
 LAYOUTS = {5: FIVE, 6: (*FIVE, YEAR), 7: (SECOND, *FIVE, YEAR)}
 ITEM = re.compile(r"^(?P<range>\*|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)?)(?:/(?P<step>[0-9]+))?$")
@@ -73,8 +74,9 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
-def check_cron(expression: str) -> str:
-    """``expression`` normalized (single spaces), or ``InvalidInput`` naming the bad part."""
+def check_cron(expression: str, min_interval: int = 1) -> str:
+    """``expression`` normalized (single spaces), or ``InvalidInput`` naming the bad part
+    (or that it fires less than ``min_interval`` seconds apart)."""
     text = " ".join(expression.split())
     if not text:
         raise InvalidInput("The cron expression is empty: give e.g. '0 9 * * MON-FRI'.")
@@ -94,7 +96,40 @@ def check_cron(expression: str) -> str:
         )
     for field, part in zip(layout, parts, strict=True):
         _check_field(field, part)
+    if len(parts) == 7:
+        _check_interval(parts[0], min_interval)
     return text
+
+
+def _seconds(part: str) -> set[int]:
+    """The seconds of a minute a (checked) seconds field fires at."""
+    found: set[int] = set()
+    for item in part.split(","):
+        match = ITEM.match(item)
+        assert match is not None  # checked by _check_field
+        span, step = match["range"], int(match["step"] or 1)
+        low, _, high = ("0-59" if span == "*" else span).partition("-")
+        last = int(high) if high else (59 if match["step"] else int(low))
+        found.update(range(int(low), last + 1, step))
+    return found
+
+
+def _check_interval(part: str, min_interval: int) -> None:
+    """Refuse a seconds field that fires twice less than ``min_interval`` seconds apart.
+
+    Only the seconds field can: 5- and 6-field expressions fire at most once a minute,
+    and the limit is at most 60 seconds (``TASKYARD_SCHEDULE_MIN_INTERVAL_SECONDS``).
+    """
+    seconds = sorted(_seconds(part))
+    if len(seconds) < 2:
+        return
+    gaps = [b - a for a, b in pairwise(seconds)]
+    gap = min([*gaps, seconds[0] + 60 - seconds[-1]])
+    if gap < min_interval:
+        raise InvalidInput(
+            f"The cron expression fires {gap} second(s) apart; this server allows schedules "
+            f"at most every {min_interval} seconds (TASKYARD_SCHEDULE_MIN_INTERVAL_SECONDS)."
+        )
 
 
 def _check_field(field: Field, part: str) -> None:

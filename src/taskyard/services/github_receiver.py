@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from taskyard.model.errors import InvalidInput, Unauthenticated
 from taskyard.model.github import GitHubEvent, route
-from taskyard.model.inputs import check_tree
+from taskyard.model.inputs import load_object
 
 DELIVERY_ID = re.compile(r"[A-Za-z0-9-]{1,100}")
 EVENT_NAME = re.compile(r"[a-z_]{1,60}")
@@ -57,13 +55,7 @@ def parse(body: bytes, headers: Mapping[str, str]) -> GitHubEvent:
             f"Deliveries must be JSON, not '{content_type[:100]}': set the webhook's "
             "content type to application/json."
         )
-    try:
-        payload: Any = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidInput("The delivery's body is not valid JSON.") from exc
-    if not isinstance(payload, dict):
-        raise InvalidInput("The delivery's body must be a JSON object.")
-    check_tree(payload, what="The delivery's body")
+    payload = load_object(body, "The delivery's body")
     action = payload.get("action", "")
     if not isinstance(action, str) or len(action) > 60:
         raise InvalidInput("The delivery's 'action' must be a short string.")

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from taskyard.config import Settings
 from taskyard.db.models import Event, IntakeSource, Task, User, WebhookDelivery
-from taskyard.model.errors import InvalidInput, NotFound
+from taskyard.model.errors import Forbidden, InvalidInput, NotFound
 from taskyard.model.fence import prompt_section
 from taskyard.services import actions, events, intake_sources, secrets, threads, webhooks
 from taskyard.services.access import Principal
@@ -127,15 +127,29 @@ def _handle(
     creator = session.get(User, source.creator_id)
     assert creator is not None  # users are never deleted
     principal = Principal(creator.id, source.org_id, creator.username, frozenset({"tasks:write"}))
-    body = _task_body(source, inbound, item, thread)
     try:
+        body = _task_body(source, inbound, item, thread)
         made = actions.create(session, engine, principal, body, local_roots=roots)
     except NotFound as exc:  # a mapped team or template: the delivery's mistake, not the URL's
-        raise InvalidInput(f"The delivery names what the organization lacks: {exc}") from exc
+        refusal = InvalidInput(f"The delivery names what the organization lacks: {exc}")
+        raise _refused(session, key, inbound, refusal) from exc
+    except (InvalidInput, Forbidden) as exc:  # a mapped repository outside the roots...
+        raise _refused(session, key, inbound, exc) from exc
     outcome = f"Task {made.task.key} was created."
     webhooks.note(session, key, inbound.delivery_id, outcome)
     session.commit()
     return Received(inbound.delivery_id, outcome, made.task.key, created=True, count=1)
+
+
+def _refused(
+    session: Session, key: str, inbound: Inbound, exc: InvalidInput | Forbidden
+) -> InvalidInput | Forbidden:
+    """``exc``, once the delivery's row says why it was refused: nothing of the attempt
+    is kept (the rollback), and whoever asks why no task came finds the reason."""
+    session.rollback()
+    webhooks.refused(session, key, inbound.delivery_id, f"Refused: {exc.message}")
+    session.commit()
+    return exc
 
 
 def _fold(

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from taskyard.model.errors import InvalidInput, Unauthenticated
-from taskyard.model.inputs import check_tree
+from taskyard.model.inputs import load_object
 
 DELIVERY_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 RESOURCE = re.compile(r"[a-z_]{1,60}")
@@ -92,13 +91,7 @@ def parse(kind: str, body: bytes, headers: Mapping[str, str]) -> Inbound:
         raise InvalidInput(
             f"Deliveries must be JSON (Content-Type: application/json), not '{content_type[:100]}'."
         )
-    try:
-        payload: Any = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidInput("The delivery's body is not valid JSON.") from exc
-    if not isinstance(payload, dict):
-        raise InvalidInput("The delivery's body must be a JSON object.")
-    check_tree(payload, what="The delivery's body")
+    payload = load_object(body, "The delivery's body")
     event, action = kind, ""
     if kind == "sentry":
         event = headers.get("sentry-hook-resource", "")

@@ -37,14 +37,15 @@ def ignored(resource: str, action: str) -> str:
             f"not {resource[:60] or 'one without Sentry-Hook-Resource'}."
         )
     if action not in ACTED_ON[resource]:
-        return f"Ignored: taskyard does not act on Sentry {resource} {action[:60]}."
+        named = action[:60] or "deliveries without an action"
+        return f"Ignored: taskyard does not act on Sentry {resource} {named}."
     return ""
 
 
 def _object(parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
     value = parent.get(key)
     if not isinstance(value, Mapping):
-        raise InvalidInput(f"The Sentry delivery has no {where}.{key} object.")
+        raise InvalidInput(f"The Sentry delivery has no {where}{key} object.")
     return value
 
 
@@ -80,7 +81,7 @@ def _frames(event: Mapping[str, Any]) -> str:
 
 
 def _from_alert(data: Mapping[str, Any]) -> dict[str, Any]:
-    event = _object(data, "event", "data")
+    event = _object(data, "event", "data.")
     metadata = _part(event, "metadata")
     web = text(event.get("web_url"), 500)
     return {
@@ -101,7 +102,7 @@ def _from_alert(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _from_issue(data: Mapping[str, Any]) -> dict[str, Any]:
-    issue = _object(data, "issue", "data")
+    issue = _object(data, "issue", "data.")
     metadata = _part(issue, "metadata")
     return {
         "issue_id": text(issue.get("id"), 40),
@@ -120,7 +121,7 @@ def _from_issue(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def item_of(resource: str, payload: Mapping[str, Any]) -> Item:
     """The task a Sentry delivery asks for; 400 naming what is missing."""
-    data = _object(payload, "data", "the body")
+    data = _object(payload, "data", "")
     found = _from_alert(data) if resource == "event_alert" else _from_issue(data)
     if not found["issue_id"]:
         raise InvalidInput(f"The Sentry {resource} delivery names no issue id.")

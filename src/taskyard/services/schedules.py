@@ -116,6 +116,7 @@ def create(
     body: ScheduleCreate,
     *,
     local_roots: Sequence[Path],
+    min_interval: int,
 ) -> Schedule:
     require(principal, "tasks:write")
     if not NAME.fullmatch(body.name):
@@ -123,7 +124,7 @@ def create(
             f"Schedule name '{body.name}': use up to 64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit (it is part of the schedule's URL)."
         )
-    cron, zone = check_cron(body.cron), check_time_zone(body.time_zone)
+    cron, zone = check_cron(body.cron, min_interval), check_time_zone(body.time_zone)
     task = _check_task(session, principal.org_id, body.task, local_roots)
     taken = session.scalars(select(Schedule.name).where(Schedule.org_id == principal.org_id))
     names = set(taken)
@@ -186,10 +187,11 @@ def update(
     body: ScheduleUpdate,
     *,
     local_roots: Sequence[Path],
+    min_interval: int,
 ) -> Schedule:
     schedule = get(session, principal, name, scope="tasks:write")
     if body.cron is not None:
-        schedule.cron = check_cron(body.cron)
+        schedule.cron = check_cron(body.cron, min_interval)
     if body.time_zone is not None:
         schedule.time_zone = check_time_zone(body.time_zone)
     if body.overlap is not None:

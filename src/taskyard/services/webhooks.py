@@ -135,3 +135,10 @@ def note(session: Session, source: str, delivery_id: str, outcome: str) -> None:
     row = _row(session, source, delivery_id)
     row.outcome = outcome[:OUTCOME_LIMIT]
     row.handled_at = utcnow()
+
+
+def refused(session: Session, source: str, delivery_id: str, outcome: str) -> None:
+    """Record why a stored delivery made nothing (a mapped team the organization lacks),
+    leaving it unhandled: sent again once that is fixed, it is handled then."""
+    row = _row(session, source, delivery_id)
+    row.outcome = outcome[:OUTCOME_LIMIT]

@@ -94,7 +94,14 @@ def create_schedule(
 ) -> ScheduleOut:
     """Create a schedule owned by the caller: its task is made at each fire, for them."""
     roots = settings.local_repository_roots
-    schedule = schedules.create(session, engine, principal, body, local_roots=roots)
+    schedule = schedules.create(
+        session,
+        engine,
+        principal,
+        body,
+        local_roots=roots,
+        min_interval=settings.schedule_min_interval_seconds,
+    )
     return _out(session, schedule)
 
 
@@ -121,7 +128,15 @@ def update_schedule(
 ) -> ScheduleOut:
     """Change the cron, time zone, overlap policy or task; only the fields given."""
     roots = settings.local_repository_roots
-    schedule = schedules.update(session, engine, principal, name, body, local_roots=roots)
+    schedule = schedules.update(
+        session,
+        engine,
+        principal,
+        name,
+        body,
+        local_roots=roots,
+        min_interval=settings.schedule_min_interval_seconds,
+    )
     return _out(session, schedule)
 
 
