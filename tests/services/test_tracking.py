@@ -5,7 +5,7 @@ real PostgreSQL when TASKYARD_TEST_POSTGRES_URL names one (``scripts/with-postgr
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import httpx
 import pytest
@@ -150,3 +150,22 @@ def _due_now(settings: Settings, task_id: int) -> None:
             .where(TrackingComment.task_id == task_id)
             .values(due_at=utcnow() - dt.timedelta(seconds=1))
         )
+
+
+def test_a_claim_racing_a_change_to_a_dirty_comment_renders_the_change(
+    api: httpx.Client, api_settings: Settings
+) -> None:
+    """A change still in flight when a claim comes, on a row already owed an edit: the
+    claim waits for it (the change holds the row) and shows it, or leaves it owed."""
+    [task_id] = tracked(api, api_settings, 1)  # dirty from the start
+    with ThreadPoolExecutor(1) as pool, session_scope(api_settings.resolved_database_url) as s:
+        task = s.get(Task, task_id)
+        assert task is not None
+        tasks.set_status(s, task, TaskStatus.FAILED, "It broke")
+        s.flush()  # the change and its mark are written, not committed
+        claiming = pool.submit(tracking.claim_due, api_settings, 10, LEASE)
+        wait([claiming], timeout=0.5)  # let it come while this transaction is open
+    claimed = claiming.result(timeout=30)
+    shown = [due.body for due in claimed]
+    owed = row(api_settings, task_id).dirty
+    assert any("It broke" in body for body in shown) or owed, (shown, owed)

@@ -22,7 +22,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from taskyard.config import Settings
@@ -68,10 +68,16 @@ def start_tracking(session: Session, task: Task, repository: str, issue_number: 
 
 
 def mark(session: Session, task_id: int) -> None:
-    """Owe the task's comment an edit (if it has one), in the caller's transaction."""
+    """Owe the task's comment an edit (if it has one), in the caller's transaction.
+
+    Unconditional, even when the row is dirty already: the UPDATE locks the row until the
+    change commits, so a claim (which consumes the flag, then reads the task) waits for it
+    and renders it. Skipping an already-dirty row let a claim on PostgreSQL consume the
+    flag and read the task before this change committed: the last edit was then lost.
+    """
     session.execute(
         update(TrackingComment)
-        .where(TrackingComment.task_id == task_id, TrackingComment.dirty.is_(false()))
+        .where(TrackingComment.task_id == task_id)
         .values(dirty=True)
         .execution_options(synchronize_session=False)
     )
