@@ -24,7 +24,8 @@ test-sqlite: github-fixtures
 	$(PYTEST) -n 2 --dist loadfile tests
 
 test-postgres: github-fixtures  ## storage, API and engine tests on a real PostgreSQL server
-	scripts/with-postgres $(PYTEST) -n 2 --dist loadfile tests/api tests/engine tests/db
+	scripts/with-postgres $(PYTEST) -n 2 --dist loadfile tests/api tests/engine tests/db \
+		tests/services/test_concurrency.py tests/services/test_threads.py tests/services/test_tracking.py
 
 github-fixtures:  ## GitHub's OpenAPI description and webhook examples, for the GitHub stand-in
 	scripts/fetch-github-fixtures
