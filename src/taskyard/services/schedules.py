@@ -21,6 +21,7 @@ from sqlalchemy import delete as delete_rows
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from taskyard.config import Settings
 from taskyard.db.models import Schedule, ScheduleRun
 from taskyard.model.errors import Conflict, InvalidInput, NotFound
 from taskyard.model.inputs import Body, JsonObject, Label, Location, Name, Title
@@ -114,9 +115,7 @@ def create(
     engine: ScheduleEngine,
     principal: Principal,
     body: ScheduleCreate,
-    *,
-    local_roots: Sequence[Path],
-    min_interval: int,
+    settings: Settings,
 ) -> Schedule:
     require(principal, "tasks:write")
     if not NAME.fullmatch(body.name):
@@ -124,8 +123,9 @@ def create(
             f"Schedule name '{body.name}': use up to 64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit (it is part of the schedule's URL)."
         )
-    cron, zone = check_cron(body.cron, min_interval), check_time_zone(body.time_zone)
-    task = _check_task(session, principal.org_id, body.task, local_roots)
+    cron = check_cron(body.cron, settings.schedule_min_interval_seconds)
+    zone = check_time_zone(body.time_zone)
+    task = _check_task(session, principal.org_id, body.task, settings.local_repository_roots)
     taken = session.scalars(select(Schedule.name).where(Schedule.org_id == principal.org_id))
     names = set(taken)
     if body.name in names:
@@ -185,19 +185,19 @@ def update(
     principal: Principal,
     name: str,
     body: ScheduleUpdate,
-    *,
-    local_roots: Sequence[Path],
-    min_interval: int,
+    settings: Settings,
 ) -> Schedule:
     schedule = get(session, principal, name, scope="tasks:write")
     if body.cron is not None:
-        schedule.cron = check_cron(body.cron, min_interval)
+        schedule.cron = check_cron(body.cron, settings.schedule_min_interval_seconds)
     if body.time_zone is not None:
         schedule.time_zone = check_time_zone(body.time_zone)
     if body.overlap is not None:
         schedule.overlap = body.overlap
     if body.task is not None:
-        schedule.task = _check_task(session, schedule.org_id, body.task, local_roots).model_dump()
+        schedule.task = _check_task(
+            session, schedule.org_id, body.task, settings.local_repository_roots
+        ).model_dump()
     audit.record(session, principal, "schedule.updated", schedule.name)
     session.flush()
     engine.put_schedule(definition(schedule))

@@ -93,15 +93,7 @@ def create_schedule(
     settings: SettingsDep,
 ) -> ScheduleOut:
     """Create a schedule owned by the caller: its task is made at each fire, for them."""
-    roots = settings.local_repository_roots
-    schedule = schedules.create(
-        session,
-        engine,
-        principal,
-        body,
-        local_roots=roots,
-        min_interval=settings.schedule_min_interval_seconds,
-    )
+    schedule = schedules.create(session, engine, principal, body, settings)
     return _out(session, schedule)
 
 
@@ -127,16 +119,7 @@ def update_schedule(
     settings: SettingsDep,
 ) -> ScheduleOut:
     """Change the cron, time zone, overlap policy or task; only the fields given."""
-    roots = settings.local_repository_roots
-    schedule = schedules.update(
-        session,
-        engine,
-        principal,
-        name,
-        body,
-        local_roots=roots,
-        min_interval=settings.schedule_min_interval_seconds,
-    )
+    schedule = schedules.update(session, engine, principal, name, body, settings)
     return _out(session, schedule)
 
 
