@@ -288,6 +288,7 @@ def main() -> None:
                 if failures:
                     raise SystemExit("\n".join(failures))
                 report("all at once", results)
+                report_hops("all at once", results)
                 rate = n / elapsed
                 print(f"  all at once throughput {rate:.1f} tasks/s ({n} tasks in {elapsed:.2f} s)")
 

@@ -9,6 +9,7 @@ is looked up from globals or context variables, and results are typed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -57,7 +58,11 @@ def _permanent(exc: Permanent) -> ApplicationError:
 
 async def _beating(step: Awaitable[R]) -> R:
     """Await ``step``, heartbeating meanwhile: if this worker dies, Temporal knows
-    within the heartbeat timeout (and a cancel reaches the step)."""
+    within the heartbeat timeout (and a cancel reaches the step).
+
+    A cancelled step is awaited to its end: the activity is over only once the step
+    cleaned up (its processes killed, its checkout released).
+    """
     running = asyncio.ensure_future(step)
     try:
         while True:
@@ -66,7 +71,10 @@ async def _beating(step: Awaitable[R]) -> R:
                 return running.result()
             activity.heartbeat()
     finally:
-        running.cancel()
+        if not running.done():
+            running.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(running)
 
 
 def _change(status: StatusInput | None) -> StatusChange | None:
@@ -140,7 +148,8 @@ class TaskActivities:
     async def run_turn(self, inp: TurnInput) -> TurnResult:
         runner = TurnRunner(self.settings, self.store, self.gateway)
         try:
-            return await runner.run(inp, activity.heartbeat)
+            # Beating while it waits for the checkout too (see engine.home.held).
+            return await _beating(runner.run(inp, activity.heartbeat))
         except Permanent as exc:
             raise _permanent(exc) from exc
 

@@ -13,7 +13,7 @@ import asyncio
 from dataclasses import replace
 
 from taskyard.config import Settings
-from taskyard.engine.home import mark_path, read_mark, write_mark
+from taskyard.engine.home import held, mark_path, read_mark, write_mark
 from taskyard.engine.types import DeliveryResult
 from taskyard.engine.work import Work, collect_work
 from taskyard.forges.base import FORGES, DeliveredWork
@@ -35,7 +35,8 @@ async def deliver(settings: Settings, store: TaskStore, task_id: int, stage: str
     from the vault, open or update the pull request."""
     task = await asyncio.to_thread(store.facts, task_id)
     try:
-        return await _deliver(settings, store, task, stage)
+        async with held(settings, task.workspace_name):
+            return await _deliver(settings, store, task, stage)
     except (GitError, InvalidInput) as exc:
         # The message becomes the task's status: it may quote what the agent wrote
         # (a file name, git's complaint about it), so secrets are masked here too.

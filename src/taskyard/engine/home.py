@@ -14,6 +14,12 @@ be at, whether the template's setup ran in it, and whether the agent's home ther
 holds the sessions of the turns so far. It is removed as a turn starts and written
 again once the turn's checkpoint is saved, so a checkout a killed try left half
 written has no mark, and is rebuilt before any agent sees it again.
+
+Whatever uses a checkout (preparing it, a turn, a delivery) holds it first
+(:func:`held`). Temporal retries an activity whose heartbeats stopped reaching it
+(an overloaded worker, Temporal away) while the first try may still be running on
+the same worker: the retry waits for that try to end, cleanup included, rather
+than build or run in a checkout the first try is still using.
 """
 
 from __future__ import annotations
@@ -21,10 +27,13 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from taskyard.config import Settings
+from taskyard.workspaces.pool import locked
 
 ID_FILE = "worker-id"
 
@@ -57,6 +66,13 @@ def home_queue(settings: Settings) -> str:
 
 def mark_path(settings: Settings, workspace_name: str) -> Path:
     return settings.data_dir / "marks" / workspace_name / "mark.json"
+
+
+@asynccontextmanager
+async def held(settings: Settings, workspace_name: str) -> AsyncIterator[None]:
+    """The task's checkout on this worker, for this step alone (not reentrant)."""
+    async with locked(mark_path(settings, workspace_name).with_name("lock")):
+        yield
 
 
 @dataclass(frozen=True)

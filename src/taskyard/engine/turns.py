@@ -25,7 +25,7 @@ from taskyard.agents.base import AgentEvent, AgentTurn, TurnRequest
 from taskyard.agents.registry import adapter_for
 from taskyard.config import Settings
 from taskyard.engine.event_sink import EventSink
-from taskyard.engine.home import Mark, clear_mark, write_mark
+from taskyard.engine.home import Mark, clear_mark, held, write_mark
 from taskyard.engine.layout import Workspace
 from taskyard.engine.types import TurnInput, TurnResult
 from taskyard.engine.work import turn_work
@@ -181,6 +181,13 @@ class TurnRunner:
         killed after the agent finished, Temporal away for longer than the heartbeat
         timeout); the agent's work is done, and running it again would do it twice.
         """
+        name, _ = await asyncio.to_thread(self.store.checkpoint_seq, inp.task_id)
+        # A try still running here (its heartbeats lost) ends first, then this one
+        # finds its result, or the checkout it left, which is prepared again.
+        async with held(self.settings, name):
+            return await self._run_held(inp, heartbeat)
+
+    async def _run_held(self, inp: TurnInput, heartbeat: Callable[[], None]) -> TurnResult:
         done = await asyncio.to_thread(self.store.turn_outcome, inp.run_id, inp.turn)
         if done is not None:
             return TurnResult(**done)

@@ -61,6 +61,10 @@ def _poller(
         activities=activities,
         interceptors=[LogContext()],
         max_concurrent_activities=200,
+        # Temporal sends a heartbeat at most every 0.8 heartbeat timeouts by default,
+        # which leaves a busy worker or server 2 s of a 10 s timeout: under a burst,
+        # live activities timed out, and their retries made the burst worse.
+        max_heartbeat_throttle_interval=timedelta(seconds=settings.heartbeat_timeout / 4),
         # On a stop, running activities get this long to finish before they are
         # cancelled (their sandboxes killed); a cancelled turn is retried by
         # Temporal: on this worker once it is back, or moved to another.

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from taskyard import telemetry
 from taskyard.agents.registry import private_files
 from taskyard.config import Settings
-from taskyard.engine.home import Mark, mark_path, read_mark, write_mark
+from taskyard.engine.home import Mark, held, mark_path, read_mark, write_mark
 from taskyard.engine.layout import Workspace
 from taskyard.model.errors import InvalidInput
 from taskyard.model.redaction import Redactor
@@ -41,12 +41,16 @@ async def current_mark(
 ) -> Mark:
     """What the task's checkout here holds, once it holds the latest checkpoint: a
     turn's check before its agent starts, which prepares the workspace again only
-    when it must (a killed try's checkout, one made before a move)."""
+    when it must (a killed try's checkout, one made before a move).
+
+    The caller holds the checkout (:func:`.home.held`).
+    """
     name, seq = await asyncio.to_thread(store.checkpoint_seq, task_id)
     mark = await asyncio.to_thread(read_mark, mark_path(settings, name))
     if mark is not None and mark.seq == seq and mark.setup:
         return mark
-    return await prepare_workspace(settings, store, task_id, heartbeat)
+    task = await asyncio.to_thread(store.facts, task_id)
+    return await _prepare(settings, store, task, heartbeat)
 
 
 async def prepare_workspace(
@@ -54,9 +58,16 @@ async def prepare_workspace(
 ) -> Mark:
     """Bring the task's checkout here up to its latest checkpoint (once), set up (once)."""
     task = await asyncio.to_thread(store.facts, task_id)
+    async with held(settings, task.workspace_name):
+        return await _prepare(settings, store, task, heartbeat)
+
+
+async def _prepare(
+    settings: Settings, store: TaskStore, task: TaskFacts, heartbeat: Callable[[], None]
+) -> Mark:
     workspace = await Workspace.at(settings, task.workspace_name, task.forge_site, task.repository)
     mark = await asyncio.to_thread(read_mark, workspace.mark)
-    _, seq = await asyncio.to_thread(store.checkpoint_seq, task_id)
+    _, seq = await asyncio.to_thread(store.checkpoint_seq, task.id)
     if mark is None or mark.seq != seq or not workspace.checkout.exists():
         mark = await _rebuild(settings, store, task, workspace)
     if not mark.setup:

@@ -96,7 +96,15 @@ async def git_bytes(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await process.communicate(stdin)
+    try:
+        out, err = await process.communicate(stdin)
+    except BaseException:
+        # Cancelled (its activity was, or timed out): a git left running would go on
+        # writing where the step's next try is about to work.
+        if process.returncode is None:
+            process.kill()
+            await asyncio.shield(process.wait())
+        raise
     if process.returncode != 0:
         raise GitError(list(args), process.returncode or 1, err.decode(errors="replace"))
     return out
