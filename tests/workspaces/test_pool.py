@@ -110,6 +110,23 @@ async def test_a_claimed_checkout_is_indistinguishable_from_a_fresh_one(
     assert facts(moved, "taskyard/ty-3") == facts(reference, "taskyard/ty-4")
 
 
+async def test_a_claim_on_an_oddly_named_base_tracks_it_as_git_would(
+    tmp_path: Path, remote_repo: Path
+) -> None:
+    # The claim writes the branch, HEAD and its upstream itself (no git process): a base
+    # whose name git's config syntax must quote or escape comes out as git writes it.
+    base = 'odd"name#;x'
+    git("branch", base, "main", cwd=remote_repo)
+    settings = make_settings(tmp_path, pool_size=1)
+    remote = GitRemote(str(remote_repo))
+    await create_checkout(remote, "first", base, settings.checkouts_dir / "TY-first", settings)
+    await asyncio.to_thread(pool.wait_refills, 60)
+    claimed = settings.checkouts_dir / "TY-2"
+    await create_checkout(remote, "taskyard/ty-2", base, claimed, settings)
+    assert facts(claimed, "taskyard/ty-2") == facts(settings.checkouts_dir / "TY-first", "first")
+    assert git("rev-parse", "--abbrev-ref", "@{upstream}", cwd=claimed).strip() == f"origin/{base}"
+
+
 async def test_tasks_at_once_get_distinct_checkouts(tmp_path: Path, remote_repo: Path) -> None:
     settings = make_settings(tmp_path, pool_size=3)
     entries = await warm(settings, remote_repo)
