@@ -212,9 +212,8 @@ def _branch_at(checkout: Path, branch: str, base: str, commit: str) -> None:
     with ref.open("x") as out:  # never a branch a checkout already had
         out.write(f"{commit}\n")
     config = git_dir / "config"
-    section = (
-        f"[branch {_quoted(branch)}]\n\tremote = origin\n\tmerge = {_quoted('refs/heads/' + base)}\n"
-    )
+    merge = _quoted(f"refs/heads/{base}")
+    section = f"[branch {_quoted(branch)}]\n\tremote = origin\n\tmerge = {merge}\n"
     _replace(config, config.read_text() + section)
     _replace(git_dir / "HEAD", f"{HEAD_REF}{branch}\n")
 
