@@ -87,6 +87,8 @@ def settings(tmp_path: Path, database_url: str, temporal_address: str) -> Settin
         outbound_allowed_hosts=LOOPBACK_ALLOWED,
         # Schedule tests fire every second or two, not every minute.
         schedule_min_interval_seconds=1,
+        # A task whose start the engine refused is started again within a second.
+        start_sweep_seconds=0.5,
     )
 
 

@@ -275,6 +275,14 @@ class Settings(BaseSettings):
         "id and turn of lines about a task's work).",
     )
 
+    start_sweep_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="Seconds between sweeps that start tasks whose run was stored but whose "
+        "workflow the engine could not start then (Temporal busy or away): such a task is "
+        "answered 201 and starts at the next sweep.",
+    )
     schedule_min_interval_seconds: int = Field(
         60,
         ge=1,

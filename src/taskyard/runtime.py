@@ -66,6 +66,7 @@ class Runtime:
         self._worker_tasks: list[asyncio.Task[None]] = []
         self.gateway: Gateway | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._starter: asyncio.Task[None] | None = None
         self._tracking: tuple[TrackingLoop, asyncio.Task[None]] | None = None
         self._notifying: tuple[NotificationLoop, asyncio.Task[None]] | None = None
         self._stop_metrics: Callable[[], None] | None = None
@@ -121,7 +122,21 @@ class Runtime:
             if self.settings.metrics_address:
                 self._stop_metrics = telemetry.serve_metrics(self.settings.metrics_address)
             await self._resume_unstarted()
+        self._starter = asyncio.create_task(self._keep_starting())
         return self
+
+    async def _keep_starting(self) -> None:
+        """Start, every ``start_sweep_seconds``, the tasks whose workflow the engine could
+        not start when their run was stored; what is started already is left as it is."""
+        store = TaskStore(self.settings)
+        every = self.settings.start_sweep_seconds
+        while True:
+            await asyncio.sleep(every)
+            try:
+                for uid, task_id, key in await asyncio.to_thread(store.unstarted, every):
+                    await self.engine.start(uid, task_id, key)
+            except Exception:  # the engine or the database still away: the next sweep
+                log.warning("could not start the tasks waiting for the engine", exc_info=True)
 
     def _bootstrap(self) -> Bootstrap:
         with session_scope(self.settings.resolved_database_url) as session:
@@ -152,10 +167,11 @@ class Runtime:
     ) -> None:
         if self._stop_metrics is not None:
             self._stop_metrics()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        for loop in (self._sweeper, self._starter):
+            if loop is not None:
+                loop.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop
         grace = self.settings.worker_shutdown_seconds
         loops = [loop for loop in (self._tracking, self._notifying) if loop is not None]
         await asyncio.gather(*(stop_loop(loop, running, grace) for loop, running in loops))

@@ -7,6 +7,7 @@ input as an event, and signals the task's workflow through ``engine``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +16,14 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from taskyard.db.models import Task, Workflow
-from taskyard.model.errors import Conflict, InvalidInput
+from taskyard.model.errors import Conflict, InvalidInput, Unavailable
 from taskyard.model.signals import Signal
 from taskyard.model.status import FINAL, TaskStatus
 from taskyard.services import audit, events, reviewers, stops, tasks, threads
 from taskyard.services.access import Principal, require
 from taskyard.services.tasks import TaskCreate
 
+log = logging.getLogger(__name__)
 MAX_MESSAGE = 100_000
 
 
@@ -72,12 +74,20 @@ def create(
     if body.run:
         engine.check()  # refuse before commit: the request rolls back, nothing is left behind
     # The workflow's first activity reads the task: it must be committed first.
-    # Should the start itself fail now, the task stays queued with run_requested
-    # and the runtime starts it when it next comes up.
     session.commit()
     if body.run:
-        engine.start(task)
+        _start_committed(engine, task)
     return Created(task, created=True)
+
+
+def _start_committed(engine: EngineLike, task: Task) -> None:
+    """Start a task whose run is committed; one the engine cannot take now is started
+    by the runtime's next sweep (``Runtime.keep_starting``), not refused: a refusal
+    would tell the caller nothing was made, and its retry would make the task twice."""
+    try:
+        engine.start(task)
+    except Unavailable as exc:
+        log.warning("task %s is stored; its start waits for the engine: %s", task.key, exc)
 
 
 def _fold(
@@ -110,7 +120,7 @@ def start(session: Session, engine: EngineLike, principal: Principal, ref: str) 
     task.run_requested = True
     audit.record(session, principal, "task.started", task.key)
     session.commit()
-    engine.start(task)
+    _start_committed(engine, task)
     return task
 
 

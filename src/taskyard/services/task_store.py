@@ -16,12 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from taskyard.config import Settings
-from taskyard.db.models import Task, Workflow
+from taskyard.db.models import Task, Workflow, utcnow
 from taskyard.db.session import session_scope
 from taskyard.model.checkpoint import Checkpoint
 from taskyard.model.diff import DiffStats
 from taskyard.model.errors import NotFound
 from taskyard.model.forge import ForgeSite
+from taskyard.model.status import TaskStatus
 from taskyard.model.template import TemplateSpec
 from taskyard.model.workflow import Stage
 from taskyard.services import (
@@ -265,6 +266,22 @@ class TaskStore:
         with session_scope(self.url) as session:
             task = session.get(Task, task_id)
             return stop if task is None else stops.request_stop(session, task, stop)
+
+    def unstarted(self, older_than: float) -> list[tuple[str, int, str]]:
+        """``(uid, id, key)`` of tasks whose run was asked for ``older_than`` seconds ago
+        or more and that never entered a stage: their workflow's start failed (see
+        ``actions._start_committed``), or it has not yet done its first step."""
+        before = utcnow() - dt.timedelta(seconds=older_than)
+        with session_scope(self.url, write=False) as session:
+            rows = session.execute(
+                select(Task.uid, Task.id, Task.key).where(
+                    Task.status == TaskStatus.QUEUED,
+                    Task.run_requested,
+                    Task.stage == "",
+                    Task.created_at <= before,
+                )
+            )
+            return [(r[0], r[1], r[2]) for r in rows]
 
     def active_task_ids(self, status: str) -> list[tuple[str, int, str]]:
         """``(uid, id, key)`` of tasks in ``status`` whose run was asked for."""
