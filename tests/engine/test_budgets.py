@@ -37,8 +37,6 @@ from tests.conftest import ADMIN_TOKEN
 from tests.engine.test_signals import alive, wait_output
 from tests.support.server import RunningServer
 
-ONE_STAGE = {"name": "one", "stages": [{"key": "code", "agent": {}}, {"key": "done"}]}
-
 # Writes its work, reports its pids (the shell and a background child), then runs on.
 RUNAWAY = """
 echo "half done" > progress.txt
@@ -57,12 +55,6 @@ def push(server: RunningServer, name: str, command: str, **blocks: dict[str, Any
     response = server.http.post("/api/v1/templates", content=body)
     assert response.status_code == 201, response.text
     return name
-
-
-@pytest.fixture
-def one_stage(server: RunningServer) -> str:
-    assert server.http.post("/api/v1/workflows", json=ONE_STAGE).status_code == 201
-    return "one"
 
 
 def run_until_stopped(

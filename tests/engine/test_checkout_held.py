@@ -20,7 +20,7 @@ from taskyard.engine.turns import TurnRunner
 from taskyard.engine.types import TurnInput
 from taskyard.engine.workspace import prepare_workspace
 from taskyard.services.task_store import TaskStore
-from tests.engine.test_signals import ONE_STAGE, push, wait_output
+from tests.engine.test_signals import push, wait_output
 from tests.support.server import RunningServer
 
 SLOW_COUNTING = """
@@ -40,12 +40,11 @@ def _ids(server: RunningServer, key: str) -> tuple[int, int | None]:
 
 
 def test_a_retried_turn_waits_for_the_try_still_running_and_never_runs_the_agent_twice(
-    server: RunningServer, remote_repo: Path
+    server: RunningServer, remote_repo: Path, one_stage: str
 ) -> None:
-    assert server.http.post("/api/v1/workflows", json=ONE_STAGE).status_code == 201
     template = push(server, "slow-counting", SLOW_COUNTING)
     key = server.create_task(
-        title="Count", repository=str(remote_repo), template=template, workflow="one"
+        title="Count", repository=str(remote_repo), template=template, workflow=one_stage
     )["key"]
     wait_output(server, key, "started")  # the first try's agent is running now
     task_id, run_id = _ids(server, key)

@@ -8,18 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.conftest import ADMIN_TOKEN
 from tests.support.server import RunningServer
 
 ONE_STAGE = {"name": "one", "stages": [{"key": "code", "agent": {}}, {"key": "done"}]}
-
-
-@pytest.fixture
-def one_stage(server: RunningServer) -> str:
-    assert server.http.post("/api/v1/workflows", json=ONE_STAGE).status_code == 201
-    return "one"
 
 
 def push(server: RunningServer, name: str, command: str) -> str:

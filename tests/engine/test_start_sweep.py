@@ -14,7 +14,7 @@ from taskyard.model.signals import Signal
 from taskyard.services import actions
 from taskyard.services.access import Principal
 from taskyard.services.tasks import TaskCreate
-from tests.engine.test_signals import ONE_STAGE, push
+from tests.engine.test_signals import push
 from tests.support.server import RunningServer
 
 ADMIN = Principal(user_id=1, org_id=1, username="admin", scopes=frozenset({"admin"}))
@@ -43,9 +43,8 @@ class BusyEngine:
 
 @pytest.mark.parametrize("how", ["create", "start"])
 def test_a_task_the_engine_could_not_start_is_stored_and_started_by_the_next_sweep(
-    server: RunningServer, remote_repo: Path, how: str
+    server: RunningServer, remote_repo: Path, one_stage: str, how: str
 ) -> None:
-    assert server.http.post("/api/v1/workflows", json=ONE_STAGE).status_code == 201
     template = push(server, "quick", "echo done")
     engine = BusyEngine()
     body = TaskCreate.model_validate(
@@ -53,7 +52,7 @@ def test_a_task_the_engine_could_not_start_is_stored_and_started_by_the_next_swe
             "title": "Started later",
             "repository": str(remote_repo),
             "template": template,
-            "workflow": "one",
+            "workflow": one_stage,
             "run": how == "create",
         }
     )

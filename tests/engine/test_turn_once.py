@@ -12,7 +12,7 @@ from taskyard.db.session import session_scope
 from taskyard.engine.turns import TurnRunner
 from taskyard.engine.types import TurnInput, TurnResult
 from taskyard.services.task_store import TaskStore
-from tests.engine.test_signals import ONE_STAGE, push
+from tests.engine.test_signals import push
 from tests.support.server import RunningServer
 
 COUNTING = """
@@ -22,12 +22,11 @@ echo "turn done"
 
 
 def test_a_finished_turn_retried_returns_its_result_without_running_the_agent(
-    server: RunningServer, remote_repo: Path
+    server: RunningServer, remote_repo: Path, one_stage: str
 ) -> None:
-    assert server.http.post("/api/v1/workflows", json=ONE_STAGE).status_code == 201
     template = push(server, "counting", COUNTING)
     key = server.create_task(
-        title="Count", repository=str(remote_repo), template=template, workflow="one"
+        title="Count", repository=str(remote_repo), template=template, workflow=one_stage
     )["key"]
     server.wait_for(key, "completed")
     checkout = server.settings.checkouts_dir / "1" / key

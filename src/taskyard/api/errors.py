@@ -48,13 +48,13 @@ def _wants_page(request: Request) -> bool:
 
 
 def refusal(
-    path: str, headers: Mapping[str, str], status: int, code: str, message: str
+    path: str, headers: Mapping[str, str], status: int, code: str, message: str, **details: object
 ) -> Response:
     """The answer to a request refused with ``status``: a problem page or JSON."""
     if wants_page(path, headers):
         title = "Something went wrong" if status >= 500 else "That did not work"
         return problem(None, title, message, status)
-    return error_response(status, code, message)
+    return error_response(status, code, message, **details)
 
 
 def install(app: FastAPI) -> None:
@@ -66,9 +66,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(TaskyardError)
     async def _taskyard(request: Request, exc: TaskyardError) -> Response:
-        if _wants_page(request):
-            return problem(None, "That did not work", exc.message, exc.status)
-        return error_response(exc.status, exc.code, exc.message, **exc.details)
+        return refusal(
+            request.url.path, request.headers, exc.status, exc.code, exc.message, **exc.details
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

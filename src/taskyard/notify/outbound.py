@@ -90,10 +90,6 @@ def _address(text: str) -> Address:
     return unmapped(ipaddress.ip_address(text.split("%", 1)[0]))  # fe80::1%eth0 → fe80::1
 
 
-def _unresolved(host: str, exc: OSError) -> Unresolved:
-    return Unresolved(f"The host {host} does not resolve ({exc.strerror or exc}).")
-
-
 def check(url: str, allowed: AllowedHosts) -> Checked:
     """Where ``url`` may be sent, or ``Refused`` / ``Unresolved`` (blocking: resolves)."""
     host, port = _host_port(url)
@@ -102,19 +98,7 @@ def check(url: str, allowed: AllowedHosts) -> Checked:
     try:
         answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise _unresolved(host, exc) from exc
-    return _judge(host, (str(a[4][0]) for a in answers), allowed)
-
-
-async def check_async(url: str, allowed: AllowedHosts) -> Checked:
-    """:func:`check`, resolving without blocking the event loop."""
-    host, port = _host_port(url)
-    if ip_literal(host) is not None:
-        return _judge(host, (), allowed)
-    try:
-        answers = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise _unresolved(host, exc) from exc
+        raise Unresolved(f"The host {host} does not resolve ({exc.strerror or exc}).") from exc
     return _judge(host, (str(a[4][0]) for a in answers), allowed)
 
 
@@ -122,7 +106,8 @@ async def pinned(url: str, allowed: AllowedHosts) -> httpx.AsyncBaseTransport:
     """A transport that reaches ``url``'s host only at the address just checked; a
     ``ChannelError`` when it may not be reached (for good) or does not resolve (for now)."""
     try:
-        checked = await check_async(url, allowed)
+        # In a thread, as the event loop's own getaddrinfo would resolve it.
+        checked = await asyncio.to_thread(check, url, allowed)
     except Refused as exc:
         raise ChannelError(exc.message, retry=False) from exc
     except Unresolved as exc:

@@ -1,5 +1,5 @@
 """What a task's page reads besides the task: its recent events, its plan, its links,
-its people.
+its creator.
 
 The page shows the latest events (a long task has tens of thousands: the API pages
 through the rest), and the live stream sends the ones after them.
@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import Event, Run, Task, User
 from taskyard.model.status import AgentState
-from taskyard.services import reviewers as task_reviewers
 
 PAGE_EVENTS = 1000
 PLAN_STAGE = "plan"
@@ -98,11 +97,6 @@ def source_link(task: Task) -> str:
         if isinstance(value, str) and value.startswith(("https://", "http://")):
             return value
     return ""
-
-
-def reviewers(session: Session, task: Task) -> list[str]:
-    """Who is asked to review the task, by username, sorted (the creator is shown apart)."""
-    return task_reviewers.usernames(session, task.id)
 
 
 def creator(session: Session, task: Task) -> str:

@@ -130,10 +130,10 @@ async def create_checkout(
         changed, start = await _claim(mirror, base, tip, refs, default, branch, partial, settings)
         if changed is None:
             await pool.populate(mirror, base, partial, private_files)
-            await _start_branch(partial, branch, base, at_base=True)
-            changed = partial
-        if not start:
+            # The base's tip as the clone found it (the mirror may have moved since `tip`).
             start = (await git(*SERVER_MADE, "rev-parse", "HEAD", cwd=partial)).strip()
+            await asyncio.to_thread(_branch_at, partial, branch, base, start)
+            changed = partial
         # From here on the checkout is the agent's: the server runs no git in it. A
         # pooled entry was handed over when it was made; only what the claim wrote is left.
         await asyncio.to_thread(hand_over, changed)
@@ -180,31 +180,22 @@ async def _claim(
         if at_base:
             await asyncio.to_thread(_branch_at, dest, branch, base, entry.commit)
         else:
-            await _start_branch(dest, branch, base, at_base=False)
+            # Rewrites only the files that differ between HEAD and the base's tip.
+            checkout = ("checkout", "--quiet", "-b", branch, f"origin/{base}")
+            await git(*SERVER_MADE, *checkout, cwd=dest)
     except (GitError, OSError):
         await asyncio.to_thread(pool.discard, dest, settings)
         return None, ""
     return (dest / ".git", entry.commit) if at_base else (dest, "")
 
 
-async def _start_branch(checkout: Path, branch: str, base: str, *, at_base: bool) -> None:
-    """Put ``checkout`` (detached, clean) on a new ``branch`` tracking ``origin/<base>``."""
-    if not at_base:
-        # Rewrites only the files that differ between HEAD and the base's tip.
-        await git(*SERVER_MADE, "checkout", "--quiet", "-b", branch, f"origin/{base}", cwd=checkout)
-        return
-    # Already there: what `checkout -b` would do, without its walk of the whole work
-    # tree (a third of a claim's time at 5,000 files).
-    await git(*SERVER_MADE, "branch", "--quiet", "--track", branch, f"origin/{base}", cwd=checkout)
-    await git(*SERVER_MADE, "symbolic-ref", "HEAD", f"refs/heads/{branch}", cwd=checkout)
-
-
 def _branch_at(checkout: Path, branch: str, base: str, commit: str) -> None:
-    """What ``git branch --track <branch> origin/<base>`` then ``git symbolic-ref HEAD``
-    write, written here: the pooled checkout is the server's own until handed over,
-    and two git processes were a quarter of a claim's time.
+    """Put ``checkout`` (detached at ``commit``, the tip of ``origin/<base>``, and clean)
+    on a new ``branch`` tracking ``origin/<base>``: what ``git checkout -b`` would do,
+    without its walk of the whole work tree, and what ``git branch --track`` then ``git
+    symbolic-ref HEAD`` would write, without two processes (a quarter of a claim's time).
 
-    ``commit`` is ``origin/<base>``, where the pooled checkout is detached.
+    The checkout is still the server's own: no agent has seen it.
     """
     git_dir = checkout / ".git"
     ref = git_dir / "refs" / "heads" / branch

@@ -20,7 +20,7 @@ from taskyard.config import Settings
 from taskyard.db.models import Task
 from taskyard.model.errors import InvalidInput, NotFound
 from taskyard.model.status import FINAL
-from taskyard.services import actions, diffs, pulls, task_views, tasks
+from taskyard.services import actions, diffs, pulls, reviewers, task_views, tasks
 from taskyard.services.review_prompts import line_review
 from taskyard.web import timeline
 from taskyard.web.diffview import parse_diff
@@ -37,7 +37,7 @@ def head_context(session: Session, task: Task) -> dict[str, Any]:
         "task": task,
         "pulls": pulls.pulls_of(session, task.id),
         "creator": task_views.creator(session, task),
-        "reviewers": task_views.reviewers(session, task),
+        "reviewers": reviewers.usernames(session, task.id),
         "source": task_views.source_link(task),
         "ended": task.status in FINAL,
     }
