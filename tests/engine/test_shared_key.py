@@ -13,18 +13,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-from temporalio.client import Client
 
 from taskyard.config import Settings
-from taskyard.db.models import Task
-from taskyard.db.session import session_scope
-from taskyard.engine.client import workflow_id
 from taskyard.model.errors import Misconfigured
 from taskyard.runtime import Runtime
 from taskyard.services.secrets import require_shared_key
 from tests.conftest import ADMIN_TOKEN
 from tests.engine.test_signals import ONE_STAGE
+from tests.support.history import attempts
 from tests.support.server import start_server
 
 # Nothing listens on the discard port: a process that got past the check would fail
@@ -113,21 +109,6 @@ def worker_alone(settings: Settings) -> Iterator[None]:
         thread.join(30)
 
 
-async def _activity_attempts(settings: Settings, uid: str) -> list[tuple[str, int]]:
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
-    history = await client.get_workflow_handle(workflow_id(uid)).fetch_history()
-    names: dict[int, str] = {}
-    attempts = []
-    for event in history.events:
-        if event.HasField("activity_task_scheduled_event_attributes"):
-            scheduled = event.activity_task_scheduled_event_attributes
-            names[event.event_id] = scheduled.activity_type.name
-        elif event.HasField("activity_task_started_event_attributes"):
-            started = event.activity_task_started_event_attributes
-            attempts.append((names[started.scheduled_event_id], started.attempt))
-    return attempts
-
-
 def test_a_secret_stored_under_another_key_fails_the_task_at_once(
     settings: Settings, remote_repo: Path, tmp_path: Path
 ) -> None:
@@ -156,8 +137,6 @@ agent: {kind: command, command: "echo never"}
         last = [e["data"] for e in server.events(key) if e["kind"] == "status"][-1]
         assert (last["status"], last["message"]) == ("failed", message)
         assert not any(e["kind"] == "output" for e in server.events(key))
-    with session_scope(settings.resolved_database_url, write=False) as session:
-        uid = session.scalar(select(Task.uid).where(Task.key == key))
-    assert uid is not None
-    attempts = asyncio.run(_activity_attempts(settings, uid))
-    assert attempts == [("prepare_workspace", 1)], "tried once, never retried"
+    # The first turn, which prepares the workspace and reads the secrets: once, never retried.
+    tried = asyncio.run(attempts(settings, key))
+    assert [(a.activity, a.attempt) for a in tried] == [("run_turn", 1)]

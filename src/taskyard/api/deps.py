@@ -47,6 +47,17 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         session.close()
 
 
+async def get_reader(request: Request) -> AsyncIterator[Session]:
+    """A read-only session beside the request's own: for the answer of a write that has
+    committed, which then holds no write lock while it is read and serialized (on
+    SQLite, every other writer of the process waits for that lock)."""
+    session = get_sessionmaker(request.app.state.settings.resolved_database_url, False)()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
 WRITE_SLOTS = 8
 
 
@@ -71,6 +82,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": commit before the response goes out, so a client never reads
 # stale data right after a write, and a failed commit is never reported as success.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReaderDep = Annotated[Session, Depends(get_reader, scope="function")]
 
 
 def bearer_token(request: Request) -> str:

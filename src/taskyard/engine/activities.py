@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from temporalio import activity
@@ -146,12 +146,15 @@ class TaskActivities:
 
     @activity.defn(name="run_turn")
     async def run_turn(self, inp: TurnInput) -> TurnResult:
+        """The turn, in the task's checkout here (prepared first where it must be), which
+        makes this worker the task's home."""
         runner = TurnRunner(self.settings, self.store, self.gateway)
         try:
             # Beating while it waits for the checkout too (see engine.home.held).
-            return await _beating(runner.run(inp, activity.heartbeat))
+            result = await _beating(runner.run(inp, activity.heartbeat))
         except Permanent as exc:
             raise _permanent(exc) from exc
+        return replace(result, home=self.home_queue or self.settings.task_queue)
 
     @activity.defn(name="deliver")
     async def deliver(self, inp: DeliverInput) -> DeliveryResult:

@@ -204,6 +204,7 @@ class TurnRunner:
             feedback=inp.feedback,
             session_id=inp.session_id,
             resume=mark.sessions,
+            working=inp.working,
         )
         if setup.stop is not None:
             await _refuse(self.store, inp, setup.stop)
@@ -220,6 +221,7 @@ class TurnRunner:
         if result.state != AgentState.CANCELLED:  # a cancel is not held up by an export
             saved = await turn_work(self.store, self.settings, inp.task_id)
         outcome = asdict(result)
+        del outcome["home"]  # where it ran is the workflow's concern (the activity sets it)
         seq = await asyncio.to_thread(
             self.store.record_turn, inp.task_id, inp.run_id, inp.turn, outcome, seconds, saved
         )

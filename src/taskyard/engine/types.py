@@ -54,6 +54,9 @@ class TurnInput:
     feedback: str = ""
     message: str = ""  # a person's follow-up; empty for a stage's first turn
     session_id: str = ""
+    # The task's status once the turn has its workspace (``Code: agent working``):
+    # a turn that prepares the workspace itself writes it, with the turn's setup.
+    working: str = ""
 
 
 @dataclass
@@ -63,6 +66,7 @@ class TurnResult:
     message: str
     session_id: str = ""
     stopped_by: str = ""  # budget or limit that stopped the agent, if any
+    home: str = ""  # the task queue of the worker that ran it, which holds the checkout now
 
 
 @dataclass

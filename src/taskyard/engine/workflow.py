@@ -56,6 +56,7 @@ class TaskWorkflow(Steps):
         self._turn_running = False
         self._slot_offered = False
         self._fused = False  # the steps before an agent are fused (see _run_stages)
+        self._prepares = False  # a turn prepares its own workspace (see _agent_run)
 
     # Signals and query -------------------------------------------------------
 
@@ -86,11 +87,14 @@ class TaskWorkflow(Steps):
     async def _turn(self, task: TaskInput, turn: TurnInput, doing: str) -> TurnResult:
         self._turn_running = True
         try:
-            return await self._at_home(
+            result = await self._at_home(
                 task, TaskActivities.run_turn, turn, timedelta(hours=24), doing
             )
         finally:
             self._turn_running = False
+        if self._prepares and result.home:  # where the turn ran, its checkout now is
+            self._home = result.home
+        return result
 
     async def _run_agent(
         self,
@@ -169,21 +173,26 @@ class TaskWorkflow(Steps):
         """
         if not provisioning_said:
             await self._status_to(task, TaskStatus.PROVISIONING, _preparing(stage))
-        await self._provision(task)
         doing = f"{stage.name}: agent working"
-        if self._fused:  # the run and its status in one step
+        working = ""
+        if self._prepares:
+            # The turn prepares the workspace itself (on any worker, for a task that has
+            # none yet) and says the agent is working once it is ready: one activity, and
+            # one round trip through Temporal, less before the agent starts.
+            run_id = await self._act(TaskActivities.start_run, RunInput(task.task_id, stage.key))
+            self._status, working = TaskStatus.WORKING, doing
+        elif self._fused:  # the run and its status in one step
+            await self._provision(task)
             run_id = await self._act(
                 TaskActivities.start_run, RunInput(task.task_id, stage.key, doing)
             )
             self._status = TaskStatus.WORKING
         else:
+            await self._provision(task)
             run_id = await self._act(TaskActivities.start_run, RunInput(task.task_id, stage.key))
             await self._status_to(task, TaskStatus.WORKING, doing)
-        result = await self._turn(
-            task,
-            TurnInput(task.task_id, stage.key, run_id, 0, feedback=feedback, message=follow_up),
-            doing,
-        )
+        first = TurnInput(task.task_id, stage.key, run_id, 0, feedback, follow_up, working=working)
+        result = await self._turn(task, first, doing)
         turn = 1
         while self._messages and not result.stopped_by and result.state != AgentState.CANCELLED:
             message = self._messages.pop(0)
@@ -267,6 +276,8 @@ class TaskWorkflow(Steps):
         self._homes = workflow.patched("workspace-home")
         # Runs started before the steps before an agent were fused replay as they ran.
         self._fused = workflow.patched("fused-steps")
+        # Runs started before a turn prepared its own workspace replay as they ran.
+        self._prepares = self._homes and workflow.patched("turn-prepares")
         plan = await self._act(TaskActivities.load_plan, task)
         self._heartbeat_timeout = timedelta(seconds=plan.heartbeat_timeout)
         index = {s.key: i for i, s in enumerate(plan.stages)}

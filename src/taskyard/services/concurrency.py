@@ -71,29 +71,33 @@ class Line:
 def _rebalance(session: Session, team: Team, default: int) -> Line:
     """Give free slots to the head of the line; write the others' positions."""
     limit = effective_limit(team, default)
+    # The tasks' status and uid only: this runs at every claim and release, over the
+    # whole line, under the lock; the rows of those kept waiting are loaded to be written.
     rows = session.execute(
-        select(TeamSlot, Task)
+        select(TeamSlot, Task.status, Task.uid)
         .join(Task, Task.id == TeamSlot.task_id)
         .where(TeamSlot.team_id == team.id)
         .order_by(TeamSlot.waiting_since, TeamSlot.task_id)
         .execution_options(populate_existing=True)
     ).all()
     running, line = 0, []
-    for slot, task in rows:
-        if task.status in FINAL:
+    for slot, status, uid in rows:
+        if status in FINAL:
             session.delete(slot)  # left behind by a run that never released it
         elif slot.running:
             running += 1
         else:
-            line.append((slot, task))
+            line.append((slot, uid))
     result = Line([], {})
-    for slot, task in line:
+    for slot, uid in line:
         if limit == 0 or running < limit:
             slot.running, running = True, running + 1
-            result.woken.append(task.uid)
+            result.woken.append(uid)
         else:
-            ahead = result.ahead[task.id] = len(result.ahead)
-            tasks.set_status(session, task, TaskStatus.QUEUED, queued_message(ahead))
+            ahead = result.ahead[slot.task_id] = len(result.ahead)
+            task = session.get(Task, slot.task_id, populate_existing=True)
+            if task is not None:
+                tasks.set_status(session, task, TaskStatus.QUEUED, queued_message(ahead))
     session.flush()
     return result
 

@@ -17,9 +17,10 @@ from taskyard.db.session import session_scope
 from taskyard.gateway.providers import provider_for_agent
 from taskyard.model.errors import NotFound
 from taskyard.model.forge import ForgeSite
+from taskyard.model.status import TaskStatus
 from taskyard.model.template import TemplateSpec
 from taskyard.model.workflow import Stage
-from taskyard.services import runs, secrets, stops, templates
+from taskyard.services import runs, secrets, stops, tasks, templates
 from taskyard.services.model_keys import require_key
 from taskyard.services.prompts import compose_prompt, stage_prompt
 from taskyard.services.task_store import workspace_name
@@ -58,9 +59,11 @@ def prepare_turn(
     feedback: str = "",
     session_id: str = "",
     resume: bool = True,
+    working: str = "",
 ) -> TurnSetup:
     """What a turn needs. ``resume``: whether the agent's home has the sessions of the
-    turns so far (not one rebuilt on another worker)."""
+    turns so far (not one rebuilt on another worker); ``working``: the task's status
+    message to write now that its workspace is ready, unless the turn may not run."""
     with session_scope(settings.resolved_database_url) as session:
         task = session.get(Task, task_id)
         workflow = session.get(Workflow, task.workflow_id) if task else None
@@ -111,6 +114,8 @@ def prepare_turn(
         stop = stops.stop_of(task)
         if stop is None and spent:
             stop = stops.request_stop(session, task, stops.Stop("budget", spent))
+        if stop is None and working:
+            tasks.set_status(session, task, TaskStatus.WORKING, working)
         return TurnSetup(
             task_key=task.key,
             org_id=task.org_id,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from taskyard.api.deps import EngineDep, PrincipalDep, SessionDep, SettingsDep
+from taskyard.api.deps import EngineDep, PrincipalDep, ReaderDep, SessionDep, SettingsDep
 from taskyard.api.openapi import errors, links
 from taskyard.api.schemas import TaskOut, TaskPage, task_out
 from taskyard.model.inputs import MAX_INT64, Body, Digits, Location, Name
@@ -69,6 +69,7 @@ def create_task(
     body: TaskCreate,
     response: Response,
     session: SessionDep,
+    reader: ReaderDep,
     principal: PrincipalDep,
     engine: EngineDep,
     settings: SettingsDep,
@@ -82,7 +83,7 @@ def create_task(
     result = actions.create(session, engine, principal, body, local_roots=roots)
     if not result.created:
         response.status_code = 200
-    return task_out(session, result.task)
+    return task_out(reader, result.task)  # committed: read without the write lock
 
 
 @router.get("")
@@ -128,9 +129,9 @@ def show_task(ref: str, session: SessionDep, principal: PrincipalDep, engine: En
 
 @router.post("/{ref}/start", responses=CONFLICT)
 def start_task(
-    ref: str, session: SessionDep, principal: PrincipalDep, engine: EngineDep
+    ref: str, session: SessionDep, reader: ReaderDep, principal: PrincipalDep, engine: EngineDep
 ) -> TaskOut:
-    return task_out(session, actions.start(session, engine, principal, ref))
+    return task_out(reader, actions.start(session, engine, principal, ref))  # committed
 
 
 @router.post("/{ref}/messages", responses=CONFLICT, status_code=202)

@@ -1,0 +1,74 @@
+"""A task's turn prepares its own workspace: no step of its own before the agent.
+
+The first turn of a task with no workspace yet runs on any worker (the shared task
+queue), makes the checkout there (the template's setup included), and that worker
+becomes the task's home: later turns and the delivery go to its own queue. The task
+still says ``provisioning`` until the workspace is ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from taskyard.config import Settings
+from taskyard.engine.home import home_queue
+from tests.support.history import attempts
+from tests.support.server import RunningServer
+
+GATED = {
+    "name": "gated",
+    "stages": [{"key": "code", "agent": {}, "gate": "approval", "deliver": True}, {"key": "done"}],
+}
+TEMPLATE = """
+name: prepared
+sandbox: none
+setup: echo setting up; touch .setup-ran
+agent:
+  kind: command
+  command: test -e .setup-ran && echo "turn $TASKYARD_TURN" >> notes.txt && echo wrote
+"""
+
+
+def test_the_first_turn_prepares_the_workspace_and_makes_its_worker_the_home(
+    server: RunningServer, remote_repo: Path, settings: Settings
+) -> None:
+    assert server.http.post("/api/v1/workflows", json=GATED).status_code == 201
+    assert server.http.post("/api/v1/templates", content=TEMPLATE).status_code == 201
+    key = server.create_task(
+        title="Prepared", repository=str(remote_repo), template="prepared", workflow="gated"
+    )["key"]
+    server.wait_for(key, "waiting")
+    last = server.events(key)[-1]["id"]
+    said = server.http.post(f"/api/v1/tasks/{key}/messages", json={"text": "once more"})
+    assert said.status_code == 202
+    server.wait_for(key, "waiting", after=last)  # its message's run has ended
+    assert server.http.post(f"/api/v1/tasks/{key}/approve").status_code == 202
+    server.wait_for(key, "completed")
+
+    tried = [(a.activity, a.queue) for a in asyncio.run(attempts(settings, key))]
+    shared, home = settings.task_queue, home_queue(settings)
+    assert tried == [
+        ("run_turn", shared),  # no workspace yet: any worker, which prepares it
+        ("deliver", home),
+        ("run_turn", home),  # the message's run, where the checkout is
+        ("deliver", home),
+        ("mark_ready", shared),
+    ]
+    # `provisioning` until the workspace is ready: the setup ran before `working`.
+    story = [
+        e["data"].get("line") or f"{e['data']['status']}: {e['data']['message']}"
+        for e in server.events(key)
+        if e["kind"] in ("setup", "status")
+    ][:6]
+    assert story == [
+        "queued: ",
+        "working: Entered Code",
+        "provisioning: Preparing workspace for Code",
+        "setting up",
+        "working: Code: agent working",
+        "waiting: Code: waiting for approval",
+    ]
+    # Each run's turn ran once, in the one checkout: a line each on the branch.
+    notes = server.http.get(f"/api/v1/tasks/{key}/diff").text
+    assert "+turn 0\n+turn 0\n" in notes and "+turn 0\n+turn 0\n+" not in notes

@@ -1,0 +1,39 @@
+"""What a task's workflow asked Temporal to run, read from its history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from temporalio.client import Client
+
+from taskyard.config import Settings
+from taskyard.db.models import Task
+from taskyard.db.session import session_scope
+from taskyard.engine.client import workflow_id
+
+
+@dataclass(frozen=True)
+class Attempt:
+    activity: str
+    queue: str  # the task queue it was scheduled on
+    attempt: int
+
+
+async def attempts(settings: Settings, key: str) -> list[Attempt]:
+    """Every started attempt of every activity of the task ``key``, in order."""
+    with session_scope(settings.resolved_database_url, write=False) as session:
+        uid = session.scalar(select(Task.uid).where(Task.key == key))
+    assert uid is not None, key
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    history = await client.get_workflow_handle(workflow_id(uid)).fetch_history()
+    scheduled: dict[int, tuple[str, str]] = {}
+    found = []
+    for event in history.events:
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            attrs = event.activity_task_scheduled_event_attributes
+            scheduled[event.event_id] = (attrs.activity_type.name, attrs.task_queue.name)
+        elif event.HasField("activity_task_started_event_attributes"):
+            started = event.activity_task_started_event_attributes
+            found.append(Attempt(*scheduled[started.scheduled_event_id], started.attempt))
+    return found
