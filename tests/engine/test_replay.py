@@ -10,8 +10,8 @@ approval gate after the steps before an agent were fused, ``ready_on_approval.js
 task approved at Plan and at Review, each approval followed by the step that marks its
 draft pull requests ready, ``turn_prepares.json`` a delivering stage at an approval gate
 with a message's run, after each turn came to prepare its own workspace (no
-``prepare_workspace`` step; the first turn on the shared queue). A new change to the workflow must keep them all replaying
-(``workflow.patched``), and may add its own.
+``prepare_workspace`` step; the first turn on the shared queue). A new change to the
+workflow must keep them all replaying (``workflow.patched``), and may add its own.
 """
 
 from __future__ import annotations
