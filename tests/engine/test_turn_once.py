@@ -48,3 +48,28 @@ def test_a_finished_turn_retried_returns_its_result_without_running_the_agent(
     assert [e for e in server.events(key) if e["kind"] == "output"] == outputs
     with session_scope(server.settings.resolved_database_url, write=False) as session:
         assert session.scalar(select(Task.agent_seconds).where(Task.key == key)) == seconds
+
+
+def test_a_finished_turn_retried_on_another_worker_leaves_its_work_there(
+    server: RunningServer, remote_repo: Path, one_stage: str, tmp_path: Path
+) -> None:
+    """A first turn retried on a worker that never held the checkout: that worker becomes
+    the task's home (the delivery goes there next), so it must hold the turn's work."""
+    template = push(server, "counting", COUNTING)
+    key = server.create_task(
+        title="Count", repository=str(remote_repo), template=template, workflow=one_stage
+    )["key"]
+    server.wait_for(key, "completed")
+    with session_scope(server.settings.resolved_database_url, write=False) as session:
+        task_id = session.scalar(select(Task.id).where(Task.key == key))
+        run_id = session.scalar(select(Run.id).where(Run.task_id == task_id))
+    assert task_id is not None and run_id is not None
+
+    other = server.settings.model_copy(update={"data_dir": tmp_path / "other-worker"})
+    runner = TurnRunner(other, TaskStore(other), None)
+    again = asyncio.run(runner.run(TurnInput(task_id, "code", run_id, 0), lambda: None))
+
+    assert again.state == "complete"
+    # The agent did not run there; its work came from the turn's checkpoint.
+    assert (other.checkouts_dir / "1" / key / "count.txt").read_text() == "ran\n"
+    assert len([e for e in server.events(key) if e["kind"] == "output"]) == 1

@@ -190,6 +190,10 @@ class TurnRunner:
     async def _run_held(self, inp: TurnInput, heartbeat: Callable[[], None]) -> TurnResult:
         done = await asyncio.to_thread(self.store.turn_outcome, inp.run_id, inp.turn)
         if done is not None:
+            # The task's next steps go where this try ran (the activity names this worker
+            # its home), which may not be where the turn did: the checkout here is made to
+            # hold the turn's work, from its checkpoint, if it does not already.
+            await current_mark(self.settings, self.store, inp.task_id, heartbeat)
             return TurnResult(**done)
         # The checkout as the last completed turn left it: never what a killed try of
         # this turn wrote, nor an older checkpoint's on a worker the task came back to.
