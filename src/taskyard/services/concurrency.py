@@ -94,10 +94,14 @@ def _rebalance(session: Session, team: Team, default: int) -> Line:
             slot.running, running = True, running + 1
             result.woken.append(uid)
         else:
-            ahead = result.ahead[slot.task_id] = len(result.ahead)
-            task = session.get(Task, slot.task_id, populate_existing=True)
-            if task is not None:
-                tasks.set_status(session, task, TaskStatus.QUEUED, queued_message(ahead))
+            result.ahead[slot.task_id] = len(result.ahead)
+    if result.ahead:  # those kept waiting, in one read, to write their positions
+        waiting = session.scalars(
+            select(Task).where(Task.id.in_(result.ahead)).execution_options(populate_existing=True)
+        )
+        for task in waiting:
+            ahead = result.ahead[task.id]
+            tasks.set_status(session, task, TaskStatus.QUEUED, queued_message(ahead))
     session.flush()
     return result
 
