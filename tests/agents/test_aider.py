@@ -113,7 +113,7 @@ def test_the_fake_streams_and_leaves_side_prompts_out_of_the_script() -> None:
     summary = {"role": "system", "content": "*Briefly* summarize this partial conversation."}
     user = {"role": "user", "content": "hi"}
     body = {"messages": [user], "stream": True, "stream_options": {"include_usage": True}}
-    with ChatCompletionsServer([say("Hello there.")]) as server, httpx.Client() as client:
+    with ChatCompletionsServer([say("Hello there.")]) as server, httpx.Client(timeout=30) as client:
         url = f"{server.url}/v1/chat/completions"
         side = client.post(url, json={"messages": [summary, user]}).json()
         streamed = client.post(url, json=body).text.strip().split("\n\n")

@@ -26,7 +26,7 @@ def sse(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:
 def test_anthropic_streams_tool_use_and_ignores_side_requests() -> None:
     write = call("Write", "Writing.", file_path="/w/a.txt", content="a\n")
     with AnthropicServer([write, say("Done.")]) as server:
-        client = httpx.Client(base_url=server.url)
+        client = httpx.Client(timeout=30, base_url=server.url)
         # A side request (a title, say): no tools. It gets an answer, the script stays put.
         side = client.post("/v1/messages", json={"model": "haiku", "messages": [], "max_tokens": 5})
         assert side.json()["content"][0]["type"] == "text"
@@ -75,7 +75,10 @@ def test_anthropic_streams_tool_use_and_ignores_side_requests() -> None:
 
 def test_anthropic_rejects_other_credentials() -> None:
     server = AnthropicServer([say("hi")], api_key="right")
-    with server, httpx.Client(base_url=server.url, headers={"x-api-key": "wrong"}) as client:
+    with (
+        server,
+        httpx.Client(timeout=30, base_url=server.url, headers={"x-api-key": "wrong"}) as client,
+    ):
         response = client.post("/v1/messages", json={"messages": [], "tools": TOOLS})
     assert response.status_code == 401
     assert response.json()["error"]["type"] == "authentication_error"
@@ -85,7 +88,7 @@ def test_anthropic_rejects_other_credentials() -> None:
 def test_openai_streams_function_and_freeform_calls() -> None:
     script = [call("exec_command", "Running.", cmd="ls"), call_freeform("apply_patch", "*** Begin")]
     tools = [{"type": "function", "name": "exec_command"}]
-    with OpenAIServer(script) as server, httpx.Client(base_url=server.url) as client:
+    with OpenAIServer(script) as server, httpx.Client(timeout=30, base_url=server.url) as client:
         user = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "x"}]}
         body = {"model": "m", "input": [user], "tools": tools, "stream": True}
         first = sse(client.post("/v1/responses", json=body))

@@ -108,7 +108,10 @@ def test_the_fake_answers_side_requests_with_json_fitting_their_schema() -> None
     props |= {"score": {"type": "INTEGER"}, "tags": {"type": "ARRAY"}, "ok": {"type": "BOOLEAN"}}
     schema = {"type": "OBJECT", "properties": props}
     body = {"contents": [{"role": "user", "parts": [{"text": "go"}]}], "tools": [{}]}
-    with GeminiServer([say("Hi there.")]) as server, httpx.Client(base_url=server.url) as client:
+    with (
+        GeminiServer([say("Hi there.")]) as server,
+        httpx.Client(timeout=30, base_url=server.url) as client,
+    ):
         config = {"responseJsonSchema": schema}
         side = client.post("/v1beta/models/f:generateContent", json={"generationConfig": config})
         main = client.post("/v1beta/models/p:streamGenerateContent?alt=sse", json=body)

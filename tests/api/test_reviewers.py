@@ -78,7 +78,9 @@ def test_only_people_of_the_tasks_organization_can_review_it(
     refused = _create(api, reviewers=["eve"])  # eve is the other organization's
     assert refused.status_code == 400 and "'eve'" in refused.json()["error"]["message"]
     with httpx.Client(
-        base_url=str(api.base_url), headers={"Authorization": f"Bearer {other_org_token}"}
+        timeout=30,
+        base_url=str(api.base_url),
+        headers={"Authorization": f"Bearer {other_org_token}"},
     ) as rival:
         body = {"title": "t", "repository": "acme/shop", "run": False, "reviewers": ["bob"]}
         theirs = rival.post(TASKS, json=body)

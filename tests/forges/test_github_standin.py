@@ -25,7 +25,7 @@ PULLS = "/repos/acme/shop/pulls"
 def api(github: GitHubStandIn) -> Iterator[httpx.Client]:
     git("branch", "feature", "main", cwd=github.root / "acme" / "shop.git")
     headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/vnd.github+json"}
-    with httpx.Client(base_url=github.url, headers=headers) as client:
+    with httpx.Client(timeout=30, base_url=github.url, headers=headers) as client:
         yield client
 
 

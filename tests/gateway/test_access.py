@@ -115,7 +115,7 @@ async def test_host_processes_reach_tcp_and_unix_socket_services(
     urls, answer = out.splitlines()
     gateway_url, relay_url = urls.split()
     assert gateway_url == gateway.url and answer == "hello"
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(timeout=30) as client:
         with pytest.raises(httpx.ConnectError):
             await client.get(relay_url)  # the relay went with the process
 

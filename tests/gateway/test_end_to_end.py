@@ -128,7 +128,7 @@ def follow_up_and_finish(server: RunningServer, fake: ScriptedServer, key: str) 
 
 def assert_dead(gateway_url: str, credential: str, path: str, headers: dict[str, str]) -> None:
     """Once the task is over, its credential opens nothing."""
-    with httpx.Client(base_url=gateway_url) as client:
+    with httpx.Client(timeout=30, base_url=gateway_url) as client:
         model = client.post(path, json={"model": "m", "input": "hi"}, headers=headers)
         mcp = client.post(f"/mcp/{credential}", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
     assert (model.status_code, mcp.status_code) == (401, 401)

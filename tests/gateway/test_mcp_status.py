@@ -28,7 +28,7 @@ def rpc(method: str, params: dict[str, Any] | None = None, id_: int | None = 1) 
 
 
 async def post(gateway: Gateway, path: str, body: Any, **headers: str) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=gateway.url) as client:
+    async with httpx.AsyncClient(timeout=30, base_url=gateway.url) as client:
         return await client.post(path, json=body, headers={**ACCEPT, **headers})
 
 
@@ -132,7 +132,7 @@ async def test_protocol_errors(gateway: Gateway, task: Task) -> None:
     assert unknown["error"]["code"] == -32601
     no_tool = (await post(gateway, path, rpc("tools/call", {"name": "rm_rf"}))).json()
     assert no_tool["error"]["code"] == -32602
-    async with httpx.AsyncClient(base_url=gateway.url) as client:
+    async with httpx.AsyncClient(timeout=30, base_url=gateway.url) as client:
         garbage = await client.post(path, content=b"{not json", headers=ACCEPT)
         assert (garbage.status_code, garbage.json()["error"]["code"]) == (400, -32700)
         # No server-initiated stream, no sessions to delete: both optional in the spec.
@@ -144,7 +144,7 @@ async def test_protocol_errors(gateway: Gateway, task: Task) -> None:
 
 async def test_bad_input_is_answered_with_errors(gateway: Gateway, task: Task) -> None:
     path = f"/mcp/{issue(gateway, task)}"
-    async with httpx.AsyncClient(base_url=gateway.url) as client:
+    async with httpx.AsyncClient(timeout=30, base_url=gateway.url) as client:
         for raw, code, status in BAD_INPUT:
             response = await client.post(path, content=raw, headers=ACCEPT)
             assert (response.status_code, response.json()["error"]["code"]) == (status, code)

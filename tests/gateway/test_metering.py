@@ -208,7 +208,7 @@ async def test_a_cancel_recorded_anywhere_refuses_the_next_call(
     assert response.status_code == 403
     assert "cancelled (Cancelled by ada)" in response.json()["error"]["message"]
     assert len(upstreams.anthropic.requests) == 1
-    async with httpx.AsyncClient(base_url=gateway.url) as client:
+    async with httpx.AsyncClient(timeout=30, base_url=gateway.url) as client:
         ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
         assert (await client.post(f"/mcp/{credential}", json=ping)).status_code == 401
 
@@ -238,7 +238,7 @@ async def test_a_call_the_agent_hangs_up_on_is_booked(gw_settings: Settings, tas
 
     async with running_gateway(gw_settings, upstream) as gateway:
         async with (
-            httpx.AsyncClient(base_url=gateway.url) as client,
+            httpx.AsyncClient(timeout=30, base_url=gateway.url) as client,
             client.stream(
                 "POST",
                 "/anthropic/v1/messages",

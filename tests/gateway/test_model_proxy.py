@@ -33,7 +33,7 @@ MESSAGE = {
 async def post_message(
     gateway: Gateway, credential: str, **body: Any
 ) -> tuple[httpx.Response, bytes]:
-    async with httpx.AsyncClient(base_url=gateway.url) as client:
+    async with httpx.AsyncClient(timeout=30, base_url=gateway.url) as client:
         response = await client.post(
             "/anthropic/v1/messages?beta=true",
             json={**MESSAGE, **body},
@@ -64,7 +64,7 @@ async def test_openai_calls_take_a_bearer_credential(
     gateway: Gateway, task: Task, upstreams: Upstreams
 ) -> None:
     credential = issue(gateway, task, "openai")
-    async with httpx.AsyncClient(base_url=gateway.url) as client:
+    async with httpx.AsyncClient(timeout=30, base_url=gateway.url) as client:
         response = await client.post(
             "/openai/v1/responses",
             json={"model": "gpt-5.5", "input": "Hi"},
@@ -92,7 +92,7 @@ async def test_gemini_calls_take_a_goog_api_key(gw_settings: Settings, task: Tas
     )
     async with (
         running_gateway(settings, upstream) as gateway,
-        httpx.AsyncClient(base_url=gateway.url) as client,
+        httpx.AsyncClient(timeout=30, base_url=gateway.url) as client,
     ):
         response = await client.post(
             "/google/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
@@ -128,7 +128,7 @@ async def test_upstream_errors_come_back_as_they_are(
     gateway: Gateway, task: Task, gw_settings: Settings
 ) -> None:
     credential = issue(gateway, task)
-    async with httpx.AsyncClient(base_url=gateway.url) as client:
+    async with httpx.AsyncClient(timeout=30, base_url=gateway.url) as client:
         response = await client.get("/anthropic/nowhere", headers={"x-api-key": credential})
     assert response.status_code == 404
     assert response.json()["error"]["type"] == "not_found_error"
@@ -142,7 +142,7 @@ async def test_upstream_errors_come_back_as_they_are(
 async def test_unknown_credentials_get_401(
     gateway: Gateway, task: Task, upstreams: Upstreams, headers: dict[str, str]
 ) -> None:
-    async with httpx.AsyncClient(base_url=gateway.url) as client:
+    async with httpx.AsyncClient(timeout=30, base_url=gateway.url) as client:
         response = await client.post("/anthropic/v1/messages", json=MESSAGE, headers=headers)
     assert response.status_code == 401
     assert response.json()["error"]["type"] == "authentication_error"
@@ -186,7 +186,7 @@ async def test_a_credential_reaches_only_its_own_provider(
 
 async def test_pages_of_other_origins_are_refused(gateway: Gateway, task: Task) -> None:
     credential = issue(gateway, task)
-    async with httpx.AsyncClient(base_url=gateway.url) as client:
+    async with httpx.AsyncClient(timeout=30, base_url=gateway.url) as client:
         response = await client.post(
             "/anthropic/v1/messages",
             json=MESSAGE,
@@ -218,7 +218,7 @@ async def test_streams_pass_through_as_they_arrive(gw_settings: Settings, task: 
 
     async with (
         running_gateway(gw_settings, upstream) as gateway,
-        httpx.AsyncClient(base_url=gateway.url) as client,
+        httpx.AsyncClient(timeout=30, base_url=gateway.url) as client,
         client.stream(
             "POST",
             "/anthropic/v1/messages",
@@ -251,7 +251,7 @@ async def test_an_agent_hanging_up_releases_the_upstream(gw_settings: Settings, 
 
     async with running_gateway(gw_settings, upstream) as gateway:
         async with (
-            httpx.AsyncClient(base_url=gateway.url) as client,
+            httpx.AsyncClient(timeout=30, base_url=gateway.url) as client,
             client.stream(
                 "POST",
                 "/anthropic/v1/messages",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import select
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +31,8 @@ class Receiver:
     answered: list[Received] = field(default_factory=list)  # those answered 2xx
     lock: threading.Lock = field(default_factory=threading.Lock)
     closing: threading.Event = field(default_factory=threading.Event)
+    hanging: int = 0  # requests held unanswered whose sender is still waiting
+    most_hanging: int = 0  # the most ever held at once
 
     def answer(self, got: Received) -> int:
         with self.lock:
@@ -37,6 +41,18 @@ class Receiver:
             if 200 <= status < 300:
                 self.answered.append(got)
         return status
+
+    def hang(self, connection: socket.socket) -> None:
+        """Hold a request unanswered until the receiver closes or the sender gives up."""
+        with self.lock:
+            self.hanging += 1
+            self.most_hanging = max(self.most_hanging, self.hanging)
+        try:
+            while not self.closing.wait(0.05) and not _hung_up(connection):
+                pass
+        finally:
+            with self.lock:
+                self.hanging -= 1
 
     def wait_for(self, count: int, timeout: float = 30) -> list[Received]:
         """The 2xx-answered requests once there are ``count`` of them."""
@@ -49,6 +65,11 @@ class Receiver:
             time.sleep(0.02)
 
 
+def _hung_up(connection: socket.socket) -> bool:
+    readable, _, _ = select.select([connection], [], [], 0)
+    return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+
+
 @contextmanager
 def receiver(*script: int, then: int = 200) -> Iterator[Receiver]:
     state = Receiver("", list(script), then)
@@ -58,7 +79,7 @@ def receiver(*script: int, then: int = 200) -> Iterator[Receiver]:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             status = state.answer(Received({k.lower(): v for k, v in self.headers.items()}, body))
             if status == HANG:
-                state.closing.wait()
+                state.hang(self.connection)
                 return
             self.send_response(status)
             self.send_header("content-length", "0")

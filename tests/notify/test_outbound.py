@@ -179,7 +179,7 @@ async def test_the_connection_goes_to_the_address_checked() -> None:
     port = server.server_address[1]
     try:
         transport = PinnedTransport(Checked("pinned.invalid", "127.0.0.1"), tls_context())
-        async with httpx.AsyncClient(transport=transport) as client:
+        async with httpx.AsyncClient(timeout=30, transport=transport) as client:
             answer = await client.get(f"http://pinned.invalid:{port}/")
             with pytest.raises(httpx.ConnectError, match="was not checked"):
                 await client.get(f"http://other.invalid:{port}/")

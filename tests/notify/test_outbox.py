@@ -12,7 +12,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from taskyard.config import Settings
-from taskyard.db.models import NotificationDelivery, utcnow
+from taskyard.db.models import NotificationDelivery
 from taskyard.db.session import session_scope
 from taskyard.engine.notifications import NotificationLoop
 from taskyard.forges.base import RemotePullRequest
@@ -210,36 +210,25 @@ def test_a_hung_receiver_holds_a_bounded_number_of_sends(
     api: httpx.Client, api_settings: Settings
 ) -> None:
     with receiver(then=HANG) as hung, receiver() as fast:
-        hung_id, _ = add_webhook(api, "hung", hung.url)
+        add_webhook(api, "hung", hung.url)
         add_webhook(api, "fast", fast.url)
         on = {"preferences": [{"event": "task.created"}]}
         assert api.put("/api/v1/notifications/preferences", json=on).status_code == 200
         for n in range(PER_CHANNEL + 5):
             new_task(api, f"t{n}")
 
-        async def run() -> int:
+        async def run() -> None:
             loop = NotificationLoop(api_settings)
             running = asyncio.create_task(loop.run())
             await asyncio.to_thread(fast.wait_for, PER_CHANNEL + 5)
-            claimed = await asyncio.to_thread(in_flight, api_settings, hung_id)
             running.cancel()  # its hung sends with it: their claims lapse
             with contextlib.suppress(asyncio.CancelledError):
                 await running
-            return claimed
 
-        assert asyncio.run(run()) == PER_CHANNEL
-
-
-def in_flight(settings: Settings, channel_id: int) -> int:
-    with session_scope(settings.resolved_database_url, write=False) as session:
-        return (
-            session.query(NotificationDelivery)
-            .filter(
-                NotificationDelivery.channel_id == channel_id,
-                NotificationDelivery.claimed_until > utcnow(),
-            )
-            .count()
-        )
+        asyncio.run(run())
+        # Counted by the receiver, so a slow machine where the hung sends time out
+        # (and are tried again) still shows the bound: never more held at once.
+        assert hung.most_hanging == PER_CHANNEL
 
 
 def test_what_a_channel_turned_off_still_owed_is_not_sent(

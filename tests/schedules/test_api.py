@@ -72,7 +72,9 @@ def _bob(server: RunningServer) -> httpx.Client:
     created = server.http.post("/api/v1/users", json={"username": "bob"})
     assert created.status_code == 201, created.text
     token = token_with(server.http, "tasks:read", "tasks:write", user="bob")
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+    return httpx.Client(
+        timeout=30, base_url=server.url, headers={"Authorization": f"Bearer {token}"}
+    )
 
 
 def _rival(server: RunningServer) -> httpx.Client:
@@ -81,7 +83,9 @@ def _rival(server: RunningServer) -> httpx.Client:
         teams.create_team(session, org.id, "RV", "Rival team")
         user = users.create_user(session, org.id, "eve", is_admin=True)
         _, token = tokens.create_token(session, user, "eve", ["admin"])
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
+    return httpx.Client(
+        timeout=30, base_url=server.url, headers={"Authorization": f"Bearer {token}"}
+    )
 
 
 def test_people_see_their_own_admins_their_organizations(

@@ -17,7 +17,9 @@ def test_deleting_twice_at_once_deletes_once(server: RunningServer, remote_repo:
     assert server.http.post("/api/v1/schedules", json=body).status_code == 201
 
     def delete(_: int) -> int:
-        with httpx.Client(base_url=server.url, headers=dict(server.http.headers)) as http:
+        with httpx.Client(
+            timeout=30, base_url=server.url, headers=dict(server.http.headers)
+        ) as http:
             return http.delete("/api/v1/schedules/gone-twice").status_code
 
     with ThreadPoolExecutor(6) as pool:

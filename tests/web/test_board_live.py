@@ -90,7 +90,9 @@ def test_the_stream_tells_an_organization_of_its_own_tasks_only(server: RunningS
         teams.create_team(session, org.id, "RV", "Rival team")
         eve = users.create_user(session, org.id, "eve", is_admin=True)
         _, token = tokens.create_token(session, eve, "eve", ["admin"])
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as api:
+    with httpx.Client(
+        timeout=30, base_url=server.url, headers={"Authorization": f"Bearer {token}"}
+    ) as api:
         body = {"title": "Theirs", "repository": "rival/app", "run": False}
         theirs = api.post("/api/v1/tasks", json=body).json()["key"]
     with session_scope(server.settings.resolved_database_url) as session:

@@ -96,7 +96,7 @@ def test_a_signed_out_visitor_is_sent_to_sign_in_and_changes_nothing(
     site: Site, world: World
 ) -> None:
     before = snapshot(site)
-    with httpx.Client(base_url=site.url, headers=HTML) as stranger:
+    with httpx.Client(timeout=30, base_url=site.url, headers=HTML) as stranger:
         for method, path, _ in ROUTES:
             url = world.fill(path)
             response = ask(stranger, method, url)

@@ -224,7 +224,7 @@ def test_linked_accounts_are_listed_and_linking_says_what_is_missing(site: Site)
     ["/settings", "/settings/tokens", "/settings/secrets", "/settings/external-auth"],
 )
 def test_settings_pages_send_strangers_to_sign_in(site: Site, path: str) -> None:
-    with httpx.Client(base_url=site.url, headers={"Accept": "text/html"}) as stranger:
+    with httpx.Client(timeout=30, base_url=site.url, headers={"Accept": "text/html"}) as stranger:
         asked = stranger.get(path)
     assert asked.status_code == 303 and asked.headers["location"].startswith("/login?next=")
 

@@ -34,7 +34,7 @@ def _set_password(server: RunningServer, username: str = "admin") -> None:
 @pytest.fixture
 def visitor(server: RunningServer) -> Iterator[httpx.Client]:
     """A client that behaves as a visitor does: cookies kept, pages asked for."""
-    with httpx.Client(base_url=server.url, headers=HTML) as client:
+    with httpx.Client(timeout=30, base_url=server.url, headers=HTML) as client:
         yield client
 
 

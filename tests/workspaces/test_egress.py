@@ -66,7 +66,7 @@ def free_port() -> int:
 
 
 async def test_plain_http_to_an_allowed_host(proxy: EgressProxy, origin: int) -> None:
-    async with httpx.AsyncClient(proxy=f"http://{proxy.target}") as client:
+    async with httpx.AsyncClient(timeout=30, proxy=f"http://{proxy.target}") as client:
         response = await client.get(f"http://127.0.0.1:{origin}/path?q=1")
     assert response.status_code == 200
     # The proxy forwards in origin form, as a server expects.
@@ -75,7 +75,7 @@ async def test_plain_http_to_an_allowed_host(proxy: EgressProxy, origin: int) ->
 
 
 async def test_refuses_hosts_not_allowed(proxy: EgressProxy, origin: int) -> None:
-    async with httpx.AsyncClient(proxy=f"http://{proxy.target}") as client:
+    async with httpx.AsyncClient(timeout=30, proxy=f"http://{proxy.target}") as client:
         response = await client.get(f"http://localhost:{origin}/")
     assert response.status_code == 403
     assert response.text == (
@@ -125,7 +125,7 @@ async def test_unreachable_upstream_is_a_502() -> None:
     proxy = EgressProxy(["127.0.0.1"], ports=[port])
     await proxy.start()
     try:
-        async with httpx.AsyncClient(proxy=f"http://{proxy.target}") as client:
+        async with httpx.AsyncClient(timeout=30, proxy=f"http://{proxy.target}") as client:
             response = await client.get(f"http://127.0.0.1:{port}/")
     finally:
         await proxy.close()
@@ -201,7 +201,9 @@ async def test_bridge_on_a_shared_network(tmp_path: Path, origin: int, proxy: Eg
         assert bridge.bwrap_args() == []
         env = bridge.env()
         assert env["NO_PROXY"] == "localhost,127.0.0.1,::1"
-        async with httpx.AsyncClient(proxy=env["HTTPS_PROXY"], trust_env=False) as client:
+        async with httpx.AsyncClient(
+            timeout=30, proxy=env["HTTPS_PROXY"], trust_env=False
+        ) as client:
             response = await client.get(f"http://127.0.0.1:{origin}/shared")
         assert response.text == "origin saw: GET /shared HTTP/1.1"
     finally:
@@ -375,7 +377,7 @@ async def test_malformed_hosts(
 
 async def test_host_header_comes_from_the_checked_url(proxy: EgressProxy, origin: int) -> None:
     # An allowed server must not be asked for a virtual host the allowlist lacks.
-    async with httpx.AsyncClient(proxy=f"http://{proxy.target}") as client:
+    async with httpx.AsyncClient(timeout=30, proxy=f"http://{proxy.target}") as client:
         response = await client.get(
             f"http://127.0.0.1:{origin}/", headers={"Host": "metadata.internal"}
         )
