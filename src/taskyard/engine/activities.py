@@ -16,9 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from taskyard import telemetry
 from taskyard.config import Settings
 from taskyard.engine import delivery, workspace
 from taskyard.engine.schedule_client import TemporalSchedules
@@ -41,19 +39,12 @@ from taskyard.engine.types import (
     WorkspaceInput,
 )
 from taskyard.gateway import Gateway
-from taskyard.model.errors import Permanent
 from taskyard.model.status import TaskStatus
 from taskyard.services.task_store import StatusChange, TaskStore
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 READY_TRIES = 8  # about half a minute of the workflow's retries
-
-
-def _permanent(exc: Permanent) -> ApplicationError:
-    """A failure retrying cannot fix; the task fails at once with this message."""
-    telemetry.ERRORS.labels(type(exc).__name__).inc()
-    return ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True)
 
 
 async def _beating(step: Awaitable[R]) -> R:
@@ -93,10 +84,7 @@ class TaskActivities:
 
     @activity.defn(name="load_plan")
     async def load_plan(self, inp: TaskInput) -> TaskPlan:
-        try:
-            stages = await asyncio.to_thread(self.store.stages, inp.task_id)
-        except Permanent as exc:
-            raise _permanent(exc) from exc
+        stages = await asyncio.to_thread(self.store.stages, inp.task_id)
         return TaskPlan(
             stages=[
                 StagePlan(
@@ -125,14 +113,9 @@ class TaskActivities:
     @activity.defn(name="prepare_workspace")
     async def prepare_workspace(self, inp: WorkspaceInput) -> WorkspaceHome:
         """The task's checkout on this worker, which becomes its home."""
-        try:
-            await _beating(
-                workspace.prepare_workspace(
-                    self.settings, self.store, inp.task_id, activity.heartbeat
-                )
-            )
-        except Permanent as exc:
-            raise _permanent(exc) from exc
+        await _beating(
+            workspace.prepare_workspace(self.settings, self.store, inp.task_id, activity.heartbeat)
+        )
         return WorkspaceHome(self.home_queue or self.settings.task_queue)
 
     @activity.defn(name="start_run")
@@ -149,31 +132,20 @@ class TaskActivities:
         """The turn, in the task's checkout here (prepared first where it must be), which
         makes this worker the task's home."""
         runner = TurnRunner(self.settings, self.store, self.gateway)
-        try:
-            # Beating while it waits for the checkout too (see engine.home.held).
-            result = await _beating(runner.run(inp, activity.heartbeat))
-        except Permanent as exc:
-            raise _permanent(exc) from exc
+        # Beating while it waits for the checkout too (see engine.home.held).
+        result = await _beating(runner.run(inp, activity.heartbeat))
         return replace(result, home=self.home_queue or self.settings.task_queue)
 
     @activity.defn(name="deliver")
     async def deliver(self, inp: DeliverInput) -> DeliveryResult:
-        try:
-            return await _beating(
-                delivery.deliver(self.settings, self.store, inp.task_id, inp.stage)
-            )
-        except Permanent as exc:
-            raise _permanent(exc) from exc
+        return await _beating(delivery.deliver(self.settings, self.store, inp.task_id, inp.stage))
 
     @activity.defn(name="mark_ready")
     async def mark_ready(self, inp: ReadyInput) -> None:
         """After an approval: the task's draft pull requests, ready for review; a forge
         still unreachable after a few tries leaves them drafts rather than hold the task."""
         last_try = activity.info().attempt >= READY_TRIES
-        try:
-            await delivery.mark_ready(self.settings, inp.task_id, last_try)
-        except Permanent as exc:
-            raise _permanent(exc) from exc
+        await delivery.mark_ready(self.settings, inp.task_id, last_try)
 
     def all(self) -> list[Callable[..., Any]]:
         return [

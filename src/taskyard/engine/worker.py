@@ -13,13 +13,14 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import Interceptor, UnsandboxedWorkflowRunner, Worker
 
 from taskyard.config import Settings
 from taskyard.engine.activities import TaskActivities
 from taskyard.engine.github import DeliveryActivities, DeliveryWorkflow
 from taskyard.engine.log_context import LogContext
 from taskyard.engine.schedules import ScheduleActivities, ScheduleFireWorkflow
+from taskyard.engine.step_failures import StepFailures
 from taskyard.engine.workflow import TaskWorkflow
 
 
@@ -34,9 +35,10 @@ def build_workers(
     schedules' too), then the home queue's."""
     shared = [*activities.all(), *github.all(), *schedules.all()]
     workflows: list[type] = [TaskWorkflow, DeliveryWorkflow, ScheduleFireWorkflow]
+    interceptors: list[Interceptor] = [LogContext(), StepFailures(activities.store)]
     return [
-        _poller(client, settings, shared, settings.task_queue, workflows),
-        _poller(client, settings, activities.all(), activities.home_queue, []),
+        _poller(client, settings, shared, settings.task_queue, workflows, interceptors),
+        _poller(client, settings, activities.all(), activities.home_queue, [], interceptors),
     ]
 
 
@@ -46,6 +48,7 @@ def _poller(
     activities: Sequence[Callable[..., Any]],
     queue: str,
     workflows: list[type],
+    interceptors: list[Interceptor],
 ) -> Worker:
     return Worker(
         client,
@@ -58,7 +61,7 @@ def _poller(
         # replays under the sandbox's default restrictions (tests/engine/test_replay.py).
         workflow_runner=UnsandboxedWorkflowRunner(),
         activities=activities,
-        interceptors=[LogContext()],
+        interceptors=interceptors,
         max_concurrent_activities=200,
         # Temporal sends a heartbeat at most every 0.8 heartbeat timeouts by default,
         # which leaves a busy worker or server 2 s of a 10 s timeout: under a burst,

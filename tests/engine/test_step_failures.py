@@ -1,0 +1,86 @@
+"""A step that fails without saying why: its task says so on the first try, a bug ends the
+task after a few tries with the error as its message, and a failure that passes (the
+database away for a moment) is retried to the end, told once."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy.exc
+
+from taskyard.config import Settings
+from taskyard.engine.step_failures import MAX_ATTEMPTS
+from taskyard.engine.turns import TurnRunner
+from taskyard.engine.types import TurnInput, TurnResult
+from taskyard.model.redaction import MASK
+from tests.conftest import ADMIN_TOKEN
+from tests.engine.test_signals import ONE_STAGE, push
+from tests.support.history import attempts
+from tests.support.server import RunningServer, start_server
+
+TOKEN = "ghp_" + "A1b2" * 6  # a GitHub token's shape: never shown
+
+
+def _task(server: RunningServer, repository: Path) -> str:
+    assert server.http.post("/api/v1/workflows", json=ONE_STAGE).status_code == 201
+    template = push(server, "echo", "echo did it")
+    body = {"title": "t", "repository": str(repository), "template": template, "workflow": "one"}
+    return str(server.create_task(**body)["key"])
+
+
+def _errors(server: RunningServer, key: str) -> list[dict[str, Any]]:
+    return [e["data"] for e in server.events(key) if e["kind"] == "error"]
+
+
+def test_a_bug_in_a_step_fails_the_task_after_a_few_tries_saying_what(
+    settings: Settings, remote_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(self: TurnRunner, inp: TurnInput, beat: Callable[[], None]) -> TurnResult:
+        raise KeyError(f"stage at https://x:{TOKEN}@example.com")
+
+    monkeypatch.setattr(TurnRunner, "run", broken)
+    with start_server(settings, ADMIN_TOKEN) as server:
+        key = _task(server, remote_repo)
+        task = server.wait_for(key, "failed", timeout=60)
+        said = f"KeyError: 'stage at https://x:{MASK}@example.com'"
+        assert task["status_message"] == f"The step run_turn failed {MAX_ATTEMPTS} times: {said}"
+        errors = _errors(server, key)
+        assert [(e["step"], e["attempt"], e["retrying"]) for e in errors] == [
+            ("run_turn", 1, True),
+            ("run_turn", MAX_ATTEMPTS, False),
+        ]
+        assert errors[0]["message"] == (
+            f"The step run_turn failed (attempt 1) and taskyard will try again: {said}"
+        )
+        assert TOKEN not in str(server.events(key))
+    tried = asyncio.run(attempts(settings, key))
+    assert [(a.activity, a.attempt) for a in tried] == [("run_turn", MAX_ATTEMPTS)]
+
+
+def test_a_failure_that_passes_is_told_once_and_the_task_goes_on(
+    settings: Settings, remote_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = TurnRunner.run
+    calls = itertools.count(1)
+    away = MAX_ATTEMPTS  # as many failures as end a bug: this kind is never cut short
+
+    async def flaky(self: TurnRunner, inp: TurnInput, beat: Callable[[], None]) -> TurnResult:
+        if next(calls) <= away:
+            raise sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("database is locked"))
+        return await real(self, inp, beat)
+
+    monkeypatch.setattr(TurnRunner, "run", flaky)
+    with start_server(settings, ADMIN_TOKEN) as server:
+        key = _task(server, remote_repo)
+        server.wait_for(key, "completed", timeout=90)
+        (told,) = _errors(server, key)
+        assert (told["step"], told["attempt"], told["retrying"]) == ("run_turn", 1, True)
+        assert "OperationalError" in told["message"] and "database is locked" in told["message"]
+        assert any("did it" in str(e["data"]) for e in server.events(key) if e["kind"] == "output")
+    tried = asyncio.run(attempts(settings, key))
+    assert ("run_turn", away + 1) in [(a.activity, a.attempt) for a in tried]
