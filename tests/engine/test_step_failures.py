@@ -17,6 +17,7 @@ from taskyard.config import Settings
 from taskyard.engine.step_failures import MAX_ATTEMPTS
 from taskyard.engine.turns import TurnRunner
 from taskyard.engine.types import TurnInput, TurnResult
+from taskyard.model.errors import Unavailable
 from taskyard.model.redaction import MASK
 from tests.conftest import ADMIN_TOKEN
 from tests.engine.test_signals import ONE_STAGE, push
@@ -62,16 +63,24 @@ def test_a_bug_in_a_step_fails_the_task_after_a_few_tries_saying_what(
     assert [(a.activity, a.attempt) for a in tried] == [("run_turn", MAX_ATTEMPTS)]
 
 
+@pytest.mark.parametrize(
+    "away",
+    [
+        sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("database is locked")),
+        Unavailable("GitHub answered 502 to PATCH /repos/acme/shop/pulls/7"),
+    ],
+    ids=["database", "forge"],
+)
 def test_a_failure_that_passes_is_told_once_and_the_task_goes_on(
-    settings: Settings, remote_repo: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, remote_repo: Path, monkeypatch: pytest.MonkeyPatch, away: Exception
 ) -> None:
     real = TurnRunner.run
     calls = itertools.count(1)
-    away = MAX_ATTEMPTS  # as many failures as end a bug: this kind is never cut short
+    failures = MAX_ATTEMPTS  # as many as end a bug: this kind is never cut short
 
     async def flaky(self: TurnRunner, inp: TurnInput, beat: Callable[[], None]) -> TurnResult:
-        if next(calls) <= away:
-            raise sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("database is locked"))
+        if next(calls) <= failures:
+            raise away
         return await real(self, inp, beat)
 
     monkeypatch.setattr(TurnRunner, "run", flaky)
@@ -80,7 +89,7 @@ def test_a_failure_that_passes_is_told_once_and_the_task_goes_on(
         server.wait_for(key, "completed", timeout=90)
         (told,) = _errors(server, key)
         assert (told["step"], told["attempt"], told["retrying"]) == ("run_turn", 1, True)
-        assert "OperationalError" in told["message"] and "database is locked" in told["message"]
+        assert f"{type(away).__name__}: {away}" in told["message"]
         assert any("did it" in str(e["data"]) for e in server.events(key) if e["kind"] == "output")
     tried = asyncio.run(attempts(settings, key))
-    assert ("run_turn", away + 1) in [(a.activity, a.attempt) for a in tried]
+    assert ("run_turn", failures + 1) in [(a.activity, a.attempt) for a in tried]

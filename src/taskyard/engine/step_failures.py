@@ -9,7 +9,7 @@ left its task reading ``working`` with nothing anywhere saying why. So:
 - every failed attempt of a task's step is told on the task's timeline (an ``error``
   event: the first attempt, then every :data:`TELL_EVERY`-th), with what failed;
 - an error of a kind that can pass (:data:`TRANSIENT`: the database, the network, the
-  engine) is retried for as long as the step's own timeouts allow;
+  engine, a forge that is away) is retried for as long as the step's own timeouts allow;
 - any other error fails the step after :data:`MAX_ATTEMPTS` tries, and the task with
   it, with the error as its message.
 
@@ -29,7 +29,7 @@ from temporalio.service import RPCError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from taskyard import telemetry
-from taskyard.model.errors import Permanent
+from taskyard.model.errors import Permanent, Unavailable
 from taskyard.model.redaction import redact_credentials
 from taskyard.services.task_store import TaskStore
 
@@ -40,6 +40,7 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     sqlalchemy.exc.OperationalError,  # the database away or locked
     sqlalchemy.exc.InterfaceError,  # its connection lost mid-statement
     RPCError,  # the Temporal server away
+    Unavailable,  # a dependency that said so: a forge answering 5xx, a registry away
 )
 MAX_ATTEMPTS = 5  # of a step failing with anything else: about 3 s with steps.RETRY
 TELL_EVERY = 10  # a transient failure that goes on is told again every this many tries
