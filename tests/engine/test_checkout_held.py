@@ -16,12 +16,12 @@ from taskyard.db.models import Run, Task
 from taskyard.db.session import session_scope
 from taskyard.engine.home import read_mark
 from taskyard.engine.layout import Workspace
-from taskyard.engine.turns import TurnRunner
 from taskyard.engine.types import TurnInput
 from taskyard.engine.workspace import prepare_workspace
 from taskyard.services.task_store import TaskStore
 from tests.engine.test_signals import push, wait_output
 from tests.support.server import RunningServer
+from tests.support.turns import runner_of
 
 SLOW_COUNTING = """
 echo ran >> count.txt
@@ -51,7 +51,7 @@ def test_a_retried_turn_waits_for_the_try_still_running_and_never_runs_the_agent
     assert run_id is not None
 
     # The retry Temporal starts when the first try's heartbeats were lost.
-    runner = TurnRunner(server.settings, TaskStore(server.settings), None)
+    runner = runner_of(server.settings)
     again = asyncio.run(runner.run(TurnInput(task_id, "code", run_id, 0), lambda: None))
 
     # It waited for the first try, and answered with that try's result.

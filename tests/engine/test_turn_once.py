@@ -9,11 +9,10 @@ from sqlalchemy import select
 
 from taskyard.db.models import Run, Task
 from taskyard.db.session import session_scope
-from taskyard.engine.turns import TurnRunner
 from taskyard.engine.types import TurnInput, TurnResult
-from taskyard.services.task_store import TaskStore
 from tests.engine.test_signals import push
 from tests.support.server import RunningServer
+from tests.support.turns import runner_of
 
 COUNTING = """
 echo ran >> count.txt
@@ -40,7 +39,7 @@ def test_a_finished_turn_retried_returns_its_result_without_running_the_agent(
 
     # What Temporal does when a turn's answer was lost (its worker killed after the
     # agent finished, or Temporal away longer than the heartbeat timeout): run it again.
-    runner = TurnRunner(server.settings, TaskStore(server.settings), None)
+    runner = runner_of(server.settings)
     again = asyncio.run(runner.run(TurnInput(task_id, "code", run_id, 0), lambda: None))
 
     assert again == TurnResult(0, "complete", "Agent finished.", "", "")
@@ -66,7 +65,7 @@ def test_a_finished_turn_retried_on_another_worker_leaves_its_work_there(
     assert task_id is not None and run_id is not None
 
     other = server.settings.model_copy(update={"data_dir": tmp_path / "other-worker"})
-    runner = TurnRunner(other, TaskStore(other), None)
+    runner = runner_of(other)
     again = asyncio.run(runner.run(TurnInput(task_id, "code", run_id, 0), lambda: None))
 
     assert again.state == "complete"

@@ -20,6 +20,7 @@ from temporalio import activity
 from taskyard.config import Settings
 from taskyard.engine import delivery, workspace
 from taskyard.engine.schedule_client import TemporalSchedules
+from taskyard.engine.stop_watch import StopWatch
 from taskyard.engine.turns import HEARTBEAT_EVERY, TurnRunner
 from taskyard.engine.types import (
     DeliverInput,
@@ -82,6 +83,9 @@ class TaskActivities:
     # Tells a queued task's workflow it was given a slot (the runtime's Engine.wake).
     wake: Callable[[str], Awaitable[None]] | None = None
 
+    def __post_init__(self) -> None:
+        self.stops = StopWatch(self.store.read_stops)
+
     @activity.defn(name="load_plan")
     async def load_plan(self, inp: TaskInput) -> TaskPlan:
         stages = await asyncio.to_thread(self.store.stages, inp.task_id)
@@ -131,7 +135,7 @@ class TaskActivities:
     async def run_turn(self, inp: TurnInput) -> TurnResult:
         """The turn, in the task's checkout here (prepared first where it must be), which
         makes this worker the task's home."""
-        runner = TurnRunner(self.settings, self.store, self.gateway)
+        runner = TurnRunner(self.settings, self.store, self.gateway, self.stops)
         # Beating while it waits for the checkout too (see engine.home.held).
         result = await _beating(runner.run(inp, activity.heartbeat))
         return replace(result, home=self.home_queue or self.settings.task_queue)

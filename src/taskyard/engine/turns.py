@@ -8,7 +8,9 @@ credential is revoked, the sandbox's processes are killed, and one state event s
 why, in place of the agent's exit code. The turn reads the task's stop every
 ``STOP_POLL`` seconds, far more often than Temporal delivers an activity's
 cancellation (only with a heartbeat), so a cancel accepted by any API process kills
-the agent within a fraction of a second. Whatever the agent wrote stays in the checkout.
+the agent within a fraction of a second; one read per interval serves all of a worker's
+running turns (:mod:`taskyard.engine.stop_watch`). Whatever the agent wrote stays in the
+checkout.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from taskyard.config import Settings
 from taskyard.engine.event_sink import EventSink
 from taskyard.engine.home import Mark, clear_mark, held, write_mark
 from taskyard.engine.layout import Workspace
+from taskyard.engine.stop_watch import StopWatch
 from taskyard.engine.types import TurnInput, TurnResult
 from taskyard.engine.work import turn_work
 from taskyard.engine.workspace import current_mark
@@ -44,9 +47,9 @@ from taskyard.workspaces.sandbox import SandboxProcess, SandboxRequest
 log = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = 1.0
-STOP_POLL = 0.2  # seconds between reads of the task's stop: a cancel's worst-case delay
 
 Poll = Callable[[], Awaitable[Stop | None]]
+Watch = Callable[[], Awaitable[Stop]]
 Record = Callable[[Stop], Awaitable[Stop]]
 
 
@@ -57,30 +60,13 @@ def _unmetered_budget(setup: TurnSetup, sink: EventSink) -> str:
     return stops.budget_reached(setup.spec.budget, tokens, cost)
 
 
-async def _watch(poll: Poll) -> Stop:
-    """Read the task's stop every ``STOP_POLL`` seconds until there is one.
-
-    A failed read (the database restarting, say) is tried again at the next poll:
-    it must not end a turn that nobody stopped.
-    """
-    while True:
-        try:
-            stop = await poll()
-        except Exception:
-            log.warning("could not read the task's stop; trying again", exc_info=True)
-            stop = None
-        if stop is not None:
-            return stop
-        await asyncio.sleep(STOP_POLL)
-
-
 async def _pump(
     process: SandboxProcess,
     turn: AgentTurn,
     sink: EventSink,
     setup: TurnSetup,
     heartbeat: Callable[[], None],
-    poll: Poll,
+    watch: Watch,
     *,
     metered: bool = False,
 ) -> Stop | None:
@@ -98,7 +84,7 @@ async def _pump(
     last_output = time.monotonic()
     last_beat = 0.0
     reader = asyncio.ensure_future(process.stdout.readline())
-    watcher = asyncio.ensure_future(_watch(poll))
+    watcher = asyncio.ensure_future(watch())
     try:
         while True:
             now = time.monotonic()
@@ -173,6 +159,7 @@ class TurnRunner:
     settings: Settings
     store: TaskStore
     gateway: Gateway | None
+    stops: StopWatch  # the worker's one reader of its running turns' stops
 
     async def run(self, inp: TurnInput, heartbeat: Callable[[], None]) -> TurnResult:
         """Run the turn, unless it ran to its end before: then how it ended then.
@@ -251,6 +238,9 @@ class TurnRunner:
         async def poll() -> Stop | None:
             return await asyncio.to_thread(store.read_stop, inp.task_id)
 
+        async def watch() -> Stop:
+            return await self.stops.wait(inp.task_id)
+
         async def record(stop: Stop) -> Stop:
             return await asyncio.to_thread(store.record_stop, inp.task_id, stop)
 
@@ -314,7 +304,9 @@ class TurnRunner:
                 telemetry.SANDBOX_START.observe(time.monotonic() - started)
                 try:
                     metered = access.metered
-                    stop = await _pump(process, turn, sink, setup, heartbeat, poll, metered=metered)
+                    stop = await _pump(
+                        process, turn, sink, setup, heartbeat, watch, metered=metered
+                    )
                     if stop is None:
                         await process.wait()
                         # A stop recorded while the agent was on its way out (its last call

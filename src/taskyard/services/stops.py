@@ -9,6 +9,7 @@ first stop recorded is the one the task tells: a later one never rewrites it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -77,14 +78,20 @@ def request_stop(session: Session, task: Task, stop: Stop) -> Stop:
 
 
 def read_stop(database_url: str, task_id: int) -> Stop | None:
-    """The task's stop, read in a short session of its own (what a polling turn calls)."""
+    """The task's stop, read in a short session of its own."""
+    return read_stops(database_url, [task_id]).get(task_id)
+
+
+def read_stops(database_url: str, task_ids: Collection[int]) -> dict[int, Stop]:
+    """The stops of those of ``task_ids`` that have one, in one read (what a worker's
+    running turns wait on)."""
     with session_scope(database_url, write=False) as session:
-        row = session.execute(
-            select(Task.stop_kind, Task.stop_reason).where(Task.id == task_id)
-        ).one_or_none()
-    if row is None or not row[0]:
-        return None
-    return Stop("cancel" if row[0] == "cancel" else "budget", row[1])
+        rows = session.execute(
+            select(Task.id, Task.stop_kind, Task.stop_reason).where(
+                Task.id.in_(task_ids), Task.stop_kind != ""
+            )
+        ).all()
+    return {row[0]: Stop("cancel" if row[1] == "cancel" else "budget", row[2]) for row in rows}
 
 
 def budget_reached(budget: Budget, tokens: float, cost_usd: float) -> str:

@@ -9,6 +9,7 @@ values (:class:`TaskFacts`), never ORM rows that would outlive their session.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -260,6 +261,9 @@ class TaskStore:
 
     def read_stop(self, task_id: int) -> stops.Stop | None:
         return stops.read_stop(self.url, task_id)
+
+    def read_stops(self, task_ids: Collection[int]) -> dict[int, stops.Stop]:
+        return stops.read_stops(self.url, task_ids)
 
     def record_stop(self, task_id: int, stop: stops.Stop) -> stops.Stop:
         """Record ``stop`` unless one is recorded already; returns the one that holds."""
