@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy.exc
 
@@ -38,17 +39,35 @@ def _errors(server: RunningServer, key: str) -> list[dict[str, Any]]:
     return [e["data"] for e in server.events(key) if e["kind"] == "error"]
 
 
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (
+            KeyError(f"stage at https://x:{TOKEN}@example.com"),
+            "KeyError: 'stage at https://x:{}@example.com'",
+        ),
+        (
+            FileNotFoundError(2, "No such file", f"/srv/{TOKEN}"),
+            "FileNotFoundError: [Errno 2] No such file: '/srv/{}'",
+        ),
+    ],
+    ids=["bug", "missing-file"],
+)
 def test_a_bug_in_a_step_fails_the_task_after_a_few_tries_saying_what(
-    settings: Settings, remote_repo: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Settings,
+    remote_repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    said: str,
 ) -> None:
     async def broken(self: TurnRunner, inp: TurnInput, beat: Callable[[], None]) -> TurnResult:
-        raise KeyError(f"stage at https://x:{TOKEN}@example.com")
+        raise error
 
     monkeypatch.setattr(TurnRunner, "run", broken)
     with start_server(settings, ADMIN_TOKEN) as server:
         key = _task(server, remote_repo)
         task = server.wait_for(key, "failed", timeout=60)
-        said = f"KeyError: 'stage at https://x:{MASK}@example.com'"
+        said = said.format(MASK)
         assert task["status_message"] == f"The step run_turn failed {MAX_ATTEMPTS} times: {said}"
         errors = _errors(server, key)
         assert [(e["step"], e["attempt"], e["retrying"]) for e in errors] == [
@@ -68,8 +87,9 @@ def test_a_bug_in_a_step_fails_the_task_after_a_few_tries_saying_what(
     [
         sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("database is locked")),
         Unavailable("GitHub answered 502 to PATCH /repos/acme/shop/pulls/7"),
+        httpx.ConnectError("[Errno 111] Connection refused"),
     ],
-    ids=["database", "forge"],
+    ids=["database", "forge", "http"],
 )
 def test_a_failure_that_passes_is_told_once_and_the_task_goes_on(
     settings: Settings, remote_repo: Path, monkeypatch: pytest.MonkeyPatch, away: Exception

@@ -22,6 +22,7 @@ import asyncio
 import logging
 from typing import Any
 
+import httpx
 import sqlalchemy.exc
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -37,10 +38,21 @@ log = logging.getLogger(__name__)
 
 TRANSIENT: tuple[type[BaseException], ...] = (
     OSError,  # connections refused or reset, timeouts, a full disk
+    httpx.TransportError,  # an HTTP service that did not answer (not an OSError)
     sqlalchemy.exc.OperationalError,  # the database away or locked
     sqlalchemy.exc.InterfaceError,  # its connection lost mid-statement
+    sqlalchemy.exc.DisconnectionError,
+    sqlalchemy.exc.TimeoutError,  # no connection free in the pool, under load
     RPCError,  # the Temporal server away
     Unavailable,  # a dependency that said so: a forge answering 5xx, a registry away
+)
+# OSErrors that say something is missing or forbidden on this machine, which waiting mends
+# no more than it mends a bug.
+LASTING: tuple[type[BaseException], ...] = (
+    FileNotFoundError,
+    PermissionError,
+    NotADirectoryError,
+    IsADirectoryError,
 )
 MAX_ATTEMPTS = 5  # of a step failing with anything else: about 3 s with steps.RETRY
 TELL_EVERY = 10  # a transient failure that goes on is told again every this many tries
@@ -79,7 +91,8 @@ class _Inbound(ActivityInboundInterceptor):
             info = activity.info()
             step, attempt = info.activity_type, info.attempt
             said = _said(exc)
-            last = not isinstance(exc, TRANSIENT) and attempt >= MAX_ATTEMPTS
+            passes = isinstance(exc, TRANSIENT) and not isinstance(exc, LASTING)
+            last = not passes and attempt >= MAX_ATTEMPTS
             task_id = getattr(input.args[0], "task_id", None) if input.args else None
             if isinstance(task_id, int) and (last or attempt == 1 or attempt % TELL_EVERY == 0):
                 await self._tell(task_id, step, attempt, said, last)
