@@ -4,10 +4,11 @@ for all of them, each told only its own task's stop, and nothing read once none 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
 from taskyard.engine.stop_watch import StopWatch
 from taskyard.services.stops import Stop
+from tests.support.eventually import eventually
 
 TURNS = 50
 
@@ -28,17 +29,11 @@ class Stops:
         return {i: self.stops[i] for i in task_ids if i in self.stops}
 
 
-async def _until(condition: Callable[[], bool], timeout: float = 10) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.005)
-
-
 async def test_one_read_serves_every_waiting_turn_and_tells_each_its_own() -> None:
     table = Stops()
     watch = StopWatch(table.read, every=0.01)
     waiting = {i: asyncio.create_task(watch.wait(i)) for i in range(1, TURNS + 1)}
-    await _until(lambda: len(table.reads) >= 5)
+    await eventually(lambda: len(table.reads) >= 5)
     everyone = frozenset(waiting)
     assert all(read == everyone for read in table.reads[1:])  # the first may predate some
     table.stops[7] = Stop("cancel", "Cancelled by ada")
@@ -59,7 +54,7 @@ async def test_a_failed_read_is_tried_again_and_ends_no_turn() -> None:
     table.failing = 3
     watch = StopWatch(table.read, every=0.01)
     waiting = asyncio.create_task(watch.wait(1))
-    await _until(lambda: len(table.reads) > 3)
+    await eventually(lambda: len(table.reads) > 3)
     assert not waiting.done()
     table.stops[1] = Stop("budget", "max_tokens (1000)")
     assert await waiting == Stop("budget", "max_tokens (1000)")

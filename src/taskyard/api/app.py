@@ -37,6 +37,7 @@ from taskyard.api.routes import (
 )
 from taskyard.config import Settings, get_settings
 from taskyard.engine.client import Engine
+from taskyard.services.event_watch import EventWatch, database_reader
 from taskyard.web.render import STATIC
 
 
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.write_slots = asyncio.Semaphore(WRITE_SLOTS)
+    app.state.event_watch = EventWatch(database_reader(settings.resolved_database_url))
     errors.install(app)
     app.add_middleware(InputLimits, settings=settings)
     app.add_middleware(SecurityHeaders)  # outermost: on every answer, refusals too

@@ -1,8 +1,8 @@
 """Task events: append-only, read by the API, live streams, notifications and audits.
 
 Writers call :func:`append` (or :func:`append_many`); live readers wait on
-:data:`bus`, which wakes them at once for events written in this process and
-falls back to polling for events written by workers elsewhere.
+:data:`bus`, which wakes them at once for events written in this process; events
+written by workers elsewhere wake them through :mod:`taskyard.services.event_watch`.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import Table, Text, cast, insert, select
+from sqlalchemy import Table, Text, cast, func, insert, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -144,6 +144,22 @@ def list_events(
     if kinds:
         query = query.where(Event.kind.in_(kinds))
     return list(session.scalars(query.order_by(Event.id).limit(limit)))
+
+
+def newest_ids(session: Session, task_ids: Collection[int]) -> dict[int, int]:
+    """The newest event id of each of ``task_ids`` that has events; of all, for :data:`ANY`."""
+    tasks = [task_id for task_id in task_ids if task_id != ANY]
+    found: dict[int, int] = {}
+    if tasks:
+        query = (
+            select(EVENTS.c.task_id, func.max(EVENTS.c.id))
+            .where(EVENTS.c.task_id.in_(tasks))
+            .group_by(EVENTS.c.task_id)
+        )
+        found.update((task_id, newest) for task_id, newest in session.execute(query))
+    if ANY in task_ids:
+        found[ANY] = session.scalar(select(func.max(EVENTS.c.id))) or 0
+    return found
 
 
 def sse_frames(

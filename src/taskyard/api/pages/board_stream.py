@@ -2,7 +2,8 @@
 organization changes, upon which the board fetches its columns again.
 
 Events written in this process wake the stream at once (:data:`events.bus`); those
-written by workers elsewhere are found by polling. Checks are spaced, so a burst of
+written by workers elsewhere, through the app's one watch of the newest event
+(:mod:`taskyard.services.event_watch`). Checks are spaced, so a burst of
 changes costs one refresh, and each viewer holds a bounded number of streams, each for
 a bounded time (the browser reconnects, and its session is checked again).
 """
@@ -24,10 +25,11 @@ from taskyard.model.errors import TaskyardError
 from taskyard.model.inputs import MAX_INT64
 from taskyard.services import board, events
 from taskyard.services.access import require
+from taskyard.services.event_watch import EventWatch
 
 router = APIRouter(include_in_schema=False)
 
-POLL = 0.5  # for changes written by workers in other processes
+WAIT = 5.0  # seconds the stream waits for a wake before it checks anyway (a safety net)
 GAP = 0.1  # before a check: a burst of changes makes one refresh
 KEEPALIVE = 15.0
 LIFETIME = 30 * 60.0
@@ -92,16 +94,19 @@ def _open_streams(request: Request) -> Counter[tuple[int, int]]:
 async def _frames(
     request: Request, url: str, org_id: int, workflow: int | None, after: int | None
 ) -> AsyncIterator[str]:
+    watch: EventWatch = request.app.state.event_watch
     started = last_frame = time.monotonic()
     yield "retry: 2000\n\n"
-    while time.monotonic() - started < LIFETIME and not await request.is_disconnected():
-        changed, after = await asyncio.to_thread(_changed, url, org_id, after, workflow)
-        now = time.monotonic()
-        if changed:
-            last_frame = now
-            yield f"event: changed\ndata: {after}\n\n"
-        elif now - last_frame >= KEEPALIVE:
-            last_frame = now
-            yield ": keepalive\n\n"
-        await events.bus.wait(events.ANY, POLL)
-        await asyncio.sleep(GAP)
+    with watch.following(events.ANY):
+        while time.monotonic() - started < LIFETIME and not await request.is_disconnected():
+            mark = watch.mark(events.ANY)
+            changed, after = await asyncio.to_thread(_changed, url, org_id, after, workflow)
+            now = time.monotonic()
+            if changed:
+                last_frame = now
+                yield f"event: changed\ndata: {after}\n\n"
+            elif now - last_frame >= KEEPALIVE:
+                last_frame = now
+                yield ": keepalive\n\n"
+            await watch.wait(events.ANY, mark, WAIT)
+            await asyncio.sleep(GAP)

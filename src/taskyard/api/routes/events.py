@@ -18,11 +18,12 @@ from taskyard.db.session import session_scope
 from taskyard.model.inputs import MAX_INT64, Digits, Name, parse_id
 from taskyard.model.status import FINAL
 from taskyard.services import diffs, events, pulls, tasks
+from taskyard.services.event_watch import EventWatch
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["events"])
 
-POLL = 0.5  # fallback for events written by workers in other processes
 KEEPALIVE = 15.0
+WAIT = 5.0  # seconds a stream waits for a wake before it reads anyway (a safety net)
 
 
 def _wants_stream(request: Request, stream: bool) -> bool:
@@ -89,25 +90,28 @@ async def follow(
     read: Callable[[], tuple[str, bool]], task_id: int, request: Request, lifetime: float = 0
 ) -> AsyncIterator[str]:
     """A live stream: what ``read`` (run in a thread) returns as it comes, woken by the
-    event bus, with keepalives while idle; until ``read`` says it is done, the client
-    goes, or ``lifetime`` seconds pass (0: no limit)."""
+    event bus (or this app's watch, for events other processes wrote), with keepalives
+    while idle; until ``read`` says it is done, the client goes, or ``lifetime`` seconds
+    pass (0: no limit)."""
+    watch: EventWatch = request.app.state.event_watch
     loop = asyncio.get_running_loop()
     ends = loop.time() + lifetime if lifetime else float("inf")
-    idle = 0.0
-    while loop.time() < ends and not await request.is_disconnected():
-        frames, done = await asyncio.to_thread(read)
-        if frames:
-            idle = 0.0
-            yield frames
-        if done:
-            return
-        if frames:
-            continue
-        if idle >= KEEPALIVE:
-            idle = 0.0
-            yield ": keepalive\n\n"
-        await events.bus.wait(task_id, POLL)
-        idle += POLL
+    said = loop.time()
+    with watch.following(task_id):
+        while loop.time() < ends and not await request.is_disconnected():
+            mark = watch.mark(task_id)
+            frames, done = await asyncio.to_thread(read)
+            if frames:
+                said = loop.time()
+                yield frames
+            if done:
+                return
+            if frames:
+                continue
+            if loop.time() - said >= KEEPALIVE:
+                said = loop.time()
+                yield ": keepalive\n\n"
+            await watch.wait(task_id, mark, WAIT)
 
 
 def _stream(

@@ -1,0 +1,91 @@
+"""Wakes a process's live streams for events that other processes wrote: one read for all.
+
+A live stream (a task's events, its page, the board) is woken at once by the event bus
+(:data:`taskyard.services.events.bus`) when this process commits events. Events a worker
+in another process writes reach no bus here, so each stream used to read the database
+every half second as well: 50 open streams cost 200 reads a second while nothing
+happened. Now one read per :data:`POLL`, of the newest event id of every task a stream
+here follows (and of all events, for the board's :data:`~taskyard.services.events.ANY`),
+wakes the streams whose task has newer events through the same bus.
+
+A stream takes a :meth:`EventWatch.mark` before each read of its own and waits past
+that mark, so an event that the watch learns of between the stream's read and its wait
+is never missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator
+
+from taskyard.db.session import session_scope
+from taskyard.services import events
+
+log = logging.getLogger(__name__)
+
+POLL = 0.5  # seconds between reads: how late an event written elsewhere may be seen
+
+ReadLatest = Callable[[Collection[int]], dict[int, int]]
+
+
+class EventWatch:
+    """``read`` returns the newest event id of each given task (of all tasks for
+    :data:`~taskyard.services.events.ANY`); blocking, it runs in a thread."""
+
+    def __init__(self, read: ReadLatest, every: float = POLL) -> None:
+        self._read = read
+        self._every = every
+        self._latest: dict[int, int] = {}
+        self._following: Counter[int] = Counter()
+        self._reader: asyncio.Task[None] | None = None
+
+    @contextlib.contextmanager
+    def following(self, task_id: int) -> Iterator[None]:
+        """Keep ``task_id``'s newest event read while the block runs (a stream's life)."""
+        self._following[task_id] += 1
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(self._run())
+        try:
+            yield
+        finally:
+            self._following[task_id] -= 1
+            if not self._following[task_id]:
+                del self._following[task_id]
+                self._latest.pop(task_id, None)
+
+    def mark(self, task_id: int) -> int:
+        """The newest event of the task known here; take it before reading the events."""
+        return self._latest.get(task_id, 0)
+
+    async def wait(self, task_id: int, mark: int, timeout: float) -> None:
+        """Until the task has an event newer than ``mark`` (read here, or published on
+        the bus by this process), or ``timeout`` seconds pass."""
+        if self._latest.get(task_id, 0) > mark:
+            return
+        await events.bus.wait(task_id, timeout)
+
+    async def _run(self) -> None:
+        while self._following:
+            try:
+                latest = await asyncio.to_thread(self._read, list(self._following))
+            except Exception:  # the database restarting, say: the streams wait on
+                log.warning("could not read the newest events; trying again", exc_info=True)
+                latest = {}
+            for task_id, newest in latest.items():
+                if task_id in self._following and newest > self._latest.get(task_id, 0):
+                    self._latest[task_id] = newest
+                    events.bus.publish(task_id)
+            await asyncio.sleep(self._every)
+
+
+def database_reader(url: str) -> ReadLatest:
+    """What a watch reads: the newest events of the tasks, in a short read of its own."""
+
+    def read(task_ids: Collection[int]) -> dict[int, int]:
+        with session_scope(url, write=False) as session:
+            return events.newest_ids(session, task_ids)
+
+    return read
