@@ -35,10 +35,11 @@ class StopWatch:
 
     async def wait(self, task_id: int) -> Stop:
         """The task's stop, once it has one: read within :data:`STOP_POLL` of its writing."""
-        waiter: asyncio.Future[Stop] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Stop] = loop.create_future()
         self._waiters[task_id].add(waiter)
-        if self._reader is None or self._reader.done():
-            self._reader = asyncio.create_task(self._run())
+        if self._reader is None or self._reader.done() or self._reader.get_loop() is not loop:
+            self._reader = loop.create_task(self._run())
         try:
             return await waiter
         finally:

@@ -46,8 +46,9 @@ class EventWatch:
     def following(self, task_id: int) -> Iterator[None]:
         """Keep ``task_id``'s newest event read while the block runs (a stream's life)."""
         self._following[task_id] += 1
-        if self._reader is None or self._reader.done():
-            self._reader = asyncio.get_running_loop().create_task(self._run())
+        loop = asyncio.get_running_loop()  # an app served again runs on a new loop
+        if self._reader is None or self._reader.done() or self._reader.get_loop() is not loop:
+            self._reader = loop.create_task(self._run())
         try:
             yield
         finally:
