@@ -29,6 +29,7 @@ from taskyard.engine.turns import _pump
 from taskyard.model.redaction import Redactor
 from taskyard.services import runs, templates, tokens
 from taskyard.services.bootstrap import ensure_bootstrapped
+from taskyard.services.stops import Stop
 from taskyard.services.task_store import TaskStore
 from taskyard.services.tasks import TaskCreate, create_task
 from taskyard.services.turn_setup import prepare_turn
@@ -266,7 +267,7 @@ async def pump(spend: Spending, argv: list[str], workdir: Path) -> tuple[str, in
     with EventSink(store, spend.task_id, spend.run_id, Redactor([])) as sink:
         try:
             parser = ClaudeCodeTurn(Invocation([]))
-            stop = await asyncio.wait_for(_pump(process, parser, sink, setup, _no_beat, poll), 30)
+            stop = await asyncio.wait_for(_pump(process, parser, sink, setup, _no_beat, never), 30)
             if stop:
                 await process.kill()
             code = await process.wait()
@@ -281,8 +282,10 @@ def _no_beat() -> None:
     """Heartbeats go to Temporal, which this test does without."""
 
 
-async def poll() -> None:
+async def never() -> Stop:
     """No one asks these turns to stop: only their own budgets end them."""
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable")
 
 
 async def test_max_tokens_counts_earlier_turns(local: Settings, tmp_path: Path) -> None:
