@@ -26,10 +26,13 @@ from tests.support.history import attempts
 from tests.support.server import RunningServer, start_server
 
 TOKEN = "ghp_" + "A1b2" * 6  # a GitHub token's shape: never shown
+PASSWORD = "rosebud-hunter-42"  # an organization's secret, of no known shape: never shown
 
 
 def _task(server: RunningServer, repository: Path) -> str:
     assert server.http.post("/api/v1/workflows", json=ONE_STAGE).status_code == 201
+    stored = server.http.put("/api/v1/secrets/DB_PASSWORD", json={"value": PASSWORD})
+    assert stored.status_code == 200, stored.text
     template = push(server, "echo", "echo did it")
     body = {"title": "t", "repository": str(repository), "template": template, "workflow": "one"}
     return str(server.create_task(**body)["key"])
@@ -50,8 +53,9 @@ def _errors(server: RunningServer, key: str) -> list[dict[str, Any]]:
             FileNotFoundError(2, "No such file", f"/srv/{TOKEN}"),
             "FileNotFoundError: [Errno 2] No such file: '/srv/{}'",
         ),
+        (RuntimeError(f"login as app:{PASSWORD} refused"), "RuntimeError: login as app:{} refused"),
     ],
-    ids=["bug", "missing-file"],
+    ids=["bug", "missing-file", "secret"],
 )
 def test_a_bug_in_a_step_fails_the_task_after_a_few_tries_saying_what(
     settings: Settings,
@@ -61,6 +65,7 @@ def test_a_bug_in_a_step_fails_the_task_after_a_few_tries_saying_what(
     said: str,
 ) -> None:
     async def broken(self: TurnRunner, inp: TurnInput, beat: Callable[[], None]) -> TurnResult:
+        await asyncio.to_thread(self.store.facts, inp.task_id)  # as a turn does, secrets too
         raise error
 
     monkeypatch.setattr(TurnRunner, "run", broken)
@@ -77,7 +82,8 @@ def test_a_bug_in_a_step_fails_the_task_after_a_few_tries_saying_what(
         assert errors[0]["message"] == (
             f"The step run_turn failed (attempt 1) and taskyard will try again: {said}"
         )
-        assert TOKEN not in str(server.events(key))
+        told = str([server.events(key), server.task(key)])
+        assert TOKEN not in told and PASSWORD not in told
     tried = asyncio.run(attempts(settings, key))
     assert [(a.activity, a.attempt) for a in tried] == [("run_turn", MAX_ATTEMPTS)]
 

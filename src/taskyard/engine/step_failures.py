@@ -31,7 +31,7 @@ from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, 
 
 from taskyard import telemetry
 from taskyard.model.errors import Permanent, Unavailable
-from taskyard.model.redaction import redact_credentials
+from taskyard.model.redaction import redact_known
 from taskyard.services.task_store import TaskStore
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class StepFailures(Interceptor):
         return _Inbound(next, self._store)
 
 
-def permanent(exc: Permanent) -> ApplicationError:
+def _permanent(exc: Permanent) -> ApplicationError:
     """A failure retrying cannot fix: the step, and its task, fail at once with this."""
     telemetry.ERRORS.labels(type(exc).__name__).inc()
     return ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True)
@@ -84,7 +84,7 @@ class _Inbound(ActivityInboundInterceptor):
         try:
             return await super().execute_activity(input)
         except Permanent as exc:
-            raise permanent(exc) from exc
+            raise _permanent(exc) from exc
         except ApplicationError:
             raise  # said on purpose, retried or not as it asks
         except Exception as exc:
@@ -120,6 +120,7 @@ class _Inbound(ActivityInboundInterceptor):
 
 
 def _said(exc: BaseException) -> str:
-    """The error as a person reads it: its type and message, credentials taken out."""
-    text = redact_credentials(f"{type(exc).__name__}: {exc}")
+    """The error as a person reads it: its type and message, credentials and every secret
+    value this worker has met taken out (a turn reads its task's before it runs)."""
+    text = redact_known(f"{type(exc).__name__}: {exc}")
     return text if len(text) <= MAX_SAID else text[: MAX_SAID - 1] + "…"

@@ -5,12 +5,11 @@ person's cancel, the gateway finding a budget reached at a model call, the
 turn's own wall-clock and idle limits) records it on the task
 (:mod:`taskyard.services.stops`), and the turn carries it out the same way: the
 credential is revoked, the sandbox's processes are killed, and one state event says
-why, in place of the agent's exit code. The turn reads the task's stop every
-``STOP_POLL`` seconds, far more often than Temporal delivers an activity's
-cancellation (only with a heartbeat), so a cancel accepted by any API process kills
-the agent within a fraction of a second; one read per interval serves all of a worker's
-running turns (:mod:`taskyard.engine.stop_watch`). Whatever the agent wrote stays in the
-checkout.
+why, in place of the agent's exit code. The task's stop is read every
+:data:`~taskyard.engine.stop_watch.STOP_POLL` seconds (one read for all of a worker's
+running turns), far more often than Temporal delivers an activity's cancellation (only
+with a heartbeat), so a cancel accepted by any API process kills the agent within a
+fraction of a second. Whatever the agent wrote stays in the checkout.
 """
 
 from __future__ import annotations

@@ -70,6 +70,12 @@ def remember(values: Iterable[str]) -> None:
     _remembered.update(v for v in values if len(v) >= MIN_SECRET_LENGTH)
 
 
+def redact_known(text: str) -> str:
+    """``text`` with credentials by their shapes, and every secret value this process has
+    met, masked: for an error's text, which may have picked up either on its way."""
+    return Redactor(_remembered).text(redact_credentials(text))
+
+
 class SecretsFilter(logging.Filter):
     """A handler filter that masks remembered secrets in messages and tracebacks."""
 
