@@ -15,16 +15,12 @@ is never missed.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
-from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 
 from taskyard.db.session import session_scope
 from taskyard.services import events
-
-log = logging.getLogger(__name__)
+from taskyard.services.batched_poll import BatchedPoll
 
 POLL = 0.5  # seconds between reads: how late an event written elsewhere may be seen
 
@@ -36,25 +32,18 @@ class EventWatch:
     :data:`~taskyard.services.events.ANY`); blocking, it runs in a thread."""
 
     def __init__(self, read: ReadLatest, every: float = POLL) -> None:
-        self._read = read
-        self._every = every
         self._latest: dict[int, int] = {}
-        self._following: Counter[int] = Counter()
-        self._reader: asyncio.Task[None] | None = None
+        self._poll = BatchedPoll(read, self._found, every, "the newest events")
 
     @contextlib.contextmanager
     def following(self, task_id: int) -> Iterator[None]:
         """Keep ``task_id``'s newest event read while the block runs (a stream's life)."""
-        self._following[task_id] += 1
-        loop = asyncio.get_running_loop()  # an app served again runs on a new loop
-        if self._reader is None or self._reader.done() or self._reader.get_loop() is not loop:
-            self._reader = loop.create_task(self._run())
+        self._poll.follow(task_id)
         try:
             yield
         finally:
-            self._following[task_id] -= 1
-            if not self._following[task_id]:
-                del self._following[task_id]
+            self._poll.unfollow(task_id)
+            if not self._poll.follows(task_id):
                 self._latest.pop(task_id, None)
 
     def mark(self, task_id: int) -> int:
@@ -68,18 +57,11 @@ class EventWatch:
             return
         await events.bus.wait(task_id, timeout)
 
-    async def _run(self) -> None:
-        while self._following:
-            try:
-                latest = await asyncio.to_thread(self._read, list(self._following))
-            except Exception:  # the database restarting, say: the streams wait on
-                log.warning("could not read the newest events; trying again", exc_info=True)
-                latest = {}
-            for task_id, newest in latest.items():
-                if task_id in self._following and newest > self._latest.get(task_id, 0):
-                    self._latest[task_id] = newest
-                    events.bus.publish(task_id)
-            await asyncio.sleep(self._every)
+    def _found(self, latest: dict[int, int]) -> None:
+        for task_id, newest in latest.items():
+            if self._poll.follows(task_id) and newest > self._latest.get(task_id, 0):
+                self._latest[task_id] = newest
+                events.bus.publish(task_id)
 
 
 def database_reader(url: str) -> ReadLatest:
