@@ -16,9 +16,9 @@ import httpx
 import pytest
 from sqlalchemy import insert
 
-from taskyard.api.routes import events as event_routes
 from taskyard.config import Settings
 from taskyard.db.session import get_engine
+from taskyard.services import event_watch
 from taskyard.services.event_watch import EventWatch
 from taskyard.services.events import ANY, EVENTS, bus
 from tests.support.eventually import eventually
@@ -47,8 +47,8 @@ async def test_one_read_serves_every_stream_and_wakes_only_the_task_written() ->
         await eventually(lambda: len(table.reads) >= 3)
         assert table.reads[-1] == frozenset(range(1, STREAMS + 1))
         marks = {i: watch.mark(i) for i in (7, 8)}
-        woken = asyncio.create_task(watch.wait(7, marks[7], 10))
-        asleep = asyncio.create_task(watch.wait(8, marks[8], 10))
+        woken = asyncio.create_task(watch.wait(7, marks[7]))
+        asleep = asyncio.create_task(watch.wait(8, marks[8]))
         await asyncio.sleep(0.05)
         table.newest[7] = 41  # another process wrote an event of task 7
         await asyncio.wait_for(woken, 5)
@@ -57,7 +57,7 @@ async def test_one_read_serves_every_stream_and_wakes_only_the_task_written() ->
         # An event the watch read before the stream waited: the mark says it is newer.
         table.newest[8] = 42
         await eventually(lambda: watch.mark(8) == 42)
-        await asyncio.wait_for(watch.wait(8, marks[8], 10), 1)
+        await asyncio.wait_for(watch.wait(8, marks[8]), 1)
     done = len(table.reads)
     await asyncio.sleep(0.05)
     assert len(table.reads) <= done + 1  # the read in flight at most: then none at all
@@ -67,7 +67,7 @@ async def test_a_publish_here_still_wakes_at_once() -> None:
     watch = EventWatch(Newest().read, every=10)  # the watch would not read again in time
     with watch.following(3):
         await asyncio.sleep(0)
-        waiting = asyncio.create_task(watch.wait(3, watch.mark(3), 10))
+        waiting = asyncio.create_task(watch.wait(3, watch.mark(3)))
         await asyncio.sleep(0.01)
         bus.publish(3)
         await asyncio.wait_for(waiting, 1)
@@ -91,7 +91,7 @@ def _written_elsewhere(settings: Settings, task_id: int, line: str) -> None:
 def test_a_stream_sees_an_event_another_process_wrote(
     api: httpx.Client, api_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(event_routes, "WAIT", 60)  # only the watch can wake the stream now
+    monkeypatch.setattr(event_watch, "QUIET", 60)  # only the watch can wake the stream now
     task = api.post("/api/v1/tasks", json={"title": "t", "repository": "acme/shop", "run": False})
     assert task.status_code == 201, task.text
     task_id, key = task.json()["id"], task.json()["key"]
@@ -123,7 +123,7 @@ def test_the_board_sees_any_task_written_elsewhere() -> None:
         watch = EventWatch(table.read, every=0.01)
         with watch.following(ANY):
             mark = watch.mark(ANY)
-            waiting = asyncio.create_task(watch.wait(ANY, mark, 10))
+            waiting = asyncio.create_task(watch.wait(ANY, mark))
             await asyncio.sleep(0.05)
             table.newest[ANY] = 9
             await asyncio.wait_for(waiting, 5)

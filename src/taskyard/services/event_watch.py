@@ -23,6 +23,7 @@ from taskyard.services import events
 from taskyard.services.batched_poll import BatchedPoll
 
 POLL = 0.5  # seconds between reads: how late an event written elsewhere may be seen
+QUIET = 5.0  # seconds a stream waits for a wake before it reads anyway (a safety net)
 
 ReadLatest = Callable[[Collection[int]], dict[int, int]]
 
@@ -50,12 +51,12 @@ class EventWatch:
         """The newest event of the task known here; take it before reading the events."""
         return self._latest.get(task_id, 0)
 
-    async def wait(self, task_id: int, mark: int, timeout: float) -> None:
+    async def wait(self, task_id: int, mark: int) -> None:
         """Until the task has an event newer than ``mark`` (read here, or published on
-        the bus by this process), or ``timeout`` seconds pass."""
+        the bus by this process), or :data:`QUIET` seconds pass."""
         if self._latest.get(task_id, 0) > mark:
             return
-        await events.bus.wait(task_id, timeout)
+        await events.bus.wait(task_id, QUIET)
 
     def _found(self, latest: dict[int, int]) -> None:
         for task_id, newest in latest.items():

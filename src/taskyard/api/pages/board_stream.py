@@ -29,7 +29,6 @@ from taskyard.services.event_watch import EventWatch
 
 router = APIRouter(include_in_schema=False)
 
-WAIT = 5.0  # seconds the stream waits for a wake before it checks anyway (a safety net)
 GAP = 0.1  # before a check: a burst of changes makes one refresh
 KEEPALIVE = 15.0
 LIFETIME = 30 * 60.0
@@ -108,5 +107,5 @@ async def _frames(
             elif now - last_frame >= KEEPALIVE:
                 last_frame = now
                 yield ": keepalive\n\n"
-            await watch.wait(events.ANY, mark, WAIT)
+            await watch.wait(events.ANY, mark)
             await asyncio.sleep(GAP)

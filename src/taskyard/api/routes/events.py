@@ -23,7 +23,6 @@ from taskyard.services.event_watch import EventWatch
 router = APIRouter(prefix="/api/v1/tasks", tags=["events"])
 
 KEEPALIVE = 15.0
-WAIT = 5.0  # seconds a stream waits for a wake before it reads anyway (a safety net)
 
 
 def _wants_stream(request: Request, stream: bool) -> bool:
@@ -111,7 +110,7 @@ async def follow(
             if loop.time() - said >= KEEPALIVE:
                 said = loop.time()
                 yield ": keepalive\n\n"
-            await watch.wait(task_id, mark, WAIT)
+            await watch.wait(task_id, mark)
 
 
 def _stream(
