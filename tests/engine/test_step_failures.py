@@ -22,7 +22,7 @@ from taskyard.model.errors import Unavailable
 from taskyard.model.redaction import MASK
 from tests.conftest import ADMIN_TOKEN
 from tests.engine.test_signals import ONE_STAGE, push
-from tests.support.history import attempts
+from tests.support.history import attempts, history_of
 from tests.support.server import RunningServer, start_server
 
 TOKEN = "ghp_" + "A1b2" * 6  # a GitHub token's shape: never shown
@@ -86,6 +86,9 @@ def test_a_bug_in_a_step_fails_the_task_after_a_few_tries_saying_what(
         assert TOKEN not in told and PASSWORD not in told
     tried = asyncio.run(attempts(settings, key))
     assert [(a.activity, a.attempt) for a in tried] == [("run_turn", MAX_ATTEMPTS)]
+    # Temporal keeps the failure too (its UI shows it): the masked text, never the error.
+    history = asyncio.run(history_of(settings, key)).to_json()
+    assert said in history and TOKEN not in history and PASSWORD not in history
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 
 from taskyard.config import Settings
 from taskyard.db.models import Task
@@ -20,13 +20,18 @@ class Attempt:
     attempt: int
 
 
-async def attempts(settings: Settings, key: str) -> list[Attempt]:
-    """Every started attempt of every activity of the task ``key``, in order."""
+async def history_of(settings: Settings, key: str) -> WorkflowHistory:
+    """The Temporal history of the task ``key``'s workflow."""
     with session_scope(settings.resolved_database_url, write=False) as session:
         uid = session.scalar(select(Task.uid).where(Task.key == key))
     assert uid is not None, key
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
-    history = await client.get_workflow_handle(workflow_id(uid)).fetch_history()
+    return await client.get_workflow_handle(workflow_id(uid)).fetch_history()
+
+
+async def attempts(settings: Settings, key: str) -> list[Attempt]:
+    """Every started attempt of every activity of the task ``key``, in order."""
+    history = await history_of(settings, key)
     scheduled: dict[int, tuple[str, str]] = {}
     found = []
     for event in history.events:

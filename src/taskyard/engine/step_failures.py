@@ -96,14 +96,13 @@ class _Inbound(ActivityInboundInterceptor):
             task_id = getattr(input.args[0], "task_id", None) if input.args else None
             if isinstance(task_id, int) and (last or attempt == 1 or attempt % TELL_EVERY == 0):
                 await self._tell(task_id, step, attempt, said, last)
+            # The traceback goes to this worker's log, which masks known secrets; Temporal
+            # (its history, its UI) gets only the masked text, never the error itself.
+            log.warning("step %s failed (attempt %s)", step, attempt, exc_info=exc)
             if last:
                 telemetry.ERRORS.labels(type(exc).__name__).inc()
-                raise ApplicationError(
-                    f"The step {step} failed {attempt} times: {said}",
-                    type=type(exc).__name__,
-                    non_retryable=True,
-                ) from exc
-            raise
+                said = f"The step {step} failed {attempt} times: {said}"
+            raise ApplicationError(said, type=type(exc).__name__, non_retryable=last) from None
 
     async def _tell(self, task_id: int, step: str, attempt: int, said: str, last: bool) -> None:
         then = "gave up" if last else "will try again"
