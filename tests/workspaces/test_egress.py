@@ -190,6 +190,29 @@ async def test_bridge_relays_tcp_services_over_unix_sockets(tmp_path: Path, orig
     assert "/run/taskyard/model.sock" in bridge.bwrap_args()
 
 
+async def test_a_bridge_closing_mid_connect_closes_the_sandbox_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection whose upstream is still being reached when the turn ends is closed,
+    not left open for the garbage collector."""
+    connecting = asyncio.Event()
+
+    async def never(*args: object) -> Any:
+        connecting.set()
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(asyncio, "open_connection", never)
+    bridge = Bridge([HostService("model", "127.0.0.1:9", 8080)], tmp_path)
+    await bridge.start()
+    try:
+        reader, writer = await asyncio.open_unix_connection(tmp_path / "model.sock")
+        await asyncio.wait_for(connecting.wait(), 5)
+    finally:
+        await bridge.close()
+    assert await asyncio.wait_for(reader.read(), 5) == b""  # closed on the bridge's side
+    writer.close()
+
+
 async def test_bridge_on_a_shared_network(tmp_path: Path, origin: int, proxy: EgressProxy) -> None:
     unix_proxy = EgressProxy(["127.0.0.1"], ports=[origin], socket_path=tmp_path / "p.sock")
     await unix_proxy.start()

@@ -248,6 +248,9 @@ def _connector(target: str | Path, relays: set[asyncio.Task[None]] | None = None
             print(f"taskyard bridge: cannot reach {target}: {exc}", file=sys.stderr)
             writer.close()
             return
+        except asyncio.CancelledError:  # the bridge closed while this one connected
+            writer.close()  # else its transport is left to the garbage collector, open
+            return
         with contextlib.suppress(asyncio.CancelledError):
             await relay((reader, writer), upstream)
 
