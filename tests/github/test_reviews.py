@@ -20,6 +20,7 @@ from taskyard.config import Settings
 from taskyard.engine.client import Engine
 from taskyard.forges.github import GitHubForge
 from taskyard.model.github import GitHubEvent
+from taskyard.model.signals import Signal
 from taskyard.services.github_context import IntakeContext
 from taskyard.services.github_reviews import handle
 from tests.conftest import ADMIN_TOKEN
@@ -202,13 +203,27 @@ async def test_a_single_review_comment_is_a_change_request_with_its_file_and_lin
         "body": "Typo here",
     }
     more = {"pull_request": {"number": pull.number, "head": {"ref": pull.head}}, "comment": comment}
-    outcome = await loop.deliver("pull_request_review_comment", "created", sender=ALICE, more=more)
+    # The workflow takes the signal before the event is written, as on a busy machine:
+    # the event still names the stage the task was sent back to.
+    signal = loop.context.engine.signal
+
+    async def taken_at_once(uid: str, sent: Signal) -> None:
+        await signal(uid, sent)
+        await asyncio.to_thread(until, lambda: loop.server.task(key)["status"] != "waiting")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(loop.context.engine, "signal", taken_at_once)
+        outcome = await loop.deliver(
+            "pull_request_review_comment", "created", sender=ALICE, more=more
+        )
 
     assert outcome == f"Changes requested on {key} by @alice."
     loop.back_at_review(key, after)
     assert (
         'source="comment by @alice on hello.txt line 2">\nTypo here' in loop.prompts_of_code()[-1]
     )
+    [asked] = kinds(loop.server, key, "request_changes")
+    assert asked["to"] == "code" and asked["stage"] == "review"
 
 
 async def test_reviews_from_readers_bots_and_other_pull_requests_are_ignored(

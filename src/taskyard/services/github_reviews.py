@@ -107,11 +107,13 @@ async def _refusal(
 async def _request_changes(
     context: IntakeContext, found: PullTask, text: str, by: str, data: dict[str, Any]
 ) -> str:
+    # Read before the signal: once the workflow takes it, the task no longer waits at the gate.
+    to = await _db(context, review_store.gate_target, found.task_id)
     try:
         await context.engine.signal(found.uid, Signal("request_changes", text=text, by=by))
     except Conflict:
         return f"{found.key}'s workflow is not running: the change request from {by} was dropped."
-    await _db(context, review_store.record_request, found, {"by": by, **data})
+    await _db(context, review_store.record_request, found, {"to": to, "by": by, **data})
     return f"Changes requested on {found.key} by {by}."
 
 

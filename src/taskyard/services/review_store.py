@@ -92,11 +92,10 @@ def gate_target(session: Session, task_id: int) -> str:
 
 
 def record_request(session: Session, found: PullTask, data: dict[str, Any]) -> None:
-    """The change request's event, as the API records one, with where it came from."""
-    to = gate_target(session, found.task_id)
-    events.append(
-        session, found.task_id, "request_changes", {"stage": found.stage, "to": to, **data}
-    )
+    """The change request's event, as the API records one: ``data`` says where it came
+    from and where it sends the task (``to``, read with :func:`gate_target` before the
+    signal)."""
+    events.append(session, found.task_id, "request_changes", {"stage": found.stage, **data})
 
 
 Granted = Literal["granted", "duplicate", "limit"]
