@@ -93,7 +93,12 @@ async def populate(mirror: Path, base: str, dest: Path, private_files: Sequence[
     plan and ``private_files`` (those of every agent kind) excluded.
     """
     config = [arg for item in CLONE_CONFIG for arg in ("-c", item)]
-    await git("clone", "--shared", "--quiet", "--no-checkout", *config, str(mirror), str(dest))
+    # No template: its sample hooks and description are a dozen files per checkout that
+    # nothing reads, and on a file system that churns checkouts each new file costs.
+    await git(
+        "clone", "--shared", "--quiet", "--no-checkout", "--template=", *config,
+        str(mirror), str(dest),
+    )  # fmt: skip
     await git("checkout", "--quiet", "--detach", f"origin/{base}", cwd=dest)
     exclude = dest / ".git" / "info" / "exclude"
     exclude.parent.mkdir(parents=True, exist_ok=True)

@@ -70,8 +70,10 @@ cd "$w" || die "the checkout is missing"
 head=$(agent rev-parse --verify -q HEAD) || die "the checkout has no commit"
 top=$head
 format=$(agent rev-parse --show-object-format) || format=sha1
-g init -q --bare --object-format="$format" "$t/repo.git" || die "git init failed"
-printf '%s\n' "$exclude" > "$t/repo.git"/info/exclude
+# No template (sample hooks, description): files nobody reads, made and deleted twice a turn.
+g init -q --bare --template= --object-format="$format" "$t/repo.git" || die "git init failed"
+{ mkdir "$t/repo.git/info" && printf '%s\n' "$exclude" > "$t/repo.git/info/exclude"; } \
+  || die "the exclude file could not be written"
 export GIT_DIR="$t/repo.git" GIT_WORK_TREE="$w" GIT_INDEX_FILE="$t/index"
 if [ "$mode" = commit ]; then
   export GIT_OBJECT_DIRECTORY="$w/.git/objects"
