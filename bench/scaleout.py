@@ -79,6 +79,8 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4", help="worker counts (default 1,2,4)")
     parser.add_argument("--hold", type=float, default=1.0, help="agent's seconds (default 1)")
     args = parser.parse_args()
+    if args.hold <= 0:  # `timeout 0` never times out: the spinning agents would not stop
+        parser.error("--hold must be more than 0 seconds")
     if not postgres_base_url():
         script = str(ROOT / "scripts" / "with-postgres")
         os.execv(script, [script, sys.executable, *sys.argv])
