@@ -14,10 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from taskyard.api.app import create_app
+from taskyard.config import Settings
 from taskyard.db.models import Task, TeamSlot
 from taskyard.db.session import session_scope
 from taskyard.model.status import TaskStatus
 from taskyard.services import concurrency, tasks
+from taskyard.services.task_store import StatusChange, TaskStore
 from tests.api.conftest import bootstrapped
 from tests.conftest import ADMIN_TOKEN
 from tests.support.server import serve_app
@@ -27,10 +29,16 @@ LIMIT = 3
 
 
 @pytest.fixture
-def api(tmp_path: Path, database_url: str) -> Iterator[tuple[httpx.Client, str]]:
+def served(tmp_path: Path, database_url: str) -> Iterator[tuple[httpx.Client, Settings]]:
     settings = bootstrapped(tmp_path, database_url)
     with serve_app(create_app(settings), ADMIN_TOKEN) as client:
-        yield client, settings.resolved_database_url
+        yield client, settings
+
+
+@pytest.fixture
+def api(served: tuple[httpx.Client, Settings]) -> tuple[httpx.Client, str]:
+    client, settings = served
+    return client, settings.resolved_database_url
 
 
 def new_tasks(api: httpx.Client, count: int) -> list[int]:
@@ -102,3 +110,30 @@ def test_simultaneous_claims_never_exceed_the_limit_and_queue_in_order(
     # A raised limit lets the line move at once; unlimited takes every task.
     response = client.patch("/api/v1/teams/TY", json={"max_running": 0})
     assert response.json()["running"] == CLAIMS - 2 and response.json()["queued"] == 0
+
+
+def test_a_burst_entering_their_stage_while_claiming_never_deadlocks(
+    served: tuple[httpx.Client, Settings],
+) -> None:
+    """The workflow's claim writes the task's entry into its stage in the same transaction;
+    the claim holding the team's lock writes the positions of the tasks in line. Taking the
+    team's lock after writing its own row, a claim deadlocked with that one on PostgreSQL."""
+    client, settings = served
+    assert client.patch("/api/v1/teams/TY", json={"max_running": 1}).status_code == 200
+    ids = new_tasks(client, CLAIMS)
+    store = TaskStore(settings)
+    entering = StatusChange(TaskStatus.WORKING, "Entered Code", "code")
+    start = threading.Barrier(CLAIMS)
+
+    def at_once(task_id: int) -> tuple[int, concurrency.Claim]:
+        start.wait()
+        return task_id, store.claim_slot(task_id, entering)
+
+    with ThreadPoolExecutor(CLAIMS) as pool:
+        results = dict(pool.map(at_once, ids))  # a deadlock is raised here
+    assert sum(c.granted for c in results.values()) == 1
+    line = sorted(c.ahead for c in results.values() if not c.granted)
+    assert line == list(range(CLAIMS - 1))
+    shown = messages(settings.resolved_database_url)
+    waiting = {i: c.ahead for i, c in results.items() if not c.granted}
+    assert all(shown[i] == f"queued: {ahead} ahead of you" for i, ahead in waiting.items())

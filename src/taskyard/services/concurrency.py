@@ -60,6 +60,18 @@ def _locked_team(session: Session, team_id: int) -> Team:
     return team
 
 
+def lock_line(session: Session, task_id: int) -> None:
+    """Take the task's team's lock before writing any task row in a transaction that
+    claims or releases: :func:`_rebalance` writes the rows of every task in line, so a
+    claim that wrote its own task's row first and then waited for the team deadlocked
+    with the claim holding it (PostgreSQL aborted one, and under a burst, again and again).
+    """
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"Task {task_id} no longer exists.")
+    _locked_team(session, task.team_id)
+
+
 @dataclass(frozen=True)
 class Line:
     """A team's line after a change."""

@@ -158,6 +158,7 @@ class TaskStore:
         status ``entering`` first and ``granted`` once the slot is the task's, if given."""
         with session_scope(self.url) as session:
             if entering is not None:
+                concurrency.lock_line(session, task_id)  # the team's lock before any row
                 _change_status(session, task_id, entering)
             claim = concurrency.claim(session, task_id, self.settings.team_max_running)
             if claim.granted and granted is not None:
