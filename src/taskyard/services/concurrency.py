@@ -61,10 +61,13 @@ def _locked_team(session: Session, team_id: int) -> Team:
 
 
 def lock_line(session: Session, task_id: int) -> None:
-    """Take the task's team's lock before writing any task row in a transaction that
-    claims or releases: :func:`_rebalance` writes the rows of every task in line, so a
-    claim that wrote its own task's row first and then waited for the team deadlocked
-    with the claim holding it (PostgreSQL aborted one, and under a burst, again and again).
+    """Take the task's team's lock before writing anything in a transaction that claims.
+
+    A claim that wrote its task's entry into the stage first held locks that other
+    claims wait for (its own row, which :func:`_rebalance` writes for a task in line,
+    and the shared locks its writes took) while it waited for the team's lock: on
+    PostgreSQL, claims of a burst deadlocked with each other, with a team limit or
+    without, and their retries met again.
     """
     task = session.get(Task, task_id)
     if task is None:
