@@ -381,15 +381,20 @@ def test_unsandboxed_templates_need_the_operators_consent() -> None:
 async def test_what_the_agent_leaves_running_is_killed_and_named(
     provider: BubblewrapProvider, dirs: Dirs
 ) -> None:
-    script = "sleep 600 & setsid sleep 700 & echo started"
+    # The agent ends only once both children have become `sleep`: until a fork execs, it is
+    # still named after the shell (or `setsid`), and a loaded machine shows that name.
+    script = (
+        "sleep 600 & a=$!; setsid sleep 700 & b=$!; "
+        'until [ "$(cat /proc/$a/comm)" = sleep ] && [ "$(cat /proc/$b/comm)" = sleep ]; '
+        "do sleep 0.01; done; echo started"
+    )
     started = asyncio.get_running_loop().time()
     code, out = await run(provider, request_for(dirs, script))
     assert code == 0
     assert asyncio.get_running_loop().time() - started < 10  # ends with the agent, not later
     note = next(line for line in out.splitlines() if line.startswith("taskyard: killed"))
-    # Both are named (the second may not have become `sleep` yet: `setsid` execs it).
     names = note.removeprefix("taskyard: killed what the agent left running:").split()
-    assert len(names) == 2 and "sleep" in names, out
+    assert names == ["sleep", "sleep"], out
 
 
 async def test_limits_say_which_one_stopped_the_tree(
