@@ -71,9 +71,20 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+def forge_stand_in_allowed(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """``settings``, with the GitHub stand-in's loopback origin among the forge sites the
+    server sends credentials to, when the test uses the stand-in."""
+    if "github" not in request.fixturenames:
+        return settings
+    url = request.getfixturevalue("github").url
+    return settings.model_copy(update={"forge_origins": url})
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, temporal_address: str) -> Settings:
-    return Settings(
+def settings(
+    tmp_path: Path, database_url: str, temporal_address: str, request: pytest.FixtureRequest
+) -> Settings:
+    configured = Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
         temporal_address=temporal_address,
@@ -90,6 +101,7 @@ def settings(tmp_path: Path, database_url: str, temporal_address: str) -> Settin
         # A task whose start the engine refused is started again within a second.
         start_sweep_seconds=0.5,
     )
+    return forge_stand_in_allowed(configured, request)
 
 
 @pytest.fixture

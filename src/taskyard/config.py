@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from taskyard.model import hosts
+from taskyard.model.forge import origin
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", ""}
 
@@ -104,6 +105,14 @@ class Settings(BaseSettings):
         "https://api.github.com",
         description="GitHub REST API base, for GitHub forges whose setting names none "
         "(see docs/forges.md).",
+    )
+    forge_origins: str = Field(
+        "",
+        description="Forge sites an organization's admin may put its repositories on, "
+        "comma-separated origins (`https://github.example.com`, "
+        "`https://github.example.com:8443`), besides https://github.com and "
+        "`TASKYARD_GITHUB_API_URL`'s: the server's forge credentials are sent to a site's "
+        "URLs, so they go to these and nowhere else (see docs/forges.md).",
     )
     github_app_id: int = Field(
         0,
@@ -317,6 +326,12 @@ class Settings(BaseSettings):
         hosts.parse(value)  # a typo must stop the server, not open or close it silently
         return value
 
+    @field_validator("forge_origins")
+    @classmethod
+    def _check_origins(cls, value: str) -> str:
+        _origins(value)  # a typo must stop the server, not refuse every site at delivery
+        return value
+
     @field_validator("github_allowed_bots", mode="before")
     @classmethod
     def _split_bots(cls, value: Any) -> Any:
@@ -348,12 +363,31 @@ class Settings(BaseSettings):
         return hosts.parse(self.outbound_allowed_hosts)
 
     @property
+    def allowed_forge_origins(self) -> frozenset[str]:
+        return _origins(self.forge_origins)
+
+    @property
     def checkouts_dir(self) -> Path:
         return self.data_dir / "checkouts"
 
     @property
     def mirrors_dir(self) -> Path:
         return self.data_dir / "mirrors"
+
+
+def _origins(value: str) -> frozenset[str]:
+    found = set()
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        try:
+            bare = origin(part)
+        except ValueError as exc:
+            raise ValueError(f"TASKYARD_FORGE_ORIGINS: {exc}") from None
+        if bare != part.lower().rstrip("/"):
+            raise ValueError(
+                f"TASKYARD_FORGE_ORIGINS: '{part[:200]}' is not an origin; write it as {bare}"
+            )
+        found.add(bare)
+    return frozenset(found)
 
 
 @functools.cache

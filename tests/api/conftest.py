@@ -14,7 +14,7 @@ from taskyard.config import Settings
 from taskyard.db.session import migrate, session_scope
 from taskyard.services import teams, tokens, users
 from taskyard.services.bootstrap import ensure_bootstrapped
-from tests.conftest import ADMIN_TOKEN, LOOPBACK_ALLOWED
+from tests.conftest import ADMIN_TOKEN, LOOPBACK_ALLOWED, forge_stand_in_allowed
 from tests.support.server import serve_app
 
 
@@ -35,8 +35,8 @@ def bootstrapped(directory: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def api_settings(tmp_path: Path, database_url: str) -> Settings:
-    return bootstrapped(tmp_path, database_url)
+def api_settings(tmp_path: Path, database_url: str, request: pytest.FixtureRequest) -> Settings:
+    return forge_stand_in_allowed(bootstrapped(tmp_path, database_url), request)
 
 
 @pytest.fixture

@@ -135,6 +135,12 @@ def fill(path: str, operation: dict[str, Any], ids: dict[str, str]) -> list[str]
 
 
 @pytest.fixture
+def api_settings(api_settings: Settings) -> Settings:
+    """The victim's forge site is one the operator allows (TASKYARD_FORGE_ORIGINS)."""
+    return api_settings.model_copy(update={"forge_origins": f"https://{MARK}.example.com"})
+
+
+@pytest.fixture
 def south_and_north(api: httpx.Client) -> tuple[Org, Org, dict[str, str]]:
     south = organization(api, "south", "SO")
     north = organization(api, "north", "NO")

@@ -19,11 +19,14 @@ def test_forges_are_shown_set_and_unset(run: Cli) -> None:
     ]
     assert shown.stderr == "Forges this server knows: github, local.\n"
 
-    done = run("forges", "set-default", "github", "--url", "https://git.example.com")
-    assert done.stdout == "Repositories are on github https://git.example.com.\n"
+    # The server's credentials go to a site's URLs: only to origins its operator allows.
+    refused = run("forges", "set-default", "github", "--url", "https://git.example.com", code=1)
+    assert "TASKYARD_FORGE_ORIGINS" in refused.stderr
+    done = run("forges", "set-default", "github", "--url", "https://GitHub.com/")
+    assert done.stdout == "Repositories are on github https://GitHub.com.\n"
     run("forges", "set", "acme/legacy", "github", "--api-url", "https://api.github.com")
     found = run.json("forges", "show")
-    assert found["default"]["url"] == "https://git.example.com"
+    assert found["default"]["url"] == "https://GitHub.com"
     assert found["repositories"] == [
         {
             "repository": "acme/legacy",
@@ -34,7 +37,7 @@ def test_forges_are_shown_set_and_unset(run: Cli) -> None:
     ]
     rows = [line.split() for line in run("forges", "show").stdout.splitlines()[1:]]
     assert rows == [
-        ["(default)", "github", "https://git.example.com", "(forge", "default)"],
+        ["(default)", "github", "https://GitHub.com", "(forge", "default)"],
         ["acme/legacy", "github", "(forge", "default)", "https://api.github.com"],
     ]
 

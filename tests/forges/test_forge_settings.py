@@ -22,6 +22,14 @@ GHE = {
 }
 
 
+@pytest.fixture
+def api_settings(api_settings: Settings) -> Settings:
+    """An operator who lets organizations use a GitHub Enterprise Server and a loopback
+    site (TASKYARD_FORGE_ORIGINS)."""
+    origins = "https://git.example.com,http://127.0.0.1:9"
+    return api_settings.model_copy(update={"forge_origins": origins})
+
+
 def forge_of(settings: Settings, key: str) -> ForgeSite:
     with session_scope(settings.resolved_database_url) as session:
         task = session.query(Task).filter_by(key=key).one()

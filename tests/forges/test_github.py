@@ -164,7 +164,9 @@ def test_built_ins_are_found_through_the_entry_point_group() -> None:
 
 
 def test_the_remote_holds_no_token_and_git_gets_it_for_the_site_only(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, github_token=TOKEN)
+    settings = Settings(
+        data_dir=tmp_path, github_token=TOKEN, forge_origins="https://git.example.com"
+    )
     remote = git_remote(ForgeSite("github"), "acme/shop", settings)
     assert remote.url == "https://github.com/acme/shop.git"
     assert TOKEN not in remote.url and TOKEN not in repr(remote)
@@ -200,7 +202,7 @@ async def test_git_fetches_and_pushes_with_the_token_in_no_url_argument_or_file(
     github: GitHubStandIn, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    settings = Settings(data_dir=tmp_path / "data", github_token=TOKEN)
+    settings = Settings(data_dir=tmp_path / "data", github_token=TOKEN, forge_origins=github.url)
     remote = git_remote(ForgeSite("github", github.url), "acme/shop", settings)
     mirror = await ensure_mirror(remote, settings)
     store = await vault.open_vault(mirror, settings)
@@ -223,7 +225,7 @@ async def test_git_fetches_and_pushes_with_the_token_in_no_url_argument_or_file(
 async def test_the_client_speaks_to_the_stand_in(github: GitHubStandIn, tmp_path: Path) -> None:
     git("branch", DRAFT.head, "main", cwd=github.root / "acme" / "shop.git")
     issue = github.records.add_issue("acme/shop", "Fix")
-    settings = Settings(data_dir=tmp_path, github_token=TOKEN)
+    settings = Settings(data_dir=tmp_path, github_token=TOKEN, forge_origins=github.url)
     async with FORGES.get("github").connect(
         ForgeSite("github", api_url=github.url), settings
     ) as api:
@@ -234,7 +236,7 @@ async def test_the_client_speaks_to_the_stand_in(github: GitHubStandIn, tmp_path
     assert first.url == f"{github.url}/acme/shop/pull/{first.number}"
     [comment] = github.records.comments
     assert (comment.repository, comment.issue_number, comment.body) == ("acme/shop", 1, "hello")
-    refused = Settings(data_dir=tmp_path, github_token="ghs_wrong")
+    refused = settings.model_copy(update={"github_token": "ghs_wrong"})
     async with FORGES.get("github").connect(
         ForgeSite("github", api_url=github.url), refused
     ) as api:

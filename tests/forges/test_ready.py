@@ -17,6 +17,15 @@ from tests.forges.conftest import TOKEN
 from tests.support.github.records import Pull
 from tests.support.github.standin import GitHubStandIn
 
+UNREACHABLE = "http://127.0.0.1:9"
+
+
+@pytest.fixture
+def api_settings(api_settings: Settings) -> Settings:
+    """The stand-in's origin, and a closed port of loopback for a GitHub that never answers."""
+    origins = f"{api_settings.forge_origins},{UNREACHABLE}"
+    return api_settings.model_copy(update={"forge_origins": origins})
+
 
 def task_with_draft(
     api: httpx.Client, settings: Settings, github: GitHubStandIn, api_url: str = ""
@@ -86,7 +95,7 @@ async def test_an_unreachable_github_is_retried_until_the_last_try(
     api: httpx.Client, api_settings: Settings, github: GitHubStandIn
 ) -> None:
     settings = api_settings.model_copy(update={"github_token": TOKEN})
-    task_id, _ = task_with_draft(api, settings, github, api_url="http://127.0.0.1:9")
+    task_id, _ = task_with_draft(api, settings, github, api_url=UNREACHABLE)
     with pytest.raises(Unavailable):
         await delivery.mark_ready(settings, task_id)
     assert said(api, task_id) == []

@@ -17,8 +17,8 @@ from types import TracebackType
 from taskyard.config import Settings
 from taskyard.model import registry
 from taskyard.model.diff import DiffStats
-from taskyard.model.errors import NotFound
-from taskyard.model.forge import ForgeSite, GitRemote
+from taskyard.model.errors import InvalidInput, NotFound
+from taskyard.model.forge import ForgeSite, GitRemote, origin
 
 
 class CommentGone(NotFound):
@@ -110,6 +110,32 @@ class Forge(ABC):
     @abstractmethod
     def connect(self, site: ForgeSite, settings: Settings) -> ForgeClient:
         """A client of the forge's API for one delivery (raises if it cannot have one)."""
+
+    def default_origins(self, settings: Settings) -> frozenset[str]:
+        """Where this forge's empty URLs point: the server's own configuration."""
+        return frozenset()
+
+    def check_site(self, site: ForgeSite, settings: Settings) -> None:
+        """Refuse ``site`` unless each of its URLs is on an origin the server's operator
+        allows: the server's credentials, and its requests, go to them.
+
+        An organization's admin names the URLs; the credentials are the whole server's.
+        Checked where a setting is made and again wherever a site is used, so a site saved
+        before the rule (or an operator's narrowing of it) is refused too.
+        """
+        allowed = self.default_origins(settings) | settings.allowed_forge_origins
+        for name, url in (("url", site.url), ("api_url", site.api_url)):
+            try:
+                if not url or origin(url) in allowed:
+                    continue
+            except ValueError:
+                pass
+            listed = ", ".join(sorted(allowed)) or "none"
+            raise InvalidInput(
+                f"The forge's {name} {url[:200]} is not a site this server sends its "
+                f"credentials to (allowed: {listed}); the server's operator can add its "
+                "origin to TASKYARD_FORGE_ORIGINS."
+            )
 
     def closing_words(self, issue_number: int) -> str:
         """The line that closes the originating issue when the pull request merges."""

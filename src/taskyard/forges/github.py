@@ -28,7 +28,7 @@ from taskyard.forges.base import (
 from taskyard.forges.github_app import Credentials, GitHubApp, PersonalToken, private_key
 from taskyard.forges.github_http import HEADERS, next_wait, refusal
 from taskyard.model.errors import InvalidInput, Unavailable
-from taskyard.model.forge import ForgeSite, GitRemote
+from taskyard.model.forge import ForgeSite, GitRemote, origin
 from taskyard.model.redaction import redact_credentials
 
 DEFAULT_URL = "https://github.com"
@@ -209,8 +209,12 @@ class GitHubForge(Forge):
         self._apps: dict[tuple[str, int, str], GitHubApp] = {}
         self._apps_guard = threading.Lock()
 
+    def default_origins(self, settings: Settings) -> frozenset[str]:
+        return frozenset((origin(DEFAULT_URL), origin(settings.github_api_url)))
+
     def credentials(self, site: ForgeSite, settings: Settings) -> Credentials | None:
         """The App's installations when an App is configured, else the personal token."""
+        self.check_site(site, settings)
         if settings.github_app_id:
             api_url = site.api_url or settings.github_api_url
             key = private_key(settings)
@@ -224,7 +228,7 @@ class GitHubForge(Forge):
 
     def remote(self, repository: str, site: ForgeSite, settings: Settings) -> GitRemote:
         host = (site.url or DEFAULT_URL).rstrip("/")
-        credentials = self.credentials(site, settings)
+        credentials = self.credentials(site, settings)  # checks the site, with or without
         if credentials is None:
             return GitRemote(f"{host}/{repository}.git")  # public repositories still fetch
         token = credentials.token(repository)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from taskyard.config import Settings
 from taskyard.db.models import ForgeSetting
 from taskyard.forges.base import FORGES
 from taskyard.model.errors import InvalidInput, NotFound
@@ -63,7 +64,9 @@ def settings_of(session: Session, principal: Principal) -> ForgeSettings:
     return ForgeSettings(FORGES.kinds(), sites.pop("", DEFAULT), sites)
 
 
-def set_site(session: Session, principal: Principal, repository: str, site: ForgeSite) -> ForgeSite:
+def set_site(
+    session: Session, principal: Principal, settings: Settings, repository: str, site: ForgeSite
+) -> ForgeSite:
     """Put ``repository`` (``""``: the organization's default) on the forge at ``site``."""
     require_admin(principal)
     if repository and not REPO_SLUG.match(repository):
@@ -72,6 +75,7 @@ def set_site(session: Session, principal: Principal, repository: str, site: Forg
             "local path are always on the local forge."
         )
     site = _checked(site)
+    FORGES.get(site.kind).check_site(site, settings)
     row = session.scalar(
         select(ForgeSetting).where(
             ForgeSetting.org_id == principal.org_id, ForgeSetting.repository == repository

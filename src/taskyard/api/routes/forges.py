@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from taskyard.api.deps import PrincipalDep, SessionDep
+from taskyard.api.deps import PrincipalDep, SessionDep, SettingsDep
 from taskyard.api.outputs import ForgeOut, ForgesOut, RepositoryForgeOut
 from taskyard.model.forge import ForgeSite
 from taskyard.model.inputs import Location
@@ -50,23 +50,30 @@ def show_forges(session: SessionDep, principal: PrincipalDep) -> ForgesOut:
 
 
 @router.put("/default", response_model=ForgeOut)
-def set_default(body: ForgeIn, session: SessionDep, principal: PrincipalDep) -> ForgeOut:
+def set_default(
+    body: ForgeIn, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> ForgeOut:
     """Put the organization's repositories (those without their own) on this forge.
 
     Tasks created from now on use it; tasks already created keep theirs.
     """
     site = ForgeSite(body.kind, body.url, body.api_url)
-    return _out(forge_settings.set_site(session, principal, "", site))
+    return _out(forge_settings.set_site(session, principal, settings, "", site))
 
 
 @router.put("/repositories/{owner}/{repo}", response_model=RepositoryForgeOut)
 def set_repository(
-    owner: Segment, repo: Segment, body: ForgeIn, session: SessionDep, principal: PrincipalDep
+    owner: Segment,
+    repo: Segment,
+    body: ForgeIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> RepositoryForgeOut:
     """Put repository ``owner/repo`` on this forge, whatever the organization's default."""
     repository = f"{owner}/{repo}"
     site = ForgeSite(body.kind, body.url, body.api_url)
-    site = forge_settings.set_site(session, principal, repository, site)
+    site = forge_settings.set_site(session, principal, settings, repository, site)
     return _repository_out(repository, site)
 
 
