@@ -181,7 +181,8 @@ class Settings(BaseSettings):
     outbound_allowed_hosts: str = Field(
         "external",
         description="Where a URL a user gives (a notification webhook's, a Slack incoming "
-        "webhook's) may point, comma-separated: `external` (globally routable addresses), "
+        "webhook's) and a sandbox's egress (an address a template's `network.allow` lists) "
+        "may point, comma-separated: `external` (globally routable addresses), "
         "`loopback`, `private` (RFC 1918, ULA, CGNAT), `*` (anything), CIDRs "
         "(`10.1.0.0/16`) and host names with `*` globs (`hooks.internal.example`). "
         "Link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, "
@@ -248,6 +249,13 @@ class Settings(BaseSettings):
         False,
         description="Allow templates with `sandbox: none`, whose agents run on the host "
         "with the server's privileges.",
+    )
+    allow_full_network: bool = Field(
+        False,
+        description="Allow templates with `network: full`, whose agents share the host's "
+        "network: its loopback services (the API, an embedded Temporal server that has no "
+        "authentication, the database), its neighbours and the cloud's metadata service. "
+        "For servers whose every template author is trusted (see docs/security.md).",
     )
     snapshot_max_mb: int = Field(
         200,

@@ -15,14 +15,15 @@ import pytest
 from tests.workspaces.test_cgroups import FORK
 
 from taskyard.config import Settings, get_settings
+from taskyard.model import hosts
 from taskyard.model.errors import InvalidInput
-from taskyard.model.template import Limits, Network
+from taskyard.model.template import Limits, Network, TemplateSpec
 from taskyard.workspaces.bubblewrap import BubblewrapProcess, BubblewrapProvider
 from taskyard.workspaces.egress import EgressProxy
 from taskyard.workspaces.files import hand_over, sandbox_ids
 from taskyard.workspaces.host import HostProvider
 from taskyard.workspaces.netbridge import HostService
-from taskyard.workspaces.providers import provider_for
+from taskyard.workspaces.providers import provider_for, sandbox_for
 from taskyard.workspaces.sandbox import SandboxRequest
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap not installed")
@@ -213,9 +214,8 @@ async def test_allowlist_goes_through_the_proxy_only(
         f"python3 -c '{PROXIED}' http://127.0.0.1:{host_server}/; "
         f"python3 -c '{FETCH}' http://blocked.example/; " + CONNECT.format(port=host_server)
     )
-    request = request_for(
-        dirs, script, network=Network(policy="allowlist", allow=["127.0.0.1"], ports=[host_server])
-    )
+    network = Network(policy="allowlist", allow=["127.0.0.1"], ports=[host_server])
+    request = request_for(dirs, script, network=network, reachable=hosts.parse("loopback"))
     code, out = await run(provider, request)
     assert "200 hello-from-host" in out  # allowed host, through the proxy
     assert "403 taskyard egress proxy: blocked.example is not in" in out
@@ -233,6 +233,16 @@ async def test_allowlist_refuses_a_loopback_server_not_on_it(
     assert "hello-from-host" not in out
 
 
+async def test_a_listed_loopback_address_needs_the_operators_consent(
+    provider: BubblewrapProvider, dirs: Dirs, host_server: int
+) -> None:
+    script = f"python3 -c '{PROXIED}' http://127.0.0.1:{host_server}/"
+    network = Network(policy="allowlist", allow=["127.0.0.1"], ports=[host_server])
+    _, out = await run(provider, request_for(dirs, script, network=network))  # the default
+    assert out.startswith("403 taskyard egress proxy: 127.0.0.1 is 127.0.0.1, a loopback"), out
+    assert "TASKYARD_OUTBOUND_ALLOWED_HOSTS" in out and "hello-from-host" not in out
+
+
 async def test_full_network_shares_the_host_loopback(
     provider: BubblewrapProvider, dirs: Dirs, host_server: int
 ) -> None:
@@ -245,7 +255,8 @@ async def test_full_network_shares_the_host_loopback(
 async def test_external_proxy_and_extra_services(
     provider: BubblewrapProvider, dirs: Dirs, host_server: int
 ) -> None:
-    proxy = EgressProxy(["127.0.0.1"], ports=[host_server])  # run by the caller, on loopback TCP
+    # Run by the caller, on loopback TCP.
+    proxy = EgressProxy(["127.0.0.1"], ports=[host_server], reachable=hosts.parse("loopback"))
     await proxy.start()
     api = HostService("api", f"127.0.0.1:{host_server}", 8080, {"API_URL": "{url}/v1"})
     script = f"echo $API_URL; python3 -c '{FETCH}' $API_URL; python3 -c '{PROXIED}' {{url}}"
@@ -376,6 +387,15 @@ def test_unsandboxed_templates_need_the_operators_consent() -> None:
     with pytest.raises(InvalidInput, match="TASKYARD_ALLOW_UNSANDBOXED"):
         provider_for("none", Settings(allow_unsandboxed=False))
     assert isinstance(provider_for("none", Settings(allow_unsandboxed=True)), HostProvider)
+
+
+def test_a_full_network_needs_the_operators_consent() -> None:
+    spec = TemplateSpec(name="wide", network=Network(policy="full"))
+    with pytest.raises(InvalidInput, match="TASKYARD_ALLOW_FULL_NETWORK"):
+        sandbox_for(spec, Settings(allow_full_network=False))
+    assert isinstance(sandbox_for(spec, Settings(allow_full_network=True)), BubblewrapProvider)
+    narrow = spec.model_copy(update={"network": Network(policy="none")})
+    assert isinstance(sandbox_for(narrow, Settings()), BubblewrapProvider)
 
 
 async def test_what_the_agent_leaves_running_is_killed_and_named(

@@ -17,11 +17,15 @@ from typing import Any
 import httpx
 import pytest
 
+from taskyard.model import hosts
 from taskyard.model.template import Network
 from taskyard.workspaces import forwarder
 from taskyard.workspaces.egress import EgressProxy, proxy_service
 from taskyard.workspaces.egress_policy import EgressPolicy, Target
 from taskyard.workspaces.netbridge import Bridge, HostService
+
+# The test servers listen on the host's loopback: an operator who lets templates list it.
+LOOPBACK = hosts.parse("loopback")
 
 
 @pytest.fixture
@@ -52,7 +56,8 @@ async def origin() -> AsyncIterator[int]:
 
 @pytest.fixture
 async def proxy(origin: int) -> AsyncIterator[EgressProxy]:
-    proxy = EgressProxy(["127.0.0.1", "*.example.test"], ports=[80, 443, origin])
+    allow = ["127.0.0.1", "*.example.test"]
+    proxy = EgressProxy(allow, ports=[80, 443, origin], reachable=LOOPBACK)
     await proxy.start()
     yield proxy
     await proxy.close()
@@ -122,7 +127,7 @@ async def test_bad_or_refused_requests(
 
 async def test_unreachable_upstream_is_a_502() -> None:
     port = free_port()
-    proxy = EgressProxy(["127.0.0.1"], ports=[port])
+    proxy = EgressProxy(["127.0.0.1"], ports=[port], reachable=LOOPBACK)
     await proxy.start()
     try:
         async with httpx.AsyncClient(timeout=30, proxy=f"http://{proxy.target}") as client:
@@ -140,6 +145,7 @@ async def test_unix_socket_and_decisions(tmp_path: Path, origin: int) -> None:
         ports=[origin],
         socket_path=tmp_path / "egress.sock",
         on_decision=lambda *d: decisions.append(d),
+        reachable=LOOPBACK,
     )
     await proxy.start()
     try:
@@ -214,7 +220,9 @@ async def test_a_bridge_closing_mid_connect_closes_the_sandbox_side(
 
 
 async def test_bridge_on_a_shared_network(tmp_path: Path, origin: int, proxy: EgressProxy) -> None:
-    unix_proxy = EgressProxy(["127.0.0.1"], ports=[origin], socket_path=tmp_path / "p.sock")
+    unix_proxy = EgressProxy(
+        ["127.0.0.1"], ports=[origin], socket_path=tmp_path / "p.sock", reachable=LOOPBACK
+    )
     await unix_proxy.start()
     services = [HostService("api", f"127.0.0.1:{origin}", 1), proxy_service(tmp_path / "p.sock")]
     bridge = Bridge(services, tmp_path, shared_network=True)
@@ -286,6 +294,7 @@ async def proxy_for(origin: int) -> AsyncIterator[Callable[..., Awaitable[Egress
 
     async def start(allow: list[str], **kwargs: Any) -> EgressProxy:
         kwargs.setdefault("ports", [80, 443, origin])
+        kwargs.setdefault("reachable", LOOPBACK)
         proxy = EgressProxy(allow, **kwargs)
         await proxy.start()
         started.append(proxy)
@@ -332,6 +341,31 @@ async def test_an_address_named_in_the_allowlist_is_reached(
     proxy = await proxy_for(allow)
     status, body = await ask(proxy, f"GET http://{host}:{origin}/x HTTP/1.1")
     assert (status, body) == (200, "origin saw: GET /x HTTP/1.1")
+
+
+@pytest.mark.parametrize(
+    ("operator", "allow", "host", "address"),
+    [
+        ("external", ["127.0.0.1"], "127.0.0.1", "127.0.0.1"),  # the default
+        ("external", ["::1"], "[::1]", "::1"),
+        ("external", ["localhost", "127.0.0.1"], "localhost", "127.0.0.1"),
+        ("private", ["127.0.0.1"], "127.0.0.1", "127.0.0.1"),  # private is not loopback
+        ("loopback,private", ["169.254.169.254"], "169.254.169.254", "169.254.169.254"),
+        ("loopback,10.0.0.0/8", ["api.example.test", "169.254.169.254"], "api.example.test",
+         "169.254.169.254"),  # a name: its address is still checked
+    ],
+)  # fmt: skip
+async def test_a_listed_non_public_address_needs_the_operators_consent(
+    proxy_for: Any, origin: int, operator: str, allow: list[str], host: str, address: str
+) -> None:
+    """A template is an organization member's; the host's loopback, its neighbours and
+    the metadata service are the whole server's: listing them is not enough."""
+    proxy = await proxy_for(allow, reachable=hosts.parse(operator))
+    proxy.policy.resolver = Dns([address])
+    for request in requests_for(host, origin):
+        status, body = await ask(proxy, request)
+        assert status == 403, body
+        assert f"is {address}, a " in body and "TASKYARD_OUTBOUND_ALLOWED_HOSTS" in body
 
 
 async def test_ports_beyond_network_ports_are_refused(proxy_for: Any, origin: int) -> None:
@@ -461,7 +495,9 @@ async def test_connects_to_the_address_it_checked(origin: int, proxy_for: Any) -
     # again, or to try 10.0.0.1, this would end in a 403 or a 504.
     dns = Dns(["10.0.0.1", "127.0.0.1"], ["10.0.0.2"])
     proxy = await proxy_for([], connect_timeout=5)
-    proxy.policy = EgressPolicy(["api.example.test", "127.0.0.1"], [origin], resolver=dns)
+    proxy.policy = EgressPolicy(
+        ["api.example.test", "127.0.0.1"], [origin], resolver=dns, reachable=LOOPBACK
+    )
     status, body = await ask(proxy, f"GET http://api.example.test:{origin}/ HTTP/1.1")
     assert (status, body) == (200, "origin saw: GET / HTTP/1.1")
     assert dns.lookups == 1

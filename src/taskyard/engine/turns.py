@@ -40,7 +40,7 @@ from taskyard.services.stops import Stop
 from taskyard.services.task_store import TaskStore
 from taskyard.services.turn_setup import TurnSetup, prepare_turn
 from taskyard.workspaces.files import make_owned_dir, write_file
-from taskyard.workspaces.providers import provider_for
+from taskyard.workspaces.providers import sandbox_for
 from taskyard.workspaces.sandbox import SandboxProcess, SandboxRequest
 
 log = logging.getLogger(__name__)
@@ -230,7 +230,7 @@ class TurnRunner:
         """The agent's turn in its sandbox: how it ended, and the seconds it ran."""
         store = self.store
         adapter = adapter_for(setup.spec.agent.kind)
-        provider = provider_for(setup.spec.sandbox, self.settings)
+        provider = sandbox_for(setup.spec, self.settings)
         tool_paths = await asyncio.to_thread(adapter.tool_paths, setup.spec.agent)
         await asyncio.to_thread(make_owned_dir, workspace.home)
 
@@ -294,6 +294,7 @@ class TurnRunner:
                         stdin=turn.invocation.stdin,
                         limits=setup.spec.limits,
                         network=setup.spec.network,
+                        reachable=self.settings.allowed_hosts,
                         readonly_paths=tool_paths,
                         image=setup.spec.image,
                         shared_objects=workspace.shared_objects,

@@ -24,7 +24,7 @@ from taskyard.model.redaction import Redactor
 from taskyard.services.task_store import TaskFacts, TaskStore
 from taskyard.workspaces import pool, vault
 from taskyard.workspaces.files import make_owned_dir
-from taskyard.workspaces.providers import provider_for
+from taskyard.workspaces.providers import sandbox_for
 from taskyard.workspaces.repos import create_checkout, ensure_mirror, reset_checkout
 from taskyard.workspaces.sandbox import SandboxRequest
 from taskyard.workspaces.snapshot import Snapshot
@@ -128,7 +128,7 @@ async def _run_setup(
 ) -> None:
     spec = task.spec
     redactor = Redactor(task.known.values())
-    process = await provider_for(spec.sandbox, settings).spawn(
+    process = await sandbox_for(spec, settings).spawn(
         SandboxRequest(
             argv=["/bin/sh", "-ec", spec.setup],
             env=dict(spec.env),
@@ -137,6 +137,7 @@ async def _run_setup(
             task_key=task.key,
             limits=spec.limits,
             network=spec.network,
+            reachable=settings.allowed_hosts,
             shared_objects=workspace.shared_objects,
         )
     )

@@ -204,6 +204,7 @@ class BubblewrapProvider(SandboxProvider):
                     request.network.allow,
                     ports=request.network.ports,
                     socket_path=runtime_dir / "egress.sock",
+                    reachable=request.reachable,
                 )
                 await proxy.start()
                 # The agent's uid must be able to connect; the private runtime

@@ -190,6 +190,7 @@ class DockerProvider(SandboxProvider):
                     request.network.allow,
                     ports=request.network.ports,
                     socket_path=runtime_dir / "egress.sock",
+                    reachable=request.reachable,
                 )
                 await proxy.start()
                 services.append(proxy_service(runtime_dir / "egress.sock"))

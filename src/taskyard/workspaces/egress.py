@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from taskyard.model import hosts
 from taskyard.workspaces.egress_policy import DEFAULT_PORTS, EgressPolicy, Refused, Target
 from taskyard.workspaces.netbridge import HostService, relay
 
@@ -69,6 +70,7 @@ class EgressProxy:
         head_timeout: Seconds a client has to send its request line and headers.
         on_decision: Called with (host, port, allowed) for every request, e.g. to
             record refusals as task events.
+        reachable: Non-public addresses the operator lets ``allow`` name (none by default).
     """
 
     def __init__(
@@ -80,8 +82,9 @@ class EgressProxy:
         connect_timeout: float = 10.0,
         head_timeout: float = 30.0,
         on_decision: Callable[[str, int, bool], None] | None = None,
+        reachable: hosts.AllowedHosts | None = None,
     ) -> None:
-        self.policy = EgressPolicy(allow, ports)
+        self.policy = EgressPolicy(allow, ports, reachable=reachable)
         self.socket_path = socket_path
         self.connect_timeout = connect_timeout
         self.head_timeout = head_timeout

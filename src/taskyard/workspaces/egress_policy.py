@@ -12,7 +12,11 @@ the host's resolver reads differently from a string comparison. The rules:
   ``network.allow`` by address: loopback, link-local, private (RFC 1918, ULA),
   carrier-grade NAT, multicast, unspecified, reserved and documentation
   ranges are not, nor are IPv6 forms that embed such an IPv4 address
-  (mapped, IPv4-compatible, 6to4, NAT64).
+  (mapped, IPv4-compatible, 6to4, NAT64);
+- a non-public address named in ``network.allow`` must also be one the
+  server's operator lets users reach (``TASKYARD_OUTBOUND_ALLOWED_HOSTS``,
+  by default none): a template is written by an organization's member, and
+  the host's loopback and neighbours are the whole server's.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import re
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+
+from taskyard.model import hosts
 
 DEFAULT_PORTS = (80, 443)
 """Ports reachable when a template's ``network.ports`` does not say."""
@@ -142,6 +148,8 @@ class EgressPolicy:
         ports: Ports allowed on every allowed host.
         resolver: Looks a host up; the host's resolver unless a test stands in
             a DNS server's answers.
+        reachable: The non-public addresses the server's operator lets a template's
+            ``allow`` name (TASKYARD_OUTBOUND_ALLOWED_HOSTS); by default none.
     """
 
     def __init__(
@@ -149,10 +157,12 @@ class EgressPolicy:
         allow: Sequence[str],
         ports: Sequence[int] = DEFAULT_PORTS,
         resolver: Resolver | None = None,
+        reachable: hosts.AllowedHosts | None = None,
     ) -> None:
         self.allow = list(allow)
         self.ports = sorted(set(ports))
         self.resolver = resolver or _getaddrinfo
+        self.reachable = reachable or hosts.parse("external")
         self.addresses = {a for a in map(_address, (e.strip().strip("[]") for e in allow)) if a}
 
     def check(self, host: str, port: int) -> str:
@@ -190,17 +200,32 @@ class EgressPolicy:
         for family, sockaddr in found:
             address = _address(str(sockaddr[0]))
             assert address is not None
-            # A literal passed check() by its own address: allowed explicitly.
-            kind = "" if literal or address in self.addresses else address_kind(address)
-            if kind:
-                refused.append(f"resolves to {address}, a {kind} address")
+            why = self._refusal(host, address, literal)
+            if why:
+                refused.append(why)
             else:
                 targets.append((family, sockaddr))
         if not targets:
-            raise Refused(
-                f"{refused[0]}; list that address in network.allow to reach it on purpose"
-            )
+            raise Refused(refused[0])
         return targets
+
+    def _refusal(self, host: str, address: Address, literal: bool) -> str:
+        """Why ``address`` (of ``host``) may not be reached; "" if it may."""
+        kind = address_kind(address)
+        if not kind:
+            return ""
+        # A literal passed check() by its own address: listed explicitly.
+        if not (literal or address in self.addresses):
+            return (
+                f"resolves to {address}, a {kind} address; list that address in "
+                "network.allow to reach it on purpose"
+            )
+        if self.reachable.refusal(address, self.reachable.names_host(host)):
+            return (
+                f"is {address}, a {kind} address this server keeps sandboxes from: its "
+                "operator allows such addresses with TASKYARD_OUTBOUND_ALLOWED_HOSTS"
+            )
+        return ""
 
 
 async def _getaddrinfo(host: str, port: int) -> list[Target]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from taskyard.config import Settings
 from taskyard.model.errors import InvalidInput
 from taskyard.model.registry import SANDBOXES, Registry
+from taskyard.model.template import TemplateSpec
 from taskyard.workspaces.sandbox import SandboxProvider
 
 SANDBOX_PROVIDERS: Registry[SandboxProvider] = Registry(SANDBOXES, "sandbox provider")
@@ -25,3 +26,20 @@ def provider_for(kind: str, settings: Settings) -> SandboxProvider:
         )
     provider.check_available()
     return provider
+
+
+def sandbox_for(spec: TemplateSpec, settings: Settings) -> SandboxProvider:
+    """:func:`provider_for` the template's sandbox, its network allowed by ``settings``.
+
+    ``network: full`` shares the host's network, whose loopback services (an embedded
+    Temporal server answers anyone there) and neighbours are the whole server's, so only
+    where the operator said so (``TASKYARD_ALLOW_FULL_NETWORK``).
+    """
+    if spec.network.policy == "full" and not settings.allow_full_network:
+        raise InvalidInput(
+            "Templates with `network: full` share the host's network (the server's own "
+            "services, its neighbours), and this server does not allow them: use "
+            "`network: allowlist` with the hosts the agent needs, or set "
+            "TASKYARD_ALLOW_FULL_NETWORK=true if every template author is trusted."
+        )
+    return provider_for(spec.sandbox, settings)

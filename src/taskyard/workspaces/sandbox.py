@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from taskyard.model import hosts
 from taskyard.model.template import Limits, Network
 from taskyard.workspaces.netbridge import HostService
 
@@ -48,6 +49,9 @@ class SandboxRequest:
     network: Network = field(default_factory=Network)
     readonly_paths: list[Path] = field(default_factory=list)  # tool caches to expose
     proxy_url: str = ""  # egress proxy for network policy `allowlist`
+    # Which non-public addresses the operator lets a template's `network.allow` reach
+    # (TASKYARD_OUTBOUND_ALLOWED_HOSTS); by default none.
+    reachable: hosts.AllowedHosts = field(default_factory=lambda: hosts.parse("external"))
     image: str = ""  # the template's container image, for providers that run one
     # The objects directory of the repository's mirror, which the checkout borrows
     # from: shown read-only. From the server's records, never from the checkout.
