@@ -49,7 +49,7 @@ def api(api_settings: Settings) -> Iterator[httpx.Client]:
 def other_org_token(api_settings: Settings) -> str:
     """An admin token of a second organization."""
     with session_scope(api_settings.resolved_database_url) as session:
-        org = teams.create_organization(session, "rival", "Rival Inc")
+        org = teams.create_organization(session, "rival", "Rival Inc", "*")
         teams.create_team(session, org.id, "RV", "Rival team")
         user = users.create_user(session, org.id, "eve", is_admin=True)
         _, value = tokens.create_token(session, user, "eve", ["admin"])

@@ -56,7 +56,8 @@ class Org:
 
 def organization(api: httpx.Client, slug: str, team: str) -> Org:
     created = api.post(
-        "/api/v1/organizations", json={"slug": slug, "admin": f"{slug}-admin", "team": team}
+        "/api/v1/organizations",
+        json={"slug": slug, "admin": f"{slug}-admin", "team": team, "repository_owners": ["*"]},
     )
     assert created.status_code == 201, created.text
     return Org(api, created.json()["token"])

@@ -14,7 +14,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def new_org(api: httpx.Client, slug: str, **body: str) -> dict[str, object]:
+def new_org(api: httpx.Client, slug: str, **body: object) -> dict[str, object]:
     response = api.post("/api/v1/organizations", json={"slug": slug, **body})
     assert response.status_code == 201, response.text
     return dict(response.json())
@@ -23,7 +23,9 @@ def new_org(api: httpx.Client, slug: str, **body: str) -> dict[str, object]:
 def test_the_installation_admin_creates_lists_and_renames_organizations(
     api: httpx.Client,
 ) -> None:
-    created = new_org(api, "acme", name="Acme Inc", admin="alice", team="AC")
+    created = new_org(
+        api, "acme", name="Acme Inc", admin="alice", team="AC", repository_owners=["A"]
+    )
     assert created["admin"] == "alice" and created["team"] == "AC"
     token = str(created["token"])
     as_alice = bearer(token)
@@ -39,6 +41,7 @@ def test_the_installation_admin_creates_lists_and_renames_organizations(
     renamed = api.patch("/api/v1/organizations/acme", json={"name": "Acme Corp"})
     assert renamed.status_code == 200 and renamed.json()["name"] == "Acme Corp"
     assert renamed.json()["users"] == 1 and renamed.json()["created_at"].endswith("Z")
+    assert renamed.json()["repository_owners"] == ["a"]  # owners compare as forges do
 
     again = api.post("/api/v1/organizations", json={"slug": "acme"})
     assert again.status_code == 409
@@ -116,3 +119,69 @@ def test_orgs_from_the_cli(api: httpx.Client) -> None:
     run("rename", "acme", "Acme Corp")
     listing = run("list")
     assert "acme" in listing and "Acme Corp" in listing
+
+
+def test_an_organization_works_only_on_the_repositories_of_owners_granted_to_it(
+    api: httpx.Client,
+) -> None:
+    """The server's forge credentials are shared: an organization of a server with several
+    names no repository of an owner the installation admin did not grant it."""
+    alice = bearer(str(new_org(api, "acme", admin="alice")["token"]))
+    assert api.get("/api/v1/organizations/acme").json()["repository_owners"] == []
+
+    def create(repository: str) -> httpx.Response:
+        body = {"title": "t", "repository": repository, "run": False}
+        return api.post("/api/v1/tasks", json=body, headers=alice)
+
+    def trigger(repository: str) -> httpx.Response:
+        body = {"repository": repository, "kind": "label", "value": "go"}
+        return api.post("/api/v1/github/triggers", json=body, headers=alice)
+
+    def schedule(repository: str) -> httpx.Response:
+        task = {"title": "t", "repository": repository}
+        body = {"name": "nightly", "cron": "0 3 * * *", "task": task}
+        return api.post("/api/v1/schedules", json=body, headers=alice)
+
+    def source(repository: str) -> httpx.Response:
+        body = {"kind": "sentry", "name": "errors", "repository": repository}
+        return api.post("/api/v1/intake/sources", json=body, headers=alice)
+
+    named = [create, trigger, schedule, source]
+    for refused in (name("default-org/shop") for name in named):
+        assert refused.status_code == 403, refused.text
+        message = refused.json()["error"]["message"]
+        assert "'default-org'" in message and "set-owners" in message
+    granted = api.patch("/api/v1/organizations/acme", json={"repository_owners": ["Acme"]})
+    assert granted.status_code == 200 and granted.json()["repository_owners"] == ["acme"]
+    assert create("ACME/shop").status_code == 201 and trigger("acme/shop").status_code == 201
+    assert create("acme-labs/shop").status_code == 403  # an owner, not a prefix
+    assert create("default-org/shop").status_code == 403
+    assert api.get("/api/v1/organizations/default").json()["repository_owners"] == ["*"]
+    assert (
+        api.post(  # the first organization keeps every owner
+            "/api/v1/tasks", json={"title": "t", "repository": "any/one", "run": False}
+        ).status_code
+        == 201
+    )
+
+    for wrong in (["-x"], ["a/b"], ["a b"], ["x" * 101], ["a"] * 201):
+        response = api.patch("/api/v1/organizations/acme", json={"repository_owners": wrong})
+        assert response.status_code in (400, 422), response.text
+    # An organization's own admin cannot grant itself owners.
+    grant = {"repository_owners": ["*"]}
+    refused = api.patch("/api/v1/organizations/acme", json=grant, headers=alice)
+    assert refused.status_code == 403
+    everything = api.patch("/api/v1/organizations/acme", json={"repository_owners": ["x", "*"]})
+    assert everything.json()["repository_owners"] == ["*"]
+    audit = api.get("/api/v1/audit", params={"action": "organization.owners_set"}).json()["items"]
+    assert [a["detail"]["repository_owners"] for a in audit] == [["acme"], ["*"]]
+
+
+def test_owners_through_the_cli(api: httpx.Client) -> None:
+    env = {"TASKYARD_URL": str(api.base_url), "TASKYARD_TOKEN": ADMIN_TOKEN}
+    made = CliRunner().invoke(cli, ["orgs", "create", "acme", "--owner", "acme"], env=env)
+    assert made.exit_code == 0, made.output
+    changed = CliRunner().invoke(cli, ["orgs", "set-owners", "acme", "acme", "acme-labs"], env=env)
+    assert changed.exit_code == 0 and "acme,acme-labs" in changed.stdout
+    listed = CliRunner().invoke(cli, ["orgs", "list"], env=env)
+    assert "(none)" not in listed.stdout.split("acme", 1)[1] and "*" in listed.stdout

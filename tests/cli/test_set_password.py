@@ -83,7 +83,7 @@ def test_a_username_in_several_organizations_needs_the_organization(
     server_settings: Settings,
 ) -> None:
     with session_scope(server_settings.resolved_database_url) as session:
-        org = teams.create_organization(session, "rival", "Rival Inc")
+        org = teams.create_organization(session, "rival", "Rival Inc", "*")
         users.create_user(session, org.id, "admin")
     both = set_password(server_settings, "admin", "--stdin", stdin=PASSWORD)
     assert both.returncode == 1 and "(default, rival): name one with --org" in both.stderr

@@ -21,6 +21,7 @@ def test_existing_tasks_keep_the_forge_their_repository_named(
     tmp_path: Path, database_url: str, remote_repo: Path
 ) -> None:
     settings = bootstrapped(tmp_path, database_url)
+    settings = settings.model_copy(update={"forge_origins": "https://git.example.com"})
     with serve_app(create_app(settings), ADMIN_TOKEN) as api:
         for repository in ("acme/shop", str(remote_repo), f"file://{remote_repo}"):
             body = {"title": "t", "repository": repository, "run": False}

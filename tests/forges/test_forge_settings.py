@@ -13,7 +13,9 @@ from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.model.forge import ForgeSite
 from taskyard.services import forge_settings
-from tests.api.conftest import token_with
+from tests.api.conftest import other_org_token, token_with
+
+__all__ = ["other_org_token"]  # the fixture: a second organization (2)
 
 GHE = {
     "kind": "github",
@@ -81,7 +83,7 @@ def test_default_override_and_local_paths_decide_each_tasks_forge(
 
 
 def test_organizations_configure_their_own_forges(
-    api: httpx.Client, api_settings: Settings
+    api: httpx.Client, api_settings: Settings, other_org_token: str
 ) -> None:
     assert api.put("/api/v1/forges/default", json=GHE).status_code == 200
     with session_scope(api_settings.resolved_database_url) as session:

@@ -88,6 +88,19 @@ def test_another_label_starts_nothing(yard: Yard) -> None:
     assert yard.tasks() == []
 
 
+def test_a_trigger_whose_owner_was_taken_back_starts_nothing(yard: Yard) -> None:
+    """The organization lost the repository's owner after making the trigger: GitHub's
+    words about that repository no longer reach it, nor does its token act there."""
+    yard.github.records.add_issue(REPO, "Spelling error")
+    yard.trigger(kind="label")
+    owners = {"repository_owners": ["someone-else"]}
+    assert yard.http.patch("/api/v1/organizations/default", json=owners).status_code == 200
+    delivery = labelled()
+    yard.send(delivery)
+    assert yard.outcome(delivery.id) == f"Ignored: no trigger on {REPO} fires on issues labeled."
+    assert yard.tasks() == [] and yard.github.records.comments == []
+
+
 def test_an_issue_assigned_to_the_configured_login_starts_a_task(yard: Yard) -> None:
     yard.github.records.add_issue(REPO, "Spelling error")
     yard.trigger(kind="assigned", value="taskyard-bot")

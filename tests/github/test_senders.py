@@ -152,7 +152,7 @@ async def test_a_github_account_linked_in_one_organization_means_nothing_in_anot
 ) -> None:
     github.records.permissions[(REPO, "alice")] = "admin"
     with session_scope(settings.resolved_database_url) as session:
-        rival = teams.create_organization(session, "rival", "Rival Inc").id
+        rival = teams.create_organization(session, "rival", "Rival Inc", "*").id
     sender = await check(sessions, settings, person(123, "alice"), org_id=rival)
     assert sender.user is None
     assert sender.refusal.startswith("No taskyard user found with GitHub user ID 123")

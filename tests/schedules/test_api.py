@@ -79,7 +79,7 @@ def _bob(server: RunningServer) -> httpx.Client:
 
 def _rival(server: RunningServer) -> httpx.Client:
     with session_scope(server.settings.resolved_database_url) as session:
-        org = teams.create_organization(session, "rival", "Rival Inc")
+        org = teams.create_organization(session, "rival", "Rival Inc", "*")
         teams.create_team(session, org.id, "RV", "Rival team")
         user = users.create_user(session, org.id, "eve", is_admin=True)
         _, token = tokens.create_token(session, user, "eve", ["admin"])

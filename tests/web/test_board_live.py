@@ -86,7 +86,7 @@ def _next_change(lines: Iterator[str]) -> int:
 def test_the_stream_tells_an_organization_of_its_own_tasks_only(server: RunningServer) -> None:
     key = server.create_task(title="Ours", repository="acme/shop", run=False)["key"]
     with session_scope(server.settings.resolved_database_url) as session:
-        org = teams.create_organization(session, "rival", "Rival Inc")
+        org = teams.create_organization(session, "rival", "Rival Inc", "*")
         teams.create_team(session, org.id, "RV", "Rival team")
         eve = users.create_user(session, org.id, "eve", is_admin=True)
         _, token = tokens.create_token(session, eve, "eve", ["admin"])

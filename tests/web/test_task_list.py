@@ -128,7 +128,7 @@ def test_the_board_puts_tasks_in_their_stage_columns(
 def test_a_second_organization_sees_none_of_it(server: RunningServer) -> None:
     keys = _seed(server)
     with session_scope(server.settings.resolved_database_url) as session:
-        org = teams.create_organization(session, "rival", "Rival Inc")
+        org = teams.create_organization(session, "rival", "Rival Inc", "*")
         teams.create_team(session, org.id, "RV", "Rival team")
         eve = users.create_user(session, org.id, "eve", is_admin=True)
         _, token = tokens.create_token(session, eve, "eve", ["admin"])

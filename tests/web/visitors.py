@@ -79,7 +79,7 @@ class Site:
         with session_scope(self.settings.resolved_database_url) as session:
             org_id = session.query(User).filter_by(username="admin").one().org_id
             if org:
-                org_id = teams.create_organization(session, org, org.title()).id
+                org_id = teams.create_organization(session, org, org.title(), "*").id
                 teams.create_team(session, org_id, org[:2].upper(), f"{org} team")
             user = users.find_user(session, org_id, username) or users.create_user(
                 session, org_id, username, is_admin="admin" in scopes

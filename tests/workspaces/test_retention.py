@@ -55,7 +55,7 @@ def add_task(
 def rival_token(settings: Settings) -> str:
     """A second organization, whose team has the same key, so its tasks the same keys."""
     with session_scope(settings.resolved_database_url) as session:
-        org = teams.create_organization(session, "rival", "Rival")
+        org = teams.create_organization(session, "rival", "Rival", "*")
         teams.create_team(session, org.id, "TY", "Same key")
         user = users.create_user(session, org.id, "eve", is_admin=True)
         return tokens.create_token(session, user, "t", ["admin"])[1]

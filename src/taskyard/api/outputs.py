@@ -155,6 +155,7 @@ class OrganizationOut(BaseModel):
     name: str
     users: int
     created_at: dt.datetime
+    repository_owners: list[str]
 
 
 class OrganizationCreated(BaseModel):

@@ -69,6 +69,9 @@ class Organization(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Forge owners whose repositories it may work on, comma-separated, lower-case; "*" is
+    # every owner (see services/repository_owners.py).
+    repository_owners: Mapped[str] = mapped_column(String(4000), default="", server_default="")
 
 
 class Team(Base):

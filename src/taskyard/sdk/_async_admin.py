@@ -363,14 +363,27 @@ class AsyncOrganizations(_Namespace):
         return await self._client._send(calls.list_organizations())
 
     async def create(
-        self, slug: str, *, name: str = "", admin: str = "admin", team: str = "TY"
+        self,
+        slug: str,
+        *,
+        name: str = "",
+        admin: str = "admin",
+        team: str = "TY",
+        repository_owners: Sequence[str] = (),
     ) -> NewOrganization:
         """Create an organization with its first team and admin; the admin's token is in
-        ``["token"]``, shown this once."""
-        return await self._client._send(calls.create_organization(slug, name, admin, team))
+        ``["token"]``, shown this once. ``repository_owners``: the forge owners whose
+        repositories it may work on (none unless given; ``*`` for every one)."""
+        call = calls.create_organization(slug, name, admin, team, repository_owners)
+        return await self._client._send(call)
 
     async def rename(self, slug: str, name: str) -> Organization:
-        return await self._client._send(calls.rename_organization(slug, name))
+        return await self._client._send(calls.update_organization(slug, name=name))
+
+    async def set_repository_owners(self, slug: str, owners: Sequence[str]) -> Organization:
+        """Replace the forge owners whose repositories the organization may work on."""
+        call = calls.update_organization(slug, repository_owners=list(owners))
+        return await self._client._send(call)
 
 
 class AsyncIntakeSources(_Namespace):

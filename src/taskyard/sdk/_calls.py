@@ -427,10 +427,18 @@ def list_organizations() -> Call[list[Organization]]:
     return Call("GET", f"{API}/organizations", parse_json)
 
 
-def create_organization(slug: str, name: str, admin: str, team: str) -> Call[NewOrganization]:
-    body = {"slug": slug, "name": name, "admin": admin, "team": team}
+def create_organization(
+    slug: str, name: str, admin: str, team: str, repository_owners: Sequence[str]
+) -> Call[NewOrganization]:
+    body = {
+        "slug": slug,
+        "name": name,
+        "admin": admin,
+        "team": team,
+        "repository_owners": list(repository_owners),
+    }
     return Call("POST", f"{API}/organizations", parse_json, json=body)
 
 
-def rename_organization(slug: str, name: str) -> Call[Organization]:
-    return Call("PATCH", f"{API}/organizations/{_seg(slug)}", parse_json, json={"name": name})
+def update_organization(slug: str, **fields: Any) -> Call[Organization]:
+    return Call("PATCH", f"{API}/organizations/{_seg(slug)}", parse_json, json=fields)

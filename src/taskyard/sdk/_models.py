@@ -226,6 +226,7 @@ class Organization(TypedDict):
     name: str
     users: int
     created_at: str
+    repository_owners: list[str]  # forge owners whose repositories it may work on; * is all
 
 
 class NewOrganization(TypedDict):

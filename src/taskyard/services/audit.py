@@ -39,6 +39,7 @@ ACTIONS = (
     "team.limit_set",
     "forge.set",
     "forge.removed",
+    "organization.owners_set",
     "github_trigger.created",
     "github_trigger.deleted",
     "session.signed_in",

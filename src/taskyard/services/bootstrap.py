@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from taskyard.db.models import Organization
 from taskyard.services import teams, tokens, users
 from taskyard.services.access import INSTALLATION_ADMIN
+from taskyard.services.repository_owners import EVERY
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,8 @@ def ensure_bootstrapped(session: Session, admin_token: str = "") -> Bootstrap:
     """
     if session.scalar(select(Organization).limit(1)) is not None:
         return Bootstrap(created=False, admin_token="")
-    org = teams.create_organization(session, "default", "Default organization")
+    # The first organization keeps every forge owner: a one-organization server needs no grant.
+    org = teams.create_organization(session, "default", "Default organization", EVERY)
     teams.create_team(session, org.id, "TY", "Default team", "default")
     admin = users.create_user(session, org.id, "admin", name="Administrator", is_admin=True)
     _, value = tokens.create_token(

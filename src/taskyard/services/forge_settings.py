@@ -24,6 +24,7 @@ from taskyard.model.forge import ForgeSite
 from taskyard.services import audit
 from taskyard.services.access import Principal, require, require_admin
 from taskyard.services.repositories import REPO_SLUG, local_path
+from taskyard.services.repository_owners import require_owner
 
 LOCAL = "local"
 DEFAULT = ForgeSite("github")
@@ -41,9 +42,12 @@ class ForgeSettings:
 
 
 def site_for(session: Session, org_id: int, repository: str) -> ForgeSite:
-    """The forge ``repository`` (already validated) is on: the one decision."""
+    """The forge ``repository`` (already validated) is on: the one decision, made only for
+    a repository the organization may name (``""``: the organization's default forge)."""
     if local_path(repository) is not None:
         return ForgeSite(LOCAL)
+    if repository:
+        require_owner(session, org_id, repository)
     rows = session.scalars(
         select(ForgeSetting).where(
             ForgeSetting.org_id == org_id, ForgeSetting.repository.in_((repository, ""))

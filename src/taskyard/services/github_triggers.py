@@ -18,11 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from taskyard.db.models import GitHubTrigger
+from taskyard.db.models import GitHubTrigger, Organization
 from taskyard.model.errors import Conflict, InvalidInput, NotFound
 from taskyard.model.inputs import text_problem
 from taskyard.services import audit, github_prompt, github_subject, teams, templates, workflows
 from taskyard.services.access import Principal, require, require_admin, same_org
+from taskyard.services.repository_owners import may_name, require_owner
 
 KINDS = ("label", "assigned", "comment", "pull_request", "paths")
 DEFAULT_VALUE = {"label": "taskyard", "comment": "/taskyard"}
@@ -79,6 +80,7 @@ def _checked(session: Session, org_id: int, body: TriggerCreate) -> GitHubTrigge
         raise InvalidInput(f"Unknown trigger kind '{body.kind[:20]}': use {', '.join(KINDS)}.")
     if not REPOSITORY.fullmatch(body.repository):
         raise InvalidInput(f"'{body.repository[:200]}' is not a GitHub repository: owner/name.")
+    require_owner(session, org_id, body.repository)
     if (body.kind == "paths") != bool(body.paths):
         raise InvalidInput("'paths' is given for a paths trigger, and only for one.")
     for glob in body.paths:
@@ -151,6 +153,13 @@ def delete(session: Session, principal: Principal, trigger_id: int) -> None:
 
 
 def for_repository(session: Session, repository: str) -> list[GitHubTrigger]:
-    """Every organization's triggers on ``repository``, oldest first (the engine's read)."""
+    """The triggers on ``repository`` of every organization that may still name it (its
+    owner granted: one taken back since starts nothing), oldest first (the engine's read)."""
     query = select(GitHubTrigger).where(GitHubTrigger.repository == repository.lower())
-    return list(session.scalars(query.order_by(GitHubTrigger.id)))
+    triggers = list(session.scalars(query.order_by(GitHubTrigger.id)))
+    orgs = {t.org_id for t in triggers}
+    rows = session.execute(
+        select(Organization.id, Organization.repository_owners).where(Organization.id.in_(orgs))
+    )
+    granted = {org_id: owners for org_id, owners in rows}
+    return [t for t in triggers if may_name(granted.get(t.org_id, ""), repository)]

@@ -30,6 +30,7 @@ from taskyard.model.inputs import text_problem
 from taskyard.services import audit, secrets, teams, templates, workflows
 from taskyard.services.access import Principal, require, require_admin, same_org
 from taskyard.services.repositories import validate_repository
+from taskyard.services.repository_owners import require_owner
 from taskyard.services.tasks import slugify
 
 KINDS = ("sentry", "support", "webhook")
@@ -134,6 +135,7 @@ def create(
     repository = body.repository.strip()
     if repository:
         repository = validate_repository(repository, local_roots)
+        require_owner(session, principal.org_id, repository)
     elif "repository" not in found:
         raise InvalidInput("Name the tasks' 'repository' (or map it, for a webhook source).")
     for text, what in ((body.name, "name"), (body.prompt, "prompt")):

@@ -9,6 +9,7 @@ create another organization.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -16,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from taskyard.db.models import Organization, User
 from taskyard.model.errors import InvalidInput, NotFound
-from taskyard.services import teams, tokens, users
+from taskyard.services import audit, teams, tokens, users
 from taskyard.services.access import INSTALLATION_ADMIN, Principal, require
+from taskyard.services.repository_owners import checked, listed
 
 
 @dataclass(frozen=True)
@@ -48,13 +50,14 @@ def create_organization(
     *,
     admin_username: str,
     team_key: str,
+    repository_owners: Sequence[str] = (),
 ) -> CreatedOrganization:
     """An organization with its first team and admin, and that admin's first token.
 
     The token is a child of the caller's: it is revoked with it (see ``tokens``).
     """
     require(principal, INSTALLATION_ADMIN)
-    org = teams.create_organization(session, slug, name)
+    org = teams.create_organization(session, slug, name, checked(repository_owners))
     teams.create_team(session, org.id, team_key, "Default team", "default")
     admin = users.create_user(session, org.id, admin_username, is_admin=True)
     _, value = tokens.create_token(
@@ -63,13 +66,25 @@ def create_organization(
     return CreatedOrganization(org, admin, value)
 
 
-def rename_organization(
-    session: Session, principal: Principal, slug: str, name: str
+def update_organization(
+    session: Session,
+    principal: Principal,
+    slug: str,
+    *,
+    name: str | None = None,
+    repository_owners: Sequence[str] | None = None,
 ) -> Organization:
+    """Rename the organization, or grant it the forge owners whose repositories it may
+    work on (all of them: ``repository_owners`` replaces the list)."""
     org = get_organization(session, principal, slug)
-    if not name.strip():
-        raise InvalidInput("An organization's name must not be empty.")
-    org.name = name.strip()
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("An organization's name must not be empty.")
+        org.name = name.strip()
+    if repository_owners is not None:
+        org.repository_owners = checked(repository_owners)
+        detail = {"repository_owners": listed(org)}
+        audit.record(session, principal, "organization.owners_set", org.slug, detail)
     return org
 
 

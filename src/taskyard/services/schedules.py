@@ -29,6 +29,7 @@ from taskyard.model.schedule import Overlap, ScheduleDef, check_cron, check_time
 from taskyard.services import audit, teams, templates, workflows
 from taskyard.services.access import ADMIN, Principal, require
 from taskyard.services.repositories import validate_repository
+from taskyard.services.repository_owners import require_owner
 
 MAX_SCHEDULES = 200  # per organization
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -102,6 +103,7 @@ def _check_task(
     """Refuse now what every run would fail on: an unknown repository, team, template or
     workflow."""
     repository = validate_repository(task.repository, roots)
+    require_owner(session, org_id, repository)
     team = teams.resolve_team(session, org_id, task.team)
     if task.template:
         templates.get_template(session, org_id, task.template)

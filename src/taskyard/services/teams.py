@@ -22,12 +22,14 @@ TEAM_KEY = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
-def create_organization(session: Session, slug: str, name: str) -> Organization:
+def create_organization(
+    session: Session, slug: str, name: str, repository_owners: str = ""
+) -> Organization:
     if not SLUG.match(slug):
         raise InvalidInput("Organization slug must be lowercase letters, digits and '-'.")
     if session.scalar(select(Organization).where(Organization.slug == slug)) is not None:
         raise Conflict(f"Organization '{slug}' already exists.")
-    org = Organization(slug=slug, name=name or slug)
+    org = Organization(slug=slug, name=name or slug, repository_owners=repository_owners)
     session.add(org)
     session.flush()
     return org

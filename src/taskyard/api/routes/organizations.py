@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,8 +13,19 @@ from taskyard.api.outputs import OrganizationCreated, OrganizationOut
 from taskyard.db.models import Organization
 from taskyard.model.inputs import Label, Name
 from taskyard.services import organizations
+from taskyard.services.repository_owners import MAX_OWNERS, listed
 
 router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
+
+Owners = Annotated[
+    list[Annotated[str, Field(max_length=100)]],
+    Field(
+        max_length=MAX_OWNERS,
+        description="Forge owners (`acme` of `acme/shop`) whose repositories the "
+        "organization may work on, `*` for every owner: the server's forge credentials "
+        "are shared, so an organization names no repository of an owner not listed.",
+    ),
+]
 
 
 class OrganizationIn(BaseModel):
@@ -21,11 +34,13 @@ class OrganizationIn(BaseModel):
     name: Label = ""
     admin: Name = Field("admin", description="Username of the organization's first admin.")
     team: Name = Field("TY", description="Key of the organization's first team.")
+    repository_owners: Owners = []
 
 
-class RenameIn(BaseModel):
+class UpdateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Label = Field(min_length=1)
+    name: Annotated[Label, Field(min_length=1)] | None = None
+    repository_owners: Owners | None = None
 
 
 def _out(session: SessionDep, org: Organization) -> OrganizationOut:
@@ -34,6 +49,7 @@ def _out(session: SessionDep, org: Organization) -> OrganizationOut:
         name=org.name,
         users=organizations.member_count(session, org),
         created_at=org.created_at,
+        repository_owners=listed(org),
     )
 
 
@@ -64,7 +80,13 @@ def create_organization(
     That token is a child of the caller's, revoked with it.
     """
     created = organizations.create_organization(
-        session, principal, body.slug, body.name, admin_username=body.admin, team_key=body.team
+        session,
+        principal,
+        body.slug,
+        body.name,
+        admin_username=body.admin,
+        team_key=body.team,
+        repository_owners=body.repository_owners,
     )
     return OrganizationCreated(
         organization=_out(session, created.organization),
@@ -80,8 +102,12 @@ def show_organization(slug: str, session: SessionDep, principal: PrincipalDep) -
 
 
 @router.patch("/{slug}", response_model=OrganizationOut)
-def rename_organization(
-    slug: str, body: RenameIn, session: SessionDep, principal: PrincipalDep
+def update_organization(
+    slug: str, body: UpdateIn, session: SessionDep, principal: PrincipalDep
 ) -> OrganizationOut:
-    org = organizations.rename_organization(session, principal, slug, body.name)
+    """Rename the organization, or replace the forge owners whose repositories it may
+    work on."""
+    org = organizations.update_organization(
+        session, principal, slug, name=body.name, repository_owners=body.repository_owners
+    )
     return _out(session, org)
