@@ -42,6 +42,15 @@ def test_the_installation_admin_creates_lists_and_renames_organizations(
     assert renamed.status_code == 200 and renamed.json()["name"] == "Acme Corp"
     assert renamed.json()["users"] == 1 and renamed.json()["created_at"].endswith("Z")
     assert renamed.json()["repository_owners"] == ["a"]  # owners compare as forges do
+    logged = [
+        (a["action"], a["target"], a["detail"])
+        for a in api.get("/api/v1/audit").json()["items"]
+        if a["action"].startswith("organization.")
+    ]
+    assert logged == [
+        ("organization.created", "acme", {"admin": "alice", "repository_owners": ["a"]}),
+        ("organization.renamed", "acme", {"name": "Acme Corp"}),
+    ]
 
     again = api.post("/api/v1/organizations", json={"slug": "acme"})
     assert again.status_code == 409

@@ -39,6 +39,8 @@ ACTIONS = (
     "team.limit_set",
     "forge.set",
     "forge.removed",
+    "organization.created",
+    "organization.renamed",
     "organization.owners_set",
     "github_trigger.created",
     "github_trigger.deleted",

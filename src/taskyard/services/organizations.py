@@ -63,6 +63,8 @@ def create_organization(
     _, value = tokens.create_token(
         session, admin, "first admin token", ["admin"], parent_id=principal.token_id
     )
+    detail = {"admin": admin.username, "repository_owners": listed(org)}
+    audit.record(session, principal, "organization.created", org.slug, detail)
     return CreatedOrganization(org, admin, value)
 
 
@@ -81,6 +83,7 @@ def update_organization(
         if not name.strip():
             raise InvalidInput("An organization's name must not be empty.")
         org.name = name.strip()
+        audit.record(session, principal, "organization.renamed", org.slug, {"name": org.name})
     if repository_owners is not None:
         org.repository_owners = checked(repository_owners)
         detail = {"repository_owners": listed(org)}
