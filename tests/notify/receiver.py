@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -62,6 +63,18 @@ class Receiver:
                     return list(self.answered)
             assert time.monotonic() < deadline, f"{len(self.answered)} of {count} received"
             time.sleep(0.02)
+
+    async def arrived(self, count: int, timeout: float = 30) -> None:
+        """``wait_for`` on an event loop, needing none of its worker threads: the loop under
+        test uses them, and a wait queued behind its work would fail late, not say why."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                done, seen = len(self.answered), len(self.received)
+            if done >= count:
+                return
+            assert time.monotonic() < deadline, f"{done} of {count} answered ({seen} received)"
+            await asyncio.sleep(0.02)
 
 
 def _hung_up(connection: socket.socket) -> bool:

@@ -161,7 +161,7 @@ def test_a_receiver_failing_three_times_gets_the_delivery_on_the_fourth(
         async def run() -> None:
             loop = NotificationLoop(settings)
             running = asyncio.create_task(loop.run())
-            await asyncio.to_thread(hook.wait_for, 1)
+            await hook.arrived(1)
             loop.stop()
             await running
 
@@ -220,7 +220,7 @@ def test_a_hung_receiver_holds_a_bounded_number_of_sends(
         async def run() -> None:
             loop = NotificationLoop(api_settings)
             running = asyncio.create_task(loop.run())
-            await asyncio.to_thread(fast.wait_for, PER_CHANNEL + 5)
+            await fast.arrived(PER_CHANNEL + 5)
             running.cancel()  # its hung sends with it: their claims lapse
             with contextlib.suppress(asyncio.CancelledError):
                 await running
