@@ -63,6 +63,9 @@ class Base(DeclarativeBase):
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+OWNERS_LENGTH = 4000  # characters of an organization's repository owners, as stored
+
+
 class Organization(Base):
     __tablename__ = "organizations"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -71,7 +74,9 @@ class Organization(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # Forge owners whose repositories it may work on, comma-separated, lower-case; "*" is
     # every owner (see services/repository_owners.py).
-    repository_owners: Mapped[str] = mapped_column(String(4000), default="", server_default="")
+    repository_owners: Mapped[str] = mapped_column(
+        String(OWNERS_LENGTH), default="", server_default=""
+    )
 
 
 class Team(Base):

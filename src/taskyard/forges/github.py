@@ -228,7 +228,8 @@ class GitHubForge(Forge):
 
     def remote(self, repository: str, site: ForgeSite, settings: Settings) -> GitRemote:
         host = (site.url or DEFAULT_URL).rstrip("/")
-        credentials = self.credentials(site, settings)  # checks the site, with or without
+        # Checks the site even where no credential is configured: a public fetch goes there too.
+        credentials = self.credentials(site, settings)
         if credentials is None:
             return GitRemote(f"{host}/{repository}.git")  # public repositories still fetch
         token = credentials.token(repository)

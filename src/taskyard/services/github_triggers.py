@@ -157,6 +157,8 @@ def for_repository(session: Session, repository: str) -> list[GitHubTrigger]:
     owner granted: one taken back since starts nothing), oldest first (the engine's read)."""
     query = select(GitHubTrigger).where(GitHubTrigger.repository == repository.lower())
     triggers = list(session.scalars(query.order_by(GitHubTrigger.id)))
+    if not triggers:  # most deliveries: no second read
+        return []
     orgs = {t.org_id for t in triggers}
     rows = session.execute(
         select(Organization.id, Organization.repository_owners).where(Organization.id.in_(orgs))

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from taskyard.db.models import Organization
+from taskyard.db.models import OWNERS_LENGTH, Organization
 from taskyard.model.errors import Forbidden, InvalidInput
 from taskyard.services.repositories import local_path
 
@@ -44,7 +44,13 @@ def checked(owners: Sequence[str]) -> str:
         found.add(owner.lower())
     if EVERY in found:
         return EVERY
-    return ",".join(sorted(found))
+    stored = ",".join(sorted(found))
+    if len(stored) > OWNERS_LENGTH:  # a database that checks lengths would answer a 500
+        raise InvalidInput(
+            f"The repository owners take {len(stored)} characters, more than {OWNERS_LENGTH}: "
+            "list fewer, or '*' for every owner."
+        )
+    return stored
 
 
 def listed(org: Organization) -> list[str]:
