@@ -10,7 +10,10 @@ approval gate after the steps before an agent were fused, ``ready_on_approval.js
 task approved at Plan and at Review, each approval followed by the step that marks its
 draft pull requests ready, ``turn_prepares.json`` a delivering stage at an approval gate
 with a message's run, after each turn came to prepare its own workspace (no
-``prepare_workspace`` step; the first turn on the shared queue). A new change to the
+``prepare_workspace`` step; the first turn on the shared queue), and, after a run's first
+turn came to claim its team's slot and start the run itself (``run_first_turn``),
+``turn_begins_queued.json`` a task that waited in line and was woken, and
+``turn_begins_message.json`` a task with a message's run at its approval gate. A new change to the
 workflow must keep them all replaying (``workflow.patched``), and may add its own.
 """
 

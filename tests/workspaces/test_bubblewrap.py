@@ -7,61 +7,25 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.workspaces.conftest import DB_SECRET, SIBLING_SECRET, Dirs
 from tests.workspaces.test_cgroups import FORK
 
-from taskyard.config import Settings, get_settings
+from taskyard.config import Settings
 from taskyard.model import hosts
 from taskyard.model.errors import InvalidInput
 from taskyard.model.template import Limits, Network, TemplateSpec
 from taskyard.workspaces.bubblewrap import BubblewrapProcess, BubblewrapProvider
 from taskyard.workspaces.egress import EgressProxy
-from taskyard.workspaces.files import hand_over, sandbox_ids
+from taskyard.workspaces.files import sandbox_ids
 from taskyard.workspaces.host import HostProvider
 from taskyard.workspaces.netbridge import HostService
 from taskyard.workspaces.providers import provider_for, sandbox_for
 from taskyard.workspaces.sandbox import SandboxRequest
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap not installed")
-
-DB_SECRET = "sqlite-secret-rows"
-SIBLING_SECRET = "other-task-source"
-
-
-@dataclass
-class Dirs:
-    data: Path
-    checkout: Path
-    sibling: Path
-    home: Path
-
-
-@pytest.fixture
-def dirs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Dirs]:
-    # Outside /tmp on purpose: the sandbox gets a private /tmp, which would hide
-    # a data directory under it whether or not the provider does its job.
-    data = Path(tempfile.mkdtemp(prefix="taskyard-test-", dir="/var/tmp"))
-    monkeypatch.setenv("TASKYARD_DATA_DIR", str(data))
-    get_settings.cache_clear()
-    (data / "taskyard.db").write_text(DB_SECRET)
-    checkout = data / "checkouts" / "TY-1"
-    sibling = data / "checkouts" / "TY-2"
-    for path in (checkout, sibling):
-        path.mkdir(parents=True)
-    hand_over(checkout)  # as create_checkout does: the agent owns its checkout
-    (sibling / "main.py").write_text(SIBLING_SECRET)
-    yield Dirs(data, checkout, sibling, data / "homes" / "TY-1")
-    get_settings.cache_clear()
-    shutil.rmtree(data)
-
-
-@pytest.fixture
-def provider() -> BubblewrapProvider:
-    return BubblewrapProvider()
 
 
 def request_for(dirs: Dirs, script: str, **kwargs: object) -> SandboxRequest:
@@ -80,22 +44,6 @@ async def run(provider: BubblewrapProvider, request: SandboxRequest) -> tuple[in
     process = await provider.spawn(request)
     output = await asyncio.wait_for(process.stdout.read(), 15)
     return await process.wait(), output.decode()
-
-
-@pytest.fixture
-async def host_server() -> AsyncIterator[int]:
-    """An HTTP server on the host's loopback; yields its port."""
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.0 200 OK\r\nContent-Length: 15\r\n\r\nhello-from-host")
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    yield server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
 
 
 async def test_cannot_read_the_data_directory(provider: BubblewrapProvider, dirs: Dirs) -> None:

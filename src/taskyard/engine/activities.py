@@ -21,7 +21,7 @@ from taskyard.config import Settings
 from taskyard.engine import delivery, workspace
 from taskyard.engine.schedule_client import TemporalSchedules
 from taskyard.engine.stop_watch import StopWatch
-from taskyard.engine.turns import HEARTBEAT_EVERY, TurnRunner
+from taskyard.engine.turns import HEARTBEAT_EVERY, TurnRunner, status_change
 from taskyard.engine.types import (
     DeliverInput,
     DeliveryResult,
@@ -67,10 +67,6 @@ async def _beating(step: Awaitable[R]) -> R:
             running.cancel()
             with contextlib.suppress(BaseException):
                 await asyncio.shield(running)
-
-
-def _change(status: StatusInput | None) -> StatusChange | None:
-    return None if status is None else StatusChange(status.status, status.message, status.stage)
 
 
 @dataclass
@@ -135,10 +131,24 @@ class TaskActivities:
     async def run_turn(self, inp: TurnInput) -> TurnResult:
         """The turn, in the task's checkout here (prepared first where it must be), which
         makes this worker the task's home."""
-        runner = TurnRunner(self.settings, self.store, self.gateway, self.stops)
+        runner = TurnRunner(self.settings, self.store, self.gateway, self.stops, self._wake_all)
         # Beating while it waits for the checkout too (see engine.home.held).
         result = await _beating(runner.run(inp, activity.heartbeat))
+        if result.queued:
+            return result  # it ran nothing here: no home for it
         return replace(result, home=self.home_queue or self.settings.task_queue)
+
+    @activity.defn(name="run_first_turn")
+    async def run_first_turn(self, inp: TurnInput) -> TurnResult:
+        """A run's first turn, which claims its team's slot and starts the run first
+        (``TurnInput.begin``).
+
+        A step of its own, not ``run_turn``'s: during a rolling upgrade, a worker of an
+        earlier release fails it as a step it does not know, and Temporal retries it
+        until a worker that knows it takes it, where ``run_turn`` there would have run a
+        turn of no run.
+        """
+        return await self.run_turn(inp)
 
     @activity.defn(name="deliver")
     async def deliver(self, inp: DeliverInput) -> DeliveryResult:
@@ -159,6 +169,7 @@ class TaskActivities:
             self.start_run,
             self.finish_run,
             self.run_turn,
+            self.run_first_turn,
             self.deliver,
             self.mark_ready,
             self.claim_slot,
@@ -179,9 +190,8 @@ class TaskActivities:
 
     @activity.defn(name="claim_slot")
     async def claim_slot(self, inp: SlotInput) -> SlotClaim:
-        claim = await asyncio.to_thread(
-            self.store.claim_slot, inp.task_id, _change(inp.entering), _change(inp.granted)
-        )
+        entering, granted = status_change(inp.entering), status_change(inp.granted)
+        claim = await asyncio.to_thread(self.store.claim_slot, inp.task_id, entering, granted)
         await self._wake_all(claim.wake)
         return SlotClaim(claim.granted, claim.ahead)
 

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from taskyard import telemetry
 from taskyard.agents.base import AgentEvent, AgentTurn, TurnRequest
@@ -29,7 +29,7 @@ from taskyard.engine.event_sink import EventSink
 from taskyard.engine.home import Mark, clear_mark, held, write_mark
 from taskyard.engine.layout import Workspace
 from taskyard.engine.stop_watch import StopWatch
-from taskyard.engine.types import TurnInput, TurnResult
+from taskyard.engine.types import StatusInput, TurnInput, TurnResult
 from taskyard.engine.work import turn_work
 from taskyard.engine.workspace import current_mark
 from taskyard.gateway import Gateway, TurnAccess, turn_access
@@ -37,15 +37,18 @@ from taskyard.model.redaction import Redactor
 from taskyard.model.status import AgentState
 from taskyard.services import stops
 from taskyard.services.stops import Stop
-from taskyard.services.task_store import TaskStore
+from taskyard.services.task_store import StatusChange, TaskFacts, TaskStore
 from taskyard.services.turn_setup import TurnSetup, prepare_turn
 from taskyard.workspaces.files import make_owned_dir, write_file
 from taskyard.workspaces.providers import sandbox_for
+from taskyard.workspaces.repos import ensure_mirror
 from taskyard.workspaces.sandbox import SandboxProcess, SandboxRequest
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY = 1.0
+# What a turn's record keeps of its result (see TaskStore.record_turn).
+RECORDED = ("exit_code", "state", "message", "session_id", "stopped_by")
 
 Poll = Callable[[], Awaitable[Stop | None]]
 Watch = Callable[[], Awaitable[Stop]]
@@ -117,6 +120,11 @@ async def _pump(
         watcher.cancel()
 
 
+def status_change(status: StatusInput | None) -> StatusChange | None:
+    """A workflow's status change, as the store writes it."""
+    return None if status is None else StatusChange(status.status, status.message, status.stage)
+
+
 def stop_event(stop: Stop) -> AgentEvent:
     """The one event that tells a stop: the agent's final state, with the reason."""
     state, message = stop.agent_state
@@ -159,6 +167,7 @@ class TurnRunner:
     store: TaskStore
     gateway: Gateway | None
     stops: StopWatch  # the worker's one reader of its running turns' stops
+    wake: Callable[[list[str]], Awaitable[None]]  # tasks a claim gave a slot to
 
     async def run(self, inp: TurnInput, heartbeat: Callable[[], None]) -> TurnResult:
         """Run the turn, unless it ran to its end before: then how it ended then.
@@ -166,24 +175,75 @@ class TurnRunner:
         An activity is retried when its answer never reached Temporal (a worker
         killed after the agent finished, Temporal away for longer than the heartbeat
         timeout); the agent's work is done, and running it again would do it twice.
+
+        A run's first turn (``inp.begin``) claims its team's slot and starts the run
+        first; without a slot it runs nothing and says the task is in line.
         """
-        name, _ = await asyncio.to_thread(self.store.checkpoint_seq, inp.task_id)
+        task: TaskFacts | None = None
+        if inp.begin is not None and not inp.run_id:
+            begun, task = await self._begin(inp)
+            if begun.queued:
+                return begun
+            inp = replace(inp, run_id=begun.run_id)
+        if task is not None:
+            name = task.workspace_name
+        else:
+            name, _ = await asyncio.to_thread(self.store.checkpoint_seq, inp.task_id)
         # A try still running here (its heartbeats lost) ends first, then this one
         # finds its result, or the checkout it left, which is prepared again.
         async with held(self.settings, name):
-            return await self._run_held(inp, heartbeat)
+            return replace(await self._run_held(inp, heartbeat, task), run_id=inp.run_id)
 
-    async def _run_held(self, inp: TurnInput, heartbeat: Callable[[], None]) -> TurnResult:
+    async def _begin(self, inp: TurnInput) -> tuple[TurnResult, TaskFacts]:
+        """Claim the team's slot and start the run; meanwhile the repository's mirror
+        is fetched, which the workspace needs next (and which is no waste if the task
+        waits in line: the mirror is shared). Returns the run, or the task's place in line,
+        and the task's facts, read for the fetch.
+        """
+        assert inp.begin is not None
+        fetching = asyncio.ensure_future(self._fetch(inp.task_id))
+        try:
+            claim, run_id = await asyncio.to_thread(
+                self.store.begin_run,
+                inp.task_id,
+                inp.stage,
+                status_change(inp.begin.entering),
+                status_change(inp.begin.granted),
+            )
+            await self.wake(claim.wake)
+        except BaseException:
+            fetching.cancel()
+            with contextlib.suppress(BaseException):
+                await fetching
+            raise
+        # Its failure (a repository that cannot be fetched) is the task's, queued or not.
+        task = await fetching
+        if not claim.granted:
+            return TurnResult(-1, "", "", queued=True, ahead=claim.ahead), task
+        return TurnResult(0, "", "", run_id=run_id), task
+
+    async def _fetch(self, task_id: int) -> TaskFacts:
+        """The task's mirror as fresh as its checkout needs (see :func:`.repos.ensure_mirror`)."""
+        task = await asyncio.to_thread(self.store.facts, task_id)
+        workspace = await Workspace.at(
+            self.settings, task.workspace_name, task.forge_site, task.repository
+        )
+        await ensure_mirror(workspace.remote, self.settings, not_before=task.created_at)
+        return task
+
+    async def _run_held(
+        self, inp: TurnInput, heartbeat: Callable[[], None], task: TaskFacts | None
+    ) -> TurnResult:
         done = await asyncio.to_thread(self.store.turn_outcome, inp.run_id, inp.turn)
         if done is not None:
             # The task's next steps go where this try ran (the activity names this worker
             # its home), which may not be where the turn did: the checkout here is made to
             # hold the turn's work, from its checkpoint, if it does not already.
-            await current_mark(self.settings, self.store, inp.task_id, heartbeat)
+            await current_mark(self.settings, self.store, inp.task_id, heartbeat, task)
             return TurnResult(**done)
         # The checkout as the last completed turn left it: never what a killed try of
         # this turn wrote, nor an older checkpoint's on a worker the task came back to.
-        mark = await current_mark(self.settings, self.store, inp.task_id, heartbeat)
+        mark = await current_mark(self.settings, self.store, inp.task_id, heartbeat, task)
         setup = await asyncio.to_thread(
             prepare_turn,
             self.settings,
@@ -210,8 +270,8 @@ class TurnRunner:
         saved = None
         if result.state != AgentState.CANCELLED:  # a cancel is not held up by an export
             saved = await turn_work(self.store, self.settings, inp.task_id)
-        outcome = asdict(result)
-        del outcome["home"]  # where it ran is the workflow's concern (the activity sets it)
+        # How it ended, not where it ran or which run it was (the workflow's concern).
+        outcome = {k: v for k, v in asdict(result).items() if k in RECORDED}
         seq = await asyncio.to_thread(
             self.store.record_turn, inp.task_id, inp.run_id, inp.turn, outcome, seconds, saved
         )

@@ -57,6 +57,9 @@ class TurnInput:
     # The task's status once the turn has its workspace (``Code: agent working``):
     # a turn that prepares the workspace itself writes it, with the turn's setup.
     working: str = ""
+    # A run's first turn that claims its team's slot and starts the run itself (run_id 0
+    # until then): one activity, where a claim and a run's start were two steps more.
+    begin: SlotInput | None = None
 
 
 @dataclass
@@ -67,6 +70,10 @@ class TurnResult:
     session_id: str = ""
     stopped_by: str = ""  # budget or limit that stopped the agent, if any
     home: str = ""  # the task queue of the worker that ran it, which holds the checkout now
+    run_id: int = 0  # the run it belongs to (started by the turn itself, with ``begin``)
+    # Not run: its team has no free slot, and the task waits in line with ``ahead`` before it.
+    queued: bool = False
+    ahead: int = 0
 
 
 @dataclass

@@ -57,6 +57,7 @@ class TaskWorkflow(Steps):
         self._slot_offered = False
         self._fused = False  # the steps before an agent are fused (see _run_stages)
         self._prepares = False  # a turn prepares its own workspace (see _agent_run)
+        self._begins = False  # a run's first turn claims the slot and starts it (_begun_run)
 
     # Signals and query -------------------------------------------------------
 
@@ -86,10 +87,9 @@ class TaskWorkflow(Steps):
 
     async def _turn(self, task: TaskInput, turn: TurnInput, doing: str) -> TurnResult:
         self._turn_running = True
+        step = TaskActivities.run_first_turn if turn.begin else TaskActivities.run_turn
         try:
-            result = await self._at_home(
-                task, TaskActivities.run_turn, turn, timedelta(hours=24), doing
-            )
+            result = await self._at_home(task, step, turn, timedelta(hours=24), doing)
         finally:
             self._turn_running = False
         if self._prepares and result.home:  # where the turn ran, its checkout now is
@@ -111,6 +111,8 @@ class TaskWorkflow(Steps):
         if not workflow.patched("team-slots"):
             return await self._agent_run(task, stage, feedback, follow_up)
         try:
+            if self._begins:
+                return await self._begun_run(task, stage, feedback, follow_up, entering)
             said = await self._take_slot(task, stage, entering)
             return await self._agent_run(task, stage, feedback, follow_up, provisioning_said=said)
         finally:
@@ -193,6 +195,51 @@ class TaskWorkflow(Steps):
             await self._status_to(task, TaskStatus.WORKING, doing)
         first = TurnInput(task.task_id, stage.key, run_id, 0, feedback, follow_up, working=working)
         result = await self._turn(task, first, doing)
+        return await self._run_on(task, stage, run_id, result, doing)
+
+    async def _begun_run(
+        self,
+        task: TaskInput,
+        stage: StagePlan,
+        feedback: str,
+        follow_up: str,
+        entering: StatusInput | None,
+    ) -> TurnResult:
+        """A run whose first turn claims the team's slot and starts the run itself
+        (``TurnInput.begin``): the agent starts one activity after the stage's plan,
+        where a claim and a run's start were two steps more. Without a free slot the
+        turn runs nothing, and the task waits in line, ``queued``, as in :meth:`_take_slot`.
+        """
+        doing = f"{stage.name}: agent working"
+        provisioning = StatusInput(task.task_id, TaskStatus.PROVISIONING, _preparing(stage))
+        while True:
+            self._slot_offered = False  # before asking: an offer during the ask counts
+            if entering is not None:
+                self._status, self._stage = entering.status, entering.stage or self._stage
+            begin = SlotInput(task.task_id, entering, provisioning)
+            first = TurnInput(
+                task.task_id, stage.key, 0, 0, feedback, follow_up, working=doing, begin=begin
+            )
+            result = await self._turn(task, first, doing)
+            entering = None
+            if not result.queued:
+                break
+            self._status = TaskStatus.QUEUED
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._slot_offered or self._cancel is not None,
+                    timeout=SLOT_RECHECK,
+                )
+            if self._cancel is not None:
+                raise TaskCancelled()
+        self._status = TaskStatus.WORKING
+        return await self._run_on(task, stage, result.run_id, result, doing)
+
+    async def _run_on(
+        self, task: TaskInput, stage: StagePlan, run_id: int, result: TurnResult, doing: str
+    ) -> TurnResult:
+        """The run after its first turn: one turn per message that arrived meanwhile, its
+        end, and the delivery when the stage says so."""
         turn = 1
         while self._messages and not result.stopped_by and result.state != AgentState.CANCELLED:
             message = self._messages.pop(0)
@@ -278,6 +325,8 @@ class TaskWorkflow(Steps):
         self._fused = workflow.patched("fused-steps")
         # Runs started before a turn prepared its own workspace replay as they ran.
         self._prepares = self._homes and workflow.patched("turn-prepares")
+        # Runs started before a run's first turn claimed its slot replay as they ran.
+        self._begins = self._prepares and self._fused and workflow.patched("turn-begins")
         plan = await self._act(TaskActivities.load_plan, task)
         self._heartbeat_timeout = timedelta(seconds=plan.heartbeat_timeout)
         index = {s.key: i for i, s in enumerate(plan.stages)}

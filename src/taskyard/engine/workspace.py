@@ -37,20 +37,26 @@ class SetupFailed(InvalidInput):
 
 
 async def current_mark(
-    settings: Settings, store: TaskStore, task_id: int, heartbeat: Callable[[], None]
+    settings: Settings,
+    store: TaskStore,
+    task_id: int,
+    heartbeat: Callable[[], None],
+    task: TaskFacts | None = None,
 ) -> Mark:
     """What the task's checkout here holds, once it holds the latest checkpoint: a
     turn's check before its agent starts, which prepares the workspace again only
     when it must (a killed try's checkout, one made before a move).
 
-    The caller holds the checkout (:func:`.home.held`).
+    The caller holds the checkout (:func:`.home.held`); ``task``: its facts, if the
+    caller read them already.
     """
     name, seq = await asyncio.to_thread(store.checkpoint_seq, task_id)
     mark = await asyncio.to_thread(read_mark, mark_path(settings, name))
     if mark is not None and mark.seq == seq and mark.setup:
         return mark
-    task = await asyncio.to_thread(store.facts, task_id)
-    return await _prepare(settings, store, task, heartbeat)
+    if task is None:
+        task = await asyncio.to_thread(store.facts, task_id)
+    return await _prepare(settings, store, task, heartbeat, seq)
 
 
 async def prepare_workspace(
@@ -63,11 +69,17 @@ async def prepare_workspace(
 
 
 async def _prepare(
-    settings: Settings, store: TaskStore, task: TaskFacts, heartbeat: Callable[[], None]
+    settings: Settings,
+    store: TaskStore,
+    task: TaskFacts,
+    heartbeat: Callable[[], None],
+    seq: int | None = None,
 ) -> Mark:
+    """``seq``: the task's latest checkpoint, if read already under the checkout's hold."""
     workspace = await Workspace.at(settings, task.workspace_name, task.forge_site, task.repository)
     mark = await asyncio.to_thread(read_mark, workspace.mark)
-    _, seq = await asyncio.to_thread(store.checkpoint_seq, task.id)
+    if seq is None:
+        _, seq = await asyncio.to_thread(store.checkpoint_seq, task.id)
     if mark is None or mark.seq != seq or not workspace.checkout.exists():
         mark = await _rebuild(settings, store, task, workspace)
     if not mark.setup:
@@ -109,7 +121,11 @@ async def _rebuild(
         seq = checkpoint.seq if checkpoint else 0
     else:  # its first workspace: how long it waited for one
         telemetry.QUEUE_WAIT.observe(max(0.0, time.time() - task.created_at))
-        await asyncio.to_thread(store.set_base, task.id, base, start)
+        recorded = await asyncio.to_thread(store.set_base, task.id, base, start)
+        if recorded != start:
+            # Another try recorded the task's base first (its facts were read before
+            # that): the work starts from that commit, whatever the base's tip is now.
+            await reset_checkout(workspace.checkout, recorded, recorded)
         seq = 0
     # The agent's sessions live in its home: one made here has none of the turns so far.
     sessions = workspace.home.exists()

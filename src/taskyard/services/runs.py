@@ -27,6 +27,23 @@ def start_run(session: Session, task_id: int, stage: str) -> Run:
     return run
 
 
+def resume_or_start_run(session: Session, task_id: int, stage: str) -> Run:
+    """The task's unfinished run of ``stage``, or a new one.
+
+    A task runs one stage's agent at a time and finishes each run before the next, so
+    an unfinished run of the same stage is one that an earlier try of this very step
+    started: its retry carries on with it (and finds the turns it recorded), rather
+    than start a second.
+    """
+    query = (
+        select(Run)
+        .where(Run.task_id == task_id, Run.stage == stage, Run.ended_at.is_(None))
+        .order_by(Run.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query) or start_run(session, task_id, stage)
+
+
 def finish_run(session: Session, run_id: int, status: str) -> None:
     run = session.get(Run, run_id)
     if run is not None and run.ended_at is None:

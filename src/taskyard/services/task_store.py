@@ -157,13 +157,38 @@ class TaskStore:
         """A slot of the task's team for its agent run, or its place in line; the
         status ``entering`` first and ``granted`` once the slot is the task's, if given."""
         with session_scope(self.url) as session:
-            if entering is not None:
-                concurrency.lock_line(session, task_id)  # the team's lock before any row
-                _change_status(session, task_id, entering)
-            claim = concurrency.claim(session, task_id, self.settings.team_max_running)
-            if claim.granted and granted is not None:
-                _change_status(session, task_id, granted)
-            return claim
+            return self._claim(session, task_id, entering, granted)
+
+    def _claim(
+        self,
+        session: Session,
+        task_id: int,
+        entering: StatusChange | None,
+        granted: StatusChange | None,
+    ) -> concurrency.Claim:
+        if entering is not None:
+            concurrency.lock_line(session, task_id)  # the team's lock before any row
+            _change_status(session, task_id, entering)
+        claim = concurrency.claim(session, task_id, self.settings.team_max_running)
+        if claim.granted and granted is not None:
+            _change_status(session, task_id, granted)
+        return claim
+
+    def begin_run(
+        self,
+        task_id: int,
+        stage: str,
+        entering: StatusChange | None = None,
+        granted: StatusChange | None = None,
+    ) -> tuple[concurrency.Claim, int]:
+        """:meth:`claim_slot` and, once the slot is the task's, the run of ``stage`` (the
+        one an earlier try of this step started, if any), in one transaction; the run's
+        id is 0 while the task waits in line."""
+        with session_scope(self.url) as session:
+            claim = self._claim(session, task_id, entering, granted)
+            if not claim.granted:
+                return claim, 0
+            return claim, runs.resume_or_start_run(session, task_id, stage).id
 
     def release_slot(self, task_id: int) -> list[str]:
         """Free the task's slot; the uids of the tasks given one in its place."""
@@ -252,13 +277,16 @@ class TaskStore:
             if task is not None and state is not None:
                 tasks.set_agent_state(session, task, *state)
 
-    def set_base(self, task_id: int, base: str, start: str) -> None:
-        """The base branch and commit the checkout started from, recorded once."""
+    def set_base(self, task_id: int, base: str, start: str) -> str:
+        """The base branch and commit the checkout started from, recorded once: returns
+        the commit recorded, another try's if it came first."""
         with session_scope(self.url) as session:
-            task = session.get(Task, task_id)
-            if task is not None:
-                task.base_branch = task.base_branch or base
-                task.base_commit = task.base_commit or start
+            task = session.get(Task, task_id, with_for_update=True)
+            if task is None:
+                raise NotFound(f"Task {task_id} no longer exists.")
+            task.base_branch = task.base_branch or base
+            task.base_commit = task.base_commit or start
+            return task.base_commit
 
     def read_stop(self, task_id: int) -> stops.Stop | None:
         return stops.read_stop(self.url, task_id)

@@ -55,9 +55,10 @@ from taskyard.workspaces.bwrap_layout import (
     bwrap_args,
     hidden_paths,
 )
+from taskyard.workspaces.bwrap_netns import HeldStart, held_start
 from taskyard.workspaces.cgroups import CGROUP_ROOT, Cgroup
 from taskyard.workspaces.egress import EgressProxy, proxy_service
-from taskyard.workspaces.files import make_owned_dir
+from taskyard.workspaces.files import make_owned_dir, sandbox_ids
 from taskyard.workspaces.netbridge import Bridge, HostService
 from taskyard.workspaces.sandbox import (
     SETPRIV,
@@ -212,7 +213,12 @@ class BubblewrapProvider(SandboxProvider):
                 os.chmod(runtime_dir / "egress.sock", 0o666)
                 services.append(proxy_service(runtime_dir / "egress.sock"))
             bridge = Bridge(
-                services, runtime_dir, shared_network=policy == "full", python=self.python
+                services,
+                runtime_dir,
+                shared_network=policy == "full",
+                python=self.python,
+                # Root enters the sandbox's network to listen there: no forwarder inside.
+                from_host=sandbox_ids() is not None,
             )
             await bridge.start()
             make_owned_dir(request.home)
@@ -224,12 +230,14 @@ class BubblewrapProvider(SandboxProvider):
                 processes=limits.processes,
                 root=self.cgroup_root,
             )
-            with seccomp_fd() as seccomp:
+            with seccomp_fd() as seccomp, held_start() as held:
+                attaching = bridge.attaches
                 argv = [
                     self.bwrap,
                     *self.bwrap_args(request, bridge),
                     "--seccomp",
                     str(seccomp),
+                    *(held.args if attaching else []),
                     "--",
                     *become_sandbox_user(),
                     *bridge.command([*REAPER, *request.argv]),
@@ -247,9 +255,11 @@ class BubblewrapProvider(SandboxProvider):
                     stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.STDOUT,
                     start_new_session=True,
-                    pass_fds=(seccomp,),
+                    pass_fds=(seccomp, *held.fds) if attaching else (seccomp,),
                     limit=1 << 24,
                 )
+                if attaching:
+                    await _attach(process, held, bridge)
         except BaseException:
             if cgroup is not None:
                 await cgroup.remove()
@@ -270,6 +280,20 @@ class BubblewrapProvider(SandboxProvider):
     def bwrap_args(self, request: SandboxRequest, bridge: Bridge) -> list[str]:
         """The bwrap options for ``request`` (see :mod:`.bwrap_layout`)."""
         return bwrap_args(request, bridge, self.hidden_paths(), self.bwrap)
+
+
+async def _attach(process: asyncio.subprocess.Process, held: HeldStart, bridge: Bridge) -> None:
+    """Serve the sandbox's services inside it (:mod:`.bwrap_netns`), then let it start."""
+    held.started()
+    try:
+        await bridge.attach(await held.child_pid())
+    except BaseException:
+        # Killed before its block pipe closes, which bwrap would take for a go.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+        raise
+    held.release()
 
 
 def _confined(cgroup: Cgroup | None, limits: Limits, argv: list[str]) -> list[str]:

@@ -118,6 +118,8 @@ class Bridge:
         shared_network: The sandbox shares the host network namespace, so it
             reaches TCP services directly and no forwarder runs inside.
         python: Interpreter that runs the forwarder inside the sandbox.
+        from_host: The host listens inside the sandbox's network itself, once it is
+            made (:meth:`attach`, see :mod:`.bwrap_netns`): no forwarder runs inside.
     """
 
     def __init__(
@@ -127,11 +129,13 @@ class Bridge:
         *,
         shared_network: bool = False,
         python: str = sys.executable,
+        from_host: bool = False,
     ) -> None:
         self.services = list(services)
         self.runtime_dir = runtime_dir
         self.shared_network = shared_network
         self.python = python
+        self.from_host = from_host and not shared_network
         self._servers: list[asyncio.AbstractServer] = []
         # Connections in flight, held here: asyncio keeps only weak references to a
         # server's handler tasks, and one whose socket the sandbox's death closed could
@@ -148,7 +152,9 @@ class Bridge:
         network get a loopback port.
         """
         for service in self.services:
-            if isinstance(service.target, Path):
+            if self.from_host:  # served once the sandbox exists (attach)
+                self._urls[service.name] = f"http://127.0.0.1:{service.port}"
+            elif isinstance(service.target, Path):
                 if self.shared_network:
                     server = await asyncio.start_server(
                         _connector(service.target, self._relays), "127.0.0.1", 0
@@ -172,6 +178,21 @@ class Bridge:
                 self._servers.append(server)
                 self._sockets[service.name] = path
                 self._urls[service.name] = f"http://127.0.0.1:{service.port}"
+
+    @property
+    def attaches(self) -> bool:
+        """Whether the sandbox's services wait for :meth:`attach` before it may start."""
+        return self.from_host and bool(self.services)
+
+    async def attach(self, pid: int) -> None:
+        """Serve each service on its port inside the network namespace of ``pid``."""
+        # Here, not at the top: this module also runs inside sandboxes, standard library only.
+        from taskyard.workspaces.bwrap_netns import listen_in
+
+        sockets = await listen_in(pid, [service.port for service in self.services])
+        for service, sock in zip(self.services, sockets, strict=True):
+            server = await asyncio.start_server(_connector(service.target, self._relays), sock=sock)
+            self._servers.append(server)
 
     def mounts(self) -> list[Mount]:
         """Sockets (and the forwarder script) to mount under :data:`SANDBOX_RUN_DIR`."""
