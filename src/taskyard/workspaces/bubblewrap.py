@@ -24,7 +24,8 @@ bwrap in a user namespace as itself, as any unprivileged user would.
 Network: ``none`` has only its own loopback; ``full`` shares the host's;
 ``allowlist`` has only its own loopback plus ``HTTP(S)_PROXY`` pointing at an
 :class:`~taskyard.workspaces.egress.EgressProxy` for this sandbox, carried in by
-:mod:`taskyard.workspaces.netbridge`.
+:mod:`taskyard.workspaces.netbridge`: a root server listens inside the sandbox's network
+itself (:mod:`taskyard.workspaces.bwrap_netns`), an unprivileged one starts a forwarder there.
 
 Memory and process limits come from a per-sandbox cgroup (see
 :mod:`taskyard.workspaces.cgroups`), which also kills the whole tree. Where no
