@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from taskyard import logs
 from taskyard.db.models import Run, Task
 from taskyard.db.session import session_scope
 from taskyard.engine.types import SlotInput, TurnInput, TurnResult
@@ -135,3 +137,29 @@ def test_a_try_that_read_the_task_before_another_recorded_its_base_starts_from_t
     assert git("rev-parse", "HEAD", cwd=checkout).strip() == first
     assert not (checkout / "later.txt").exists()
     assert store.set_base(task_id, "main", "0" * 40) == first  # recorded once
+
+
+def test_a_first_turns_log_lines_name_the_run_it_started(
+    server: RunningServer, remote_repo: Path, one_stage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = server.create_task(
+        title="Logs", repository=str(remote_repo), workflow=one_stage, run=False
+    )["key"]
+    with session_scope(server.settings.resolved_database_url, write=False) as session:
+        task_id = session.scalar(select(Task.id).where(Task.key == key))
+    assert task_id is not None
+    runner = runner_of(server.settings)
+    seen: list[dict[str, object]] = []
+
+    async def turn(inp: TurnInput, heartbeat: object, task: object) -> TurnResult:
+        seen.append(logs.current())
+        return TurnResult(0, "complete", "")
+
+    monkeypatch.setattr(runner, "_run_held", turn)
+    first = TurnInput(task_id, "code", 0, 0, begin=SlotInput(task_id))
+    result = asyncio.run(runner.run(first, lambda: None))
+
+    with session_scope(server.settings.resolved_database_url, write=False) as session:
+        run_id = session.scalar(select(Run.id).where(Run.task_id == task_id))
+    assert run_id is not None and result.run_id == run_id
+    assert seen == [{"run_id": run_id}]

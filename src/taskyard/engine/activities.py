@@ -19,9 +19,10 @@ from temporalio import activity
 
 from taskyard.config import Settings
 from taskyard.engine import delivery, workspace
+from taskyard.engine.begin import status_change
 from taskyard.engine.schedule_client import TemporalSchedules
 from taskyard.engine.stop_watch import StopWatch
-from taskyard.engine.turns import HEARTBEAT_EVERY, TurnRunner, status_change
+from taskyard.engine.turns import HEARTBEAT_EVERY, TurnRunner
 from taskyard.engine.types import (
     DeliverInput,
     DeliveryResult,

@@ -25,23 +25,24 @@ from taskyard import telemetry
 from taskyard.agents.base import AgentEvent, AgentTurn, TurnRequest
 from taskyard.agents.registry import adapter_for
 from taskyard.config import Settings
+from taskyard.engine.begin import begin_run
 from taskyard.engine.event_sink import EventSink
 from taskyard.engine.home import Mark, clear_mark, held, write_mark
 from taskyard.engine.layout import Workspace
 from taskyard.engine.stop_watch import StopWatch
-from taskyard.engine.types import StatusInput, TurnInput, TurnResult
+from taskyard.engine.types import TurnInput, TurnResult
 from taskyard.engine.work import turn_work
 from taskyard.engine.workspace import current_mark
 from taskyard.gateway import Gateway, TurnAccess, turn_access
+from taskyard.logs import about
 from taskyard.model.redaction import Redactor
 from taskyard.model.status import AgentState
 from taskyard.services import stops
 from taskyard.services.stops import Stop
-from taskyard.services.task_store import StatusChange, TaskFacts, TaskStore
+from taskyard.services.task_store import TaskFacts, TaskStore
 from taskyard.services.turn_setup import TurnSetup, prepare_turn
 from taskyard.workspaces.files import make_owned_dir, write_file
 from taskyard.workspaces.providers import sandbox_for
-from taskyard.workspaces.repos import ensure_mirror
 from taskyard.workspaces.sandbox import SandboxProcess, SandboxRequest
 
 log = logging.getLogger(__name__)
@@ -120,11 +121,6 @@ async def _pump(
         watcher.cancel()
 
 
-def status_change(status: StatusInput | None) -> StatusChange | None:
-    """A workflow's status change, as the store writes it."""
-    return None if status is None else StatusChange(status.status, status.message, status.stage)
-
-
 def stop_event(stop: Stop) -> AgentEvent:
     """The one event that tells a stop: the agent's final state, with the reason."""
     state, message = stop.agent_state
@@ -181,7 +177,7 @@ class TurnRunner:
         """
         task: TaskFacts | None = None
         if inp.begin is not None and not inp.run_id:
-            begun, task = await self._begin(inp)
+            begun, task = await begin_run(self.settings, self.store, self.wake, inp)
             if begun.queued:
                 return begun
             inp = replace(inp, run_id=begun.run_id)
@@ -190,46 +186,12 @@ class TurnRunner:
         else:
             name, _ = await asyncio.to_thread(self.store.checkpoint_seq, inp.task_id)
         # A try still running here (its heartbeats lost) ends first, then this one
-        # finds its result, or the checkout it left, which is prepared again.
-        async with held(self.settings, name):
-            return replace(await self._run_held(inp, heartbeat, task), run_id=inp.run_id)
-
-    async def _begin(self, inp: TurnInput) -> tuple[TurnResult, TaskFacts]:
-        """Claim the team's slot and start the run; meanwhile the repository's mirror
-        is fetched, which the workspace needs next (and which is no waste if the task
-        waits in line: the mirror is shared). Returns the run, or the task's place in line,
-        and the task's facts, read for the fetch.
-        """
-        assert inp.begin is not None
-        fetching = asyncio.ensure_future(self._fetch(inp.task_id))
-        try:
-            claim, run_id = await asyncio.to_thread(
-                self.store.begin_run,
-                inp.task_id,
-                inp.stage,
-                status_change(inp.begin.entering),
-                status_change(inp.begin.granted),
-            )
-            await self.wake(claim.wake)
-        except BaseException:
-            fetching.cancel()
-            with contextlib.suppress(BaseException):
-                await fetching
-            raise
-        # Its failure (a repository that cannot be fetched) is the task's, queued or not.
-        task = await fetching
-        if not claim.granted:
-            return TurnResult(-1, "", "", queued=True, ahead=claim.ahead), task
-        return TurnResult(0, "", "", run_id=run_id), task
-
-    async def _fetch(self, task_id: int) -> TaskFacts:
-        """The task's mirror as fresh as its checkout needs (see :func:`.repos.ensure_mirror`)."""
-        task = await asyncio.to_thread(self.store.facts, task_id)
-        workspace = await Workspace.at(
-            self.settings, task.workspace_name, task.forge_site, task.repository
-        )
-        await ensure_mirror(workspace.remote, self.settings, not_before=task.created_at)
-        return task
+        # finds its result, or the checkout it left, which is prepared again. Log lines
+        # name the run, which a first turn's input could not (it starts the run).
+        with about(run_id=inp.run_id):
+            async with held(self.settings, name):
+                result = await self._run_held(inp, heartbeat, task)
+        return replace(result, run_id=inp.run_id)
 
     async def _run_held(
         self, inp: TurnInput, heartbeat: Callable[[], None], task: TaskFacts | None
