@@ -139,4 +139,4 @@ agent: {kind: command, command: "echo never"}
         assert not any(e["kind"] == "output" for e in server.events(key))
     # The first turn, which prepares the workspace and reads the secrets: once, never retried.
     tried = asyncio.run(attempts(settings, key))
-    assert [(a.activity, a.attempt) for a in tried] == [("run_turn", 1)]
+    assert [(a.activity, a.attempt) for a in tried] == [("run_first_turn", 1)]

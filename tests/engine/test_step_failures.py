@@ -73,19 +73,21 @@ def test_a_bug_in_a_step_fails_the_task_after_a_few_tries_saying_what(
         key = _task(server, remote_repo)
         task = server.wait_for(key, "failed", timeout=60)
         said = said.format(MASK)
-        assert task["status_message"] == f"The step run_turn failed {MAX_ATTEMPTS} times: {said}"
+        assert (
+            task["status_message"] == f"The step run_first_turn failed {MAX_ATTEMPTS} times: {said}"
+        )
         errors = _errors(server, key)
         assert [(e["step"], e["attempt"], e["retrying"]) for e in errors] == [
-            ("run_turn", 1, True),
-            ("run_turn", MAX_ATTEMPTS, False),
+            ("run_first_turn", 1, True),
+            ("run_first_turn", MAX_ATTEMPTS, False),
         ]
         assert errors[0]["message"] == (
-            f"The step run_turn failed (attempt 1) and taskyard will try again: {said}"
+            f"The step run_first_turn failed (attempt 1) and taskyard will try again: {said}"
         )
         told = str([server.events(key), server.task(key)])
         assert TOKEN not in told and PASSWORD not in told
     tried = asyncio.run(attempts(settings, key))
-    assert [(a.activity, a.attempt) for a in tried] == [("run_turn", MAX_ATTEMPTS)]
+    assert [(a.activity, a.attempt) for a in tried] == [("run_first_turn", MAX_ATTEMPTS)]
     # Temporal keeps the failure too (its UI shows it): the masked text, never the error.
     history = asyncio.run(history_of(settings, key)).to_json()
     assert said in history and TOKEN not in history and PASSWORD not in history
@@ -117,8 +119,8 @@ def test_a_failure_that_passes_is_told_once_and_the_task_goes_on(
         key = _task(server, remote_repo)
         server.wait_for(key, "completed", timeout=90)
         (told,) = _errors(server, key)
-        assert (told["step"], told["attempt"], told["retrying"]) == ("run_turn", 1, True)
+        assert (told["step"], told["attempt"], told["retrying"]) == ("run_first_turn", 1, True)
         assert f"{type(away).__name__}: {away}" in told["message"]
         assert any("did it" in str(e["data"]) for e in server.events(key) if e["kind"] == "output")
     tried = asyncio.run(attempts(settings, key))
-    assert ("run_turn", failures + 1) in [(a.activity, a.attempt) for a in tried]
+    assert ("run_first_turn", failures + 1) in [(a.activity, a.attempt) for a in tried]

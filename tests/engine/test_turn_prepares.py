@@ -49,9 +49,9 @@ def test_the_first_turn_prepares_the_workspace_and_makes_its_worker_the_home(
     tried = [(a.activity, a.queue) for a in asyncio.run(attempts(settings, key))]
     shared, home = settings.task_queue, home_queue(settings)
     assert tried == [
-        ("run_turn", shared),  # no workspace yet: any worker, which prepares it
+        ("run_first_turn", shared),  # no workspace yet: any worker, which prepares it
         ("deliver", home),
-        ("run_turn", home),  # the message's run, where the checkout is
+        ("run_first_turn", home),  # the message's run, where the checkout is
         ("deliver", home),
         ("mark_ready", shared),
     ]
