@@ -116,15 +116,16 @@ class TaskWorkflow(Steps):
             said = await self._take_slot(task, stage, entering)
             return await self._agent_run(task, stage, feedback, follow_up, provisioning_said=said)
         finally:
-            # Not through _act, which refuses to start anything once a cancel came.
-            await asyncio.shield(
-                workflow.execute_local_activity_method(
-                    TaskActivities.release_slot,
-                    SlotInput(task.task_id),
-                    start_to_close_timeout=SHORT,
-                    retry_policy=RETRY,
-                )
+            # Not through _act, which refuses to start anything once a cancel came. Started,
+            # then awaited: a worker that stops evicts the workflow mid-step, and a coroutine
+            # made here then would never run (nor be awaited); a start simply fails.
+            release = workflow.start_local_activity_method(
+                TaskActivities.release_slot,
+                SlotInput(task.task_id),
+                start_to_close_timeout=SHORT,
+                retry_policy=RETRY,
             )
+            await asyncio.shield(release)
 
     async def _take_slot(
         self, task: TaskInput, stage: StagePlan, entering: StatusInput | None
