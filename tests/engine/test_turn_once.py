@@ -25,14 +25,20 @@ echo "turn done"
 """
 
 
+def _counted(server: RunningServer, repo: Path, workflow: str) -> str:
+    """A task whose agent counted its one run, completed; its key."""
+    template = push(server, "counting", COUNTING)
+    key = server.create_task(
+        title="Count", repository=str(repo), template=template, workflow=workflow
+    )["key"]
+    server.wait_for(key, "completed")
+    return str(key)
+
+
 def test_a_finished_turn_retried_returns_its_result_without_running_the_agent(
     server: RunningServer, remote_repo: Path, one_stage: str
 ) -> None:
-    template = push(server, "counting", COUNTING)
-    key = server.create_task(
-        title="Count", repository=str(remote_repo), template=template, workflow=one_stage
-    )["key"]
-    server.wait_for(key, "completed")
+    key = _counted(server, remote_repo, one_stage)
     checkout = server.settings.checkouts_dir / "1" / key
     assert (checkout / "count.txt").read_text() == "ran\n"
     outputs = [e for e in server.events(key) if e["kind"] == "output"]
@@ -59,11 +65,7 @@ def test_a_finished_turn_retried_on_another_worker_leaves_its_work_there(
 ) -> None:
     """A first turn retried on a worker that never held the checkout: that worker becomes
     the task's home (the delivery goes there next), so it must hold the turn's work."""
-    template = push(server, "counting", COUNTING)
-    key = server.create_task(
-        title="Count", repository=str(remote_repo), template=template, workflow=one_stage
-    )["key"]
-    server.wait_for(key, "completed")
+    key = _counted(server, remote_repo, one_stage)
     with session_scope(server.settings.resolved_database_url, write=False) as session:
         task_id = session.scalar(select(Task.id).where(Task.key == key))
         run_id = session.scalar(select(Run.id).where(Run.task_id == task_id))
@@ -85,11 +87,7 @@ def test_a_first_turn_retried_before_its_answer_came_keeps_its_run_and_its_resul
     """A run's first turn claims the slot and starts the run itself: its retry (the
     answer lost before the workflow heard it, so the run is still open) carries on with
     that run and finds the turn's result, rather than start a second run and the agent."""
-    template = push(server, "counting", COUNTING)
-    key = server.create_task(
-        title="Count", repository=str(remote_repo), template=template, workflow=one_stage
-    )["key"]
-    server.wait_for(key, "completed")
+    key = _counted(server, remote_repo, one_stage)
     checkout = server.settings.checkouts_dir / "1" / key
     with session_scope(server.settings.resolved_database_url) as session:
         task_id = session.scalar(select(Task.id).where(Task.key == key))

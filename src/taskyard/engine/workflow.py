@@ -151,14 +151,18 @@ class TaskWorkflow(Steps):
                 if provisioning is not None:
                     self._status = TaskStatus.PROVISIONING
                 return provisioning is not None
-            self._status = TaskStatus.QUEUED
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: self._slot_offered or self._cancel is not None,
-                    timeout=SLOT_RECHECK,
-                )
-            if self._cancel is not None:
-                raise TaskCancelled()
+            await self._wait_in_line()
+
+    async def _wait_in_line(self) -> None:
+        """``queued`` until a slot is offered (or the recheck is due); a cancel ends it."""
+        self._status = TaskStatus.QUEUED
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: self._slot_offered or self._cancel is not None,
+                timeout=SLOT_RECHECK,
+            )
+        if self._cancel is not None:
+            raise TaskCancelled()
 
     async def _agent_run(
         self,
@@ -225,14 +229,7 @@ class TaskWorkflow(Steps):
             entering = None
             if not result.queued:
                 break
-            self._status = TaskStatus.QUEUED
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: self._slot_offered or self._cancel is not None,
-                    timeout=SLOT_RECHECK,
-                )
-            if self._cancel is not None:
-                raise TaskCancelled()
+            await self._wait_in_line()
         self._status = TaskStatus.WORKING
         return await self._run_on(task, stage, result.run_id, result, doing)
 
