@@ -1,9 +1,10 @@
-"""What the sandbox providers' tests share: a data directory laid out as a server's, a
-provider, and an HTTP server on the host's loopback."""
+"""What the workspace tests share: a data directory laid out as a server's, a sandbox
+provider, an HTTP server on the host's loopback, and a log of git's fetches."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -66,3 +67,22 @@ async def host_server() -> AsyncIterator[int]:
     yield server.sockets[0].getsockname()[1]
     server.close()
     await server.wait_closed()
+
+
+@pytest.fixture
+def fetch_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where every ``git fetch`` from now on is logged (``<cwd> <args>``), by a
+    wrapper put first on PATH: a seam at the process boundary, nothing mocked."""
+    real = shutil.which("git")
+    bin_dir, log = tmp_path / "bin", tmp_path / "fetches.log"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "git"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'case " $* " in *" fetch "*) echo "$(pwd -P) $*" >> {log} ;; esac\n'
+        f'exec {real} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    log.touch()
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return log

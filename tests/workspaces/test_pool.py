@@ -110,6 +110,37 @@ async def test_a_claimed_checkout_is_indistinguishable_from_a_fresh_one(
     assert facts(moved, "taskyard/ty-3") == facts(reference, "taskyard/ty-4")
 
 
+async def test_a_claim_after_the_mirror_gained_refs_writes_them_with_no_git_process(
+    tmp_path: Path, remote_repo: Path, fetch_log: Path
+) -> None:
+    # The last task pushed a branch, a release was tagged, a branch was deleted: the
+    # pooled entry's refs are older than the mirror's, its base is not. The claim
+    # writes the refs a fresh clone would have (packed-refs) instead of fetching them.
+    git("branch", "old", "main", cwd=remote_repo)
+    settings = make_settings(tmp_path, pool_size=1)
+    remote = GitRemote(str(remote_repo))
+    entries = await warm(settings, remote_repo)
+    git("branch", "taskyard/ty-1", "main", cwd=remote_repo)
+    git("branch", "-D", "old", cwd=remote_repo)
+    git("tag", "light", "main", cwd=remote_repo)
+    git("tag", "-a", "v1.0", "-m", "release", "main", cwd=remote_repo)
+    await ensure_mirror(remote, settings)
+    claimed = settings.checkouts_dir / "TY-2"
+    await create_checkout(remote, "taskyard/ty-2", "", claimed, settings)
+    assert claimed.stat().st_ino in entries
+    # The mirror fetched (a task's checkout always asks it to); the checkout did not.
+    assert [line for line in fetch_log.read_text().splitlines() if "TY-2" in line] == []
+    await asyncio.to_thread(pool.wait_refills, 60)
+    shutil.rmtree(pool.pool_dir(mirror_of(settings, remote_repo), "main", settings))
+    off = make_settings(tmp_path, pool_size=0)
+    reference = off.checkouts_dir / "TY-3"
+    await create_checkout(remote, "taskyard/ty-3", "", reference, off)
+    assert facts(claimed, "taskyard/ty-2") == facts(reference, "taskyard/ty-3")
+    for probe in (("describe", "--tags"), ("log", "-1", "--format=%H", "origin/taskyard/ty-1")):
+        assert git(*probe, cwd=claimed) == git(*probe, cwd=reference)
+    assert "old" not in git("branch", "-r", cwd=claimed)
+
+
 async def test_a_claim_on_an_oddly_named_base_tracks_it_as_git_would(
     tmp_path: Path, remote_repo: Path
 ) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ from taskyard.workspaces.pool import PRIVATE_FILES
 from taskyard.workspaces.repos import (
     create_checkout,
     ensure_mirror,
+    maintain_mirrors,
     mirror_path,
 )
 
@@ -52,25 +51,6 @@ def _refills_end() -> Iterator[None]:
     # Refills run in threads; none may outlive the test that started it.
     yield
     pool.wait_refills(60)
-
-
-@pytest.fixture
-def fetch_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Where every ``git fetch`` from now on is logged (``<cwd> <args>``), by a
-    wrapper put first on PATH: a seam at the process boundary, nothing mocked."""
-    real = shutil.which("git")
-    bin_dir, log = tmp_path / "bin", tmp_path / "fetches.log"
-    bin_dir.mkdir()
-    wrapper = bin_dir / "git"
-    wrapper.write_text(
-        "#!/bin/sh\n"
-        f'case " $* " in *" fetch "*) echo "$(pwd -P) $*" >> {log} ;; esac\n'
-        f'exec {real} "$@"\n'
-    )
-    wrapper.chmod(0o755)
-    log.touch()
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    return log
 
 
 def mirror_fetches(log: Path) -> int:
@@ -189,3 +169,25 @@ async def test_a_new_commit_on_the_base_reaches_the_next_checkout(
     )
     assert git("rev-parse", "HEAD", cwd=second).strip() == new_tip
     assert (second / "new.txt").exists() and not (first / "new.txt").exists()
+
+
+def packs(mirror: Path) -> int:
+    return len(list((mirror / "objects" / "pack").glob("*.pack")))
+
+
+async def test_a_fetch_leaves_housekeeping_to_the_sweep(tmp_path: Path, remote_repo: Path) -> None:
+    # git's housekeeping after a fetch is a process (now and then a repack) on a task's
+    # way to its agent: the mirror is kept packed by the hourly sweep instead.
+    settings = make_settings(tmp_path)
+    remote = GitRemote(str(remote_repo))
+    mirror = await ensure_mirror(remote, settings)
+    # Each fetch keeps its pack, and a second pack is one too many.
+    git("repack", "-q", "-a", "-d", cwd=mirror)
+    git("config", "fetch.unpackLimit", "1", cwd=mirror)
+    git("config", "gc.autoPackLimit", "1", cwd=mirror)
+    push_commit(remote_repo, "new.txt")
+    await ensure_mirror(remote, settings)
+    assert packs(mirror) == 2
+    await maintain_mirrors(settings)
+    assert packs(mirror) == 1
+    assert git("cat-file", "-t", tip(remote_repo), cwd=mirror).strip() == "commit"

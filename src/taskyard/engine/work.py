@@ -22,7 +22,8 @@ from taskyard.model.diff import DiffStats
 from taskyard.model.errors import Permanent
 from taskyard.model.redaction import Redactor
 from taskyard.services.task_store import SavedWork, TaskFacts, TaskStore
-from taskyard.workspaces import pool, vault
+from taskyard.workspaces import vault
+from taskyard.workspaces.clone_refs import mirror_refs
 from taskyard.workspaces.providers import provider_for
 from taskyard.workspaces.repos import ensure_mirror
 from taskyard.workspaces.sandbox import SandboxRequest
@@ -60,8 +61,7 @@ async def base_commit(settings: Settings, task: TaskFacts, workspace: Workspace)
     if task.base_commit:
         return task.base_commit
     mirror = await ensure_mirror(workspace.remote, settings, not_before=0)
-    tip, _ = await pool.mirror_refs(mirror, task.base_branch)
-    return tip
+    return (await mirror_refs(mirror, task.base_branch)).tip
 
 
 async def collect_work(

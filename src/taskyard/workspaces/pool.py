@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from taskyard.config import Settings
+from taskyard.workspaces.clone_refs import mirror_refs
 from taskyard.workspaces.files import hand_over
 from taskyard.workspaces.git import SERVER_MADE, git
 
@@ -112,19 +113,6 @@ class Entry(NamedTuple):
     refs: str  # digest of the mirror's refs then (see mirror_refs)
 
 
-async def mirror_refs(mirror: Path, base: str) -> tuple[str, str]:
-    """The tip of ``base`` in ``mirror`` (``""`` if none), and a digest of the refs a
-    clone copies, which tells whether a pooled checkout's refs are still current."""
-    out = await git(
-        "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads", "refs/tags", cwd=mirror
-    )
-    wanted = f"refs/heads/{base}"
-    tip = next(
-        (sha for sha, ref in (line.split(" ", 1) for line in out.splitlines()) if ref == wanted), ""
-    )
-    return tip, hashlib.sha256(out.encode()).hexdigest()[:16]
-
-
 def claim(mirror: Path, base: str, tip: str, dest: Path, settings: Settings) -> Entry | None:
     """Move a ready checkout of ``base`` to ``dest``; None if there is none.
 
@@ -187,7 +175,7 @@ async def refill(
         building.mkdir(exist_ok=True)
         for leftover in building.iterdir():  # we hold the lock: nobody is building these
             await asyncio.to_thread(discard, leftover, settings)
-        tip, _ = await mirror_refs(mirror, base)
+        tip = (await mirror_refs(mirror, base)).tip
         size = settings.checkout_pool_size if tip else 0  # no base branch: keep nothing
         current = sorted(n for n in os.listdir(ready) if n.startswith(f"{tip}-"))
         for name in set(os.listdir(ready)) - set(current[:size]):
@@ -198,7 +186,7 @@ async def refill(
             partial = building / token
             # Read first: if the mirror moves during the clone, the entry looks older
             # than it is, and its claimer fetches for nothing (never the reverse).
-            _, refs = await mirror_refs(mirror, base)
+            refs = (await mirror_refs(mirror, base)).digest
             await populate(mirror, base, partial, private_files)
             # Ahead of time, so a claim only hands over what it writes itself; before
             # the status below, which records the files' new owner and ctime.

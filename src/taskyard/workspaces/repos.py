@@ -15,8 +15,8 @@ shares one fetch instead of queueing for fifty.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
+import logging
 import os
 import shutil
 import time
@@ -26,8 +26,11 @@ from pathlib import Path
 from taskyard.config import Settings
 from taskyard.model.forge import GitRemote
 from taskyard.workspaces import pool
+from taskyard.workspaces.clone_refs import MirrorRefs, mirror_refs, write_branch, write_clone_refs
 from taskyard.workspaces.files import hand_over
 from taskyard.workspaces.git import SERVER_MADE, GitError, git
+
+log = logging.getLogger(__name__)
 
 HEAD_REF = "ref: refs/heads/"
 
@@ -71,7 +74,10 @@ async def ensure_mirror(
             last = last_fetch(mirror)
             if not_before is not None and last is not None and last >= not_before:
                 return mirror  # someone fetched after this task was created
-            await git("fetch", "--prune", "--quiet", "origin", cwd=mirror, env=auth)
+            # Not git's housekeeping after it (a process, and now and then a repack)
+            # on a task's way to its agent: the hourly sweep does it (maintain_mirrors).
+            fetch = ("-c", "maintenance.auto=false", "fetch", "--prune", "--quiet", "origin")
+            await git(*fetch, cwd=mirror, env=auth)
         else:
             partial = mirror.with_suffix(".partial")
             shutil.rmtree(partial, ignore_errors=True)
@@ -79,6 +85,20 @@ async def ensure_mirror(
             partial.rename(mirror)
         _record_fetch(mirror, started)
     return mirror
+
+
+async def maintain_mirrors(settings: Settings) -> None:
+    """git's own housekeeping (``maintenance run --auto``: a gc once loose objects or
+    packs pile up) for every mirror, each under its lock, as a fetch would have done."""
+    mirrors = sorted(settings.mirrors_dir.glob("*.git")) if settings.mirrors_dir.is_dir() else []
+    for mirror in mirrors:
+        async with pool.locked(mirror.with_suffix(".lock")):
+            try:
+                # In the foreground, under the lock: never a repack beside a fetch.
+                detached = ("-c", "gc.autoDetach=false", "-c", "maintenance.autoDetach=false")
+                await git(*detached, "maintenance", "run", "--auto", "--quiet", cwd=mirror)
+            except GitError as exc:
+                log.warning("housekeeping of mirror %s failed: %s", mirror.name, exc)
 
 
 async def default_branch(mirror: Path) -> str:
@@ -120,19 +140,19 @@ async def create_checkout(
     base = base_branch or default
     if dest.exists():
         return base, ""
-    tip, refs = await pool.mirror_refs(mirror, base)
-    if not tip:
+    refs = await mirror_refs(mirror, base)
+    if not refs.tip:
         raise GitError(["checkout", base], 1, f"Base branch '{base}' not found")
     partial = dest.with_name(dest.name + ".partial")
     await asyncio.to_thread(shutil.rmtree, partial, ignore_errors=True)
     partial.parent.mkdir(parents=True, exist_ok=True)
     try:
-        changed, start = await _claim(mirror, base, tip, refs, default, branch, partial, settings)
+        changed, start = await _claim(mirror, base, refs, default, branch, partial, settings)
         if changed is None:
             await pool.populate(mirror, base, partial, private_files)
             # The base's tip as the clone found it (the mirror may have moved since `tip`).
             start = (await git(*SERVER_MADE, "rev-parse", "HEAD", cwd=partial)).strip()
-            await asyncio.to_thread(_branch_at, partial, branch, base, start)
+            await asyncio.to_thread(write_branch, partial, branch, base, start)
             changed = partial
         # From here on the checkout is the agent's: the server runs no git in it. A
         # pooled entry was handed over when it was made; only what the claim wrote is left.
@@ -148,8 +168,7 @@ async def create_checkout(
 async def _claim(
     mirror: Path,
     base: str,
-    tip: str,
-    refs: str,
+    refs: MirrorRefs,
     default: str,
     branch: str,
     dest: Path,
@@ -161,24 +180,18 @@ async def _claim(
     tree too), or None if no pooled checkout could be used; and the commit its new
     branch is at, if the claim knows it.
     """
-    entry = pool.claim(mirror, base, tip, dest, settings)
+    entry = pool.claim(mirror, base, refs.tip, dest, settings)
     if entry is None:
         return None, ""
     try:
-        at_base = entry.refs == refs
-        if not at_base:
-            # The entry's refs are the mirror's from when it was made: catch up (a
-            # local fetch: every object is in the mirror already), the local default
-            # branch included, as a fresh clone would have them.
-            fetch = ("fetch", "-q", "--prune", "--tags", "--no-write-fetch-head", "origin")
-            await git(*SERVER_MADE, *fetch, cwd=dest)
-            with contextlib.suppress(GitError):  # a fresh clone has none either
-                local = (f"refs/heads/{default}", f"origin/{default}")
-                await git(*SERVER_MADE, "update-ref", *local, cwd=dest)
-            now = await git(*SERVER_MADE, "rev-parse", f"origin/{base}", cwd=dest)
-            at_base = now.strip() == entry.commit
-        if at_base:
-            await asyncio.to_thread(_branch_at, dest, branch, base, entry.commit)
+        # The entry's refs are the mirror's from when it was made: they become the
+        # mirror's now, as a fresh clone would have them (every object is shared).
+        if entry.refs != refs.digest and not await asyncio.to_thread(
+            write_clone_refs, dest, refs, default
+        ):
+            raise OSError("the pooled checkout does not keep its refs in files")
+        if entry.commit == refs.tip:
+            await asyncio.to_thread(write_branch, dest, branch, base, entry.commit)
         else:
             # Rewrites only the files that differ between HEAD and the base's tip.
             checkout = ("checkout", "--quiet", "-b", branch, f"origin/{base}")
@@ -186,38 +199,7 @@ async def _claim(
     except (GitError, OSError):
         await asyncio.to_thread(pool.discard, dest, settings)
         return None, ""
-    return (dest / ".git", entry.commit) if at_base else (dest, "")
-
-
-def _branch_at(checkout: Path, branch: str, base: str, commit: str) -> None:
-    """Put ``checkout`` (detached at ``commit``, the tip of ``origin/<base>``, and clean)
-    on a new ``branch`` tracking ``origin/<base>``: what ``git checkout -b`` would do,
-    without its walk of the whole work tree, and what ``git branch --track`` then ``git
-    symbolic-ref HEAD`` would write, without two processes (a quarter of a claim's time).
-
-    The checkout is still the server's own: no agent has seen it.
-    """
-    git_dir = checkout / ".git"
-    ref = git_dir / "refs" / "heads" / branch
-    ref.parent.mkdir(parents=True, exist_ok=True)
-    with ref.open("x") as out:  # never a branch a checkout already had
-        out.write(f"{commit}\n")
-    config = git_dir / "config"
-    merge = _quoted(f"refs/heads/{base}")
-    section = f"[branch {_quoted(branch)}]\n\tremote = origin\n\tmerge = {merge}\n"
-    _replace(config, config.read_text() + section)
-    _replace(git_dir / "HEAD", f"{HEAD_REF}{branch}\n")
-
-
-def _quoted(text: str) -> str:
-    """``text`` as a git config subsection name or value: in quotes, escaped."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _replace(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".taskyard-new")
-    partial.write_text(text)
-    os.replace(partial, path)
+    return (dest / ".git", entry.commit) if entry.commit == refs.tip else (dest, "")
 
 
 async def reset_checkout(

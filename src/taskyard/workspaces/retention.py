@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from taskyard.config import Settings
-from taskyard.workspaces import pool, vault
+from taskyard.workspaces import pool, repos, vault
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,9 @@ async def sweep(
 ) -> list[str]:
     """Remove the checkouts and homes of tasks that ended over the retention ago.
 
-    Also removes checkout pools unused for as long and finishes deletions a stopped
-    process left half done. Returns the keys of the tasks whose files were removed.
+    Also removes checkout pools unused for as long, finishes deletions a stopped
+    process left half done, and keeps the mirrors' objects packed. Returns the keys
+    of the tasks whose files were removed.
     """
     now = time.time() if now is None else now
     cutoff = now - settings.workspace_retention_hours * 3600
@@ -80,6 +81,7 @@ async def sweep(
     await vault.forget(settings, removed)
     idle = await asyncio.to_thread(pool.sweep_idle, settings, cutoff)
     await asyncio.to_thread(pool.empty_trash, settings)
+    await repos.maintain_mirrors(settings)
     if removed or idle:
         log.info("removed the workspaces of %s and %d idle checkout pools", removed, len(idle))
     return removed
