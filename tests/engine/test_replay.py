@@ -13,8 +13,10 @@ with a message's run, after each turn came to prepare its own workspace (no
 ``prepare_workspace`` step; the first turn on the shared queue), and, after a run's first
 turn came to claim its team's slot and start the run itself (``run_first_turn``),
 ``turn_begins_queued.json`` a task that waited in line and was woken, and
-``turn_begins_message.json`` a task with a message's run at its approval gate. A new change to the
-workflow must keep them all replaying (``workflow.patched``), and may add its own.
+``turn_begins_message.json`` a task with a message's run at its approval gate, and
+``plan_given.json`` the same once a task's start gave its stages (no ``load_plan`` step). A
+new change to the workflow must keep them all replaying (``workflow.patched``), and may
+add its own.
 """
 
 from __future__ import annotations

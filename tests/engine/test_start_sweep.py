@@ -3,6 +3,7 @@ and its creator is told it was made (never a refusal a retry would turn into two
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from taskyard.services import actions
 from taskyard.services.access import Principal
 from taskyard.services.tasks import TaskCreate
 from tests.engine.test_signals import push
+from tests.support.history import local_steps
 from tests.support.server import RunningServer
 
 ADMIN = Principal(user_id=1, org_id=1, username="admin", scopes=frozenset({"admin"}))
@@ -67,3 +69,5 @@ def test_a_task_the_engine_could_not_start_is_stored_and_started_by_the_next_swe
     server.wait_for(key, "completed")
     outputs = [e["data"]["line"] for e in server.events(key) if e["kind"] == "output"]
     assert outputs == ["done"]
+    # The sweep had no workflow at hand: the task's first step read its stages.
+    assert asyncio.run(local_steps(server.settings, key))[0] == "load_plan"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from taskyard.config import Settings
 from taskyard.engine.home import home_queue
-from tests.support.history import attempts
+from tests.support.history import attempts, local_steps
 from tests.support.server import RunningServer
 
 GATED = {
@@ -55,6 +55,8 @@ def test_the_first_turn_prepares_the_workspace_and_makes_its_worker_the_home(
         ("deliver", home),
         ("mark_ready", shared),
     ]
+    # Its stages came with its start (the API had them at hand): no step read them.
+    assert "load_plan" not in asyncio.run(local_steps(settings, key))
     # `provisioning` until the workspace is ready: the setup ran before `working`.
     story = [
         e["data"].get("line") or f"{e['data']['status']}: {e['data']['message']}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -41,4 +42,17 @@ async def attempts(settings: Settings, key: str) -> list[Attempt]:
         elif event.HasField("activity_task_started_event_attributes"):
             started = event.activity_task_started_event_attributes
             found.append(Attempt(*scheduled[started.scheduled_event_id], started.attempt))
+    return found
+
+
+async def local_steps(settings: Settings, key: str) -> list[str]:
+    """The local activities the task ``key``'s workflow ran, in order (from its markers)."""
+    history = await history_of(settings, key)
+    found = []
+    for event in history.events:
+        if event.HasField("marker_recorded_event_attributes"):
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == "core_local_activity":
+                data = json.loads(marker.details["data"].payloads[0].data)
+                found.append(data["activity_type"])
     return found

@@ -11,6 +11,7 @@ from taskyard.engine.client import Engine
 from taskyard.model.errors import Unavailable
 from taskyard.model.schedule import ScheduleDef
 from taskyard.model.signals import Signal
+from taskyard.services import workflows
 
 
 class EngineBridge:
@@ -30,7 +31,8 @@ class EngineBridge:
         _ = self.engine
 
     def start(self, task: Task) -> None:
-        anyio.from_thread.run(self.engine.start, task.uid, task.id, task.key)
+        stages = workflows.pinned_stages(task)
+        anyio.from_thread.run(self.engine.start, task.uid, task.id, task.key, stages)
 
     def signal(self, task: Task, signal: Signal) -> None:
         anyio.from_thread.run(self.engine.signal, task.uid, signal)

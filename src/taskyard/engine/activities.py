@@ -31,7 +31,6 @@ from taskyard.engine.types import (
     RunInput,
     SlotClaim,
     SlotInput,
-    StagePlan,
     StatusInput,
     TaskInput,
     TaskPlan,
@@ -39,6 +38,7 @@ from taskyard.engine.types import (
     TurnResult,
     WorkspaceHome,
     WorkspaceInput,
+    stage_plans,
 )
 from taskyard.gateway import Gateway
 from taskyard.model.status import TaskStatus
@@ -86,21 +86,8 @@ class TaskActivities:
     @activity.defn(name="load_plan")
     async def load_plan(self, inp: TaskInput) -> TaskPlan:
         stages = await asyncio.to_thread(self.store.stages, inp.task_id)
-        return TaskPlan(
-            stages=[
-                StagePlan(
-                    key=s.key,
-                    name=s.name,
-                    has_agent=s.agent is not None,
-                    gate=s.gate,
-                    deliver=s.deliver,
-                    request_changes_to=s.request_changes_to or s.key,
-                )
-                for s in stages
-            ],
-            # A worker concern, read on the worker: how long a turn may go unheard.
-            heartbeat_timeout=self.settings.heartbeat_timeout,
-        )
+        # A worker concern, read on the worker: how long a turn may go unheard.
+        return TaskPlan(stage_plans(stages), self.settings.heartbeat_timeout)
 
     @activity.defn(name="set_status")
     async def set_status(self, inp: StatusInput) -> None:

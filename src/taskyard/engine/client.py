@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -15,10 +16,11 @@ from temporalio.service import RPCError
 from taskyard.config import Settings
 from taskyard.engine.github import DeliveryInput, DeliveryWorkflow, delivery_workflow_id
 from taskyard.engine.schedule_client import TemporalSchedules
-from taskyard.engine.types import TaskInput
+from taskyard.engine.types import TaskInput, TaskPlan, stage_plans
 from taskyard.engine.workflow import TaskWorkflow
 from taskyard.model.errors import Conflict, Unavailable
 from taskyard.model.signals import Signal
+from taskyard.model.workflow import Stage
 
 # A query waits for a worker to answer it: with none up, a task's page would hang 30 s.
 QUERY_TIMEOUT = timedelta(seconds=2)
@@ -40,12 +42,22 @@ class Engine:
     def schedules(self) -> TemporalSchedules:
         return TemporalSchedules(self.client, self.task_queue)
 
-    async def start(self, uid: str, task_id: int, key: str) -> None:
-        """Start the task's workflow; starting one already started is a no-op."""
+    async def start(
+        self, uid: str, task_id: int, key: str, stages: Sequence[Stage] | None = None
+    ) -> None:
+        """Start the task's workflow; starting one already started is a no-op.
+
+        ``stages``: those of the workflow the task is pinned to, if the caller has them
+        at hand; the workflow reads them itself otherwise, a step more.
+        """
+        plan = None
+        if stages is not None:
+            plan = TaskPlan(stage_plans(stages), self.settings.heartbeat_timeout)
         # With a worker of this process on the queue (one machine), the server hands
         # its first workflow task back in the start's answer, and the worker runs it
         # at once instead of waiting for it to be dispatched.
-        await self._start(TaskWorkflow.run, TaskInput(task_id, key), workflow_id(uid), eager=True)
+        inp = TaskInput(task_id, key, plan)
+        await self._start(TaskWorkflow.run, inp, workflow_id(uid), eager=True)
 
     async def handle_delivery(self, delivery_id: str) -> None:
         """Start handling a stored GitHub delivery; one started already is a no-op."""

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-
-@dataclass
-class TaskInput:
-    task_id: int
-    key: str
+from taskyard.model.workflow import Stage
 
 
 @dataclass
@@ -24,7 +21,32 @@ class StagePlan:
 @dataclass
 class TaskPlan:
     stages: list[StagePlan]
-    heartbeat_timeout: float = 10.0  # the worker's setting: how long a turn may go unheard
+    # How long a turn may go unheard: the setting of the process that made the plan.
+    heartbeat_timeout: float = 10.0
+
+
+def stage_plans(stages: Sequence[Stage]) -> list[StagePlan]:
+    """What the workflow needs to know of a task's stages."""
+    return [
+        StagePlan(
+            key=s.key,
+            name=s.name,
+            has_agent=s.agent is not None,
+            gate=s.gate,
+            deliver=s.deliver,
+            request_changes_to=s.request_changes_to or s.key,
+        )
+        for s in stages
+    ]
+
+
+@dataclass
+class TaskInput:
+    task_id: int
+    key: str
+    # The stages, when whoever started the task had its workflow at hand: the workflow
+    # then starts with no step to read them (see TaskWorkflow._run_stages).
+    plan: TaskPlan | None = None
 
 
 @dataclass

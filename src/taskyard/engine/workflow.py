@@ -325,7 +325,11 @@ class TaskWorkflow(Steps):
         self._prepares = self._homes and workflow.patched("turn-prepares")
         # Runs started before a run's first turn claimed its slot replay as they ran.
         self._begins = self._prepares and self._fused and workflow.patched("turn-begins")
-        plan = await self._act(TaskActivities.load_plan, task)
+        # Given by whoever started it, or read (runs started before plans were given
+        # replay as they ran).
+        plan = task.plan if task.plan is not None and workflow.patched("plan-given") else None
+        if plan is None:
+            plan = await self._act(TaskActivities.load_plan, task)
         self._heartbeat_timeout = timedelta(seconds=plan.heartbeat_timeout)
         index = {s.key: i for i, s in enumerate(plan.stages)}
         i, feedback = 0, ""

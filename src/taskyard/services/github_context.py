@@ -9,7 +9,7 @@ when asked for, and the engine is reached through the worker's Temporal client.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -23,7 +23,8 @@ from taskyard.forges.base import FORGES
 from taskyard.forges.github import GitHubClient, GitHubForge
 from taskyard.model.forge import ForgeSite
 from taskyard.model.signals import Signal
-from taskyard.services import forge_settings
+from taskyard.model.workflow import Stage
+from taskyard.services import forge_settings, workflows
 
 GITHUB = ForgeSite("github")
 
@@ -31,7 +32,9 @@ GITHUB = ForgeSite("github")
 class TaskEngine(Protocol):
     """The engine's handle on task workflows (:class:`taskyard.engine.client.Engine`)."""
 
-    async def start(self, uid: str, task_id: int, key: str) -> None: ...
+    async def start(
+        self, uid: str, task_id: int, key: str, stages: Sequence[Stage] | None = None
+    ) -> None: ...
     async def signal(self, uid: str, signal: Signal) -> None: ...
 
 
@@ -55,7 +58,8 @@ class ThreadEngine:
         """The worker's engine is connected: it is running this code."""
 
     def start(self, task: Task) -> None:
-        self._wait(self._engine.start(task.uid, task.id, task.key))
+        stages = workflows.pinned_stages(task)
+        self._wait(self._engine.start(task.uid, task.id, task.key, stages))
 
     def signal(self, task: Task, signal: Signal) -> None:
         self._wait(self._engine.signal(task.uid, signal))

@@ -12,12 +12,12 @@ from typing import Any
 
 import yaml
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from taskyard.db.models import Task, Team, Workflow, utcnow
 from taskyard.model.errors import Conflict, InvalidInput, NotFound
 from taskyard.model.status import ACTIVE
-from taskyard.model.workflow import WorkflowSpec, parse_spec
+from taskyard.model.workflow import Stage, WorkflowSpec, parse_spec
 from taskyard.services import audit, safe_yaml
 from taskyard.services.access import Principal, require
 from taskyard.services.teams import resolve_team
@@ -182,6 +182,14 @@ def default_workflow(session: Session, team: Team) -> Workflow:
             "or set a default."
         )
     return workflow
+
+
+def pinned_stages(task: Task) -> list[Stage] | None:
+    """The stages of the workflow ``task`` is pinned to, read in the task's own session
+    (from its identity map, when the task was just made there); None without one."""
+    session = object_session(task)
+    workflow = session.get(Workflow, task.workflow_id) if session is not None else None
+    return None if workflow is None else [Stage.model_validate(s) for s in workflow.stages]
 
 
 def set_default(session: Session, team: Team, workflow: Workflow) -> None:
