@@ -141,6 +141,21 @@ async def test_a_claim_after_the_mirror_gained_refs_writes_them_with_no_git_proc
     assert "old" not in git("branch", "-r", cwd=claimed)
 
 
+async def test_a_pooled_checkout_is_not_racily_clean(tmp_path: Path, remote_repo: Path) -> None:
+    # git compares timestamps in whole seconds: were the index written in the second
+    # its files were, every git in the checkout would read every file again to tell
+    # that nothing changed (an export of the agent's work does, each turn).
+    for name in ("a.txt", "b.txt"):
+        push_commit(remote_repo, name)
+    settings = make_settings(tmp_path, pool_size=1)
+    await warm(settings, remote_repo)
+    pooled = pool.pool_dir(mirror_of(settings, remote_repo), "main", settings) / "ready"
+    [entry] = pooled.iterdir()
+    stamps = git("ls-files", "--debug", cwd=entry).splitlines()
+    newest = max(int(line.split()[1].split(":")[0]) for line in stamps if "mtime:" in line)
+    assert int((entry / ".git" / "index").stat().st_mtime) > newest
+
+
 async def test_a_claim_on_an_oddly_named_base_tracks_it_as_git_would(
     tmp_path: Path, remote_repo: Path
 ) -> None:

@@ -29,6 +29,7 @@ import contextlib
 import fcntl
 import hashlib
 import logging
+import math
 import os
 import shutil
 import threading
@@ -54,6 +55,8 @@ PRIVATE_FILES = ("PLAN.md",)
 # 50,000 files); it is only an index extension, which older gits skip.
 CLONE_CONFIG = ("core.untrackedCache=true",)
 REFILL_NICE = 10
+# Past the next whole second by this much: file systems stamp with a coarse clock.
+SETTLE_MARGIN = 0.02
 
 _LOOP_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Path, asyncio.Lock]] = (
     weakref.WeakKeyDictionary()
@@ -180,10 +183,10 @@ async def refill(
         current = sorted(n for n in os.listdir(ready) if n.startswith(f"{tip}-"))
         for name in set(os.listdir(ready)) - set(current[:size]):
             await asyncio.to_thread(discard, ready / name, settings)
-        made = 0
-        while len(os.listdir(ready)) < size:  # counted again each time: tasks claim meanwhile
-            token = uuid.uuid4().hex[:12]
-            partial = building / token
+        built: list[tuple[Path, str]] = []  # (entry, the mirror's refs as it was made)
+        # Counted again each time: tasks claim meanwhile.
+        while len(os.listdir(ready)) + len(built) < size:
+            partial = building / uuid.uuid4().hex[:12]
             # Read first: if the mirror moves during the clone, the entry looks older
             # than it is, and its claimer fetches for nothing (never the reverse).
             refs = (await mirror_refs(mirror, base)).digest
@@ -191,12 +194,19 @@ async def refill(
             # Ahead of time, so a claim only hands over what it writes itself; before
             # the status below, which records the files' new owner and ctime.
             await asyncio.to_thread(hand_over, partial)
-            # Once, here: it fills the untracked cache and settles the index's stat data.
+            built.append((partial, refs))
+        # git compares timestamps in whole seconds: an index written in the second its
+        # files were is "racily clean", and every later git in the checkout (each export
+        # of the agent's work: tens of ms at 5,000 files) reads every file again. Off
+        # any task's path here, the indexes are written once that second has passed.
+        if built:
+            await asyncio.sleep(math.floor(time.time()) + 1 + SETTLE_MARGIN - time.time())
+        for partial, refs in built:
+            # It fills the untracked cache and settles the index's stat data.
             await git(*SERVER_MADE, "status", "--porcelain", cwd=partial)
             commit = (await git(*SERVER_MADE, "rev-parse", "HEAD", cwd=partial)).strip()
-            partial.rename(ready / f"{commit}-{refs}-{token}")
-            made += 1
-        return made
+            partial.rename(ready / f"{commit}-{refs}-{partial.name}")
+        return len(built)
 
 
 _guard = threading.Lock()
