@@ -19,7 +19,11 @@ from typing import NamedTuple
 
 from taskyard.workspaces.git import git
 
-HEADS, TAGS, REMOTE = "refs/heads/", "refs/tags/", "refs/remotes/origin/"
+HEADS, REMOTE = "refs/heads/", "refs/remotes/origin/"
+# Beside a mirror: when its last completed fetch started (see repos.ensure_mirror).
+FETCHED = ".fetched"
+# A mirror's listing of refs, and the stamp of the fetch it was listed after.
+_listed: dict[Path, tuple[str, str]] = {}
 
 
 class MirrorRefs(NamedTuple):
@@ -31,10 +35,29 @@ class MirrorRefs(NamedTuple):
 
 
 async def mirror_refs(mirror: Path, base: str) -> MirrorRefs:
-    """The refs of ``mirror`` a clone copies, and the tip of ``base`` among them."""
-    out = await git(
-        "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads", "refs/tags", cwd=mirror
-    )
+    """The refs of ``mirror`` a clone copies, and the tip of ``base`` among them.
+
+    Listed once per fetch (a task's checkout and the pool's refill after it both ask):
+    only a fetch changes a mirror's refs, and each completed one writes a new stamp.
+    The stamp is read first, so a listing taken while a fetch ends is listed again.
+    """
+    try:
+        stamp = mirror.with_suffix(FETCHED).read_text()
+    except FileNotFoundError:
+        stamp = ""
+    cached = _listed.get(mirror)
+    if stamp and cached is not None and cached[0] == stamp:
+        out = cached[1]
+    else:
+        out = await git(
+            "for-each-ref",
+            "--format=%(objectname) %(refname)",
+            "refs/heads",
+            "refs/tags",
+            cwd=mirror,
+        )
+        if stamp:
+            _listed[mirror] = (stamp, out)
     listing = tuple((sha, ref) for sha, ref in (line.split(" ", 1) for line in out.splitlines()))
     tip = next((sha for sha, ref in listing if ref == f"{HEADS}{base}"), "")
     return MirrorRefs(tip, hashlib.sha256(out.encode()).hexdigest()[:16], listing)

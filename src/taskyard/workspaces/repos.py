@@ -26,7 +26,13 @@ from pathlib import Path
 from taskyard.config import Settings
 from taskyard.model.forge import GitRemote
 from taskyard.workspaces import pool
-from taskyard.workspaces.clone_refs import MirrorRefs, mirror_refs, write_branch, write_clone_refs
+from taskyard.workspaces.clone_refs import (
+    FETCHED,
+    MirrorRefs,
+    mirror_refs,
+    write_branch,
+    write_clone_refs,
+)
 from taskyard.workspaces.files import hand_over
 from taskyard.workspaces.git import SERVER_MADE, GitError, git
 
@@ -43,13 +49,13 @@ def mirror_path(url: str, settings: Settings) -> Path:
 def last_fetch(mirror: Path) -> float | None:
     """When the mirror's last completed fetch (or its clone) started, epoch seconds."""
     try:
-        return float(mirror.with_suffix(".fetched").read_text())
+        return float(mirror.with_suffix(FETCHED).read_text())
     except (FileNotFoundError, ValueError):
         return None
 
 
 def _record_fetch(mirror: Path, started: float) -> None:
-    stamp = mirror.with_suffix(".fetched")
+    stamp = mirror.with_suffix(FETCHED)
     partial = stamp.with_suffix(".fetched-partial")
     partial.write_text(repr(started))
     os.replace(partial, stamp)  # never half a number
