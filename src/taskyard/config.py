@@ -71,7 +71,9 @@ class Settings(BaseSettings):
         10.0,
         gt=0,
         description="Seconds without a heartbeat before a turn is retried, and that a worker's "
-        "own queue may go unanswered before its tasks' workspaces move to another worker.",
+        "own queue may go unanswered before its tasks' workspaces move to another worker. "
+        "Set it alike on the API and the workers: a task carries the value of the process "
+        "that started it.",
     )
     metrics_address: str = Field(
         "",
