@@ -68,9 +68,18 @@ def test_paths_outside_the_root_are_refused(tmp_path: Path, relative: str) -> No
 
 def test_hand_over_changes_links_not_their_targets(tmp_path: Path, victim: Path) -> None:
     tree = tmp_path / "checkout"
-    tree.mkdir()
+    (tree / "sub" / "deeper").mkdir(parents=True)
+    (tree / "sub" / "deeper" / "file").write_text("x")
     (tree / "link").symlink_to(victim)
+    (tree / "sub" / "dirlink").symlink_to(victim.parent, target_is_directory=True)
     before = victim.stat()
     hand_over(tree)
     after = victim.stat()
     assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid)
+    # Nothing reached through a link to a directory, nor that directory itself.
+    assert victim.parent.stat().st_uid == os.getuid()
+    owner = sandbox_ids()
+    if owner is not None:
+        handed = (tree, tree / "sub" / "deeper" / "file", tree / "link", tree / "sub" / "dirlink")
+        for path in handed:
+            assert (path.lstat().st_uid, path.lstat().st_gid) == owner

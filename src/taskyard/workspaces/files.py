@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import subprocess
 from pathlib import Path
 
 from taskyard.config import get_settings
@@ -41,11 +42,17 @@ def hand_over(path: Path) -> None:
     ids = sandbox_ids()
     if ids is None:
         return
-    uid, gid = ids
-    os.chown(path, uid, gid, follow_symlinks=False)
-    for root, dirs, names in os.walk(path):
-        for name in (*dirs, *names):
-            os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
+    # chown(1), not a walk in Python: for a checkout of 5,000 files that walk held the
+    # interpreter (the GIL) for tens of ms, which every other task of the process waited
+    # for. -P: never into a directory through a link; -h: a link's own owner, not its target's.
+    done = subprocess.run(
+        ["chown", "-R", "-P", "-h", "{}:{}".format(*ids), "--", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise OSError(f"could not hand {path} over to the sandbox user: {done.stderr.strip()}")
 
 
 def make_owned_dir(path: Path) -> None:
