@@ -29,7 +29,6 @@ from taskyard import telemetry
 from taskyard.config import Settings
 from taskyard.db.session import migrate, session_scope
 from taskyard.engine.activities import TaskActivities
-from taskyard.engine.begin import fetch_mirror
 from taskyard.engine.client import Engine
 from taskyard.engine.devserver import DevServer
 from taskyard.engine.github import DeliveryActivities
@@ -75,11 +74,7 @@ class Runtime:
     @property
     def engine(self) -> Engine:
         assert self.client is not None
-        # With a worker here, a started task's mirror is fetched at once (see Engine.warm).
-        warm = partial(fetch_mirror, self.settings, TaskStore(self.settings))
-        return Engine(
-            self.client, self.settings, self.settings.task_queue, warm if self.run_worker else None
-        )
+        return Engine(self.client, self.settings, self.settings.task_queue)
 
     async def __aenter__(self) -> Runtime:
         require_shared_key(self.settings)

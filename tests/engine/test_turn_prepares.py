@@ -9,14 +9,11 @@ still says ``provisioning`` until the workspace is ready.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from pathlib import Path
 
 from taskyard.config import Settings
 from taskyard.engine.home import home_queue
-from taskyard.workspaces.repos import last_fetch, mirror_path
-from tests.engine.test_signals import push
-from tests.support.history import attempts, history_of, local_steps
+from tests.support.history import attempts, local_steps
 from tests.support.server import RunningServer
 
 GATED = {
@@ -77,23 +74,3 @@ def test_the_first_turn_prepares_the_workspace_and_makes_its_worker_the_home(
     # Each run's turn ran once, in the one checkout: a line each on the branch.
     notes = server.http.get(f"/api/v1/tasks/{key}/diff").text
     assert "+turn 0\n+turn 0\n" in notes and "+turn 0\n+turn 0\n+" not in notes
-
-
-def test_the_mirror_is_fetched_while_temporal_dispatches_the_first_turn(
-    server: RunningServer, remote_repo: Path, settings: Settings, one_stage: str
-) -> None:
-    # This process runs the worker too: the API starts the fetch of the task's mirror as it
-    # starts the task, before its first turn is even dispatched, and the turn finds it done.
-    template = push(server, "fetched", "echo done")
-    key = server.create_task(
-        title="Fetched early", repository=str(remote_repo), template=template, workflow=one_stage
-    )["key"]
-    server.wait_for(key, "completed")
-    history = asyncio.run(history_of(settings, key))
-    dispatched = next(
-        e.event_time.ToDatetime(tzinfo=dt.UTC).timestamp()
-        for e in history.events
-        if e.HasField("activity_task_started_event_attributes")
-    )
-    fetch_started = last_fetch(mirror_path(str(remote_repo), settings))
-    assert fetch_started is not None and fetch_started < dispatched

@@ -39,7 +39,7 @@ async def begin_run(
     task's facts, read for the fetch.
     """
     assert inp.begin is not None
-    fetching = asyncio.ensure_future(fetch_mirror(settings, store, inp.task_id))
+    fetching = asyncio.ensure_future(_fetch(settings, store, inp.task_id))
     try:
         claim, run_id = await asyncio.to_thread(
             store.begin_run,
@@ -61,9 +61,8 @@ async def begin_run(
     return TurnResult(0, "", "", run_id=run_id), task
 
 
-async def fetch_mirror(settings: Settings, store: TaskStore, task_id: int) -> TaskFacts:
-    """The task's mirror as fresh as its checkout needs (see :func:`.repos.ensure_mirror`);
-    a second call while the first fetches waits for it and fetches nothing more."""
+async def _fetch(settings: Settings, store: TaskStore, task_id: int) -> TaskFacts:
+    """The task's mirror as fresh as its checkout needs (see :func:`.repos.ensure_mirror`)."""
     task = await asyncio.to_thread(store.facts, task_id)
     workspace = await Workspace.at(settings, task.workspace_name, task.forge_site, task.repository)
     await ensure_mirror(workspace.remote, settings, not_before=task.created_at)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -24,8 +22,6 @@ from taskyard.model.errors import Conflict, Unavailable
 from taskyard.model.signals import Signal
 from taskyard.model.workflow import Stage
 
-log = logging.getLogger(__name__)
-
 # A query waits for a worker to answer it: with none up, a task's page would hang 30 s.
 QUERY_TIMEOUT = timedelta(seconds=2)
 
@@ -36,18 +32,11 @@ def workflow_id(uid: str) -> str:
 
 @dataclass
 class Engine:
-    """The API's handle on the engine.
-
-    ``warm``: given where this process runs a worker too (one machine), which will most
-    likely take a task's first turn; called with a task as it starts (it fetches the
-    task's mirror), so that the fetch runs while Temporal dispatches the turn.
-    """
+    """The API's handle on the engine."""
 
     client: Client
     settings: Settings
     task_queue: str
-    warm: Callable[[int], Awaitable[object]] | None = None
-    _warming: set[asyncio.Future[object]] = field(default_factory=set, repr=False)
 
     @property
     def schedules(self) -> TemporalSchedules:
@@ -67,18 +56,8 @@ class Engine:
         # With a worker of this process on the queue (one machine), the server hands
         # its first workflow task back in the start's answer, and the worker runs it
         # at once instead of waiting for it to be dispatched.
-        if self.warm is not None:
-            warming = asyncio.ensure_future(self.warm(task_id))
-            self._warming.add(warming)  # held until done: the loop keeps weak references only
-            warming.add_done_callback(self._warmed)
         inp = TaskInput(task_id, key, plan)
         await self._start(TaskWorkflow.run, inp, workflow_id(uid), eager=True)
-
-    def _warmed(self, warming: asyncio.Future[object]) -> None:
-        self._warming.discard(warming)
-        if not warming.cancelled() and (exc := warming.exception()) is not None:
-            # The turn fetches again, and says what went wrong where its task shows it.
-            log.debug("warming up a task's workspace failed: %s", exc)
 
     async def handle_delivery(self, delivery_id: str) -> None:
         """Start handling a stored GitHub delivery; one started already is a no-op."""
