@@ -69,7 +69,7 @@ def write_clone_refs(checkout: Path, refs: MirrorRefs, default: str) -> bool:
     Remote-tracking branches and tags as the mirror's (gone ones removed, as
     ``fetch --prune`` would), and the local default branch at its remote's tip.
     Returns False, having changed nothing, for a checkout whose refs git does not
-    keep in files (the reftable format): the caller fetches instead.
+    keep in files (the reftable format): the caller clones afresh instead.
     """
     git_dir = checkout / ".git"
     if (git_dir / "reftable").exists() or not (git_dir / "refs").is_dir():
