@@ -6,7 +6,9 @@ tag), and the checkout's remote-tracking refs must become what a fresh clone wou
 have. Writing them (one ``packed-refs`` file, from the listing the claim reads
 anyway) takes a fraction of a millisecond; the ``git fetch`` it replaces took three
 processes on every task's way to its agent. The checkout is still the server's own
-when this runs: no agent has seen it.
+when this runs: no agent has seen it. What is written here is the sandbox user's as it
+is made, as the rest of a pooled checkout already is, so that a claim hands nothing
+over afterwards (a ``chown`` process per task).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
+from taskyard.workspaces.files import sandbox_ids
 from taskyard.workspaces.git import git
 
 HEADS, REMOTE = "refs/heads/", "refs/remotes/origin/"
@@ -103,9 +106,10 @@ def write_branch(checkout: Path, branch: str, base: str, commit: str) -> None:
     """
     git_dir = checkout / ".git"
     ref = git_dir / HEADS / branch
-    ref.parent.mkdir(parents=True, exist_ok=True)
+    _make_parents(ref)
     with ref.open("x") as out:  # never a branch a checkout already had
         out.write(f"{commit}\n")
+    _owned(ref)
     config = git_dir / "config"
     merge = _quoted(f"{HEADS}{base}")
     section = f"[branch {_quoted(branch)}]\n\tremote = origin\n\tmerge = {merge}\n"
@@ -128,7 +132,24 @@ def _remove_loose(directory: Path, keep: Path) -> None:
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_parents(path)
     partial = path.with_name(path.name + ".taskyard-new")
     partial.write_text(text)
+    _owned(partial)
     os.replace(partial, path)
+
+
+def _make_parents(path: Path) -> None:
+    missing = []
+    parent = path.parent
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    for directory in reversed(missing):
+        directory.mkdir()
+        _owned(directory)
+
+
+def _owned(path: Path) -> None:
+    if (ids := sandbox_ids()) is not None:
+        os.chown(path, *ids, follow_symlinks=False)

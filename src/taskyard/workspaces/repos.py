@@ -95,16 +95,20 @@ async def ensure_mirror(
 
 async def maintain_mirrors(settings: Settings) -> None:
     """git's own housekeeping (``maintenance run --auto``: a gc once loose objects or
-    packs pile up) for every mirror, each under its lock, as a fetch would have done."""
+    packs pile up) for every mirror, as a fetch would have done.
+
+    Not under the mirror's lock: a repack of a large repository takes minutes, and
+    tasks would wait that long for their fetch. git keeps the two apart itself, as it
+    does when a fetch starts the same housekeeping. In the foreground, so that one
+    sweep's housekeeping is over before the next begins.
+    """
     mirrors = sorted(settings.mirrors_dir.glob("*.git")) if settings.mirrors_dir.is_dir() else []
+    detached = ("-c", "gc.autoDetach=false", "-c", "maintenance.autoDetach=false")
     for mirror in mirrors:
-        async with pool.locked(mirror.with_suffix(".lock")):
-            try:
-                # In the foreground, under the lock: never a repack beside a fetch.
-                detached = ("-c", "gc.autoDetach=false", "-c", "maintenance.autoDetach=false")
-                await git(*detached, "maintenance", "run", "--auto", "--quiet", cwd=mirror)
-            except GitError as exc:
-                log.warning("housekeeping of mirror %s failed: %s", mirror.name, exc)
+        try:
+            await git(*detached, "maintenance", "run", "--auto", "--quiet", cwd=mirror)
+        except GitError as exc:
+            log.warning("housekeeping of mirror %s failed: %s", mirror.name, exc)
 
 
 async def default_branch(mirror: Path) -> str:
@@ -153,16 +157,14 @@ async def create_checkout(
     await asyncio.to_thread(shutil.rmtree, partial, ignore_errors=True)
     partial.parent.mkdir(parents=True, exist_ok=True)
     try:
-        changed, start = await _claim(mirror, base, refs, default, branch, partial, settings)
-        if changed is None:
+        claimed, start = await _claim(mirror, base, refs, default, branch, partial, settings)
+        if not claimed:
             await pool.populate(mirror, base, partial, private_files)
             # The base's tip as the clone found it (the mirror may have moved since `tip`).
             start = (await git(*SERVER_MADE, "rev-parse", "HEAD", cwd=partial)).strip()
             await asyncio.to_thread(write_branch, partial, branch, base, start)
-            changed = partial
-        # From here on the checkout is the agent's: the server runs no git in it. A
-        # pooled entry was handed over when it was made; only what the claim wrote is left.
-        await asyncio.to_thread(hand_over, changed)
+            # From here on the checkout is the agent's: the server runs no git in it.
+            await asyncio.to_thread(hand_over, partial)
     except BaseException:
         await asyncio.to_thread(shutil.rmtree, partial, ignore_errors=True)
         raise
@@ -179,16 +181,16 @@ async def _claim(
     branch: str,
     dest: Path,
     settings: Settings,
-) -> tuple[Path | None, str]:
-    """Take a pooled checkout into ``dest`` and bring it to what a fresh one would be.
+) -> tuple[bool, str]:
+    """Take a pooled checkout into ``dest`` and bring it to what a fresh one would be,
+    the sandbox user's (the pool handed it over when it made it).
 
-    Returns what the claim wrote (``dest/.git``, or ``dest`` if it moved the work
-    tree too), or None if no pooled checkout could be used; and the commit its new
-    branch is at, if the claim knows it.
+    Returns whether a pooled checkout could be used, and the commit its new branch is
+    at, if the claim knows it.
     """
     entry = pool.claim(mirror, base, refs.tip, dest, settings)
     if entry is None:
-        return None, ""
+        return False, ""
     try:
         # The entry's refs are the mirror's from when it was made: they become the
         # mirror's now, as a fresh clone would have them (every object is shared).
@@ -202,10 +204,11 @@ async def _claim(
             # Rewrites only the files that differ between HEAD and the base's tip.
             checkout = ("checkout", "--quiet", "-b", branch, f"origin/{base}")
             await git(*SERVER_MADE, *checkout, cwd=dest)
+            await asyncio.to_thread(hand_over, dest)
     except (GitError, OSError):
         await asyncio.to_thread(pool.discard, dest, settings)
-        return None, ""
-    return (dest / ".git", entry.commit) if entry.commit == refs.tip else (dest, "")
+        return False, ""
+    return True, entry.commit if entry.commit == refs.tip else ""
 
 
 async def reset_checkout(
