@@ -63,7 +63,11 @@ def facts(checkout: Path, branch: str) -> dict[str, str]:
         lines = git(*args, cwd=checkout).replace(branch, "<branch>").splitlines()
         return "\n".join(sorted(lines))
 
+    # Every file the agent's, as in a fresh checkout (hand_over): none left to root. Read
+    # first: git run here as root (a status) would write an index of its own.
+    owners = {(p.lstat().st_uid, p.lstat().st_gid) for p in [checkout, *checkout.rglob("*")]}
     return {
+        "owners": repr(owners),
         "head": run("symbolic-ref", "HEAD"),
         "commit": run("rev-parse", "HEAD"),
         "upstream": run("rev-parse", "--abbrev-ref", "@{upstream}"),
@@ -73,10 +77,6 @@ def facts(checkout: Path, branch: str) -> dict[str, str]:
         "files": run("ls-files", "--stage"),
         "exclude": (checkout / ".git" / "info" / "exclude").read_text(),
         "alternates": (checkout / ".git" / "objects" / "info" / "alternates").read_text(),
-        # Every file the agent's, as in a fresh checkout (hand_over): none left to root.
-        "owners": repr(
-            {(p.lstat().st_uid, p.lstat().st_gid) for p in [checkout, *checkout.rglob("*")]}
-        ),
     }
 
 

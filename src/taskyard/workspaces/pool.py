@@ -204,6 +204,9 @@ async def refill(
         for partial, refs in built:
             # It fills the untracked cache and settles the index's stat data.
             await git(*SERVER_MADE, "status", "--porcelain", cwd=partial)
+            # The index it wrote is root's: the agent's, as the rest is (a claim hands
+            # nothing over, and the agent's export writes that index back).
+            await asyncio.to_thread(hand_over, partial / ".git")
             commit = (await git(*SERVER_MADE, "rev-parse", "HEAD", cwd=partial)).strip()
             partial.rename(ready / f"{commit}-{refs}-{partial.name}")
         return len(built)
