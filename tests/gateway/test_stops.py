@@ -32,7 +32,7 @@ from tests.agents.harness import pinned
 from tests.fakes import ScriptedServer, Step, call, say
 from tests.fakes.anthropic_server import AnthropicServer
 from tests.fakes.openai_server import OpenAIServer
-from tests.support.process import descendants, is_export
+from tests.support.process import descendants, is_export, is_pool_refill
 from tests.support.server import RunningServer
 
 pytestmark = [
@@ -67,6 +67,10 @@ CLIS = {
 }
 
 
+def is_server_work(pid: int) -> bool:
+    return is_export(pid) or is_pool_refill(pid)
+
+
 class ProcessWatch:
     """Samples the processes this test process starts (the server runs in it) every 10 ms.
 
@@ -75,7 +79,8 @@ class ProcessWatch:
     then or later), and ``gone_at``, when the first scan that saw none ended (all were
     gone by then): the agent's tree. The export that publishes the task's diff after the
     turn is the worker's, not the agent's, and is kept apart: ``export_alive_at`` is when
-    one was last seen (the task must not read as ended before it is over either).
+    one was last seen (the task must not read as ended before it is over either). The
+    pool's refills after a claim are the worker's too, and may run after the task ended.
     """
 
     def __init__(self) -> None:
@@ -91,9 +96,9 @@ class ProcessWatch:
     def _run(self) -> None:
         while not self._stop.is_set():
             began = time.time()
-            exports: set[tuple[int, str]] = set()
-            alive = descendants(os.getpid(), is_export, exports) - self.baseline
-            if exports:
+            server_work: set[tuple[int, str]] = set()
+            alive = descendants(os.getpid(), is_server_work, server_work) - self.baseline
+            if any(is_export(pid) for pid, _ in server_work):
                 self.export_alive_at = began
             self.seen |= alive
             if alive:

@@ -112,6 +112,17 @@ def is_export(pid: int) -> bool:
         return False
 
 
+def is_pool_refill(pid: int) -> bool:
+    """Whether ``pid`` refills the checkout pool (a clone, a status, a hand-over), which
+    the worker starts in the background after a claim: the server's, not the agent's."""
+    try:
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return "/pool/" in cwd or b"/pool/" in cmdline
+
+
 def descendants(
     root: int,
     skip: Callable[[int], bool] | None = None,
