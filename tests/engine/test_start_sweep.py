@@ -12,6 +12,7 @@ from taskyard.db.models import Task
 from taskyard.db.session import session_scope
 from taskyard.model.errors import Unavailable
 from taskyard.model.signals import Signal
+from taskyard.model.workflow import Stage
 from taskyard.services import actions
 from taskyard.services.access import Principal
 from taskyard.services.tasks import TaskCreate
@@ -32,7 +33,7 @@ class BusyEngine:
     def check(self) -> None:
         pass
 
-    def start(self, task: Task) -> None:
+    def start(self, task: Task, stages: list[Stage] | None = None) -> None:
         self.starts += 1
         raise Unavailable("The engine is unreachable: deadline exceeded")
 

@@ -21,6 +21,7 @@ from taskyard.db.session import session_scope
 from taskyard.model.errors import Conflict
 from taskyard.model.signals import Signal
 from taskyard.model.status import TaskStatus
+from taskyard.model.workflow import Stage
 from taskyard.services import actions, tasks, tokens
 from taskyard.services.access import Principal
 from taskyard.services.tasks import TaskCreate
@@ -41,7 +42,7 @@ class Engine:
     def check(self) -> None:
         pass
 
-    def start(self, task: Task) -> None:
+    def start(self, task: Task, stages: list[Stage] | None = None) -> None:
         with self.lock:
             if task.key not in self.started:
                 self.started.append(task.key)

@@ -11,6 +11,7 @@ from taskyard.engine.client import Engine
 from taskyard.model.errors import Unavailable
 from taskyard.model.schedule import ScheduleDef
 from taskyard.model.signals import Signal
+from taskyard.model.workflow import Stage
 from taskyard.services import workflows
 
 
@@ -30,8 +31,8 @@ class EngineBridge:
         """Raise ``Unavailable`` unless the engine is connected."""
         _ = self.engine
 
-    def start(self, task: Task) -> None:
-        stages = workflows.pinned_stages(task)
+    def start(self, task: Task, stages: list[Stage] | None = None) -> None:
+        stages = stages if stages is not None else workflows.pinned_stages(task)
         anyio.from_thread.run(self.engine.start, task.uid, task.id, task.key, stages)
 
     def signal(self, task: Task, signal: Signal) -> None:

@@ -19,7 +19,8 @@ from taskyard.db.models import Task, Workflow
 from taskyard.model.errors import Conflict, InvalidInput, Unavailable
 from taskyard.model.signals import Signal
 from taskyard.model.status import FINAL, TaskStatus
-from taskyard.services import audit, events, reviewers, stops, tasks, threads
+from taskyard.model.workflow import Stage
+from taskyard.services import audit, events, reviewers, stops, tasks, threads, workflows
 from taskyard.services.access import Principal, require
 from taskyard.services.tasks import TaskCreate
 
@@ -29,7 +30,7 @@ MAX_MESSAGE = 100_000
 
 class EngineLike(Protocol):
     def check(self) -> None: ...
-    def start(self, task: Task) -> None: ...
+    def start(self, task: Task, stages: list[Stage] | None = None) -> None: ...
     def signal(self, task: Task, signal: Signal) -> None: ...
     def state(self, task: Task) -> dict[str, Any] | None: ...
 
@@ -73,19 +74,21 @@ def create(
         record(task)
     if body.run:
         engine.check()  # refuse before commit: the request rolls back, nothing is left behind
+    stages = workflows.pinned_stages(task)
     # The workflow's first activity reads the task: it must be committed first.
     session.commit()
     if body.run:
-        _start_committed(engine, task)
+        _start_committed(engine, task, stages)
     return Created(task, created=True)
 
 
-def _start_committed(engine: EngineLike, task: Task) -> None:
-    """Start a task whose run is committed; one the engine cannot take now is started
+def _start_committed(engine: EngineLike, task: Task, stages: list[Stage] | None) -> None:
+    """Start a task whose run is committed, with its ``stages`` read before the commit
+    (see :func:`.workflows.pinned_stages`); one the engine cannot take now is started
     by the runtime's next sweep (``Runtime.keep_starting``), not refused: a refusal
     would tell the caller nothing was made, and its retry would make the task twice."""
     try:
-        engine.start(task)
+        engine.start(task, stages)
     except Unavailable as exc:
         log.warning("task %s is stored; its start waits for the engine: %s", task.key, exc)
 
@@ -119,8 +122,9 @@ def start(session: Session, engine: EngineLike, principal: Principal, ref: str) 
     engine.check()
     task.run_requested = True
     audit.record(session, principal, "task.started", task.key)
+    stages = workflows.pinned_stages(task)
     session.commit()
-    _start_committed(engine, task)
+    _start_committed(engine, task, stages)
     return task
 
 

@@ -57,8 +57,8 @@ class ThreadEngine:
     def check(self) -> None:
         """The worker's engine is connected: it is running this code."""
 
-    def start(self, task: Task) -> None:
-        stages = workflows.pinned_stages(task)
+    def start(self, task: Task, stages: list[Stage] | None = None) -> None:
+        stages = stages if stages is not None else workflows.pinned_stages(task)
         self._wait(self._engine.start(task.uid, task.id, task.key, stages))
 
     def signal(self, task: Task, signal: Signal) -> None:

@@ -186,9 +186,18 @@ def default_workflow(session: Session, team: Team) -> Workflow:
 
 def pinned_stages(task: Task) -> list[Stage] | None:
     """The stages of the workflow ``task`` is pinned to, read in the task's own session
-    (from its identity map, when the task was just made there); None without one."""
+    while its transaction is open (from its identity map, when the task was just made
+    there); None otherwise, and the workflow reads them itself.
+
+    Never a new transaction: after a commit, a read would open one, which on SQLite
+    holds the write lock until the session ends, across the engine's call that follows.
+    """
     session = object_session(task)
-    workflow = session.get(Workflow, task.workflow_id) if session is not None else None
+    if session is None:
+        return None
+    workflow = session.identity_map.get(session.identity_key(Workflow, task.workflow_id))
+    if workflow is None and session.in_transaction():
+        workflow = session.get(Workflow, task.workflow_id)
     return None if workflow is None else [Stage.model_validate(s) for s in workflow.stages]
 
 
