@@ -130,3 +130,8 @@ def test_stage_that_changes_nothing_opens_no_pull_request(
             "message": "Stage 'code' changed nothing; no pull request opened.",
         }
     ]
+    # The delivery knew it from the turn's checkpoint and its untouched checkout: it ran
+    # no export, which would have stored its result as the task's `work` ref.
+    (vault,) = (server.settings.data_dir / "vault").glob("*.git")
+    refs = git("for-each-ref", "--format=%(refname)", "refs/taskyard/", cwd=vault).split()
+    assert refs == [f"refs/taskyard/1/{key}/live"]

@@ -47,7 +47,10 @@ async def _deliver(
     settings: Settings, store: TaskStore, task: TaskFacts, stage: str
 ) -> DeliveryResult:
     known = task.known
-    work = await collect_work(settings, task, mode="commit", message=f"{task.key}: {task.title}")
+    work = None
+    if not await _known_unchanged(settings, store, task):
+        message = f"{task.key}: {task.title}"
+        work = await collect_work(settings, task, mode="commit", message=message)
     if work is None or work.stats.files_changed == 0:
         await asyncio.to_thread(deliveries.record_unchanged, settings, task.id, stage)
         return DeliveryResult(changed=False)
@@ -92,6 +95,17 @@ async def _deliver(
         if announce and issue and remote is not None:
             await client.comment(task.repository, issue, forge.opened_comment(remote, task.key))
     return DeliveryResult(True, remote.url if remote else "", remote.number if remote else 0)
+
+
+async def _known_unchanged(settings: Settings, store: TaskStore, task: TaskFacts) -> bool:
+    """Whether the checkout is known to hold nothing to deliver, with no export: its mark
+    says it holds the task's latest checkpoint, untouched since (a turn clears the mark
+    before its agent starts), and that checkpoint is the base commit. The export would
+    find the same, at the cost of a sandbox and a read of every file."""
+    mark = await asyncio.to_thread(read_mark, mark_path(settings, task.workspace_name))
+    if mark is None or mark.seq == 0:
+        return False
+    return await asyncio.to_thread(store.holds_no_work, task.id, mark.seq)
 
 
 async def mark_ready(settings: Settings, task_id: int, last_try: bool = False) -> None:

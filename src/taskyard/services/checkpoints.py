@@ -43,6 +43,17 @@ def latest(session: Session, task_id: int) -> Checkpoint | None:
     return Checkpoint(row.seq, row.base, row.head, row.agent_head, row.pack)
 
 
+def holds_no_work(session: Session, task_id: int, seq: int) -> bool:
+    """Whether the task's latest checkpoint is ``seq`` and holds nothing beyond its base:
+    its head and the agent's branch are the base commit (read without the pack)."""
+    row = session.execute(
+        select(
+            WorkspaceCheckpoint.base, WorkspaceCheckpoint.head, WorkspaceCheckpoint.agent_head
+        ).where(WorkspaceCheckpoint.task_id == task_id, WorkspaceCheckpoint.seq == seq)
+    ).one_or_none()
+    return row is not None and row.base == row.head == row.agent_head
+
+
 def latest_seq(session: Session, task_id: int) -> int:
     """The latest checkpoint's ``seq`` (0: none), without reading its pack."""
     seq = session.scalar(

@@ -242,6 +242,11 @@ class TaskStore:
         with session_scope(self.url, write=False) as session:
             return checkpoints.latest(session, task_id)
 
+    def holds_no_work(self, task_id: int, seq: int) -> bool:
+        """See :func:`.checkpoints.holds_no_work`."""
+        with session_scope(self.url, write=False) as session:
+            return checkpoints.holds_no_work(session, task_id, seq)
+
     def checkpoint_seq(self, task_id: int) -> tuple[str, int]:
         """The task's workspace name and latest checkpoint ``seq``: what a worker
         checks its checkout against."""
