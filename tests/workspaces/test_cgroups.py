@@ -113,3 +113,25 @@ def test_cgroup_v2_counters(tmp_path: Path) -> None:
     assert group.limit_message() == (
         "killed: memory limit 512 MB reached; process limit 64 reached"
     )
+
+
+async def test_what_joins_is_in_the_group_with_what_it_starts(make_cgroup: MakeCgroup) -> None:
+    # The joining shell moves its one thread; the program it becomes, and its children,
+    # must be in every hierarchy's group all the same.
+    group = make_cgroup()
+    code = (
+        "import subprocess, threading; threading.Thread(target=print).start(); "
+        "print(open('/proc/self/cgroup').read()); "
+        "print(subprocess.run(['cat', '/proc/self/cgroup'], capture_output=True, text=True).stdout)"
+    )
+    status, out = await run_in(group, code)
+    assert status == 0, out
+    lines = out.splitlines()
+    controllers = ["memory", "pids"] if group.version == 1 else [""]
+    for controller, directory in zip(controllers, group.dirs, strict=True):
+        inside = [
+            line
+            for line in lines
+            if line.split(":")[1:2] == [controller] and line.endswith("/" + directory.name)
+        ]
+        assert len(inside) == 2, out  # this process's line and its child's
