@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from taskyard.model.errors import InvalidInput
-from taskyard.workspaces.files import hand_over, sandbox_ids, write_file
+from taskyard.workspaces.files import backdate, hand_over, sandbox_ids, write_file
 
 
 @pytest.fixture
@@ -83,3 +84,22 @@ def test_hand_over_changes_links_not_their_targets(tmp_path: Path, victim: Path)
         handed = (tree, tree / "sub" / "deeper" / "file", tree / "link", tree / "sub" / "dirlink")
         for path in handed:
             assert (path.lstat().st_uid, path.lstat().st_gid) == owner
+
+
+def test_backdate_dates_the_files_back_and_nothing_through_a_link(
+    tmp_path: Path, victim: Path
+) -> None:
+    tree = tmp_path / "checkout"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "sub" / "file").write_text("x")
+    (tree / ".git").mkdir()
+    (tree / ".git" / "index").write_text("i")
+    (tree / "link").symlink_to(victim)
+    (tree / "dirlink").symlink_to(victim.parent, target_is_directory=True)
+    untouched = (tree / ".git" / "index", victim)
+    before = [path.stat().st_mtime_ns for path in untouched]
+    now = int(time.time())
+    backdate(tree, 5)
+    assert int((tree / "sub" / "file").stat().st_mtime) <= now - 5
+    # Not git's own files (its index must be newer than the files), nor a link's target.
+    assert [path.stat().st_mtime_ns for path in untouched] == before

@@ -29,7 +29,6 @@ import contextlib
 import fcntl
 import hashlib
 import logging
-import math
 import os
 import shutil
 import threading
@@ -42,7 +41,7 @@ from typing import NamedTuple
 
 from taskyard.config import Settings
 from taskyard.workspaces.clone_refs import mirror_refs
-from taskyard.workspaces.files import hand_over
+from taskyard.workspaces.files import backdate, hand_over
 from taskyard.workspaces.git import SERVER_MADE, git
 
 log = logging.getLogger(__name__)
@@ -55,8 +54,9 @@ PRIVATE_FILES = ("PLAN.md",)
 # 50,000 files); it is only an index extension, which older gits skip.
 CLONE_CONFIG = ("core.untrackedCache=true",)
 REFILL_NICE = 10
-# Past the next whole second by this much: file systems stamp with a coarse clock.
-SETTLE_MARGIN = 0.02
+# How far back a new checkout's files are dated (see settle): past the second its index
+# is written in, whatever the clock's rounding.
+BACKDATE = 2
 
 _LOOP_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Path, asyncio.Lock]] = (
     weakref.WeakKeyDictionary()
@@ -183,33 +183,40 @@ async def refill(
         current = sorted(n for n in os.listdir(ready) if n.startswith(f"{tip}-"))
         for name in set(os.listdir(ready)) - set(current[:size]):
             await asyncio.to_thread(discard, ready / name, settings)
-        built: list[tuple[Path, str]] = []  # (entry, the mirror's refs as it was made)
+        made = 0
         # Counted again each time: tasks claim meanwhile.
-        while len(os.listdir(ready)) + len(built) < size:
+        while made < size and len(os.listdir(ready)) < size:
             partial = building / uuid.uuid4().hex[:12]
             # Read first: if the mirror moves during the clone, the entry looks older
             # than it is, and its claimer fetches for nothing (never the reverse).
             refs = (await mirror_refs(mirror, base)).digest
             await populate(mirror, base, partial, private_files)
             # Ahead of time, so a claim only hands over what it writes itself; before
-            # the status below, which records the files' new owner and ctime.
+            # the settling, whose status records the files' new owner and ctime.
             await asyncio.to_thread(hand_over, partial)
-            built.append((partial, refs))
-        # git compares timestamps in whole seconds: an index written in the second its
-        # files were is "racily clean", and every later git in the checkout (each export
-        # of the agent's work: tens of ms at 5,000 files) reads every file again. Off
-        # any task's path here, the indexes are written once that second has passed.
-        if built:
-            await asyncio.sleep(math.floor(time.time()) + 1 + SETTLE_MARGIN - time.time())
-        for partial, refs in built:
-            # It fills the untracked cache and settles the index's stat data.
-            await git(*SERVER_MADE, "status", "--porcelain", cwd=partial)
-            # The index it wrote is root's: the agent's, as the rest is (a claim hands
-            # nothing over, and the agent's export writes that index back).
-            await asyncio.to_thread(hand_over, partial / ".git")
+            await settle(partial)
             commit = (await git(*SERVER_MADE, "rev-parse", "HEAD", cwd=partial)).strip()
             partial.rename(ready / f"{commit}-{refs}-{partial.name}")
-        return len(built)
+            made += 1
+        return made
+
+
+async def settle(checkout: Path) -> None:
+    """Make a new checkout's index not "racily clean", at once.
+
+    git compares timestamps in whole seconds: an index written in the second its files
+    were is racily clean, and every later git in the checkout reads every file again
+    to tell that nothing changed. An export of the agent's work (each turn) does worse:
+    in the sandbox, where it may not touch the mirror's packs, it writes each file
+    again as a loose object (half a second at 5,000 files, against 10 ms). So the
+    files are dated ``BACKDATE`` seconds back, then the index written again (a status,
+    which also fills the untracked cache) and handed to the sandbox user, as the rest
+    is: the agent's export writes that index back. Only on checkouts the server made
+    and no agent has seen.
+    """
+    await asyncio.to_thread(backdate, checkout, BACKDATE)
+    await git(*SERVER_MADE, "status", "--porcelain", cwd=checkout)
+    await asyncio.to_thread(hand_over, checkout / ".git")
 
 
 _guard = threading.Lock()
