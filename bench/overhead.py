@@ -10,7 +10,10 @@ nothing but print the time it started and ended, in a bubblewrap sandbox (or non
   and where that time goes, hop by hop, from the task's events (see :func:`hops`);
   beside it, a plain ``git clone --shared`` of the same tree, for scale;
 - overhead: the task's whole time (POST → completed) minus the agent's own time;
-- throughput: N tasks submitted at once, tasks completed per second;
+- throughput: N tasks submitted at once, tasks completed per second, and the CPU each
+  task took of the server, of the processes it ran (git, bubblewrap, the agents), of
+  Temporal and of the whole machine (see ``cpu.py``): a burst on this machine is bound
+  by its cores;
 - ``GET /healthz`` on one kept-alive connection and on a fresh connection each time:
   the server's own answer time, and that a kept-alive request waits on nothing.
 
@@ -38,6 +41,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import cpu
 import httpx
 from workspace import make_repo, timed
 
@@ -274,7 +278,7 @@ def main() -> None:
         root = Path(tmp)
         repo = root / "remote.git"
         make_repo(repo, args.files)
-        with serving(root / "data") as (_, url):
+        with serving(root / "data") as (server, url):
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
                 template = TEMPLATE.format(sandbox=args.sandbox)
                 http.post("/api/v1/templates", content=template).raise_for_status()
@@ -291,13 +295,16 @@ def main() -> None:
             plain_clones(repo, root / "plain", args.n)
             n = args.n if args.burst is None else args.burst
             if n > 0:
+                before = cpu.times(server.pid)
                 results, failures, elapsed = burst(url, repo, n)
+                spent = cpu.times(server.pid) - before
                 if failures:
                     raise SystemExit("\n".join(failures))
                 report("all at once", results)
                 report_hops("all at once", results)
                 rate = n / elapsed
                 print(f"  all at once throughput {rate:.1f} tasks/s ({n} tasks in {elapsed:.2f} s)")
+                cpu.report("all at once", spent, n, elapsed)
 
 
 if __name__ == "__main__":
