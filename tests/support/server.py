@@ -42,8 +42,16 @@ class RunningServer:
         return result
 
     def events(self, key: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = self.http.get(f"/api/v1/tasks/{key}/events").json()["items"]
-        return items
+        """All the task's events, page after page (a page holds 1,000 at most: an agent's
+        output alone can fill one)."""
+        items: list[dict[str, Any]] = []
+        after = 0
+        while True:
+            page = self.http.get(f"/api/v1/tasks/{key}/events", params={"after": after}).json()
+            items += page["items"]
+            if not page["items"]:
+                return items
+            after = page["next_after"]
 
     def last_event_id(self, key: str) -> int:
         return int(self.http.get(f"/api/v1/tasks/{key}/events").json()["next_after"])
