@@ -54,7 +54,9 @@ class RunningServer:
             after = page["next_after"]
 
     def last_event_id(self, key: str) -> int:
-        return int(self.http.get(f"/api/v1/tasks/{key}/events").json()["next_after"])
+        """The id of the task's newest event (past the first page, if need be)."""
+        found = self.events(key)
+        return int(found[-1]["id"]) if found else 0
 
     def published_diff(self, key: str, after: int = 0, timeout: float = 60) -> str:
         """The task's diff once its worker has published one after event id ``after``.

@@ -116,12 +116,14 @@ def test_cgroup_v2_counters(tmp_path: Path) -> None:
 
 
 async def test_what_joins_is_in_the_group_with_what_it_starts(make_cgroup: MakeCgroup) -> None:
-    # The joining shell moves its one thread; the program it becomes, and its children,
-    # must be in every hierarchy's group all the same.
+    # The joining shell moves its one thread; the program it becomes, a thread that
+    # program starts and a child it runs must be in every hierarchy's group all the same.
     group = make_cgroup()
     code = (
-        "import subprocess, threading; threading.Thread(target=print).start(); "
+        "import subprocess, threading; "
         "print(open('/proc/self/cgroup').read()); "
+        "t = threading.Thread(target=lambda: print(open('/proc/thread-self/cgroup').read())); "
+        "t.start(); t.join(); "
         "print(subprocess.run(['cat', '/proc/self/cgroup'], capture_output=True, text=True).stdout)"
     )
     status, out = await run_in(group, code)
@@ -134,4 +136,4 @@ async def test_what_joins_is_in_the_group_with_what_it_starts(make_cgroup: MakeC
             for line in lines
             if line.split(":")[1:2] == [controller] and line.endswith("/" + directory.name)
         ]
-        assert len(inside) == 2, out  # this process's line and its child's
+        assert len(inside) == 3, out  # the process's line, its thread's, its child's

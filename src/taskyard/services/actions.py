@@ -74,7 +74,7 @@ def create(
         record(task)
     if body.run:
         engine.check()  # refuse before commit: the request rolls back, nothing is left behind
-    stages = workflows.pinned_stages(task)
+    stages = workflows.pinned_stages(task) if body.run else None
     # The workflow's first activity reads the task: it must be committed first.
     session.commit()
     if body.run:
