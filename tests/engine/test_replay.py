@@ -14,7 +14,9 @@ with a message's run, after each turn came to prepare its own workspace (no
 turn came to claim its team's slot and start the run itself (``run_first_turn``),
 ``turn_begins_queued.json`` a task that waited in line and was woken, and
 ``turn_begins_message.json`` a task with a message's run at its approval gate, and
-``plan_given.json`` the same once a task's start gave its stages (no ``load_plan`` step). A
+``plan_given.json`` the same once a task's start gave its stages (no ``load_plan`` step), and
+``since_plan_given.json`` the same once a new run recorded one patch for all of those
+changes (``workflow.CURRENT``) instead of one each. A
 new change to the workflow must keep them all replaying (``workflow.patched``), and may
 add its own.
 """

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from taskyard.config import Settings
 from taskyard.engine.home import home_queue
-from tests.support.history import attempts, local_steps
+from taskyard.engine.workflow import CURRENT
+from tests.support.history import attempts, local_steps, patches
 from tests.support.server import RunningServer
 
 GATED = {
@@ -57,6 +58,8 @@ def test_the_first_turn_prepares_the_workspace_and_makes_its_worker_the_home(
     ]
     # Its stages came with its start (the API had them at hand): no step read them.
     assert "load_plan" not in asyncio.run(local_steps(settings, key))
+    # A new run records one patch for every change up to then, not one each.
+    assert asyncio.run(patches(settings, key)) == [CURRENT]
     # `provisioning` until the workspace is ready: the setup ran before `working`.
     story = [
         e["data"].get("line") or f"{e['data']['status']}: {e['data']['message']}"

@@ -56,3 +56,15 @@ async def local_steps(settings: Settings, key: str) -> list[str]:
                 data = json.loads(marker.details["data"].payloads[0].data)
                 found.append(data["activity_type"])
     return found
+
+
+async def patches(settings: Settings, key: str) -> list[str]:
+    """The patches (``workflow.patched``) the task ``key``'s workflow recorded, in order."""
+    history = await history_of(settings, key)
+    found = []
+    for event in history.events:
+        if event.HasField("marker_recorded_event_attributes"):
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == "core_patch":
+                found.append(json.loads(marker.details["patch-data"].payloads[0].data)["id"])
+    return found

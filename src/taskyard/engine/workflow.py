@@ -43,6 +43,13 @@ ENDINGS = {
 }
 
 
+# The patch of runs started with every change to this workflow up to plan-given: those
+# changes' own patches (team-slots, workspace-home, fused-steps, turn-prepares,
+# turn-begins, plan-given, ready-on-approval) are read only by runs started before it.
+# A later change brings its own patch, as before.
+CURRENT = "since-plan-given"
+
+
 def _preparing(stage: StagePlan) -> str:
     return f"Preparing workspace for {stage.name}"
 
@@ -58,6 +65,7 @@ class TaskWorkflow(Steps):
         self._fused = False  # the steps before an agent are fused (see _run_stages)
         self._prepares = False  # a turn prepares its own workspace (see _agent_run)
         self._begins = False  # a run's first turn claims the slot and starts it (_begun_run)
+        self._current = False  # started since every change up to plan-given (_run_stages)
 
     # Signals and query -------------------------------------------------------
 
@@ -108,7 +116,7 @@ class TaskWorkflow(Steps):
 
         ``entering``: the stage's entry, written with the first claim of a slot.
         """
-        if not workflow.patched("team-slots"):
+        if not (self._current or workflow.patched("team-slots")):
             return await self._agent_run(task, stage, feedback, follow_up)
         try:
             if self._begins:
@@ -317,17 +325,25 @@ class TaskWorkflow(Steps):
         )
 
     async def _run_stages(self, task: TaskInput) -> str:
+        # Every change below in one marker. Each patched() of a new run records a marker
+        # and an upsert of its TemporalChangeVersion in its first workflow task, on the way
+        # to its agent: six of each, where this is one. Runs started before it replay
+        # through each change's own patch, as they ran.
+        self._current = workflow.patched(CURRENT)
         # Runs started before workspaces had homes replay as they ran: on the shared queue.
-        self._homes = workflow.patched("workspace-home")
+        self._homes = self._current or workflow.patched("workspace-home")
         # Runs started before the steps before an agent were fused replay as they ran.
-        self._fused = workflow.patched("fused-steps")
+        self._fused = self._current or workflow.patched("fused-steps")
         # Runs started before a turn prepared its own workspace replay as they ran.
-        self._prepares = self._homes and workflow.patched("turn-prepares")
+        self._prepares = self._current or (self._homes and workflow.patched("turn-prepares"))
         # Runs started before a run's first turn claimed its slot replay as they ran.
-        self._begins = self._prepares and self._fused and workflow.patched("turn-begins")
+        self._begins = self._current or (
+            self._prepares and self._fused and workflow.patched("turn-begins")
+        )
         # Given by whoever started it, or read (runs started before plans were given
         # replay as they ran).
-        plan = task.plan if task.plan is not None and workflow.patched("plan-given") else None
+        given = task.plan is not None and (self._current or workflow.patched("plan-given"))
+        plan = task.plan if given else None
         if plan is None:
             plan = await self._act(TaskActivities.load_plan, task)
         self._heartbeat_timeout = timedelta(seconds=plan.heartbeat_timeout)
@@ -350,7 +366,7 @@ class TaskWorkflow(Steps):
                     target = decision.target or stage.request_changes_to
                     i, feedback = index.get(target, i), decision.text
                     continue
-                if workflow.patched("ready-on-approval"):  # approved: drafts become ready
+                if self._current or workflow.patched("ready-on-approval"):  # drafts become ready
                     ready = ReadyInput(task.task_id)
                     await self._act(TaskActivities.mark_ready, ready, timeout=timedelta(minutes=5))
             i += 1
