@@ -11,11 +11,15 @@ import json
 import threading
 import time
 from collections.abc import Collection
+from types import SimpleNamespace
+from typing import cast
 
 import httpx
 import pytest
+from fastapi import Request
 from sqlalchemy import insert
 
+from taskyard.api.routes.events import Read, follow
 from taskyard.config import Settings
 from taskyard.db.session import get_engine
 from taskyard.services import event_watch
@@ -130,3 +134,34 @@ def test_the_board_sees_any_task_written_elsewhere() -> None:
 
     asyncio.run(run())
     assert all(read == {ANY} for read in table.reads)
+
+
+class _Request:
+    """What ``follow`` reads of a request: the app's watch, and whether the client left."""
+
+    def __init__(self, watch: EventWatch) -> None:
+        self.app = SimpleNamespace(state=SimpleNamespace(event_watch=watch))
+
+    async def is_disconnected(self) -> bool:
+        return False
+
+
+async def test_a_stream_reads_once_per_wake_unless_a_page_was_full() -> None:
+    table = Newest()
+    watch = EventWatch(table.read, every=0.01)
+    answers = iter([Read("page 1\n\n", more=True), Read("page 2\n\n"), Read("", done=True)])
+    reads: list[float] = []
+
+    def read() -> Read:
+        reads.append(time.monotonic())
+        return next(answers)
+
+    stream = follow(read, 5, cast(Request, _Request(watch)))
+    # A full page is followed by a read at once; one that caught up waits to be woken.
+    assert [await anext(stream), await anext(stream)] == ["page 1\n\n", "page 2\n\n"]
+    ending = asyncio.ensure_future(anext(stream, "ended"))
+    await eventually(lambda: len(table.reads) >= 5)  # the watch read, and saw nothing new
+    assert len(reads) == 2 and not ending.done()
+    table.newest[5] = 1  # another process wrote an event of the task: one read more
+    assert await asyncio.wait_for(ending, 5) == "ended"
+    assert len(reads) == 3

@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 
 from taskyard.api.deps import SessionDep, SettingsDep
 from taskyard.api.pages.task import render_head
-from taskyard.api.routes.events import follow
+from taskyard.api.routes.events import Read, follow
 from taskyard.api.viewer import Viewer, ViewerDep
 from taskyard.db.models import Event, Task
 from taskyard.db.session import session_scope
@@ -46,13 +46,13 @@ def _changes_head(event: Event) -> bool:
     )
 
 
-def _read(url: str, viewer: Viewer, task_id: int, after: int) -> tuple[str, int]:
+def _read(url: str, viewer: Viewer, task_id: int, after: int) -> tuple[Read, int]:
     """The frames for the events after ``after``, and the last id."""
     with session_scope(url, write=False) as session:
         found = events.list_events(session, task_id, after=after, limit=BATCH)
         task = session.get(Task, task_id)
         if task is None:
-            return "", after
+            return Read(""), after
         frames = [
             _frame("timeline", live_html(e.id, e.kind, e.data, e.created_at), e.id) for e in found
         ]
@@ -61,7 +61,7 @@ def _read(url: str, viewer: Viewer, task_id: int, after: int) -> tuple[str, int]
         if any(e.kind == "diff" for e in found):
             frames.append(_frame("diff", ""))
         last = found[-1].id if found else after
-        return "".join(frames), last
+        return Read("".join(frames), more=len(found) >= BATCH), last
 
 
 @router.get("/tasks/{ref}/live")
@@ -79,10 +79,10 @@ def live(
     session.commit()  # hold no transaction open for the life of the stream
     url, start = settings.resolved_database_url, after if resumed is None else resumed
 
-    def read() -> tuple[str, bool]:
+    def read() -> Read:
         nonlocal start
-        frames, start = _read(url, viewer, task.id, start)
-        return frames, False
+        got, start = _read(url, viewer, task.id, start)
+        return got
 
     return StreamingResponse(
         follow(read, task.id, request, MAX_STREAM),

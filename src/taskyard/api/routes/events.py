@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -23,6 +24,18 @@ from taskyard.services.event_watch import EventWatch
 router = APIRouter(prefix="/api/v1/tasks", tags=["events"])
 
 KEEPALIVE = 15.0
+PAGE = 5000  # events a stream reads at once
+END = "event: end\ndata: {}\n\n"
+
+
+@dataclass(frozen=True)
+class Read:
+    """One read of a live stream: its frames, whether the stream is over, and whether
+    more is waiting already (a full page), to read at once rather than after a wake."""
+
+    frames: str
+    done: bool = False
+    more: bool = False
 
 
 def _wants_stream(request: Request, stream: bool) -> bool:
@@ -64,34 +77,37 @@ def list_events(
     )
 
 
-def _fetch(
-    url: str, task_id: int, after: int, kinds: list[str] | None
-) -> tuple[list[str], int, bool]:
+def _fetch(url: str, task_id: int, after: int, kinds: list[str] | None) -> tuple[Read, int]:
+    """The frames after ``after`` and the last id; a read that caught up also says
+    whether the task has ended, so a stream needs no second read to learn either."""
     with session_scope(url, write=False) as session:
-        frames, last = events.sse_frames(session, task_id, after=after, limit=5000, kinds=kinds)
-        # Whether the stream may end matters only once it has caught up.
-        final = False
-        if not frames:
-            status = session.scalar(select(Task.status).where(Task.id == task_id))
-            final = status is None or status in FINAL
-            if final:
-                # Each statement may see a newer snapshot (PostgreSQL's READ COMMITTED):
-                # events committed with the final status, after the first read, are
-                # read now, so the stream never ends without them.
-                frames, last = events.sse_frames(
-                    session, task_id, after=after, limit=5000, kinds=kinds
-                )
-                final = not frames
-    return frames, last, final
+        frames, last = events.sse_frames(session, task_id, after=after, limit=PAGE, kinds=kinds)
+        if len(frames) >= PAGE:
+            return Read("".join(frames), more=True), last
+        status = session.scalar(select(Task.status).where(Task.id == task_id))
+        final = status is None or status in FINAL
+        if final:
+            # Each statement may see a newer snapshot (PostgreSQL's READ COMMITTED):
+            # events committed with the final status, after the first read, are read
+            # now, so the stream never ends without them.
+            later, last = events.sse_frames(session, task_id, after=last, limit=PAGE, kinds=kinds)
+            if len(frames) + len(later) >= PAGE:
+                return Read("".join(frames + later), more=True), last
+            frames += later
+    return Read("".join(frames) + (END if final else ""), done=final), last
 
 
 async def follow(
-    read: Callable[[], tuple[str, bool]], task_id: int, request: Request, lifetime: float = 0
+    read: Callable[[], Read], task_id: int, request: Request, lifetime: float = 0
 ) -> AsyncIterator[str]:
     """A live stream: what ``read`` (run in a thread) returns as it comes, woken by the
     event bus (or this app's watch, for events other processes wrote), with keepalives
     while idle; until ``read`` says it is done, the client goes, or ``lifetime`` seconds
-    pass (0: no limit)."""
+    pass (0: no limit).
+
+    One read per wake: one that caught up waits for the next (the mark taken before it
+    covers whatever was written meanwhile), where reading again would find nothing.
+    """
     watch: EventWatch = request.app.state.event_watch
     loop = asyncio.get_running_loop()
     ends = loop.time() + lifetime if lifetime else float("inf")
@@ -99,13 +115,13 @@ async def follow(
     with watch.following(task_id):
         while loop.time() < ends and not await request.is_disconnected():
             mark = watch.mark(task_id)
-            frames, done = await asyncio.to_thread(read)
-            if frames:
+            got = await asyncio.to_thread(read)
+            if got.frames:
                 said = loop.time()
-                yield frames
-            if done:
+                yield got.frames
+            if got.done:
                 return
-            if frames:
+            if got.more:
                 continue
             if loop.time() - said >= KEEPALIVE:
                 said = loop.time()
@@ -116,10 +132,10 @@ async def follow(
 def _stream(
     url: str, task_id: int, after: int, kinds: list[str] | None, request: Request
 ) -> AsyncIterator[str]:
-    def read() -> tuple[str, bool]:
+    def read() -> Read:
         nonlocal after
-        frames, after, final = _fetch(url, task_id, after, kinds)
-        return "".join(frames) or ("event: end\ndata: {}\n\n" if final else ""), final
+        got, after = _fetch(url, task_id, after, kinds)
+        return got
 
     return follow(read, task_id, request)
 
