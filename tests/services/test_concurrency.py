@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from taskyard.api.app import create_app
 from taskyard.config import Settings
@@ -110,6 +110,36 @@ def test_simultaneous_claims_never_exceed_the_limit_and_queue_in_order(
     # A raised limit lets the line move at once; unlimited takes every task.
     response = client.patch("/api/v1/teams/TY", json={"max_running": 0})
     assert response.json()["running"] == CLAIMS - 2 and response.json()["queued"] == 0
+
+
+@pytest.mark.parametrize("limit", [0, LIMIT], ids=["no limit", "a limit"])
+def test_with_nobody_waiting_a_claim_and_a_release_read_no_other_slot(
+    api: tuple[httpx.Client, str], limit: int
+) -> None:
+    """Under the team's lock, work that does not grow with how many of its tasks run."""
+    client, url = api
+    assert client.patch("/api/v1/teams/TY", json={"max_running": limit}).status_code == 200
+    ids = new_tasks(client, LIMIT + 1)
+    for task_id in ids[:-2]:
+        assert claim(url, task_id).granted
+    loaded: list[int] = []
+
+    def on_load(slot: TeamSlot, *_: object) -> None:
+        loaded.append(slot.task_id)
+
+    event.listen(TeamSlot, "load", on_load)
+    event.listen(TeamSlot, "refresh", on_load)
+    try:
+        assert claim(url, ids[-2]).granted
+        with session_scope(url) as session:
+            assert concurrency.release(session, ids[0], default=0) == []
+    finally:
+        event.remove(TeamSlot, "load", on_load)
+        event.remove(TeamSlot, "refresh", on_load)
+    assert set(loaded) <= {ids[-2], ids[0]}  # each its own slot, no other
+    # A team at its limit still lines up: the last claim waits, behind nobody.
+    assert claim(url, ids[0]).granted
+    assert claim(url, ids[-1]) == concurrency.Claim(limit == 0)
 
 
 @pytest.mark.parametrize("limit", [0, 1], ids=["no limit", "a line"])

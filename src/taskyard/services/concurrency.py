@@ -12,7 +12,12 @@ the database's one write lock already), and ends in :func:`_rebalance`, which ha
 free slots to the head of the line and writes every waiting task's position. So
 several API and worker processes agree on who runs, and positions are current
 whenever the line moves. Rows of tasks that ended (a slot a crashed run left behind)
-count for nothing and are cleared at the next change.
+count for nothing and are cleared at the next rebalance.
+
+While nobody waits there is no line to move: a claim within the limit takes its slot,
+and a release frees it, without reading the team's other slots (a count of those
+running, when the team has a limit). The work under the team's lock then does not grow
+with how many of its tasks run.
 """
 
 from __future__ import annotations
@@ -135,6 +140,10 @@ def claim(session: Session, task_id: int, default: int) -> Claim:
         slot = TeamSlot(task_id=task_id, team_id=team.id, running=False, waiting_since=utcnow())
         session.add(slot)
         session.flush()
+    if not slot.running and _free_without_a_line(session, team, default, task_id):
+        slot.running = True
+        session.flush()
+        return Claim(True)
     line = _rebalance(session, team, default)
     others = [uid for uid in line.woken if uid != task.uid]
     if task_id in line.ahead:
@@ -155,7 +164,35 @@ def release(session: Session, task_id: int, default: int) -> list[str]:
     if slot is not None:
         session.delete(slot)
         session.flush()
+    if not _anyone_waiting(session, team.id, task_id):
+        return []  # the slot was nobody's to take
     return _rebalance(session, team, default).woken
+
+
+def _anyone_waiting(session: Session, team_id: int, besides: int) -> bool:
+    """Whether a task of the team other than ``besides`` has a row not holding a slot
+    (one that ended there too: the rebalance that follows clears it)."""
+    query = select(TeamSlot.task_id).where(
+        TeamSlot.team_id == team_id, TeamSlot.running.is_(False), TeamSlot.task_id != besides
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def _free_without_a_line(session: Session, team: Team, default: int, task_id: int) -> bool:
+    """Whether the task may take a slot at once: nobody waits ahead of it, and the team
+    runs fewer than its limit (tasks that ended holding one count for nothing)."""
+    if _anyone_waiting(session, team.id, task_id):
+        return False
+    limit = effective_limit(team, default)
+    if limit == 0:
+        return True
+    running = session.scalar(
+        select(func.count())
+        .select_from(TeamSlot)
+        .join(Task, Task.id == TeamSlot.task_id)
+        .where(TeamSlot.team_id == team.id, TeamSlot.running.is_(True), Task.status.not_in(FINAL))
+    )
+    return (running or 0) < limit
 
 
 @dataclass(frozen=True)
