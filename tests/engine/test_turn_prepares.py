@@ -14,8 +14,10 @@ from pathlib import Path
 from taskyard.config import Settings
 from taskyard.engine.home import home_queue
 from taskyard.engine.workflow import CURRENT
+from taskyard.workspaces import pool_gate
 from tests.support.history import attempts, local_steps, patches
 from tests.support.server import RunningServer
+from tests.support.topology import wait_until
 
 GATED = {
     "name": "gated",
@@ -77,3 +79,36 @@ def test_the_first_turn_prepares_the_workspace_and_makes_its_worker_the_home(
     # Each run's turn ran once, in the one checkout: a line each on the branch.
     notes = server.http.get(f"/api/v1/tasks/{key}/diff").text
     assert "+turn 0\n+turn 0\n" in notes and "+turn 0\n+turn 0\n+" not in notes
+
+
+GATED_SETUP = """
+name: gated-setup
+sandbox: none
+setup: echo setting up; until [ -e "$HOME/go" ]; do sleep 0.02; done
+agent:
+  kind: command
+  command: echo started; until [ -e "$HOME/stop" ]; do sleep 0.02; done
+"""
+
+
+def test_the_pools_refills_wait_while_a_turn_is_on_its_way_to_its_agent(
+    server: RunningServer, remote_repo: Path
+) -> None:
+    assert server.http.post("/api/v1/templates", content=GATED_SETUP).status_code == 201
+    key = server.create_task(title="Gated", repository=str(remote_repo), template="gated-setup")[
+        "key"
+    ]
+    home = server.settings.data_dir / "homes" / "1" / key
+
+    def said(line: str) -> bool:
+        return any(e["data"].get("line") == line for e in server.events(key))
+
+    # Its workspace is being set up: the task is on its way, and a refill would wait.
+    wait_until(lambda: said("setting up"), 30, "the setup's first line")
+    assert not pool_gate.wait_for_quiet(0)
+    (home / "go").touch()
+    # Its agent has started: refills go ahead while it works.
+    wait_until(lambda: said("started"), 30, "the agent's first line")
+    assert pool_gate.wait_for_quiet(0)
+    (home / "stop").touch()
+    server.wait_for(key, "waiting")  # the Plan's approval

@@ -42,6 +42,7 @@ from taskyard.services.stops import Stop
 from taskyard.services.task_store import TaskFacts, TaskStore
 from taskyard.services.turn_setup import TurnSetup, prepare_turn
 from taskyard.workspaces.files import make_owned_dir, write_file
+from taskyard.workspaces.pool_gate import on_the_way
 from taskyard.workspaces.providers import sandbox_for
 from taskyard.workspaces.sandbox import SandboxProcess, SandboxRequest
 
@@ -196,37 +197,40 @@ class TurnRunner:
     async def _run_held(
         self, inp: TurnInput, heartbeat: Callable[[], None], task: TaskFacts | None
     ) -> TurnResult:
-        done = await asyncio.to_thread(self.store.turn_outcome, inp.run_id, inp.turn)
-        if done is not None:
-            # The task's next steps go where this try ran (the activity names this worker
-            # its home), which may not be where the turn did: the checkout here is made to
-            # hold the turn's work, from its checkpoint, if it does not already.
-            await current_mark(self.settings, self.store, inp.task_id, heartbeat, task)
-            return TurnResult(**done)
-        # The checkout as the last completed turn left it: never what a killed try of
-        # this turn wrote, nor an older checkpoint's on a worker the task came back to.
-        mark = await current_mark(self.settings, self.store, inp.task_id, heartbeat, task)
-        setup = await asyncio.to_thread(
-            prepare_turn,
-            self.settings,
-            inp.task_id,
-            inp.run_id,
-            inp.stage,
-            message=inp.message,
-            feedback=inp.feedback,
-            session_id=inp.session_id,
-            resume=mark.sessions,
-            working=inp.working,
-        )
-        if setup.stop is not None:
-            await _refuse(self.store, inp, setup.stop)
-            return _result(setup.stop, -1, setup.session_id)
-        workspace = await Workspace.at(
-            self.settings, setup.workspace_name, setup.forge_site, setup.repository
-        )
-        # From here until its work is saved, the checkout is the agent's to change.
-        await asyncio.to_thread(clear_mark, workspace.mark)
-        result, seconds = await self._run(inp, setup, workspace, heartbeat)
+        # Until its agent has started, the checkout pool's refills wait (see pool_gate).
+        with contextlib.ExitStack() as way:
+            way.enter_context(on_the_way())
+            done = await asyncio.to_thread(self.store.turn_outcome, inp.run_id, inp.turn)
+            if done is not None:
+                # The task's next steps go where this try ran (the activity names this worker
+                # its home), which may not be where the turn did: the checkout here is made to
+                # hold the turn's work, from its checkpoint, if it does not already.
+                await current_mark(self.settings, self.store, inp.task_id, heartbeat, task)
+                return TurnResult(**done)
+            # The checkout as the last completed turn left it: never what a killed try of
+            # this turn wrote, nor an older checkpoint's on a worker the task came back to.
+            mark = await current_mark(self.settings, self.store, inp.task_id, heartbeat, task)
+            setup = await asyncio.to_thread(
+                prepare_turn,
+                self.settings,
+                inp.task_id,
+                inp.run_id,
+                inp.stage,
+                message=inp.message,
+                feedback=inp.feedback,
+                session_id=inp.session_id,
+                resume=mark.sessions,
+                working=inp.working,
+            )
+            if setup.stop is not None:
+                await _refuse(self.store, inp, setup.stop)
+                return _result(setup.stop, -1, setup.session_id)
+            workspace = await Workspace.at(
+                self.settings, setup.workspace_name, setup.forge_site, setup.repository
+            )
+            # From here until its work is saved, the checkout is the agent's to change.
+            await asyncio.to_thread(clear_mark, workspace.mark)
+            result, seconds = await self._run(inp, setup, workspace, heartbeat, arrived=way.close)
         # Its work is checkpointed with its result, in one transaction: a worker gone
         # after this loses nothing of the turn, and one gone before loses the try.
         saved = None
@@ -248,8 +252,10 @@ class TurnRunner:
         setup: TurnSetup,
         workspace: Workspace,
         heartbeat: Callable[[], None],
+        arrived: Callable[[], None],
     ) -> tuple[TurnResult, float]:
-        """The agent's turn in its sandbox: how it ended, and the seconds it ran."""
+        """The agent's turn in its sandbox: how it ended, and the seconds it ran;
+        ``arrived`` is called once its sandbox has started."""
         store = self.store
         adapter = adapter_for(setup.spec.agent.kind)
         provider = sandbox_for(setup.spec, self.settings)
@@ -324,6 +330,7 @@ class TurnRunner:
                     services=access.services,
                 )
                 telemetry.SANDBOX_START.observe(time.monotonic() - started)
+                arrived()
                 try:
                     metered = access.metered
                     stop = await _pump(

@@ -43,6 +43,7 @@ from taskyard.config import Settings
 from taskyard.workspaces.clone_refs import mirror_refs
 from taskyard.workspaces.files import backdate, hand_over
 from taskyard.workspaces.git import SERVER_MADE, git
+from taskyard.workspaces.pool_gate import wait_for_quiet
 
 log = logging.getLogger(__name__)
 
@@ -265,6 +266,7 @@ def _refill_while_wanted(
                 del _threads[key]
                 return
             _wanted.discard(key)
+        wait_for_quiet()  # after the agent of the task that claimed has started
         try:
             asyncio.run(refill(mirror, base, settings, private_files))
         except Exception:
