@@ -6,7 +6,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import event
 
+from taskyard.config import Settings
+from taskyard.db.session import get_engine
 from tests.api.conftest import token_with
 
 
@@ -30,6 +33,34 @@ def test_create_numbers_and_slugs(api: httpx.Client) -> None:
     assert first["status"] == "queued" and first["workflow"] == "default"
     assert first["parameters"] == {"ai_prompt": "d"}
     assert first["creator"] == "admin" and first["origin"] == "api"
+
+
+def test_a_free_slug_is_looked_up_and_a_taken_one_numbered(
+    api: httpx.Client, api_settings: Settings
+) -> None:
+    for title in ("Fix login bug", "Fix login bug", "Fix login bug 2", "Fix login bug"):
+        create(api, title=title, repository="acme/shop")
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    engine = get_engine(api_settings.resolved_database_url)
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        # A prefix of every slug so far: found free with one lookup, no scan of the others.
+        assert create(api, title="Fix", repository="acme/shop")["slug"] == "fix"
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert statements and not [s for s in statements if "LIKE" in s.upper()]
+    slugs = [t["slug"] for t in api.get("/api/v1/tasks?limit=10").json()["items"]]
+    assert slugs[::-1] == [
+        "fix-login-bug",
+        "fix-login-bug-2",
+        "fix-login-bug-2-2",
+        "fix-login-bug-3",
+        "fix",
+    ]
 
 
 @pytest.mark.parametrize(
