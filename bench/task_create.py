@@ -52,24 +52,27 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=50, help="creates timed per title")
     parser.add_argument("--dir", default="/var/tmp", help="where its files go")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="taskyard-bench-", dir=args.dir) as tmp:
-        with serving(Path(tmp) / "data") as (_, url):
-            headers = {"Authorization": f"Bearer {TOKEN}"}
-            with httpx.Client(base_url=url, headers=headers) as http:
-                body = {"repository": "acme/shop", "run": False}
-                http.post("/api/v1/tasks", json={**body, "title": "seed"}).raise_for_status()
-                store_tasks(Path(tmp) / "data", args.tasks)
-                print(f"POST /api/v1/tasks, {args.tasks:,} tasks in the team (slugs fix-0 …)")
+    with (
+        tempfile.TemporaryDirectory(prefix="taskyard-bench-", dir=args.dir) as tmp,
+        serving(Path(tmp) / "data") as (_, url),
+    ):
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        with httpx.Client(base_url=url, headers=headers) as http:
+            body = {"repository": "acme/shop", "run": False}
+            http.post("/api/v1/tasks", json={**body, "title": "seed"}).raise_for_status()
+            store_tasks(Path(tmp) / "data", args.tasks)
+            print(f"POST /api/v1/tasks, {args.tasks:,} tasks in the team (slugs fix-0 …)")
 
-                def create(title: str) -> float:
-                    started = time.perf_counter()
-                    http.post("/api/v1/tasks", json={**body, "title": title}).raise_for_status()
-                    return (time.perf_counter() - started) * 1000
+            def create(title: str) -> float:
+                started = time.perf_counter()
+                http.post("/api/v1/tasks", json={**body, "title": title}).raise_for_status()
+                return (time.perf_counter() - started) * 1000
 
-                own = [create(f"New feature {i}") for i in range(args.n)]
-                print(f"  a title of its own, p50 of {args.n}:  {statistics.median(own):6.1f} ms")
-                print(f"  'Fix', a prefix of every slug:  {create('Fix'):6.1f} ms")
-                print(f"  'Fix' again, numbered:          {create('Fix'):6.1f} ms")
+            own = [create(f"New feature {i}") for i in range(args.n)]
+            print(f"  a title of its own, p50 of {args.n}:  {statistics.median(own):6.1f} ms")
+            print(f"  'Fix', a prefix of every slug:  {create('Fix'):6.1f} ms")
+            print(f"  'Fix' again, numbered:          {create('Fix'):6.1f} ms")
+
 
 if __name__ == "__main__":
     main()
