@@ -60,7 +60,7 @@ async def test_one_read_serves_every_stream_and_wakes_only_the_task_written() ->
         asleep.cancel()
         # An event the watch read before the stream waited: the mark says it is newer.
         table.newest[8] = 42
-        await eventually(lambda: watch.mark(8) == 42)
+        await eventually(lambda: watch.mark(8).newest == 42)
         await asyncio.wait_for(watch.wait(8, marks[8]), 1)
     done = len(table.reads)
     await asyncio.sleep(0.05)
@@ -75,6 +75,21 @@ async def test_a_publish_here_still_wakes_at_once() -> None:
         await asyncio.sleep(0.01)
         bus.publish(3)
         await asyncio.wait_for(waiting, 1)
+
+
+async def test_a_publish_between_a_read_and_its_wait_wakes_at_once() -> None:
+    watch = EventWatch(Newest().read, every=10)  # the watch would not read again in time
+    with watch.following(4):
+        mark = watch.mark(4)  # the stream's read starts
+        bus.publish(4)  # this process commits an event the read may not have seen
+        await asyncio.wait_for(watch.wait(4, mark), 1)  # not QUIET's 5 s later
+        # Past it, the stream waits for the next publish, not at once.
+        waiting = asyncio.create_task(watch.wait(4, watch.mark(4)))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        bus.publish(4)
+        await asyncio.wait_for(waiting, 1)
+    assert bus.published(4) == 0  # nobody follows it any more: nothing kept
 
 
 def _written_elsewhere(settings: Settings, task_id: int, line: str) -> None:

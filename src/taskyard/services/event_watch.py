@@ -9,14 +9,15 @@ here follows (and of all events, for the board's :data:`~taskyard.services.event
 wakes the streams whose task has newer events through the same bus.
 
 A stream takes a :meth:`EventWatch.mark` before each read of its own and waits past
-that mark, so an event that the watch learns of between the stream's read and its wait
-is never missed.
+that mark, so an event that the watch learns of, or that this process publishes, between
+the stream's read and its wait is never missed: it wakes the stream at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Collection, Iterator
+from typing import NamedTuple
 
 from taskyard.db.session import session_scope
 from taskyard.services import events
@@ -26,6 +27,14 @@ POLL = 0.5  # seconds between reads: how late an event written elsewhere may be 
 QUIET = 5.0  # seconds a stream waits for a wake before it reads anyway (a safety net)
 
 ReadLatest = Callable[[Collection[int]], dict[int, int]]
+
+
+class Mark(NamedTuple):
+    """Where a stream stood before a read: the newest event the watch knew of, and how
+    many times this process had published the task's events."""
+
+    newest: int
+    published: int
 
 
 class EventWatch:
@@ -40,23 +49,25 @@ class EventWatch:
     def following(self, task_id: int) -> Iterator[None]:
         """Keep ``task_id``'s newest event read while the block runs (a stream's life)."""
         self._poll.follow(task_id)
+        events.bus.follow(task_id)
         try:
             yield
         finally:
+            events.bus.unfollow(task_id)
             self._poll.unfollow(task_id)
             if not self._poll.follows(task_id):
                 self._latest.pop(task_id, None)
 
-    def mark(self, task_id: int) -> int:
-        """The newest event of the task known here; take it before reading the events."""
-        return self._latest.get(task_id, 0)
+    def mark(self, task_id: int) -> Mark:
+        """Where the task's events stand here; take it before reading them."""
+        return Mark(self._latest.get(task_id, 0), events.bus.published(task_id))
 
-    async def wait(self, task_id: int, mark: int) -> None:
+    async def wait(self, task_id: int, mark: Mark) -> None:
         """Until the task has an event newer than ``mark`` (read here, or published on
         the bus by this process), or :data:`QUIET` seconds pass."""
-        if self._latest.get(task_id, 0) > mark:
+        if self._latest.get(task_id, 0) > mark.newest:
             return
-        await events.bus.wait(task_id, QUIET)
+        await events.bus.wait(task_id, QUIET, seen=mark.published)
 
     def _found(self, latest: dict[int, int]) -> None:
         for task_id, newest in latest.items():

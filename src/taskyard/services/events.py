@@ -51,25 +51,53 @@ ANY = 0  # no task's id: waiting on it wakes for every task's events (the board'
 
 
 class EventBus:
-    """Wakes live readers of a task's events; safe to publish from any thread."""
+    """Wakes live readers of a task's events; safe to publish from any thread.
+
+    A task someone follows (:meth:`follow`) also has its publishes counted, so that a
+    reader that notes the count before it reads (:meth:`published`) and waits past it
+    is woken by a publish that came between its read and its wait.
+    """
 
     def __init__(self) -> None:
         self._waiters: dict[int, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = (
             defaultdict(set)
         )
+        self._followers: dict[int, int] = {}  # task id -> readers following it
+        self._published: dict[int, int] = {}  # followed task id -> publishes so far
         self._lock = threading.Lock()
+
+    def follow(self, task_id: int) -> None:
+        with self._lock:
+            self._followers[task_id] = self._followers.get(task_id, 0) + 1
+            self._published.setdefault(task_id, 0)
+
+    def unfollow(self, task_id: int) -> None:
+        with self._lock:
+            self._followers[task_id] -= 1
+            if not self._followers[task_id]:
+                del self._followers[task_id], self._published[task_id]
+
+    def published(self, task_id: int) -> int:
+        """How many publishes a followed task (or :data:`ANY`) has had."""
+        with self._lock:
+            return self._published.get(task_id, 0)
 
     def publish(self, task_id: int) -> None:
         with self._lock:
+            for counted in {task_id, ANY} & self._published.keys():
+                self._published[counted] += 1
             waiters = [*self._waiters.get(task_id, ()), *self._waiters.get(ANY, ())]
         for loop, flag in waiters:
             loop.call_soon_threadsafe(flag.set)
 
-    async def wait(self, task_id: int, timeout: float) -> None:
+    async def wait(self, task_id: int, timeout: float, seen: int | None = None) -> None:
         """Return when an event for ``task_id`` (any task for :data:`ANY`) is published
-        here, or after ``timeout``."""
+        here, or after ``timeout``; at once if it was published more than ``seen`` times
+        (see :meth:`published`)."""
         entry = (asyncio.get_running_loop(), asyncio.Event())
         with self._lock:
+            if seen is not None and self._published.get(task_id, 0) > seen:
+                return
             self._waiters[task_id].add(entry)
         try:
             await asyncio.wait_for(entry[1].wait(), timeout)
