@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowHistory
@@ -45,26 +46,24 @@ async def attempts(settings: Settings, key: str) -> list[Attempt]:
     return found
 
 
-async def local_steps(settings: Settings, key: str) -> list[str]:
-    """The local activities the task ``key``'s workflow ran, in order (from its markers)."""
+async def _markers(settings: Settings, key: str, name: str, field: str) -> list[Any]:
+    """The decoded ``field`` of each marker ``name`` in the task ``key``'s history, in order."""
     history = await history_of(settings, key)
     found = []
     for event in history.events:
         if event.HasField("marker_recorded_event_attributes"):
             marker = event.marker_recorded_event_attributes
-            if marker.marker_name == "core_local_activity":
-                data = json.loads(marker.details["data"].payloads[0].data)
-                found.append(data["activity_type"])
+            if marker.marker_name == name:
+                found.append(json.loads(marker.details[field].payloads[0].data))
     return found
+
+
+async def local_steps(settings: Settings, key: str) -> list[str]:
+    """The local activities the task ``key``'s workflow ran, in order (from its markers)."""
+    markers = await _markers(settings, key, "core_local_activity", "data")
+    return [data["activity_type"] for data in markers]
 
 
 async def patches(settings: Settings, key: str) -> list[str]:
     """The patches (``workflow.patched``) the task ``key``'s workflow recorded, in order."""
-    history = await history_of(settings, key)
-    found = []
-    for event in history.events:
-        if event.HasField("marker_recorded_event_attributes"):
-            marker = event.marker_recorded_event_attributes
-            if marker.marker_name == "core_patch":
-                found.append(json.loads(marker.details["patch-data"].payloads[0].data)["id"])
-    return found
+    return [data["id"] for data in await _markers(settings, key, "core_patch", "patch-data")]

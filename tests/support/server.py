@@ -22,6 +22,9 @@ from taskyard.runtime import Runtime
 FINAL = ("completed", "failed", "cancelled")
 
 
+EVENTS_PAGE = 5000  # the most the API gives at once
+
+
 @dataclass
 class RunningServer:
     url: str
@@ -42,14 +45,14 @@ class RunningServer:
         return result
 
     def events(self, key: str) -> list[dict[str, Any]]:
-        """All the task's events, page after page (a page holds 1,000 at most: an agent's
-        output alone can fill one)."""
+        """All the task's events, page after page (an agent's output alone can fill one)."""
         items: list[dict[str, Any]] = []
         after = 0
         while True:
-            page = self.http.get(f"/api/v1/tasks/{key}/events", params={"after": after}).json()
+            query = {"after": after, "limit": EVENTS_PAGE}
+            page = self.http.get(f"/api/v1/tasks/{key}/events", params=query).json()
             items += page["items"]
-            if not page["items"]:
+            if len(page["items"]) < EVENTS_PAGE:  # the last page: no request more to say so
                 return items
             after = page["next_after"]
 

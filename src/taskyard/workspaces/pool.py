@@ -210,11 +210,10 @@ async def settle(checkout: Path) -> None:
     to tell that nothing changed. An export of the agent's work (each turn) does worse:
     in the sandbox, where it may not touch the mirror's packs, it writes each file
     again as a loose object (the export takes half a second at 5,000 files, against
-    40 to 50 ms). So the
-    files are dated ``BACKDATE`` seconds back, then the index written again (a status,
-    which also fills the untracked cache) and handed to the sandbox user, as the rest
-    is: the agent's export writes that index back. Only on checkouts the server made
-    and no agent has seen.
+    40 to 50 ms). So the files are dated ``BACKDATE`` seconds back, then the index
+    written again (a status, which also fills the untracked cache) and handed to the
+    sandbox user, as the rest is: the agent's export writes that index back. Only on
+    checkouts the server made and no agent has seen.
     """
     await asyncio.to_thread(backdate, checkout, BACKDATE)
     await git(*SERVER_MADE, "status", "--porcelain", cwd=checkout)
