@@ -41,7 +41,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
@@ -70,6 +69,7 @@ from taskyard.workspaces.sandbox import (
     dying_with_parent,
 )
 from taskyard.workspaces.seccomp import seccomp_fd
+from taskyard.workspaces.spawn import kill, spawn
 
 PRLIMIT = "/usr/bin/prlimit"
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -123,8 +123,7 @@ class BubblewrapProcess(SandboxProcess):
         # bwrap's init dies with it, and the kernel then kills its pid namespace:
         # this covers the tree even without a cgroup.
         if self.process.returncode is None:  # once reaped, the pid may be someone else's
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+            kill(self.process, group=True)
         await asyncio.shield(self._ended)
 
 
@@ -244,7 +243,7 @@ class BubblewrapProvider(SandboxProvider):
                     *bridge.command([*REAPER, *request.argv]),
                 ]
                 argv = _confined(cgroup, limits, argv)
-                process = await asyncio.create_subprocess_exec(
+                process = await spawn(
                     *argv,
                     cwd="/",
                     # Given as the process environment, not as --setenv arguments:
@@ -290,8 +289,7 @@ async def _attach(process: asyncio.subprocess.Process, held: HeldStart, bridge: 
         await bridge.attach(await held.child_pid())
     except BaseException:
         # Killed before its block pipe closes, which bwrap would take for a go.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        kill(process, group=True)
         await process.wait()
         raise
     held.release()

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from taskyard.model.errors import Permanent
+from taskyard.workspaces.spawn import spawn
 
 
 class GitError(Permanent):
@@ -86,7 +87,7 @@ async def git_bytes(
     stdin: bytes | None = None,
 ) -> bytes:
     """:func:`git`, returning stdout as bytes."""
-    process = await asyncio.create_subprocess_exec(
+    process = await spawn(
         "git",
         *SAFE_ARGS,
         *args,

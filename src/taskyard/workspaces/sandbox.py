@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from typing import ClassVar
 from taskyard.model import hosts
 from taskyard.model.template import Limits, Network
 from taskyard.workspaces.netbridge import HostService
+from taskyard.workspaces.spawn import kill, spawn
 
 SETPRIV = "/usr/bin/setpriv"
 
@@ -77,8 +76,7 @@ class SandboxProcess:
 
     async def kill(self) -> None:
         """Kill the whole process tree and reap it."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        kill(self.process, group=True)
         await self.process.wait()
 
 
@@ -129,7 +127,7 @@ async def start_process(
     argv: list[str], env: dict[str, str], cwd: Path, stdin: str | None
 ) -> SandboxProcess:
     """Start a process in its own session (so the tree can be killed as one)."""
-    process = await asyncio.create_subprocess_exec(
+    process = await spawn(
         *dying_with_parent(argv),
         cwd=cwd,
         env=env,

@@ -155,7 +155,7 @@ def seccomp_fd() -> Iterator[int]:
     needs a fresh one; it is closed when the block ends, once the child runs::
 
         with seccomp_fd() as fd:
-            await asyncio.create_subprocess_exec(
+            await spawn(
                 "bwrap", ..., "--seccomp", str(fd), "--", *argv, pass_fds=(fd,)
             )
 
