@@ -226,7 +226,7 @@ def spending(
     with session_scope(url) as session:
         ensure_bootstrapped(session, ADMIN_TOKEN)
         principal = tokens.authenticate(session, ADMIN_TOKEN)
-        templates.push_template(session, principal, source)
+        templates.push_template(session, principal, source, settings)
         body = TaskCreate(title="Spend", repository="acme/shop", template="spend", run=False)
         task = create_task(session, principal, body, local_roots=())
         task.input_tokens, task.cost_usd = used, cost

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from taskyard.config import Settings
+from taskyard.db.session import session_scope
+from taskyard.services import templates, tokens
 from tests.conftest import ADMIN_TOKEN
 from tests.support.server import RunningServer, start_server
 
@@ -40,18 +42,23 @@ def template(name: str, network: str, command: str = "echo hello") -> str:
 
 @pytest.fixture
 def strict_server(settings: Settings) -> Iterator[RunningServer]:
-    """A server on the defaults: no non-public address for users, no full network."""
-    configured = settings.model_copy(update={"outbound_allowed_hosts": "external"})
+    """A server on the defaults: no non-public address for users, no full network, no
+    unsandboxed agents."""
+    update = {"outbound_allowed_hosts": "external", "allow_unsandboxed": False}
+    configured = settings.model_copy(update=update)
     assert not configured.allow_full_network
     with start_server(configured, ADMIN_TOKEN) as running:
         yield running
 
 
-def run(server: RunningServer, source: str, repository: Path) -> dict[str, object]:
-    response = server.http.post(
-        "/api/v1/templates", content=source, headers={"Content-Type": "application/yaml"}
-    )
-    assert response.status_code == 201, response.text
+def run(
+    server: RunningServer, source: str, repository: Path, push: bool = True
+) -> dict[str, object]:
+    if push:
+        response = server.http.post(
+            "/api/v1/templates", content=source, headers={"Content-Type": "application/yaml"}
+        )
+        assert response.status_code == 201, response.text
     workflow = {"name": "once", "stages": [{"key": "code", "agent": {}}]}
     server.http.post("/api/v1/workflows", json=workflow)  # 409 once it exists
     name = source.split("\n", 1)[0].removeprefix("name: ")
@@ -61,10 +68,39 @@ def run(server: RunningServer, source: str, repository: Path) -> dict[str, objec
     return server.wait_for(key, "failed", "completed", timeout=90)
 
 
-def test_a_full_network_template_fails_at_once_saying_who_may_allow_it(
-    strict_server: RunningServer, remote_repo: Path
+@pytest.mark.parametrize(
+    ("source", "setting"),
+    [
+        (template("wide", "{policy: full}"), "FULL_NETWORK"),
+        ("name: bare\nsandbox: none\nagent: {kind: command, command: 'true'}\n", "UNSANDBOXED"),
+    ],
+)
+def test_a_template_the_server_does_not_allow_is_refused_when_pushed(
+    strict_server: RunningServer, source: str, setting: str
 ) -> None:
-    task = run(strict_server, template("wide", "{policy: full}"), remote_repo)
+    name = source.split("\n", 1)[0].removeprefix("name: ")
+    as_yaml = {"Content-Type": "application/yaml"}
+    response = strict_server.http.post("/api/v1/templates", content=source, headers=as_yaml)
+    assert response.status_code == 400, response.text
+    assert f"TASKYARD_ALLOW_{setting}" in response.json()["error"]["message"]
+    assert strict_server.http.get(f"/api/v1/templates/{name}").status_code == 404
+    assert not [
+        e
+        for e in strict_server.http.get("/api/v1/audit").json()["items"]
+        if e["action"] == "template.pushed"
+    ]
+
+
+def test_a_stored_template_no_longer_allowed_fails_its_task_at_once(
+    strict_server: RunningServer, settings: Settings, remote_repo: Path
+) -> None:
+    """Pushed while the operator allowed it; the check before each run still holds."""
+    source = template("wide", "{policy: full}")
+    with session_scope(settings.resolved_database_url) as session:
+        principal = tokens.authenticate(session, ADMIN_TOKEN)
+        allowed = settings.model_copy(update={"allow_full_network": True})
+        templates.push_template(session, principal, source, allowed)
+    task = run(strict_server, source, remote_repo, push=False)
     assert task["status"] == "failed"
     assert "TASKYARD_ALLOW_FULL_NETWORK" in str(task["status_message"])
     events = strict_server.events(str(task["key"]))

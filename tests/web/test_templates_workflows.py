@@ -72,6 +72,11 @@ def test_a_bad_template_is_refused_with_each_problem_at_its_line(site: Site) -> 
     assert list(_problem_lines(again.text)) == [4]
     big = admin.post("/templates", {"source": "#" * (site.settings.max_template_bytes + 1)})
     assert big.status_code == 400 and "TASKYARD_MAX_TEMPLATE_BYTES" in big.text
+    # One this server does not allow is refused when pushed, saying which setting allows it.
+    assert not site.settings.allow_full_network
+    wide = admin.post("/templates", {"source": GOOD + "network: {policy: full}\n"})
+    assert wide.status_code == 400 and "TASKYARD_ALLOW_FULL_NETWORK" in wide.text
+    assert "policy: full" in wide.text.split("<textarea", 1)[1]  # kept, to be changed
 
 
 def test_another_organization_sees_none_of_the_templates(site: Site) -> None:

@@ -13,11 +13,13 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from taskyard.config import Settings
 from taskyard.db.models import Template
 from taskyard.model.errors import InvalidInput, NotFound
 from taskyard.model.template import NEW_TEMPLATE, TemplateSpec
 from taskyard.services import audit, safe_yaml
 from taskyard.services.access import Principal, require
+from taskyard.workspaces.providers import refuse_disallowed
 
 
 def _line_of(source: str, loc: tuple[int | str, ...]) -> int | None:
@@ -92,11 +94,15 @@ def _problem(source: str, error: Any) -> dict[str, Any]:
     }
 
 
-def push_template(session: Session, principal: Principal, source: str) -> Template:
-    """Store a new version of a template (version 1 for a new name)."""
+def push_template(
+    session: Session, principal: Principal, source: str, settings: Settings
+) -> Template:
+    """Store a new version of a template (version 1 for a new name), unless its sandbox
+    or network is one ``settings`` do not allow."""
     require(principal, "templates:write")
     org_id = principal.org_id
     spec = parse_template(source)
+    refuse_disallowed(spec, settings)
     latest = session.scalar(
         select(func.max(Template.version)).where(
             Template.org_id == org_id, Template.name == spec.name

@@ -17,19 +17,21 @@ def provider_for(kind: str, settings: Settings) -> SandboxProvider:
     One that does not isolate (``none`` runs the agent on the host with the
     server's privileges) only where the operator said so (``TASKYARD_ALLOW_UNSANDBOXED``).
     """
-    provider = SANDBOX_PROVIDERS.get(kind)
-    if not provider.info.isolated and not settings.allow_unsandboxed:
-        raise InvalidInput(
-            f"Templates with `sandbox: {kind}` run the agent on the host with the server's "
-            "privileges, and this server does not allow them: use `sandbox: bubblewrap`, "
-            "or set TASKYARD_ALLOW_UNSANDBOXED=true for trusted templates."
-        )
+    provider = _allowed_provider(kind, settings)
     provider.check_available()
     return provider
 
 
 def sandbox_for(spec: TemplateSpec, settings: Settings) -> SandboxProvider:
-    """:func:`provider_for` the template's sandbox, its network allowed by ``settings``.
+    """:func:`provider_for` the template's sandbox, its network allowed by ``settings``."""
+    refuse_disallowed(spec, settings)
+    return provider_for(spec.sandbox, settings)
+
+
+def refuse_disallowed(spec: TemplateSpec, settings: Settings) -> None:
+    """Refuse a template whose sandbox or network this server's operator has not allowed:
+    when it is pushed, so its author learns at once, and again before each run (the
+    operator may have changed their mind since, and a worker's settings are its own).
 
     ``network: full`` shares the host's network, whose loopback services (an embedded
     Temporal server answers anyone there) and neighbours are the whole server's, so only
@@ -42,4 +44,15 @@ def sandbox_for(spec: TemplateSpec, settings: Settings) -> SandboxProvider:
             "`network: allowlist` with the hosts the agent needs, or set "
             "TASKYARD_ALLOW_FULL_NETWORK=true if every template author is trusted."
         )
-    return provider_for(spec.sandbox, settings)
+    _allowed_provider(spec.sandbox, settings)
+
+
+def _allowed_provider(kind: str, settings: Settings) -> SandboxProvider:
+    provider = SANDBOX_PROVIDERS.get(kind)
+    if not provider.info.isolated and not settings.allow_unsandboxed:
+        raise InvalidInput(
+            f"Templates with `sandbox: {kind}` run the agent on the host with the server's "
+            "privileges, and this server does not allow them: use `sandbox: bubblewrap`, "
+            "or set TASKYARD_ALLOW_UNSANDBOXED=true for trusted templates."
+        )
+    return provider

@@ -75,7 +75,7 @@ def push(
             raise InvalidInput(
                 f"The template is larger than {limit} bytes (TASKYARD_MAX_TEMPLATE_BYTES)."
             )
-        row = templates.push_template(session, viewer.principal, source)
+        row = templates.push_template(session, viewer.principal, source, settings)
     except TaskyardError as exc:
         back = form.get("back", "")
         if back:

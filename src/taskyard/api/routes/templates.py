@@ -90,10 +90,16 @@ async def template_source(request: Request) -> str:
     ),
 )
 def push_template(
-    source: Annotated[str, Depends(template_source)], session: SessionDep, principal: PrincipalDep
+    source: Annotated[str, Depends(template_source)],
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> TemplateSummary:
-    """Push a template as YAML (``Content-Type: application/yaml``) or ``{"source": ...}``."""
-    return _summary(templates.push_template(session, principal, source))
+    """Push a template as YAML (``Content-Type: application/yaml``) or ``{"source": ...}``.
+
+    A template whose sandbox or network this server does not allow is refused (400).
+    """
+    return _summary(templates.push_template(session, principal, source, settings))
 
 
 @router.get("/templates", response_model=list[TemplateSummary])
