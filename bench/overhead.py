@@ -11,8 +11,11 @@ nothing but print the time it started and ended, in a bubblewrap sandbox (or non
   beside it, a plain ``git clone --shared`` of the same tree, for scale;
 - overhead: the task's whole time (POST → completed) minus the agent's own time;
 - throughput: N tasks submitted at once, tasks completed per second, and the CPU each
-  task took of the server, of the processes it ran (git, bubblewrap, the agents), of
-  Temporal and of the whole machine (see ``cpu.py``): a burst on this machine is bound
+  task took, twice: submitted and then waited for, as an intake (a webhook, a schedule)
+  submits work nobody watches, and with each task's events followed live by its
+  submitter, as ``taskyard tasks create --follow`` does (N streams on the same cores).
+  The CPU is the server's, that of the processes it ran (git, bubblewrap, the agents),
+  Temporal's and the whole machine's (see ``cpu.py``): a burst on this machine is bound
   by its cores;
 - ``GET /healthz`` on one kept-alive connection and on a fresh connection each time:
   the server's own answer time, and that a kept-alive request waits on nothing.
@@ -37,15 +40,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import cpu
 import httpx
 from workspace import make_repo, timed
 
 TOKEN = "ty_bench_token_0123456789abcdef"
+FINAL = ("completed", "failed", "cancelled")
 TEMPLATE = """
 name: noop
 sandbox: {sandbox}
@@ -116,44 +121,61 @@ class TaskFailed(SystemExit):
     """A benchmark's task ended other than completed: the status event says why."""
 
 
+def client(url: str, connections: int = 1) -> httpx.Client:
+    return httpx.Client(
+        base_url=url,
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=300,
+        limits=httpx.Limits(max_connections=connections),
+    )
+
+
+def submit(http: httpx.Client, repo: Path, title: str, template: str) -> tuple[str, float, float]:
+    """POST one task: its key, and when it was submitted and answered (epoch seconds)."""
+    submitted = time.time()
+    body = {"title": title, "repository": str(repo), "template": template, "workflow": "bench"}
+    response = http.post("/api/v1/tasks", json=body)
+    response.raise_for_status()
+    return response.json()["key"], submitted, time.time()
+
+
 def run_task(url: str, repo: Path, title: str, template: str = "noop") -> dict[str, float]:
-    """Submit one task, follow its events until it completes; return its timings."""
-    with httpx.Client(
-        base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=300
-    ) as http:
-        submitted = time.time()
-        body = {"title": title, "repository": str(repo), "template": template}
-        response = http.post("/api/v1/tasks", json={**body, "workflow": "bench"})
-        response.raise_for_status()
-        posted = time.time()
-        key = response.json()["key"]
-        stamps: list[float] = []  # the agent's own clock: its start and its end
-        statuses: list[tuple[str, float]] = []  # as the server recorded them, in order
-        first_output = turn_started = 0.0
+    """Submit one task, follow its events live until it ends; return its timings."""
+    with client(url) as http:
+        key, submitted, posted = submit(http, repo, title, template)
+        seen: list[dict[str, Any]] = []
         with http.stream(
             "GET", f"/api/v1/tasks/{key}/events", headers={"Accept": "text/event-stream"}
         ) as stream:
             for line in stream.iter_lines():
-                if not line.startswith("data: "):
-                    continue
-                event = json.loads(line[6:])
-                if event["kind"] == "output":
-                    try:
-                        stamps.append(float(event["data"]["line"]))
-                    except ValueError:
-                        continue  # not the agent's clock (a sandbox's error): its status says
-                    first_output = first_output or epoch(event["created_at"])
-                elif event["kind"] == "agent" and event["data"].get("state") == "working":
-                    turn_started = turn_started or epoch(event["created_at"])
-                elif event["kind"] == "status":
-                    status = event["data"]["status"]
-                    statuses.append((status, epoch(event["created_at"])))
-                    if status in ("completed", "failed", "cancelled"):
-                        if status != "completed":
-                            raise TaskFailed(f"{key} {event['data']}")
+                if line.startswith("data: "):
+                    seen.append(json.loads(line[6:]))
+                    if seen[-1]["kind"] == "status" and seen[-1]["data"]["status"] in FINAL:
                         break
-        task = http.get(f"/api/v1/tasks/{key}").json()
-    ended = epoch(task["ended_at"])
+        return timings(http, key, seen, submitted, posted)
+
+
+def timings(
+    http: httpx.Client, key: str, seen: list[dict[str, Any]], submitted: float, posted: float
+) -> dict[str, float]:
+    """A completed task's timings, from its events (``TaskFailed`` if it did not complete)."""
+    stamps: list[float] = []  # the agent's own clock: its start and its end
+    statuses: list[tuple[str, float]] = []  # as the server recorded them, in order
+    first_output = turn_started = 0.0
+    for event in seen:
+        if event["kind"] == "output":
+            try:
+                stamps.append(float(event["data"]["line"]))
+            except ValueError:
+                continue  # not the agent's clock (a sandbox's error): its status says
+            first_output = first_output or epoch(event["created_at"])
+        elif event["kind"] == "agent" and event["data"].get("state") == "working":
+            turn_started = turn_started or epoch(event["created_at"])
+        elif event["kind"] == "status":
+            statuses.append((event["data"]["status"], epoch(event["created_at"])))
+    if not statuses or statuses[-1][0] != "completed":
+        raise TaskFailed(f"{key} {[e['data'] for e in seen if e['kind'] == 'status'][-1:]}")
+    ended = epoch(http.get(f"/api/v1/tasks/{key}").json()["ended_at"])
     total = ended - submitted
     return {
         "to_start": stamps[0] - submitted,
@@ -165,10 +187,22 @@ def run_task(url: str, repo: Path, title: str, template: str = "noop") -> dict[s
 
 
 def burst(
-    url: str, repo: Path, n: int, template: str = "noop"
+    url: str,
+    repo: Path,
+    n: int,
+    template: str = "noop",
+    follow: bool = False,
+    ended: Callable[[], None] = lambda: None,
 ) -> tuple[list[dict[str, float]], list[str], float]:
     """Submit ``n`` tasks at once: the timings of those that completed, why the others did
-    not, and the seconds from the first submit until the last completed one ended."""
+    not, and the seconds from the first submit until the last completed one ended.
+
+    ``follow``: each task's submitter follows its events live, as ``run_task`` does.
+    Otherwise the tasks are submitted, then waited for with one request at a time, as
+    an intake (a webhook, a schedule) submits work and nobody watches it; their events
+    are read once all have ended (``bench/events.py`` measures live followers).
+    ``ended``: called as soon as all have ended, before their events are read back.
+    """
 
     def one(i: int) -> dict[str, float] | str:
         try:
@@ -177,11 +211,37 @@ def burst(
             return str(failed)
 
     started = time.time()
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        outcomes = list(pool.map(one, range(n)))
+    if follow:
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            outcomes = list(pool.map(one, range(n)))
+        ended()
+    else:
+        with client(url, connections=n) as http, ThreadPoolExecutor(max_workers=n) as pool:
+            posts = list(pool.map(lambda i: submit(http, repo, f"burst {i}", template), range(n)))
+            wait_ended(http, [key for key, _, _ in posts])
+            ended()
+            outcomes = [_read_back(http, *post) for post in posts]
     results = [o for o in outcomes if not isinstance(o, str)]
     failures = [o for o in outcomes if isinstance(o, str)]
     return results, failures, max((r["ended"] for r in results), default=started) - started
+
+
+def wait_ended(http: httpx.Client, keys: list[str], every: float = 0.2) -> None:
+    """Until every task has ended, asking about the oldest unended one at a time (the
+    throughput is counted from the tasks' own end times, not from when this saw them)."""
+    for key in keys:
+        while http.get(f"/api/v1/tasks/{key}").json()["status"] not in FINAL:
+            time.sleep(every)  # polling, as a client with no stream does
+
+
+def _read_back(
+    http: httpx.Client, key: str, submitted: float, posted: float
+) -> dict[str, float] | str:
+    seen = http.get(f"/api/v1/tasks/{key}/events", params={"limit": 5000}).json()["items"]
+    try:
+        return timings(http, key, seen, submitted, posted)
+    except TaskFailed as failed:
+        return str(failed)
 
 
 def hops(
@@ -294,17 +354,24 @@ def main() -> None:
             report_hops("one by one", sequential)
             plain_clones(repo, root / "plain", args.n)
             n = args.n if args.burst is None else args.burst
-            if n > 0:
-                before = cpu.times(server.pid)
-                results, failures, elapsed = burst(url, repo, n)
-                spent = cpu.times(server.pid) - before
-                if failures:
-                    raise SystemExit("\n".join(failures))
-                report("all at once", results)
-                report_hops("all at once", results)
-                rate = n / elapsed
-                print(f"  all at once throughput {rate:.1f} tasks/s ({n} tasks in {elapsed:.2f} s)")
-                cpu.report("all at once", spent, n, elapsed)
+            for label, follow in (("all at once", False), ("followed", True)):
+                if n > 0:
+                    burst_phase(server.pid, url, repo, n, label, follow)
+
+
+def burst_phase(server_pid: int, url: str, repo: Path, n: int, label: str, follow: bool) -> None:
+    """A burst of ``n`` tasks: their timings, throughput, and the CPU each took."""
+    before = cpu.times(server_pid)
+    spent: list[cpu.Times] = []
+    results, failures, elapsed = burst(
+        url, repo, n, follow=follow, ended=lambda: spent.append(cpu.times(server_pid) - before)
+    )
+    if failures:
+        raise SystemExit("\n".join(failures))
+    report(label, results)
+    report_hops(label, results)
+    print(f"  {label:<11} throughput {n / elapsed:.1f} tasks/s ({n} tasks in {elapsed:.2f} s)")
+    cpu.report(label, spent[0], n, elapsed)
 
 
 if __name__ == "__main__":
