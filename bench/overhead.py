@@ -13,7 +13,7 @@ nothing but print the time it started and ended, in a bubblewrap sandbox (or non
 - throughput: N tasks submitted at once, tasks completed per second, and the CPU each
   task took, twice: submitted and then waited for, as an intake (a webhook, a schedule)
   submits work nobody watches, and with each task's events followed live by its
-  submitter, as ``taskyard tasks create --follow`` does (N streams on the same cores).
+  submitter, as ``taskyard tasks events --follow`` does (N streams on the same cores).
   The CPU is the server's, that of the processes it ran (git, bubblewrap, the agents),
   Temporal's and the whole machine's (see ``cpu.py``): a burst on this machine is bound
   by its cores;
