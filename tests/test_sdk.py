@@ -35,7 +35,8 @@ from tests.engine.test_signals import push
 from tests.support.server import RunningServer
 
 TOKEN = "ty_test_admin_token_123"
-TEMPLATE = "name: scripted\nsandbox: none\nagent:\n  kind: command\n  command: echo hi > hi.txt\n"
+# Pushed, never run here (no engine): the default sandbox, as a server on the defaults allows.
+TEMPLATE = "name: scripted\nagent:\n  kind: command\n  command: echo hi > hi.txt\n"
 
 
 @dataclass
