@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections import Counter
 
 import httpx
+import pytest
 from standardwebhooks.webhooks import Webhook
 
 from taskyard.config import Settings
@@ -244,3 +246,26 @@ def test_what_a_channel_turned_off_still_owed_is_not_sent(
         assert hook.received == []
     (row,) = api.get("/api/v1/notifications/deliveries").json()
     assert (row["status"], row["last_error"]) == ("failed", "The channel was turned off.")
+
+
+def test_a_cancelled_loop_stops_even_as_a_send_ends_at_that_moment(
+    api: httpx.Client, api_settings: Settings
+) -> None:
+    """Python 3.11's ``asyncio.wait_for`` hands a task cancelled in the moment its wait
+    ended the wait's result: the loop took a worker's cancel for a wake and polled on
+    for good (the hung-receiver test above hung one run in six)."""
+
+    async def run() -> None:
+        loop = NotificationLoop(api_settings)
+        running = asyncio.create_task(loop.run())
+        deadline = time.monotonic() + 10
+        while not loop._wake._waiters:  # type: ignore[attr-defined]  # idle, between passes
+            assert time.monotonic() < deadline, "the loop never waited"
+            await asyncio.sleep(0.01)
+        loop._wake.set()  # a send ended...
+        running.cancel()  # ...as its worker stops
+        with pytest.raises(asyncio.CancelledError):
+            async with asyncio.timeout(10):
+                await running
+
+    asyncio.run(run())

@@ -54,7 +54,8 @@ class NotificationLoop:
                 except Exception:  # the database away for a moment: the next pass tries again
                     log.warning("notifications: a pass failed", exc_info=True)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), POLL)
+                    async with asyncio.timeout(POLL):
+                        await self._wake.wait()
             if self._sending:
                 await asyncio.wait(self._sending)
         finally:
@@ -89,9 +90,8 @@ class NotificationLoop:
             return
         try:
             channel = channel_for(due.kind)
-            result = await asyncio.wait_for(
-                channel.send(due.notice, due.target, due.previous), SEND_TIMEOUT
-            )
+            async with asyncio.timeout(SEND_TIMEOUT):
+                result = await channel.send(due.notice, due.target, due.previous)
         except ChannelError as exc:
             await self._failed(due, exc.message, exc.status_code, exc.retry)
         except TimeoutError:

@@ -52,7 +52,8 @@ class TrackingLoop:
             except Exception:  # the database away for a moment: the next pass tries again
                 log.warning("tracking comments: a pass failed", exc_info=True)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._poll)
+                async with asyncio.timeout(self._poll):
+                    await self._stopping.wait()
 
     async def run_once(self) -> int:
         """One pass; returns how many comments it claimed."""
@@ -66,7 +67,8 @@ class TrackingLoop:
             await asyncio.to_thread(tracking.posted, settings, due, due.comment_id, interval)
             return
         try:
-            comment_id = await asyncio.wait_for(self._send(due), POST_TIMEOUT)
+            async with asyncio.timeout(POST_TIMEOUT):
+                comment_id = await self._send(due)
         except asyncio.CancelledError:
             # A stopping worker: the edit is owed at once, to whichever worker is next.
             stopped = asyncio.to_thread(
@@ -116,7 +118,8 @@ async def stop_loop(loop: Stoppable, running: asyncio.Task[None], grace: float) 
     loop and the notifications' alike."""
     loop.stop()
     try:
-        await asyncio.wait_for(asyncio.shield(running), grace)
+        async with asyncio.timeout(grace):
+            await asyncio.shield(running)
     except TimeoutError:
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -100,7 +100,8 @@ class EventBus:
                 return
             self._waiters[task_id].add(entry)
         try:
-            await asyncio.wait_for(entry[1].wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await entry[1].wait()
         except TimeoutError:
             pass
         finally:
