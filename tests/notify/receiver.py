@@ -31,8 +31,8 @@ class Receiver:
     answered: list[Received] = field(default_factory=list)  # those answered 2xx
     lock: threading.Lock = field(default_factory=threading.Lock)
     closing: threading.Event = field(default_factory=threading.Event)
-    hanging: int = 0  # requests held unanswered whose sender is still waiting
-    most_hanging: int = 0  # the most ever held at once
+    held: set[socket.socket] = field(default_factory=set)  # requests held unanswered
+    most_hanging: int = 0  # the most ever held at once whose senders still waited
 
     def answer(self, got: Received) -> int:
         with self.lock:
@@ -45,14 +45,17 @@ class Receiver:
     def hang(self, connection: socket.socket) -> None:
         """Hold a request unanswered until the receiver closes or the sender gives up."""
         with self.lock:
-            self.hanging += 1
-            self.most_hanging = max(self.most_hanging, self.hanging)
+            # A sender that gave up is seen now, not at its own request's next look (up
+            # to 0.05 s later): its sender's next request may come first.
+            self.held = {held for held in self.held if not _hung_up(held)}
+            self.held.add(connection)
+            self.most_hanging = max(self.most_hanging, len(self.held))
         try:
             while not self.closing.wait(0.05) and not _hung_up(connection):
                 pass
         finally:
             with self.lock:
-                self.hanging -= 1
+                self.held.discard(connection)
 
     def wait_for(self, count: int, timeout: float = 30) -> list[Received]:
         """The 2xx-answered requests once there are ``count`` of them."""
