@@ -53,7 +53,8 @@ def new_tasks(api: httpx.Client, count: int) -> list[int]:
 
 def claim(url: str, task_id: int) -> concurrency.Claim:
     with session_scope(url) as session:
-        return concurrency.claim(session, task_id, default=0)
+        task, team = concurrency.lock_line(session, task_id)
+        return concurrency.claim(session, task, team, default=0)
 
 
 def messages(url: str) -> dict[int, str]:

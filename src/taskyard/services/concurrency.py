@@ -65,8 +65,9 @@ def _locked_team(session: Session, team_id: int) -> Team:
     return team
 
 
-def lock_line(session: Session, task_id: int) -> None:
-    """Take the task's team's lock before writing anything in a transaction that claims.
+def lock_line(session: Session, task_id: int) -> tuple[Task, Team]:
+    """The task, and its team locked: taken before writing anything in a transaction that
+    claims, and handed to :func:`claim`.
 
     A claim that wrote its task's entry into the stage first held locks that other
     claims wait for (its own row, which :func:`_rebalance` writes for a task in line,
@@ -77,7 +78,7 @@ def lock_line(session: Session, task_id: int) -> None:
     task = session.get(Task, task_id)
     if task is None:
         raise NotFound(f"Task {task_id} no longer exists.")
-    _locked_team(session, task.team_id)
+    return task, _locked_team(session, task.team_id)
 
 
 @dataclass(frozen=True)
@@ -126,15 +127,13 @@ def _rebalance(session: Session, team: Team, default: int) -> Line:
     return result
 
 
-def claim(session: Session, task_id: int, default: int) -> Claim:
-    """Take a slot of the task's team for its agent run, or a place in line.
+def claim(session: Session, task: Task, team: Team, default: int) -> Claim:
+    """Take a slot of the task's team (locked, by :func:`lock_line`) for its agent run,
+    or a place in line.
 
     Asking again is safe: a task holding a slot keeps it, one in line keeps its place.
     """
-    task = session.get(Task, task_id)
-    if task is None:
-        raise NotFound(f"Task {task_id} no longer exists.")
-    team = _locked_team(session, task.team_id)
+    task_id = task.id
     slot = session.get(TeamSlot, task_id)
     if slot is None:
         slot = TeamSlot(task_id=task_id, team_id=team.id, running=False, waiting_since=utcnow())

@@ -88,8 +88,7 @@ class SavedWork:
     patch: str
 
 
-def _change_status(session: Session, task_id: int, change: StatusChange) -> None:
-    task = session.get(Task, task_id)
+def _change_status(session: Session, task: Task | None, change: StatusChange) -> None:
     if task is not None:
         tasks.set_status(session, task, change.status, change.message, stage=change.stage)
 
@@ -145,7 +144,8 @@ class TaskStore:
     def set_status(self, task_id: int, status: str, message: str, stage: str | None) -> int | None:
         """Change the task's status; the id of the schedule that paused itself for it."""
         with session_scope(self.url) as session:
-            _change_status(session, task_id, StatusChange(status, message, stage))
+            task = session.get(Task, task_id)
+            _change_status(session, task, StatusChange(status, message, stage))
             return schedule_runs.task_ended(session, task_id)
 
     def claim_slot(
@@ -166,12 +166,13 @@ class TaskStore:
         entering: StatusChange | None,
         granted: StatusChange | None,
     ) -> concurrency.Claim:
+        # The team's lock before any row; the task is kept, and read once.
+        task, team = concurrency.lock_line(session, task_id)
         if entering is not None:
-            concurrency.lock_line(session, task_id)  # the team's lock before any row
-            _change_status(session, task_id, entering)
-        claim = concurrency.claim(session, task_id, self.settings.team_max_running)
+            _change_status(session, task, entering)
+        claim = concurrency.claim(session, task, team, self.settings.team_max_running)
         if claim.granted and granted is not None:
-            _change_status(session, task_id, granted)
+            _change_status(session, task, granted)
         return claim
 
     def begin_run(
@@ -200,7 +201,7 @@ class TaskStore:
         with session_scope(self.url) as session:
             run = runs.start_run(session, task_id, stage)
             if working is not None:
-                _change_status(session, task_id, working)
+                _change_status(session, session.get(Task, task_id), working)
             return run.id
 
     def finish_run(self, run_id: int, status: str) -> None:
