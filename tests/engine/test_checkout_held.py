@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from taskyard.db.models import Run, Task
 from taskyard.db.session import session_scope
+from taskyard.engine import home
 from taskyard.engine.home import read_mark
 from taskyard.engine.layout import Workspace
 from taskyard.engine.types import TurnInput
@@ -40,8 +42,9 @@ def _ids(server: RunningServer, key: str) -> tuple[int, int | None]:
 
 
 def test_a_retried_turn_waits_for_the_try_still_running_and_never_runs_the_agent_twice(
-    server: RunningServer, remote_repo: Path, one_stage: str
+    server: RunningServer, remote_repo: Path, one_stage: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(home, "WAIT_SAID_AFTER", 0.5)  # the first try's agent runs 2 s
     template = push(server, "slow-counting", SLOW_COUNTING)
     key = server.create_task(
         title="Count", repository=str(remote_repo), template=template, workflow=one_stage
@@ -62,6 +65,10 @@ def test_a_retried_turn_waits_for_the_try_still_running_and_never_runs_the_agent
     assert (checkout / "count.txt").read_text() == "ran\n"
     outputs = [e["data"]["line"] for e in server.events(key) if e["kind"] == "output"]
     assert outputs.count("started") == 1
+    # The wait was said on the task's timeline, once, as it went on.
+    waits = [e for e in server.events(key) if e["kind"] == "error" and e["data"].get("waiting")]
+    assert len(waits) == 1
+    assert "an earlier try of one of its steps still holds" in waits[0]["data"]["message"]
 
 
 def test_preparations_of_one_workspace_at_once_make_one_checkout(

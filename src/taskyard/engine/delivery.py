@@ -35,7 +35,7 @@ async def deliver(settings: Settings, store: TaskStore, task_id: int, stage: str
     from the vault, open or update the pull request."""
     task = await asyncio.to_thread(store.facts, task_id)
     try:
-        async with held(settings, task.workspace_name):
+        async with held(settings, task.workspace_name, store, task.id):
             return await _deliver(settings, store, task, stage)
     except (GitError, InvalidInput) as exc:
         # The message becomes the task's status: it may quote what the agent wrote

@@ -24,7 +24,10 @@ than build or run in a checkout the first try is still using.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -33,9 +36,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from taskyard.config import Settings
-from taskyard.workspaces.pool import locked
+from taskyard.services.task_store import TaskStore
+from taskyard.workspaces.file_lock import locked
+
+log = logging.getLogger(__name__)
 
 ID_FILE = "worker-id"
+# Steps of one task run one after another: a step waits for the checkout this long only
+# behind a stranded try.
+WAIT_SAID_AFTER = 5.0
 
 
 def worker_name(settings: Settings) -> str:
@@ -69,10 +78,32 @@ def mark_path(settings: Settings, workspace_name: str) -> Path:
 
 
 @asynccontextmanager
-async def held(settings: Settings, workspace_name: str) -> AsyncIterator[None]:
-    """The task's checkout on this worker, for this step alone (not reentrant)."""
-    async with locked(mark_path(settings, workspace_name).with_name("lock")):
+async def held(
+    settings: Settings, workspace_name: str, store: TaskStore, task_id: int
+) -> AsyncIterator[None]:
+    """The task's checkout on this worker, for this step alone (not reentrant).
+
+    A step waits here only for an earlier try of one of its task's steps, whose
+    heartbeats were lost: a wait longer than :data:`WAIT_SAID_AFTER` is said on the
+    task's timeline, where a try stranded for good would otherwise leave the task
+    reading "provisioning" or "working" with nothing saying why.
+    """
+    lock = mark_path(settings, workspace_name).with_name("lock")
+    say = functools.partial(_say_waiting, store, task_id)
+    async with locked(lock, waiting=say, said_after=WAIT_SAID_AFTER):
         yield
+
+
+async def _say_waiting(store: TaskStore, task_id: int) -> None:
+    log.warning("task %s: a step waits for the checkout, held by an earlier try", task_id)
+    data = {
+        "message": f"This step has waited {WAIT_SAID_AFTER:.0f} s for the task's checkout on "
+        "this worker, which an earlier try of one of its steps still holds (that try's "
+        "heartbeats were lost, and it has not ended yet). The step goes on once that try "
+        "ends; cancel the task if it does not.",
+        "waiting": True,
+    }
+    await asyncio.to_thread(store.append_event, task_id, "error", data)
 
 
 @dataclass(frozen=True)

@@ -190,7 +190,7 @@ class TurnRunner:
         # finds its result, or the checkout it left, which is prepared again. Log lines
         # name the run, which a first turn's input could not (it starts the run).
         with about(run_id=inp.run_id):
-            async with held(self.settings, name):
+            async with held(self.settings, name, self.store, inp.task_id):
                 result = await self._run_held(inp, heartbeat, task)
         return replace(result, run_id=inp.run_id)
 

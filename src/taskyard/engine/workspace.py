@@ -64,7 +64,7 @@ async def prepare_workspace(
 ) -> Mark:
     """Bring the task's checkout here up to its latest checkpoint (once), set up (once)."""
     task = await asyncio.to_thread(store.facts, task_id)
-    async with held(settings, task.workspace_name):
+    async with held(settings, task.workspace_name, store, task.id):
         return await _prepare(settings, store, task, heartbeat)
 
 

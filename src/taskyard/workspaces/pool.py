@@ -34,13 +34,13 @@ import shutil
 import threading
 import time
 import uuid
-import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 from taskyard.config import Settings
 from taskyard.workspaces.clone_refs import mirror_refs
+from taskyard.workspaces.file_lock import locked
 from taskyard.workspaces.files import backdate, hand_over
 from taskyard.workspaces.git import SERVER_MADE, git
 from taskyard.workspaces.pool_gate import wait_for_quiet
@@ -58,30 +58,6 @@ REFILL_NICE = 10
 # How far back a new checkout's files are dated (see settle): past the second its index
 # is written in, whatever the clock's rounding.
 BACKDATE = 2
-
-_LOOP_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Path, asyncio.Lock]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-@contextlib.asynccontextmanager
-async def locked(lock_file: Path) -> AsyncIterator[None]:
-    """Hold an exclusive lock on ``lock_file``, against other processes and tasks.
-
-    Tasks of one process queue on an asyncio lock first, so that at most one thread
-    per file blocks in ``flock``: a burst of tasks would otherwise park a thread each
-    in the executor that database work needs too.
-    """
-    loop = asyncio.get_running_loop()
-    local = _LOOP_LOCKS.setdefault(loop, {}).setdefault(lock_file, asyncio.Lock())
-    async with local:
-        lock_file.parent.mkdir(parents=True, exist_ok=True)
-        with lock_file.open("a") as handle:
-            await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def pool_dir(mirror: Path, base: str, settings: Settings) -> Path:

@@ -33,6 +33,7 @@ from taskyard.workspaces.clone_refs import (
     write_branch,
     write_clone_refs,
 )
+from taskyard.workspaces.file_lock import locked
 from taskyard.workspaces.files import hand_over
 from taskyard.workspaces.git import SERVER_MADE, GitError, git
 
@@ -74,7 +75,7 @@ async def ensure_mirror(
     """
     mirror = mirror_path(remote.url, settings)
     auth = dict(remote.env)
-    async with pool.locked(mirror.with_suffix(".lock")):
+    async with locked(mirror.with_suffix(".lock")):
         started = time.time()
         if (mirror / "HEAD").exists():
             last = last_fetch(mirror)

@@ -20,7 +20,7 @@ from taskyard.config import Settings
 from taskyard.model.diff import DiffStats
 from taskyard.model.errors import InvalidInput
 from taskyard.model.forge import GitRemote
-from taskyard.workspaces import pool
+from taskyard.workspaces.file_lock import locked
 from taskyard.workspaces.git import GitError, git, git_bytes
 from taskyard.workspaces.snapshot import Snapshot
 
@@ -40,7 +40,7 @@ async def open_vault(mirror: Path, settings: Settings) -> Path:
     vault = vault_path(mirror, settings)
     if (vault / "HEAD").exists():
         return vault
-    async with pool.locked(vault.with_suffix(".lock")):
+    async with locked(vault.with_suffix(".lock")):
         if not (vault / "HEAD").exists():
             partial = vault.with_suffix(".partial")
             await git("init", "--quiet", "--bare", str(partial))
