@@ -17,7 +17,7 @@ from taskyard.engine.home import held, mark_path, read_mark, write_mark
 from taskyard.engine.types import DeliveryResult
 from taskyard.engine.work import Work, collect_work
 from taskyard.forges.base import FORGES, DeliveredWork
-from taskyard.model.errors import InvalidInput, Permanent, TaskyardError
+from taskyard.model.errors import Forbidden, InvalidInput, Permanent, TaskyardError
 from taskyard.model.redaction import Redactor
 from taskyard.services import deliveries
 from taskyard.services.deliveries import Delivered
@@ -116,12 +116,14 @@ async def mark_ready(settings: Settings, task_id: int, last_try: bool = False) -
     person to mark; the task goes on. Before the last try, one that cannot be reached
     raises, and the activity is tried again.
     """
-    site, drafts = await asyncio.to_thread(deliveries.open_drafts, settings, task_id)
+    site, drafts, refused = await asyncio.to_thread(deliveries.open_drafts, settings, task_id)
     if not drafts:
         return
     try:
+        if refused:
+            raise Forbidden(refused)
         client = FORGES.get(site.kind).connect(site, settings)
-    except Permanent as exc:  # its credentials were removed since it opened them
+    except Permanent as exc:  # its credentials, or its owner's grant, went since it opened them
         for draft in drafts:
             await asyncio.to_thread(deliveries.record_ready, settings, task_id, draft, exc.message)
         return

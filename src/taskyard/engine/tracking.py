@@ -66,6 +66,10 @@ class TrackingLoop:
         if due.unchanged:
             await asyncio.to_thread(tracking.posted, settings, due, due.comment_id, interval)
             return
+        if due.refused:  # nothing is sent; asked again only as rarely as a failing forge
+            log.warning("tracking comment of task %s not posted: %s", due.task_id, due.refused)
+            await asyncio.to_thread(tracking.failed, settings, due.task_id, due.refused, MAX_RETRY)
+            return
         try:
             async with asyncio.timeout(POST_TIMEOUT):
                 comment_id = await self._send(due)

@@ -14,9 +14,9 @@ from taskyard.db.models import PullRequest, Task, TrackingComment
 from taskyard.db.session import session_scope
 from taskyard.forges.base import PullRequestDraft, RemotePullRequest
 from taskyard.model.diff import DiffStats
-from taskyard.model.errors import NotFound
+from taskyard.model.errors import Forbidden, NotFound
 from taskyard.model.forge import ForgeSite
-from taskyard.services import events, pulls, task_notices, tracking
+from taskyard.services import events, pulls, repository_owners, task_notices, tracking
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,10 @@ def record(settings: Settings, task_id: int, done: Delivered) -> bool:
         return created and session.get(TrackingComment, task_id) is None
 
 
-def open_drafts(settings: Settings, task_id: int) -> tuple[ForgeSite, list[Draft]]:
-    """The task's forge and its open draft pull requests."""
+def open_drafts(settings: Settings, task_id: int) -> tuple[ForgeSite, list[Draft], str]:
+    """The task's forge, its open draft pull requests, and why the server's forge
+    credentials may no longer touch them (its repository's owner was withdrawn from the
+    task's organization since the task was made; ``""``: they may)."""
     with session_scope(settings.resolved_database_url, write=False) as session:
         task = session.get(Task, task_id)
         if task is None:
@@ -117,7 +119,11 @@ def open_drafts(settings: Settings, task_id: int) -> tuple[ForgeSite, list[Draft
             Draft(p.id, p.repository, RemotePullRequest(p.number, p.url, p.state, p.node_id, True))
             for p in pulls.open_drafts(session, task_id)
         ]
-        return task.forge_site, drafts
+        try:
+            repository_owners.require_owner(session, task.org_id, task.repository)
+        except Forbidden as exc:
+            return task.forge_site, drafts, exc.message
+        return task.forge_site, drafts, ""
 
 
 def record_ready(settings: Settings, task_id: int, draft: Draft, error: str = "") -> None:

@@ -31,6 +31,7 @@ from taskyard.services import (
     concurrency,
     diffs,
     events,
+    repository_owners,
     runs,
     schedule_runs,
     secrets,
@@ -122,8 +123,13 @@ class TaskStore:
             return [Stage.model_validate(s) for s in workflow.stages]
 
     def facts(self, task_id: int) -> TaskFacts:
+        """What a step on a worker needs of the task. Every such step (the fetch, the
+        workspace, a turn's work, the delivery) reads them, so a repository whose owner the
+        organization was granted when the task was made, and is no longer, stops the task
+        at its next step (:class:`Forbidden`: it fails at once, nothing fetched or pushed)."""
         with session_scope(self.url, write=False) as session:
             task = self._task(session, task_id)
+            repository_owners.require_owner(session, task.org_id, task.repository)
             return TaskFacts(
                 id=task.id,
                 key=task.key,

@@ -28,10 +28,10 @@ from sqlalchemy.orm import Session
 from taskyard.config import Settings
 from taskyard.db.models import PullRequest, Task, TrackingComment, Workflow, utcnow
 from taskyard.db.session import session_scope
-from taskyard.model.errors import InvalidInput
+from taskyard.model.errors import Forbidden, InvalidInput
 from taskyard.model.forge import ForgeSite
 from taskyard.model.redaction import Redactor
-from taskyard.services import secrets
+from taskyard.services import repository_owners, secrets
 from taskyard.services.tracking_body import PullView, TaskView, render
 
 MAX_REPOSITORY = 500
@@ -50,6 +50,9 @@ class Due:
     body: str
     sha: str
     unchanged: bool  # the comment already says exactly this
+    # Why the server's forge credentials may no longer post it: the repository's owner was
+    # withdrawn from the task's organization since the task was made ("": they may).
+    refused: str = ""
 
 
 def start_tracking(session: Session, task: Task, repository: str, issue_number: int) -> None:
@@ -148,6 +151,11 @@ def _rendered(session: Session, settings: Settings, task_id: int, now: dt.dateti
         render(view, now)
     )
     sha = hashlib.sha256(body.encode()).hexdigest()
+    refused = ""
+    try:
+        repository_owners.require_owner(session, task.org_id, row.repository)
+    except Forbidden as exc:
+        refused = exc.message
     return Due(
         task_id=task_id,
         site=task.forge_site,
@@ -157,6 +165,7 @@ def _rendered(session: Session, settings: Settings, task_id: int, now: dt.dateti
         body=body,
         sha=sha,
         unchanged=bool(row.comment_id) and sha == row.body_sha,
+        refused=refused,
     )
 
 
