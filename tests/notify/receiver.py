@@ -67,6 +67,13 @@ class Receiver:
             assert time.monotonic() < deadline, f"{len(self.answered)} of {count} received"
             time.sleep(0.02)
 
+    async def holding(self, count: int, timeout: float = 30) -> None:
+        """Until ``count`` requests have been held at once (see :meth:`arrived`)."""
+        deadline = time.monotonic() + timeout
+        while self.most_hanging < count:
+            assert time.monotonic() < deadline, f"{self.most_hanging} of {count} held at once"
+            await asyncio.sleep(0.02)
+
     async def arrived(self, count: int, timeout: float = 30) -> None:
         """``wait_for`` on an event loop, needing none of its worker threads: the loop under
         test uses them, and a wait queued behind its work would fail late, not say why."""
