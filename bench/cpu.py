@@ -8,6 +8,7 @@ once they end. Linux only.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,9 +49,14 @@ def _machine_busy() -> float:
     return (sum(values) - values[3] - values[4]) / TICK  # less idle and iowait
 
 
-def times(server_pid: int) -> Times:
-    """:class:`Times` now, for the server ``server_pid`` and its Temporal dev server."""
-    _, _, own, waited = _stat(server_pid)
+def times(server: Sequence[int]) -> Times:
+    """:class:`Times` now, for the server's processes ``server`` and the Temporal dev server
+    that one of them, or this benchmark, started."""
+    own = waited = 0.0
+    for pid in server:
+        _, _, cpu, children = _stat(pid)
+        own, waited = own + cpu, waited + children
+    parents = {*server, os.getpid()}
     temporal = 0.0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -59,7 +65,7 @@ def times(server_pid: int) -> Times:
             name, parent, cpu, _ = _stat(int(entry))
         except (FileNotFoundError, ProcessLookupError, ValueError):
             continue  # ended meanwhile
-        if parent == server_pid and name == "temporal":
+        if parent in parents and name == "temporal":
             temporal += cpu
     return Times(own, waited, temporal, _machine_busy())
 

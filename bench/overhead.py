@@ -21,7 +21,12 @@ nothing but print the time it started and ended, in a bubblewrap sandbox (or non
   the server's own answer time, and that a kept-alive request waits on nothing.
 
 Usage: python bench/overhead.py [-n 50] [--burst N] [--bursts 3] [--files 5000]
-       [--sandbox bubblewrap] [--dir /var/tmp]
+       [--sandbox bubblewrap] [--dir /var/tmp] [--apart]
+
+``--apart``: the API and the worker as two processes, ``taskyard serve --no-worker`` and
+``taskyard worker`` on the same data directory and a Temporal dev server of their own
+(started as the embedded server starts its own), where ``taskyard serve`` runs both in one
+interpreter. The API then cannot start a workflow eagerly (it has no worker of its own).
 
 ``--bursts``: each kind of burst is run this many times, and its throughput's median and
 spread printed: on a shared virtual machine the same burst of the same code ran at 5.8
@@ -36,6 +41,7 @@ of one (a checkout of 5,000 files took 0.15 s in one directory of this machine's
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -45,7 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -54,7 +60,10 @@ import cpu
 import httpx
 from workspace import make_repo, timed
 
+from taskyard.engine.devserver import DevServer
+
 TOKEN = "ty_bench_token_0123456789abcdef"
+BENCH_KEY = "bench-only-shared-key-0123456789abcdefghijkl"
 FINAL = ("completed", "failed", "cancelled")
 TEMPLATE = """
 name: noop
@@ -89,24 +98,37 @@ def serving(data_dir: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
         proc.wait(30)
 
 
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[str], str, Path]:
+def start_server(
+    data_dir: Path, *flags: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str, Path]:
     """``taskyard serve`` on a free port; its output goes to a log file beside its data."""
+    log = data_dir.parent / "serve.log"
+    command = ["serve", "--port", "0", *flags]
+    proc, ready = started(command, data_dir, log, "taskyard is running at ", env)
+    return proc, ready.split()[-1], log
+
+
+def started(
+    command: list[str], data_dir: Path, log: Path, ready: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """``taskyard <command>`` for a benchmark, once it has printed a line starting with
+    ``ready`` (returned); its output goes to ``log``."""
+    # Nothing of the caller's own deployment: the benchmark's server has its own.
+    outside = ("TASKYARD_TEMPORAL_ADDRESS", "TASKYARD_DATABASE_URL")
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name not in outside},
         "TASKYARD_DATA_DIR": str(data_dir),
         "TASKYARD_ADMIN_TOKEN": TOKEN,
         # The benchmarks' repositories sit beside the data directory; their templates are
         # trusted `sandbox: none` ones where the sandbox is not what is measured.
         "TASKYARD_LOCAL_REPOSITORY_ROOTS": str(data_dir.parent),
         "TASKYARD_ALLOW_UNSANDBOXED": "true",
+        **(env or {}),
     }
-    env.pop("TASKYARD_TEMPORAL_ADDRESS", None)
-    env.pop("TASKYARD_DATABASE_URL", None)
     data_dir.mkdir(parents=True, exist_ok=True)
-    log = data_dir.parent / "serve.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "taskyard", "serve", "--port", "0"],
+            [sys.executable, "-m", "taskyard", *command],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -115,11 +137,43 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[str], str, Path]:
     with log.open() as reader:
         while proc.poll() is None:
             line = reader.readline()
-            if line.startswith("taskyard is running at "):
-                return proc, line.split()[-1], log
+            if line.startswith(ready):
+                return proc, line
             if not line:
-                time.sleep(0.02)  # the server has printed nothing new yet
-    raise SystemExit("server did not start:\n" + log.read_text())
+                time.sleep(0.02)  # the process has printed nothing new yet
+    raise SystemExit(f"taskyard {command[0]} did not start:\n" + log.read_text())
+
+
+@contextlib.contextmanager
+def serving_apart(data_dir: Path) -> Iterator[tuple[list[int], str]]:
+    """``taskyard serve --no-worker`` and one ``taskyard worker`` on the same data directory
+    (the same SQLite file), with a Temporal dev server of their own started as the embedded
+    server starts its own: the API and the worker each with an interpreter of its own.
+    Yields their pids and the API's URL."""
+    dev = DevServer(data_dir / "temporal.db")
+    asyncio.run(dev.start())
+    # Two processes sharing a Temporal server are a scale-out: they need one key.
+    env = {"TASKYARD_TEMPORAL_ADDRESS": dev.address, "TASKYARD_SECRET_KEY": BENCH_KEY}
+    try:
+        api, url, log = start_server(data_dir, "--no-worker", env=env)
+        try:
+            worker_log = data_dir.parent / "worker.log"
+            worker, _ = started(["worker"], data_dir, worker_log, "taskyard worker polling", env)
+            try:
+                yield [api.pid, worker.pid], url
+            except BaseException:
+                for name, path in (("server", log), ("worker", worker_log)):
+                    tail = "".join(path.read_text().splitlines(True)[-40:])
+                    print(f"{name} log (tail):\n{tail}")
+                raise
+            finally:
+                worker.terminate()
+                worker.wait(30)
+        finally:
+            api.terminate()
+            api.wait(30)
+    finally:
+        dev.stop()
 
 
 class TaskFailed(SystemExit):
@@ -340,13 +394,18 @@ def main() -> None:
     parser.add_argument(
         "--bursts", type=int, default=3, help="bursts of each kind, for their spread (default 3)"
     )
+    parser.add_argument(
+        "--apart",
+        action="store_true",
+        help="the API and the worker as two processes (serve --no-worker, worker)",
+    )
     args = parser.parse_args()
     # Not under /tmp: a sandbox has its own, and would not see the data directory there.
     with tempfile.TemporaryDirectory(prefix="taskyard-bench-", dir=args.dir) as tmp:
         root = Path(tmp)
         repo = root / "remote.git"
         make_repo(repo, args.files)
-        with serving(root / "data") as (server, url):
+        with served(root / "data", args.apart) as (server, url):
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
                 template = TEMPLATE.format(sandbox=args.sandbox)
                 http.post("/api/v1/templates", content=template).raise_for_status()
@@ -355,6 +414,7 @@ def main() -> None:
             print(
                 f"taskyard overhead, {args.n} tasks, no-op agent in {args.sandbox}, "
                 f"{args.files:,} files, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
+                + (", the API and the worker apart" if args.apart else "")
             )
             healthz(url, 4 * args.n)
             sequential = [run_task(url, repo, f"seq {i}") for i in range(args.n)]
@@ -365,7 +425,7 @@ def main() -> None:
             for label, follow in (("all at once", False), ("followed", True)):
                 if n > 0:
                     rates = [
-                        burst_phase(server.pid, url, repo, n, label, follow, detail=i == 0)
+                        burst_phase(server, url, repo, n, label, follow, detail=i == 0)
                         for i in range(args.bursts)
                     ]
                     print(
@@ -375,15 +435,33 @@ def main() -> None:
                     )
 
 
+@contextlib.contextmanager
+def served(data_dir: Path, apart: bool) -> Iterator[tuple[list[int], str]]:
+    """The server's processes and its URL: one ``taskyard serve``, or (``apart``) the API
+    and a worker (:func:`serving_apart`)."""
+    if apart:
+        with serving_apart(data_dir) as (pids, url):
+            yield pids, url
+        return
+    with serving(data_dir) as (proc, url):
+        yield [proc.pid], url
+
+
 def burst_phase(
-    server_pid: int, url: str, repo: Path, n: int, label: str, follow: bool, detail: bool = True
+    server: Sequence[int],
+    url: str,
+    repo: Path,
+    n: int,
+    label: str,
+    follow: bool,
+    detail: bool = True,
 ) -> float:
-    """A burst of ``n`` tasks: throughput and the CPU each took, and with ``detail``
-    their timings hop by hop; returns the throughput, tasks/s."""
-    before = cpu.times(server_pid)
+    """A burst of ``n`` tasks: throughput and the CPU each took (``server``: the server's
+    processes), and with ``detail`` their timings hop by hop; returns the throughput, tasks/s."""
+    before = cpu.times(server)
     spent: list[cpu.Times] = []
     results, failures, elapsed = burst(
-        url, repo, n, follow=follow, ended=lambda: spent.append(cpu.times(server_pid) - before)
+        url, repo, n, follow=follow, ended=lambda: spent.append(cpu.times(server) - before)
     )
     if failures:
         raise SystemExit("\n".join(failures))
