@@ -88,10 +88,17 @@ def serving(data_dir: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """A benchmark's ``taskyard serve`` and its URL; its log's tail is shown if the
     benchmark fails, and it is stopped either way."""
     proc, url, log = start_server(data_dir)
-    try:
+    with running(proc, "server", log):
         yield proc, url
+
+
+@contextlib.contextmanager
+def running(proc: subprocess.Popen[str], name: str, log: Path) -> Iterator[None]:
+    """Stop ``proc`` at the end either way; show its log's tail if the benchmark fails."""
+    try:
+        yield
     except BaseException:
-        print("server log (tail):\n" + "".join(log.read_text().splitlines(True)[-40:]))
+        print(f"{name} log (tail):\n" + "".join(log.read_text().splitlines(True)[-40:]))
         raise
     finally:
         proc.terminate()
@@ -156,22 +163,11 @@ def serving_apart(data_dir: Path) -> Iterator[tuple[list[int], str]]:
     env = {"TASKYARD_TEMPORAL_ADDRESS": dev.address, "TASKYARD_SECRET_KEY": BENCH_KEY}
     try:
         api, url, log = start_server(data_dir, "--no-worker", env=env)
-        try:
+        with running(api, "server", log):
             worker_log = data_dir.parent / "worker.log"
             worker, _ = started(["worker"], data_dir, worker_log, "taskyard worker polling", env)
-            try:
+            with running(worker, "worker", worker_log):
                 yield [api.pid, worker.pid], url
-            except BaseException:
-                for name, path in (("server", log), ("worker", worker_log)):
-                    tail = "".join(path.read_text().splitlines(True)[-40:])
-                    print(f"{name} log (tail):\n{tail}")
-                raise
-            finally:
-                worker.terminate()
-                worker.wait(30)
-        finally:
-            api.terminate()
-            api.wait(30)
     finally:
         dev.stop()
 

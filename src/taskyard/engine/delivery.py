@@ -17,7 +17,7 @@ from taskyard.engine.home import held, mark_path, read_mark, write_mark
 from taskyard.engine.types import DeliveryResult
 from taskyard.engine.work import Work, collect_work
 from taskyard.forges.base import FORGES, DeliveredWork
-from taskyard.model.errors import Forbidden, InvalidInput, Permanent, TaskyardError
+from taskyard.model.errors import InvalidInput, Permanent, TaskyardError
 from taskyard.model.redaction import Redactor
 from taskyard.services import deliveries
 from taskyard.services.deliveries import Delivered
@@ -119,13 +119,15 @@ async def mark_ready(settings: Settings, task_id: int, last_try: bool = False) -
     site, drafts, refused = await asyncio.to_thread(deliveries.open_drafts, settings, task_id)
     if not drafts:
         return
-    try:
-        if refused:
-            raise Forbidden(refused)
-        client = FORGES.get(site.kind).connect(site, settings)
-    except Permanent as exc:  # its credentials, or its owner's grant, went since it opened them
+    # Its owner's grant, or the forge's credentials, went since it opened them.
+    if not refused:
+        try:
+            client = FORGES.get(site.kind).connect(site, settings)
+        except Permanent as exc:
+            refused = exc.message
+    if refused:
         for draft in drafts:
-            await asyncio.to_thread(deliveries.record_ready, settings, task_id, draft, exc.message)
+            await asyncio.to_thread(deliveries.record_ready, settings, task_id, draft, refused)
         return
     async with client:
         for draft in drafts:

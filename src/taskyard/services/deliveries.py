@@ -14,7 +14,7 @@ from taskyard.db.models import PullRequest, Task, TrackingComment
 from taskyard.db.session import session_scope
 from taskyard.forges.base import PullRequestDraft, RemotePullRequest
 from taskyard.model.diff import DiffStats
-from taskyard.model.errors import Forbidden, NotFound
+from taskyard.model.errors import NotFound
 from taskyard.model.forge import ForgeSite
 from taskyard.services import events, pulls, repository_owners, task_notices, tracking
 
@@ -119,11 +119,8 @@ def open_drafts(settings: Settings, task_id: int) -> tuple[ForgeSite, list[Draft
             Draft(p.id, p.repository, RemotePullRequest(p.number, p.url, p.state, p.node_id, True))
             for p in pulls.open_drafts(session, task_id)
         ]
-        try:
-            repository_owners.require_owner(session, task.org_id, task.repository)
-        except Forbidden as exc:
-            return task.forge_site, drafts, exc.message
-        return task.forge_site, drafts, ""
+        refused = repository_owners.refusal(session, task.org_id, task.repository)
+        return task.forge_site, drafts, refused
 
 
 def record_ready(settings: Settings, task_id: int, draft: Draft, error: str = "") -> None:

@@ -60,15 +60,22 @@ def listed(org: Organization) -> list[str]:
 def require_owner(session: Session, org_id: int, repository: str) -> None:
     """Refuse (403) ``repository`` (validated: ``owner/name``, or a local path, which is
     the operator's roots' business) unless its owner is granted to the organization."""
+    if said := refusal(session, org_id, repository):
+        raise Forbidden(said)
+
+
+def refusal(session: Session, org_id: int, repository: str) -> str:
+    """Why the organization may not work on ``repository`` (``""``: it may): what
+    :func:`require_owner` raises, for a caller that says it rather than fails."""
     if local_path(repository) is not None:
-        return
+        return ""
     granted = session.scalar(
         select(Organization.repository_owners).where(Organization.id == org_id)
     )
     if may_name(granted or "", repository):
-        return
+        return ""
     owner = repository.split("/", 1)[0].lower()
-    raise Forbidden(
+    return (
         f"This organization may not work on repositories of '{owner[:100]}': the server's "
         "forge credentials are shared, so the installation admin grants each organization "
         "its owners (`taskyard orgs set-owners`, or PATCH /api/v1/organizations/{slug} with "

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from taskyard.config import Settings
 from taskyard.db.models import PullRequest, Task, TrackingComment, Workflow, utcnow
 from taskyard.db.session import session_scope
-from taskyard.model.errors import Forbidden, InvalidInput
+from taskyard.model.errors import InvalidInput
 from taskyard.model.forge import ForgeSite
 from taskyard.model.redaction import Redactor
 from taskyard.services import repository_owners, secrets
@@ -151,11 +151,6 @@ def _rendered(session: Session, settings: Settings, task_id: int, now: dt.dateti
         render(view, now)
     )
     sha = hashlib.sha256(body.encode()).hexdigest()
-    refused = ""
-    try:
-        repository_owners.require_owner(session, task.org_id, row.repository)
-    except Forbidden as exc:
-        refused = exc.message
     return Due(
         task_id=task_id,
         site=task.forge_site,
@@ -165,7 +160,7 @@ def _rendered(session: Session, settings: Settings, task_id: int, now: dt.dateti
         body=body,
         sha=sha,
         unchanged=bool(row.comment_id) and sha == row.body_sha,
-        refused=refused,
+        refused=repository_owners.refusal(session, task.org_id, row.repository),
     )
 
 
